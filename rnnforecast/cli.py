@@ -1,0 +1,150 @@
+"""The `rnnforecast` command: parse, call one function, print. No logic here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rnnforecast.errors import UserError
+
+app = typer.Typer(
+    help="Forecast time series with stacked SimpleRNN/LSTM/GRU networks, from a YAML config.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False}
+
+RunArg = Annotated[Path, typer.Argument(help="A run folder written by `rnnforecast train`.")]
+DataOpt = Annotated[
+    Optional[Path], typer.Option("--data", help="Newer data with the same columns; default: the training file.")
+]
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _user_errors(command):
+    """Print a UserError as one paragraph on stderr and exit 2; other errors are bugs."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            if _state["debug"]:
+                raise
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted; nothing was left half-written.", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            typer.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in rnnforecast. Run the command again with --debug for the traceback and report it.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks on errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+@_user_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable)."),
+    ] = [],
+) -> None:
+    """Train the model a config describes; print the run folder it wrote."""
+    from rnnforecast import config as config_module
+    from rnnforecast import training
+
+    resolved = config_module.load_config(config, set_)
+    run_path = training.train(resolved, config)
+    typer.echo(f"Run saved to: {run_path}", err=True)
+    typer.echo(str(run_path))
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    run: RunArg,
+    data: DataOpt = None,
+    format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Score the model and the naive and seasonal-naive baselines on the test windows; write metrics.json."""
+    from rich.console import Console
+
+    from rnnforecast import forecasting, reporting, runs
+
+    report = forecasting.evaluate(forecasting.prepare(runs.load(run), data))
+    target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
+    runs.write_json(target, report)
+    if format is Format.json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        Console().print(reporting.metrics_table(report))
+        typer.echo(f"Written: {target}", err=True)
+
+
+@app.command()
+@_user_errors
+def predict(
+    run: RunArg,
+    data: DataOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write; default: print.")] = None,
+) -> None:
+    """Forecast the horizon after the last row of the data, with its timestamps."""
+    from rnnforecast import forecasting, runs
+
+    forecast = forecasting.future(forecasting.prepare(runs.load(run), data))
+    if output is None:
+        forecast.to_csv(sys.stdout)
+    else:
+        runs.atomic_write(output, lambda tmp: forecast.to_csv(tmp))
+        typer.echo(f"Written: {output} ({len(forecast)} steps)", err=True)
+
+
+@app.command()
+@_user_errors
+def plot(
+    run: RunArg,
+    data: DataOpt = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG file; default: <run>/forecast.png.")] = None,
+) -> None:
+    """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
+    from rnnforecast import plotting, runs
+
+    output = output or run / "forecast.png"
+    plotting.save_run_plot(runs.load(run), data, output)
+    typer.echo(f"Written: {output}", err=True)
+
+
+@app.command()
+@_user_errors
+def info() -> None:
+    """Versions, the Keras backend and the devices it sees (GPU or CPU)."""
+    from rich.console import Console
+
+    from rnnforecast import environment, reporting
+
+    Console().print(reporting.environment_table(environment.describe()))

@@ -1,0 +1,341 @@
+"""The typed config schema: defaults, validation and readable errors.
+
+A config is a YAML file with four sections (data, window, model, training) and an
+optional `run` section. Every key has a default except `data.path` and
+`data.targets`, so a user writes only what differs. Unknown keys, wrong types and
+out-of-range values are refused here, before any data is read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from rnnforecast.errors import UserError
+
+CellType = Literal["simple_rnn", "lstm", "gru"]
+MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
+DuplicatePolicy = Literal["mean", "last", "first", "error"]
+Scaling = Literal["standard", "minmax", "none"]
+WindowNorm = Literal["none", "last", "mean"]
+Activation = Literal["tanh", "relu", "sigmoid", "linear"]
+OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+LossName = Literal["mse", "mae", "huber"]
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML turns unquoted yes/no/on/off into booleans; never let one pass as a number."""
+    if isinstance(value, bool):
+        raise ValueError("is a boolean here (YAML reads unquoted yes/no/on/off/true/false as booleans)")
+    return value
+
+
+Float = Annotated[float, BeforeValidator(_not_bool)]
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Str = Annotated[str, BeforeValidator(_not_bool)]
+PosInt = Annotated[Int, Field(gt=0)]
+Fraction = Annotated[Float, Field(gt=0, lt=1)]
+Rate = Annotated[Float, Field(ge=0, lt=1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SplitConfig(Section):
+    """Chronological split: by fractions of the rows, or by the first date of each later part."""
+
+    train: Fraction = 0.7
+    val: Fraction = 0.15
+    val_start: Optional[Str] = None
+    test_start: Optional[Str] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "SplitConfig":
+        if (self.val_start is None) != (self.test_start is None):
+            raise ValueError("give both val_start and test_start (dates), or neither to split by fractions")
+        if self.val_start is None and self.train + self.val >= 1:
+            raise ValueError(
+                f"train + val is {self.train + self.val:g}, which leaves no test rows; make it less than 1"
+            )
+        return self
+
+
+class DataConfig(Section):
+    path: Str
+    time_column: Optional[Str] = None
+    targets: Annotated[list[Str], Field(min_length=1)]
+    features: list[Str] = []
+    frequency: Optional[Str] = None
+    missing: MissingPolicy = "interpolate"
+    duplicates: DuplicatePolicy = "mean"
+    scaling: Scaling = "standard"
+    season_length: Optional[PosInt] = None
+    split: SplitConfig = SplitConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> "DataConfig":
+        both = sorted(set(self.targets) & set(self.features))
+        if both:
+            raise ValueError(f"{', '.join(both)} is in both targets and features; targets are always inputs too")
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError("targets lists a column twice")
+        return self
+
+
+class WindowConfig(Section):
+    input_length: PosInt = 48
+    horizon: PosInt = 12
+    stride: PosInt = 1
+
+
+class LayerConfig(Section):
+    units: PosInt = 64
+    dropout: Rate = 0.0
+    recurrent_dropout: Rate = 0.0  # > 0 leaves the fused cuDNN kernel
+    activation: Activation = "tanh"  # anything but tanh leaves the fused cuDNN kernel
+
+
+class ModelConfig(Section):
+    type: CellType = "lstm"
+    layers: Annotated[list[LayerConfig], Field(min_length=1)] = [LayerConfig()]
+    bidirectional: bool = False
+    normalization: WindowNorm = "none"
+
+
+class OptimizerConfig(Section):
+    name: OptimizerName = "adam"
+    learning_rate: Annotated[Float, Field(gt=0)] = 1e-3
+    clipnorm: Optional[Annotated[Float, Field(gt=0)]] = None
+    weight_decay: Annotated[Float, Field(ge=0)] = 0.0
+
+
+class EarlyStoppingConfig(Section):
+    patience: PosInt = 5
+    min_delta: Annotated[Float, Field(ge=0)] = 0.0
+
+
+class ReduceLRConfig(Section):
+    patience: PosInt = 3
+    factor: Fraction = 0.5
+    min_learning_rate: Annotated[Float, Field(ge=0)] = 1e-6
+
+
+class TrainingConfig(Section):
+    epochs: PosInt = 20
+    batch_size: PosInt = 32
+    seed: Annotated[Int, Field(ge=0)] = 0
+    loss: LossName = "mse"
+    optimizer: OptimizerConfig = OptimizerConfig()
+    early_stopping: Optional[EarlyStoppingConfig] = EarlyStoppingConfig()
+    reduce_lr: Optional[ReduceLRConfig] = ReduceLRConfig()
+    shuffle: bool = True
+
+
+class RunConfig(Section):
+    dir: Str = "runs"
+    name: Optional[Str] = None
+
+
+class Config(Section):
+    data: DataConfig
+    window: WindowConfig = WindowConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    run: RunConfig = RunConfig()
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config, apply `key.path=value` overrides, validate, resolve data.path.
+
+    Raises:
+        UserError: the file is missing or not YAML, an override is malformed, or the
+            schema refuses a value. The message names the key and the allowed values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file {path} does not exist. Check the path, or start from one in configs/.")
+    raw = read_yaml(path)
+    for item in overrides:
+        apply_override(raw, item)
+    config = validate(raw, source=str(path))
+    config.data.path = str(resolve_path(config.data.path, path.parent, key="data.path"))
+    return config
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UserError(
+            f"{path} is not valid YAML{where}: {problem}. Check the indentation and the quoting on that line."
+        ) from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a UTF-8 text file; save the config as UTF-8 YAML.") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must hold a mapping with the sections data, window, model, training.")
+    return raw
+
+
+def validate(raw: dict, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise UserError(
+            f"{source} has {len(lines)} problem{'s' if len(lines) > 1 else ''}:\n  "
+            + "\n  ".join(lines)
+            + "\nFix the key(s) above; the README's config reference lists every key and its default."
+        ) from None
+
+
+def resolve_path(value: str, config_dir: Path, key: str) -> Path:
+    """A relative path is tried from the working directory, then from the config's folder."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        if candidate.exists():
+            return candidate
+        raise UserError(f"{key}: file {candidate} does not exist. Fix the path in the config.")
+    tried = [Path.cwd() / candidate, config_dir.resolve() / candidate]
+    for place in tried:
+        if place.exists():
+            return place.resolve()
+    raise UserError(
+        f"{key}: file '{value}' was not found; tried {tried[0]} (from the working directory) and "
+        f"{tried[1]} (from the config's folder). Fix the path in the config or run from another folder."
+    )
+
+
+def apply_override(raw: dict, item: str) -> None:
+    """Apply one `--set model.layers[0].units=64` to the raw config, value parsed as YAML."""
+    key, sep, text = item.partition("=")
+    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key.strip())
+    if not sep or not tokens or tokens[0][0] == "" or _key_text(tokens) != key.strip():
+        raise UserError(
+            f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
+            "--set model.layers[0].units=64)."
+        )
+    value = yaml.safe_load(text) if text.strip() else None
+    node: Any = raw
+    for i, (name, idx) in enumerate(tokens):
+        last = i == len(tokens) - 1
+        here = name if name else int(idx)
+        if isinstance(here, int):
+            if not isinstance(node, list) or here >= len(node):
+                size = len(node) if isinstance(node, list) else 0
+                raise UserError(f"--set {key}: index {here} is out of range; that list has {size} item(s).")
+        elif not isinstance(node, dict):
+            raise UserError(f"--set {key}: '{name}' is not inside a section.")
+        if last:
+            node[here] = value
+        else:
+            nxt_is_index = tokens[i + 1][1] != ""
+            if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
+                node[here] = [] if nxt_is_index else {}
+            node = node[here]
+
+
+def _key_text(tokens: list[tuple[str, str]]) -> str:
+    out = ""
+    for name, idx in tokens:
+        out += (("." if out else "") + name) if name else f"[{idx}]"
+    return out
+
+
+def dump(config: Config) -> str:
+    """The resolved config as YAML, every default written out."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def _path_text(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out or "(top level)"
+
+
+def _section_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc`, to list its valid keys."""
+    node: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = node.model_fields.get(part) if isinstance(node, type) and issubclass(node, BaseModel) else None
+        if field is None:
+            return None
+        node = _inner_model(field.annotation)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(err: dict) -> str:
+    loc, kind, value = err["loc"], err["type"], err.get("input")
+    where = _path_text(loc)
+    if kind == "extra_forbidden":
+        section = _section_at(loc)
+        valid = list(section.model_fields) if section else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{where}: unknown key{hint} Valid keys here: {', '.join(valid)}."
+    if kind == "literal_error":
+        allowed = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
+        return f"{where}: {value!r} is not one of {allowed}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    message = err["msg"].removeprefix("Value error, ")
+    if isinstance(value, bool):
+        return (
+            f"{where}: got the boolean {value}, because YAML reads unquoted yes/no/on/off/true/false as "
+            "booleans; write the number, or put the text in quotes (e.g. \"off\")"
+        )
+    if isinstance(value, (dict, list)) and len(str(value)) > 60:
+        return f"{where}: {message}"
+    return f"{where}: {message} (got {value!r})"
+
+
+def allowed_values(literal: Any) -> tuple[str, ...]:
+    """The names a Literal type allows, for checks that the factory covers the schema."""
+    return typing.get_args(literal)
+
+
+__all__ = [
+    "CellType",
+    "Config",
+    "DataConfig",
+    "LayerConfig",
+    "ModelConfig",
+    "TrainingConfig",
+    "WindowConfig",
+    "allowed_values",
+    "apply_override",
+    "dump",
+    "load_config",
+    "resolve_path",
+    "validate",
+]

@@ -1,0 +1,347 @@
+"""From a CSV file to model-ready windows: read, clean, split, scale, window.
+
+    read_table -> load_series (select, sort, dedupe, regular grid)
+               -> split_bounds (chronological train / validation / test)
+               -> fit_preprocessing (fill values and scaler, from the training rows only)
+               -> prepare (filled, scaled float32 array and a mask of usable rows)
+               -> window_starts / gather (windows indexed, never copied)
+
+No Keras here: this module is plain pandas and NumPy so that it tests fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import DataConfig, WindowConfig
+from rnnforecast.errors import UserError
+
+TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "month", "day", "period")
+
+
+@dataclass
+class Series:
+    """A table on a regular time grid; missing values are still NaN here."""
+
+    frame: pd.DataFrame  # columns: targets then features, float64
+    targets: list[str]
+    features: list[str]
+    frequency: str | None  # pandas offset alias, None for a plain step index
+    path: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.targets + self.features
+
+    @property
+    def index(self) -> pd.Index:
+        return self.frame.index
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Row boundaries: train targets in [0, train_end), validation in [train_end, val_end), test after."""
+
+    train_end: int
+    val_end: int
+    n_rows: int
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV file as text cells, so that every number is checked by us, not guessed."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, skipinitialspace=True)
+    except UnicodeDecodeError:
+        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="latin-1", skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.") from None
+    except (pd.errors.ParserError, OSError, ValueError) as exc:
+        raise UserError(f"data file {path} could not be read as CSV: {exc}. Check that it is a CSV file.") from None
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    if frame.empty:
+        raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
+    return frame
+
+
+def detect_time_column(frame: pd.DataFrame) -> str | None:
+    """The first column whose name looks like a time and whose cells parse as dates, else None."""
+    candidates = [c for c in frame.columns if c.lower() in TIME_NAMES] + list(frame.columns[:1])
+    for column in dict.fromkeys(candidates):
+        sample = frame[column].dropna().head(50)
+        if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():
+            continue
+        if pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
+            return column
+    return None
+
+
+def load_series(cfg: DataConfig, path: Path | None = None, frequency: str | None = None) -> Series:
+    """Read the file and put the chosen columns on a regular time grid.
+
+    Args:
+        cfg: the data section of the config.
+        path: another file with the same columns (predict/evaluate --data); default cfg.path.
+        frequency: the frequency found at training time, so newer data uses the same grid.
+    """
+    path = Path(path or cfg.path)
+    table = read_table(path)
+    columns = list(cfg.targets) + list(cfg.features)
+    time_column = cfg.time_column or detect_time_column(table)
+    for column in columns + ([cfg.time_column] if cfg.time_column else []):
+        if column not in table.columns:
+            key = "data.time_column" if column == cfg.time_column else "data.targets/data.features"
+            raise UserError(
+                f"column '{column}' ({key}) is not in {path.name}. Columns there: {', '.join(table.columns)}. "
+                "Fix the name in the config (names are case-sensitive)."
+            )
+    values = pd.DataFrame({c: _to_numbers(table[c], c, path) for c in columns})
+    notes: list[str] = []
+    if time_column is None:
+        frame = values.set_axis(pd.RangeIndex(len(values)), axis=0)
+        return Series(frame, list(cfg.targets), list(cfg.features), None, path, notes)
+
+    times = pd.to_datetime(table[time_column], errors="coerce", format="mixed")
+    bad = times.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserError(
+            f"time column '{time_column}' in {path.name} has a cell that is not a date: "
+            f"{table[time_column].iloc[row]!r} on line {row + 2}. Fix or remove that row."
+        )
+    frame = values.set_axis(pd.DatetimeIndex(times, name=time_column), axis=0).sort_index(kind="stable")
+    frame = _resolve_duplicates(frame, cfg.duplicates, path, notes)
+    freq = frequency or cfg.frequency or infer_frequency(frame.index)
+    if freq is None:
+        raise UserError(
+            f"the time steps in {path.name} ('{time_column}') have no regular frequency. "
+            "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
+        )
+    try:
+        regular = frame.asfreq(freq)
+    except ValueError as exc:
+        raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
+    added = len(regular) - len(frame)
+    if added > 0:
+        notes.append(f"{added} missing time step(s) in {path.name} were added and filled ({cfg.missing}).")
+    if len(regular) < len(frame):
+        notes.append(f"{len(frame) - len(regular)} row(s) off the {freq} grid in {path.name} were dropped.")
+    return Series(regular, list(cfg.targets), list(cfg.features), freq, path, notes)
+
+
+def _to_numbers(cells: pd.Series, column: str, path: Path) -> pd.Series:
+    numbers = pd.to_numeric(cells.str.strip(), errors="coerce")
+    missing_words = cells.isna() | cells.str.strip().str.upper().isin(["", "NA", "NAN", "N/A", "NULL", "NONE", "-"])
+    bad = numbers.isna() & ~missing_words
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(
+            f"column '{column}' in {path.name} has a cell that is not a number: {cells.iloc[row]!r} on line "
+            f"{row + 2}. Only numeric columns can be targets or features; fix the cell or leave the column out."
+        )
+    if numbers.isna().all():
+        raise UserError(f"column '{column}' in {path.name} has no numbers at all. Choose another column.")
+    return numbers.astype("float64")
+
+
+def _resolve_duplicates(frame: pd.DataFrame, policy: str, path: Path, notes: list[str]) -> pd.DataFrame:
+    dup = frame.index.duplicated(keep="first")
+    if not dup.any():
+        return frame
+    if policy == "error":
+        raise UserError(
+            f"{path.name} has {int(dup.sum())} duplicated timestamp(s), the first at {frame.index[dup][0]}. "
+            "Remove them, or set data.duplicates to mean, first or last."
+        )
+    notes.append(f"{int(dup.sum())} duplicated timestamp(s) in {path.name} were merged ({policy}).")
+    grouped = frame.groupby(level=0, sort=True)
+    return {"mean": grouped.mean, "first": grouped.first, "last": grouped.last}[policy]()
+
+
+def infer_frequency(index: pd.DatetimeIndex) -> str | None:
+    """The most common frequency over short slices, so that a few gaps do not hide it."""
+    if len(index) < 3:
+        return None
+    whole = pd.infer_freq(index)
+    if whole:
+        return whole
+    found: dict[str, int] = {}
+    for start in np.linspace(0, max(len(index) - 8, 0), num=min(60, len(index)), dtype=int):
+        try:
+            freq = pd.infer_freq(index[start : start + 8])
+        except ValueError:
+            freq = None
+        if freq:
+            found[freq] = found.get(freq, 0) + 1
+    return max(found, key=found.get) if found else None
+
+
+def season_length(frequency: str | None) -> int:
+    """The conventional season: a day of sub-daily steps, a week of days, a year of months or quarters."""
+    if frequency is None:
+        return 1
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    try:
+        step = pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        step = None
+    if step is not None:
+        day = pd.Timedelta(days=1)
+        return max(1, int(round(day / step))) if step < day else (7 if step == day else 1)
+    code = offset.rule_code.split("-")[0].upper()
+    return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)
+
+
+# ---------------------------------------------------------------------------- split
+
+
+def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bounds:
+    """Where the validation and test targets start; every part must hold at least one window."""
+    n = len(series.frame)
+    if cfg.split.val_start is not None:
+        if series.frequency is None:
+            raise UserError("data.split.val_start/test_start need a time column; split by fractions instead.")
+        val_end_ts = pd.Timestamp(cfg.split.test_start)
+        train_end = int(series.index.searchsorted(pd.Timestamp(cfg.split.val_start)))
+        val_end = int(series.index.searchsorted(val_end_ts))
+    else:
+        train_end = int(n * cfg.split.train)
+        val_end = int(n * (cfg.split.train + cfg.split.val))
+    L, H = window.input_length, window.horizon
+    parts = {"training": (0, train_end, L + H), "validation": (train_end, val_end, H), "test": (val_end, n, H)}
+    for name, (lo, hi, need) in parts.items():
+        if hi - lo < need or (name != "training" and lo < L):
+            raise UserError(
+                f"the {name} part of {series.path.name} has {hi - lo} rows, but a window needs "
+                f"{need} there (input_length {L}, horizon {H}; the file has {n} rows on its grid). "
+                "Shorten window.input_length or window.horizon, change data.split, or use more data."
+            )
+    return Bounds(train_end, val_end, n)
+
+
+# ---------------------------------------------------------------------------- preprocessing
+
+
+def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
+    """Fill values and scaler fitted on the training rows only, as a JSON-ready dict."""
+    train = series.frame.iloc[: bounds.train_end]
+    means = train.mean()
+    if means.isna().any():
+        column = means.index[means.isna()][0]
+        raise UserError(
+            f"column '{column}' has no values in the training rows of {series.path.name}. "
+            "Choose another column or move data.split so that training has data."
+        )
+    if cfg.scaling == "standard":
+        center, scale = means, train.std(ddof=0)
+    elif cfg.scaling == "minmax":
+        center, scale = train.min(), train.max() - train.min()
+    else:
+        center, scale = means * 0.0, means * 0.0 + 1.0
+    scale = scale.where(scale > 1e-12 * np.maximum(1.0, center.abs()), 1.0)  # a constant column stays finite
+    return {
+        "columns": series.columns,
+        "targets": series.targets,
+        "features": series.features,
+        "frequency": series.frequency,
+        "missing": cfg.missing,
+        "fill_values": [float(v) for v in means],
+        "scaling": cfg.scaling,
+        "center": [float(v) for v in center],
+        "scale": [float(v) for v in scale],
+        "season_length": cfg.season_length or season_length(series.frequency),
+        "train_end": bounds.train_end,
+        "val_end": bounds.val_end,
+        "last_seen": str(series.index[bounds.val_end - 1]),
+    }
+
+
+def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled float32 values with gaps filled, and a mask of rows a window may use."""
+    frame = series.frame
+    policy = prep["missing"]
+    missing = frame.isna().to_numpy()
+    if missing.any() and policy == "error":
+        row, col = np.argwhere(missing)[0]
+        raise UserError(
+            f"column '{frame.columns[col]}' in {series.path.name} has a missing value at {frame.index[row]}. "
+            "Set data.missing to interpolate, ffill, mean or drop, or fill the file."
+        )
+    if policy == "interpolate":
+        method = "time" if isinstance(frame.index, pd.DatetimeIndex) else "linear"
+        frame = frame.interpolate(method=method, limit_direction="both")
+    elif policy == "ffill":
+        frame = frame.ffill().bfill()
+    filled = frame.fillna(dict(zip(prep["columns"], prep["fill_values"])))
+    values = (filled.to_numpy() - np.asarray(prep["center"])) / np.asarray(prep["scale"])
+    valid = ~missing.any(axis=1) if policy == "drop" else np.ones(len(frame), dtype=bool)
+    return values.astype("float32"), valid
+
+
+def unscale(values: np.ndarray, prep: dict) -> np.ndarray:
+    """Back to the data's units, for arrays whose last axis is the target columns."""
+    n = len(prep["targets"])
+    return values * np.asarray(prep["scale"][:n]) + np.asarray(prep["center"][:n])
+
+
+# ---------------------------------------------------------------------------- windows
+
+
+def window_starts(
+    valid: np.ndarray, input_length: int, horizon: int, target_lo: int, target_hi: int, stride: int = 1
+) -> np.ndarray:
+    """First row of every window whose targets lie in [target_lo, target_hi).
+
+    A window's inputs are rows [s, s + input_length) and its targets the next
+    `horizon` rows; a window may read inputs from before target_lo (the history is
+    known at forecast time) but never a target outside its part. Windows that touch
+    a row marked invalid (a gap under the `drop` policy) are left out.
+
+    Example: 10 rows, input_length 3, horizon 2, targets in [0, 10): starts 0..5.
+    """
+    first = max(target_lo - input_length, 0)
+    last = target_hi - input_length - horizon
+    if last < first:
+        return np.empty(0, dtype=np.int64)
+    starts = np.arange(first, last + 1, stride, dtype=np.int64)
+    if not valid.all():
+        bad = np.concatenate([[0], np.cumsum(~valid)])
+        span = input_length + horizon
+        starts = starts[bad[starts + span] - bad[starts] == 0]
+    return starts
+
+
+def gather(values: np.ndarray, starts: np.ndarray, input_length: int, horizon: int, n_targets: int):
+    """Inputs (batch, input_length, columns) and targets (batch, horizon, n_targets) for these starts only."""
+    rows = starts[:, None] + np.arange(input_length + horizon)
+    block = values[rows]
+    return block[:, :input_length], block[:, input_length:, :n_targets]
+
+
+def part_starts(valid: np.ndarray, bounds: Bounds, window: WindowConfig, part: str, stride: int = 1) -> np.ndarray:
+    """Window starts for 'train', 'val' or 'test' (test uses every origin unless a stride is given)."""
+    lo, hi = {"train": (0, bounds.train_end), "val": (bounds.train_end, bounds.val_end),
+              "test": (bounds.val_end, bounds.n_rows)}[part]
+    return window_starts(valid, window.input_length, window.horizon, lo, hi, stride)
+
+
+def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Index:
+    """The timestamps (or step numbers) of the `horizon` steps after the last row."""
+    if frequency is None or not isinstance(index, pd.DatetimeIndex):
+        return pd.RangeIndex(len(index), len(index) + horizon, name="step")
+    return pd.date_range(index[-1], periods=horizon + 1, freq=frequency, name=index.name)[1:]
+
+
+def n_batches(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)

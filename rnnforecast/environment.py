@@ -1,0 +1,88 @@
+"""The machine a run uses: backend, versions, devices. Imported before Keras to quiet TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+
+def import_keras():
+    """Import Keras (and its backend) with TensorFlow's C++ start-up chatter hidden.
+
+    TensorFlow prints oneDNN and CPU-feature notices straight to file descriptor 2
+    while it loads, before its own log level applies; users read them as errors.
+    Python exceptions from the import still propagate.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    return keras
+
+
+def describe() -> dict:
+    """Versions, the Keras backend and the devices it sees: printed by `info`, kept in metadata.json."""
+    keras = import_keras()
+    backend = keras.backend.backend()
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "rnnforecast": _version("rnnforecast"),
+        "keras": keras.__version__,
+        "backend": backend,
+        "backend_version": _backend_version(backend),
+        "numpy": _version("numpy"),
+        "pandas": _version("pandas"),
+        "devices": devices(backend),
+    }
+
+
+def devices(backend: str) -> list[str]:
+    """Accelerators first, then the CPU, as the backend names them."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        found = [f"{d.device_type}:{d.name.split(':', 2)[-1]}" for d in tf.config.list_physical_devices()]
+    elif backend == "jax":
+        import jax
+
+        found = [f"{d.platform.upper()}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+        if not any(d.startswith("CPU") for d in found):
+            found.append("CPU:0")
+    elif backend == "torch":
+        import torch
+
+        found = [f"GPU:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())] + ["CPU:0"]
+    else:
+        found = ["CPU:0"]
+    return sorted(found, key=lambda d: d.startswith("CPU"))
+
+
+def training_device(found: list[str]) -> str:
+    """The device Keras places the model on: the first GPU when there is one."""
+    gpus = [d for d in found if d.startswith("GPU")]
+    return gpus[0] if gpus else "CPU"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _backend_version(backend: str) -> str:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    if module is None:
+        return "unknown"
+    return getattr(sys.modules.get(module) or __import__(module), "__version__", "unknown")

@@ -1,0 +1,77 @@
+"""Error metrics and the two baselines every model must beat. Plain NumPy.
+
+Arrays of forecasts are shaped (windows, horizon, targets); a series is (rows, targets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("mae", "rmse", "mape", "smape", "mase")
+
+
+def naive(series: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """Repeat the last observed value: the forecast for every step is the row before the origin."""
+    return np.repeat(series[origins - 1][:, None, :], horizon, axis=1)
+
+
+def seasonal_naive(series: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """Repeat the last full season: step h copies the value one (or more) seasons before it.
+
+    Args:
+        series: (rows, targets) values.
+        origins: the first forecast row of each window (its inputs end just before).
+        season: season length in steps; 1 gives the naive forecast.
+    """
+    steps = np.arange(horizon)
+    lags = season * ((steps // season) + 1)
+    rows = origins[:, None] + steps[None, :] - lags[None, :]
+    if rows.min() < 0:
+        raise ValueError(f"a seasonal naive forecast needs {int(-rows.min())} more rows of history")
+    return series[rows]
+
+
+def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
+    """Mean absolute seasonal difference on the training rows, per target (Hyndman & Koehler)."""
+    season = season if len(train) > season else 1
+    diff = np.abs(train[season:] - train[:-season])
+    scale = np.nanmean(diff, axis=0)
+    return np.where(scale > 0, scale, 1.0)
+
+
+def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
+    """Every metric overall and per horizon step.
+
+    MAPE skips zero actuals (it is undefined there) and reports how many it skipped.
+    """
+    err = forecast - actual
+    abs_err = np.abs(err)
+    nonzero = actual != 0
+    pct = np.where(nonzero, abs_err / np.where(nonzero, np.abs(actual), 1.0), np.nan) * 100
+    denom = np.abs(actual) + np.abs(forecast)
+    sym = np.where(denom > 0, 2 * abs_err / np.where(denom > 0, denom, 1.0), 0.0) * 100
+    scaled = abs_err / scale
+    per_step_axes = (0, 2)
+    return {
+        "overall": {
+            "mae": float(abs_err.mean()),
+            "rmse": float(np.sqrt((err**2).mean())),
+            "mape": _nanmean(pct),
+            "smape": float(sym.mean()),
+            "mase": float(scaled.mean()),
+        },
+        "per_step": {
+            "mae": abs_err.mean(axis=per_step_axes).tolist(),
+            "rmse": np.sqrt((err**2).mean(axis=per_step_axes)).tolist(),
+            "mape": [_nanmean(pct[:, h]) for h in range(pct.shape[1])],
+            "smape": sym.mean(axis=per_step_axes).tolist(),
+            "mase": scaled.mean(axis=per_step_axes).tolist(),
+        },
+        "mape_skipped_zeros": int((~nonzero).sum()),
+    }
+
+
+def _nanmean(values: np.ndarray) -> float | None:
+    """Mean of the defined values, None when there are none (all actuals zero)."""
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else None

@@ -1,0 +1,91 @@
+"""Figures a person reads: forecast against actual, the future, and the loss curves.
+
+Figures are built with matplotlib's object API and returned, never shown: no display,
+no pyplot state. The caller saves them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from rnnforecast import forecasting, runs
+
+MAX_TARGET_PANELS = 6
+
+
+def forecast_figure(
+    title: str,
+    actual: pd.DataFrame,
+    test_forecast: pd.DataFrame,
+    future: pd.DataFrame,
+    history: pd.DataFrame,
+    history_start,
+) -> Figure:
+    """One panel per target (history tail, test forecast vs actual, future), then the loss curves.
+
+    Args:
+        actual: the observed series (the data's units), indexed by time.
+        test_forecast: the model's forecasts over the test period, one per row.
+        future: the forecast after the last row.
+        history: per-epoch `loss` and `val_loss` (history.csv).
+        history_start: first index label of `actual` to draw.
+    """
+    targets = list(future.columns)[:MAX_TARGET_PANELS]
+    n = len(targets)
+    fig = Figure(figsize=(13, 3.2 * n + 2.8), layout="constrained")
+    grid = fig.add_gridspec(n + 1, 2, height_ratios=[3] * n + [2], width_ratios=[3, 1])
+    time_label = actual.index.name or "step"
+    shown = actual.loc[history_start:]
+    recent = actual.iloc[-max(3 * len(future), 30) :]
+    for i, target in enumerate(targets):
+        ax = fig.add_subplot(grid[i, 0])
+        ax.plot(shown.index, shown[target], color="0.35", lw=1, label="actual")
+        ax.plot(test_forecast.index, test_forecast[target], color="tab:blue", lw=1.2, label="forecast (test period)")
+        ax.plot(future.index, future[target], color="tab:red", lw=1.8, label=f"forecast ({len(future)} steps ahead)")
+        ax.axvline(test_forecast.index[0], color="tab:blue", ls=":", lw=1, label="test period starts")
+        ax.set_ylabel(target)
+        ax.set_xlabel(time_label)
+        heading = f"{target}: forecast vs actual over the test period"
+        ax.set_title(f"{title}\n{heading}" if i == 0 else heading, loc="left")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small", ncols=2)
+        zoom = fig.add_subplot(grid[i, 1])
+        zoom.plot(recent.index, recent[target], color="0.35", lw=1, marker=".", ms=3, label="actual")
+        zoom.plot(future.index, future[target], color="tab:red", lw=1.8, marker=".", ms=4, label="forecast")
+        zoom.set_title(f"{target}: the next {len(future)} steps", loc="left")
+        zoom.set_xlabel(time_label)
+        zoom.tick_params(axis="x", labelrotation=30)
+        zoom.locator_params(axis="x", nbins=4)
+        zoom.grid(alpha=0.3)
+        zoom.legend(loc="upper left", fontsize="small")
+    ax = fig.add_subplot(grid[n, :])
+    epochs = history["epoch"] if "epoch" in history else range(1, len(history) + 1)
+    ax.plot(epochs, history["loss"], marker="o", ms=3, label="training loss")
+    if "val_loss" in history:
+        ax.plot(epochs, history["val_loss"], marker="o", ms=3, label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (scaled units)")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Training curves", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def save_run_plot(run: runs.Run, data_path: Path | None, output: Path) -> None:
+    """Forecast the test period and the future with a run's model, draw them, save a PNG atomically."""
+    prepared = forecasting.prepare(run, data_path)
+    model = run.load_model()
+    test_forecast = forecasting.test_path(prepared, model)
+    future = forecasting.future(prepared, model)
+    actual = prepared.series.frame[future.columns]
+    context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
+    first = actual.index[max(prepared.test_lo - context, 0)]
+    title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
+    fig = forecast_figure(title, actual, test_forecast, future, run.history, first)
+    runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))

@@ -1,0 +1,128 @@
+"""The run folder: created under a temporary name, renamed when complete, read back whole.
+
+A run folder holds:
+    model.keras         the trained model (Keras format, loaded in safe mode)
+    config.yaml         the resolved config, every default written out
+    preprocessing.json  the fitted fill values, scaler and split, needed to forecast new data
+    history.csv         per-epoch loss, validation loss and learning rate
+    metadata.json       versions, backend, device, seed, data file's sha256, model's sha256, times
+    metrics.json        written by `rnnforecast evaluate`
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from rnnforecast import config as config_module
+from rnnforecast.errors import UserError
+
+MODEL_FILE = "model.keras"
+REQUIRED = (MODEL_FILE, "config.yaml", "preprocessing.json", "history.csv", "metadata.json")
+
+
+@dataclass
+class Run:
+    path: Path
+    config: config_module.Config
+    prep: dict
+    metadata: dict
+    history: pd.DataFrame
+
+    def load_model(self):
+        """The trained Keras model, after checking it is the file this tool wrote."""
+        from rnnforecast import environment
+
+        keras = environment.import_keras()
+        from rnnforecast import models  # noqa: F401  registers the custom layers
+
+        model_path = self.path / MODEL_FILE
+        expected = self.metadata.get("model_sha256")
+        if expected and sha256(model_path) != expected:
+            raise UserError(
+                f"{model_path} has changed since training (its SHA-256 differs from metadata.json). "
+                "Train again, or restore the original file."
+            )
+        try:
+            return keras.saving.load_model(model_path, safe_mode=True)
+        except Exception as exc:  # a truncated zip, a file from another Keras version
+            raise UserError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). Train the run again.") from None
+
+
+def new_run_path(base: Path, name: str) -> Path:
+    """A fresh folder name, `<name>-<date>-<time>`, never one that exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = base / f"{name}-{stamp}"
+    n = 2
+    while path.exists() or partial_path(path).exists():
+        path = base / f"{name}-{stamp}-{n}"
+        n += 1
+    return path
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+@contextlib.contextmanager
+def creating(path: Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder; rename it to `path` only when the block succeeds."""
+    tmp = partial_path(path)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    tmp.rename(path)
+
+
+def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial{target.suffix}")
+    try:
+        write(tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(target: Path, payload: dict) -> None:
+    atomic_write(target, lambda p: p.write_text(json.dumps(payload, indent=2, default=str) + "\n"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load(path: Path | str) -> Run:
+    """Read a run folder written by `rnnforecast train`."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
+    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{path} is not a complete run folder (missing {', '.join(missing)}). "
+            "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000."
+        )
+    raw = config_module.read_yaml(path / "config.yaml")
+    config = config_module.validate(raw, source=str(path / "config.yaml"))
+    prep = json.loads((path / "preprocessing.json").read_text())
+    metadata = json.loads((path / "metadata.json").read_text())
+    history = pd.read_csv(path / "history.csv")
+    return Run(path, config, prep, metadata, history)

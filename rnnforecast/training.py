@@ -1,0 +1,200 @@
+"""Train a model from a config and write the run folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import config as config_module
+from rnnforecast import data, environment, metrics, runs
+from rnnforecast.config import Config
+from rnnforecast.errors import UserError
+
+
+class NaNLoss(Exception):
+    """Raised by the NaN guard; turned into a UserError that names the epoch."""
+
+
+def train(config: Config, config_path: Path | None = None, verbose: int | None = None) -> Path:
+    """Fit the configured model and write a complete run folder; return its path.
+
+    The folder appears under its final name only once every file is written.
+    """
+    started = datetime.now(timezone.utc)
+    series = data.load_series(config.data)
+    for note in series.notes:
+        print(f"note: {note}", file=sys.stderr)
+    bounds = data.split_bounds(series, config.data, config.window)
+    prep = data.fit_preprocessing(series, bounds, config.data)
+    values, valid = data.prepare(series, prep)
+    train_targets = data.unscale(values[: bounds.train_end, : len(series.targets)], prep)
+    prep["mase_scale"] = metrics.mase_scale(train_targets, prep["season_length"]).tolist()
+    starts = {part: data.part_starts(valid, bounds, config.window, part) for part in ("train", "val")}
+    starts["train"] = starts["train"][:: config.window.stride]
+    for part, found in starts.items():
+        if len(found) == 0:
+            raise UserError(
+                f"no complete {part} window is left after the gaps in {series.path.name} were dropped "
+                "(data.missing: drop). Use data.missing: interpolate, or a shorter window."
+            )
+
+    keras = environment.import_keras()
+
+    from rnnforecast import models
+
+    keras.utils.set_random_seed(config.training.seed)
+    _make_deterministic()
+    model = models.build_model(
+        config.model, config.window.input_length, len(series.columns), config.window.horizon, len(series.targets)
+    )
+    model.compile(optimizer=_optimizer(config), loss=_loss(config))
+    train_batches = _batches(values, starts["train"], config, shuffle=config.training.shuffle)
+    val_batches = _batches(values, starts["val"], config, shuffle=False)
+
+    found_devices = environment.devices(keras.backend.backend())
+    device = environment.training_device(found_devices)
+    if device.startswith("GPU"):
+        for reason in models.leaves_cudnn(config.model):
+            print(f"note: not using the fused cuDNN kernel: {reason} (slower on GPU).", file=sys.stderr)
+
+    name = config.run.name or (Path(config_path).stem if config_path else "run")
+    final = runs.new_run_path(Path(config.run.dir), name)
+    with runs.creating(final) as tmp:
+        try:
+            history = model.fit(
+                train_batches,
+                validation_data=val_batches,
+                epochs=config.training.epochs,
+                callbacks=_callbacks(config),
+                verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+            )
+        except NaNLoss as exc:
+            raise UserError(str(exc)) from None
+        model.save(tmp / runs.MODEL_FILE)
+        (tmp / "config.yaml").write_text(config_module.dump(config))
+        (tmp / "preprocessing.json").write_text(json.dumps(prep, indent=2) + "\n")
+        _history_frame(history.history).to_csv(tmp / "history.csv", index=False)
+        meta = {
+            **environment.describe(),
+            "device": device,
+            "seed": config.training.seed,
+            "data_file": str(series.path),
+            "data_sha256": runs.sha256(series.path),
+            "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
+            "config_file": str(config_path) if config_path else None,
+            "windows": {part: int(len(found)) for part, found in starts.items()},
+            "epochs_run": len(history.history.get("loss", [])),
+            "best_val_loss": float(np.nanmin(history.history["val_loss"])),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return final
+
+
+def _make_deterministic() -> None:
+    """Same seed, same CPU, same numbers: TensorFlow needs op determinism switched on for that."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def _optimizer(config: Config):
+    import keras
+
+    opt = config.training.optimizer
+    kwargs = {"learning_rate": opt.learning_rate}
+    if opt.clipnorm:
+        kwargs["clipnorm"] = opt.clipnorm
+    if opt.name == "adamw":
+        return keras.optimizers.AdamW(weight_decay=opt.weight_decay or 0.004, **kwargs)
+    if opt.weight_decay:
+        kwargs["weight_decay"] = opt.weight_decay
+    classes = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
+    return classes[opt.name](**kwargs)
+
+
+def _loss(config: Config):
+    import keras
+
+    return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.training.loss]
+
+
+def _callbacks(config: Config) -> list:
+    import keras
+
+    class NaNGuard(keras.callbacks.Callback):
+        """Stop at once with the epoch and the likely causes, instead of training on NaN."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                opt = config.training.optimizer
+                raise NaNLoss(
+                    f"the training loss became {float(loss)} in epoch {self.epoch + 1}, batch {batch + 1}. "
+                    f"The usual causes are a learning rate that is too high (training.optimizer.learning_rate "
+                    f"is {opt.learning_rate:g}) or unscaled data (data.scaling is {config.data.scaling}). "
+                    "Lower the learning rate, set training.optimizer.clipnorm: 1.0, or use data.scaling: standard."
+                )
+
+    found = [NaNGuard()]
+    if config.training.early_stopping:
+        es = config.training.early_stopping
+        found.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=es.patience, min_delta=es.min_delta, restore_best_weights=True
+            )
+        )
+    if config.training.reduce_lr:
+        rl = config.training.reduce_lr
+        found.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", patience=rl.patience, factor=rl.factor, min_lr=rl.min_learning_rate
+            )
+        )
+    return found
+
+
+def _batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool):
+    """A Keras PyDataset that gathers each batch's windows when it is drawn: nothing is materialised."""
+    import keras
+
+    window, n_targets = config.window, len(config.data.targets)
+    batch_size = config.training.batch_size
+    rng = np.random.default_rng(config.training.seed)
+
+    class WindowBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.order = rng.permutation(starts) if shuffle else starts
+
+        def __len__(self):
+            return data.n_batches(len(starts), batch_size)
+
+        def __getitem__(self, i):
+            chunk = self.order[i * batch_size : (i + 1) * batch_size]
+            return data.gather(values, chunk, window.input_length, window.horizon, n_targets)
+
+        def on_epoch_end(self):
+            if shuffle:
+                self.order = rng.permutation(starts)
+
+    return WindowBatches()
+
+
+def _history_frame(history: dict) -> pd.DataFrame:
+    frame = pd.DataFrame({k: [float(x) for x in v] for k, v in history.items()})
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame
