@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,15 +22,20 @@ class NaNLoss(Exception):
     """Raised by the NaN guard; turned into a UserError that names the epoch."""
 
 
-def train(config: Config, config_path: Path | None = None, verbose: int | None = None) -> Path:
-    """Fit the configured model and write a complete run folder; return its path.
+@dataclass
+class TrainingData:
+    """What training needs from the data: the prepared array and where its windows start."""
 
-    The folder appears under its final name only once every file is written.
-    """
-    started = datetime.now(timezone.utc)
+    series: data.Series
+    bounds: data.Bounds
+    prep: dict
+    values: np.ndarray
+    starts: dict[str, np.ndarray]  # "train" and "val"
+
+
+def prepare_data(config: Config) -> TrainingData:
+    """Read, split, fit the preprocessing on the training rows, and index the windows."""
     series = data.load_series(config.data)
-    for note in series.notes:
-        print(f"note: {note}", file=sys.stderr)
     bounds = data.split_bounds(series, config.data, config.window)
     prep = data.fit_preprocessing(series, bounds, config.data)
     values, valid = data.prepare(series, prep)
@@ -43,59 +49,86 @@ def train(config: Config, config_path: Path | None = None, verbose: int | None =
                 f"no complete {part} window is left after the gaps in {series.path.name} were dropped "
                 "(data.missing: drop). Use data.missing: interpolate, or a shorter window."
             )
+    return TrainingData(series, bounds, prep, values, starts)
 
+
+def build(config: Config, n_inputs: int):
+    """The seeded, compiled model for this config and this many input columns."""
     keras = environment.import_keras()
-
     from rnnforecast import models
 
     keras.utils.set_random_seed(config.training.seed)
     _make_deterministic()
     model = models.build_model(
-        config.model, config.window.input_length, len(series.columns), config.window.horizon, len(series.targets)
+        config.model, config.window.input_length, n_inputs, config.window.horizon, len(config.data.targets)
     )
     model.compile(optimizer=_optimizer(config), loss=_loss(config))
-    train_batches = _batches(values, starts["train"], config, shuffle=config.training.shuffle)
-    val_batches = _batches(values, starts["val"], config, shuffle=False)
+    return model
 
-    found_devices = environment.devices(keras.backend.backend())
-    device = environment.training_device(found_devices)
-    if device.startswith("GPU"):
-        for reason in models.leaves_cudnn(config.model):
-            print(f"note: not using the fused cuDNN kernel: {reason} (slower on GPU).", file=sys.stderr)
 
+def fit(model, prepared: TrainingData, config: Config, verbose: int | None = None):
+    """Keras's fit loop over window batches with early stopping, LR schedule and the NaN guard."""
+    train_batches = window_batches(prepared.values, prepared.starts["train"], config, config.training.shuffle)
+    val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
+    try:
+        return model.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=config.training.epochs,
+            callbacks=_callbacks(config),
+            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+        )
+    except NaNLoss as exc:
+        raise UserError(str(exc)) from None
+
+
+def train(config: Config, config_path: Path | None = None, verbose: int | None = None) -> Path:
+    """Fit the configured model and write a complete run folder; return its path.
+
+    The folder appears under its final name only once every file is written.
+    """
+    started = datetime.now(timezone.utc)
+    prepared = prepare_data(config)
+    for note in prepared.series.notes:
+        print(f"note: {note}", file=sys.stderr)
+    model = build(config, len(prepared.series.columns))
+    device = _announce_device(config)
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), name)
     with runs.creating(final) as tmp:
-        try:
-            history = model.fit(
-                train_batches,
-                validation_data=val_batches,
-                epochs=config.training.epochs,
-                callbacks=_callbacks(config),
-                verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
-            )
-        except NaNLoss as exc:
-            raise UserError(str(exc)) from None
+        history = fit(model, prepared, config, verbose).history
         model.save(tmp / runs.MODEL_FILE)
         (tmp / "config.yaml").write_text(config_module.dump(config))
-        (tmp / "preprocessing.json").write_text(json.dumps(prep, indent=2) + "\n")
-        _history_frame(history.history).to_csv(tmp / "history.csv", index=False)
+        (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
+        _history_frame(history).to_csv(tmp / "history.csv", index=False)
         meta = {
             **environment.describe(),
             "device": device,
             "seed": config.training.seed,
-            "data_file": str(series.path),
-            "data_sha256": runs.sha256(series.path),
+            "data_file": str(prepared.series.path),
+            "data_sha256": runs.sha256(prepared.series.path),
             "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
             "config_file": str(config_path) if config_path else None,
-            "windows": {part: int(len(found)) for part, found in starts.items()},
-            "epochs_run": len(history.history.get("loss", [])),
-            "best_val_loss": float(np.nanmin(history.history["val_loss"])),
+            "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
+            "epochs_run": len(history.get("loss", [])),
+            "best_val_loss": float(np.nanmin(history["val_loss"])),
             "started": started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return final
+
+
+def _announce_device(config: Config) -> str:
+    """The device training runs on; on a GPU, say which options leave the fused cuDNN kernel."""
+    keras = environment.import_keras()
+    from rnnforecast import models
+
+    device = environment.training_device(environment.devices(keras.backend.backend()))
+    if device.startswith("GPU"):
+        for reason in models.leaves_cudnn(config.model):
+            print(f"note: not using the fused cuDNN kernel: {reason} (slower on GPU).", file=sys.stderr)
+    return device
 
 
 def _make_deterministic() -> None:
@@ -167,7 +200,7 @@ def _callbacks(config: Config) -> list:
     return found
 
 
-def _batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool):
+def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool):
     """A Keras PyDataset that gathers each batch's windows when it is drawn: nothing is materialised."""
     import keras
 
