@@ -57,22 +57,53 @@ class Bounds:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV file as text cells, so that every number is checked by us, not guessed."""
+    """Read a CSV file as text cells, so that every number is checked by us, not guessed.
+
+    The encoding (UTF-8, UTF-8 with BOM, else Latin-1) and the separator (, ; tab |)
+    are detected from the start of the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
     try:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, skipinitialspace=True)
-    except UnicodeDecodeError:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="latin-1", skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.") from None
-    except (pd.errors.ParserError, OSError, ValueError) as exc:
+        head = path.open("rb").read(64 * 1024)
+    except OSError as exc:
+        raise UserError(f"data file {path} could not be opened ({exc.strerror}). Check its permissions.") from None
+    encoding = _encoding(head)
+    sample = head.decode(encoding, errors="ignore")
+    if not sample.strip():
+        raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.")
+    try:
+        frame = pd.read_csv(path, sep=_separator(sample), encoding=encoding, dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as exc:
         raise UserError(f"data file {path} could not be read as CSV: {exc}. Check that it is a CSV file.") from None
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
     return frame
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
+
+
+def _separator(sample: str) -> str:
+    """The separator that splits the header and the next lines into the same number of cells."""
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut short
+    best, best_cells = ",", 1
+    for sep in (",", ";", "\t", "|"):
+        counts = {line.count(sep) for line in lines}
+        if len(counts) == 1 and (cells := counts.pop() + 1) > best_cells:
+            best, best_cells = sep, cells
+    return best
 
 
 def detect_time_column(frame: pd.DataFrame) -> str | None:

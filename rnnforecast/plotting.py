@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -59,7 +60,12 @@ def forecast_figure(
         zoom.set_title(f"{target}: the next {len(future)} steps", loc="left")
         zoom.set_xlabel(time_label)
         zoom.tick_params(axis="x", labelrotation=30)
-        zoom.locator_params(axis="x", nbins=4)
+        if isinstance(recent.index, pd.DatetimeIndex):
+            locator = AutoDateLocator(minticks=2, maxticks=4)
+            zoom.xaxis.set_major_locator(locator)
+            zoom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        else:
+            zoom.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         zoom.grid(alpha=0.3)
         zoom.legend(loc="upper left", fontsize="small")
     ax = fig.add_subplot(grid[n, :])

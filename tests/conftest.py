@@ -1,0 +1,43 @@
+"""Shared fixtures: small real data and a writer for short configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Write a config dict as YAML into tmp_path and return its path."""
+
+    def write(raw: dict, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    return write
+
+
+def tiny_config(path: Path, **sections) -> dict:
+    """A config that trains in seconds: one small layer, one epoch."""
+    raw = {
+        "data": {"path": str(path), "targets": ["Temp"]},
+        "window": {"input_length": 14, "horizon": 7},
+        "model": {"type": "gru", "layers": [{"units": 4}]},
+        "training": {"epochs": 1, "batch_size": 256, "seed": 1},
+    }
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
+    return raw

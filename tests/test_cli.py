@@ -1,0 +1,141 @@
+"""End to end through the command line, as a user runs it, on a small real series."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+from tests.conftest import tiny_config
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run on the daily temperatures, shared by the read-only tests below."""
+    from pathlib import Path
+
+    folder = tmp_path_factory.mktemp("e2e")
+    source = Path(__file__).parent / "data" / "daily-min-temperatures.csv"
+    config_path = folder / "temps.yaml"
+    import yaml
+
+    config_path.write_text(yaml.safe_dump(tiny_config(source, run={"dir": str(folder / "runs")})))
+    result = runner.invoke(app, ["train", str(config_path), "--set", "training.epochs=2"])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    return run
+
+
+def test_train_writes_a_complete_run_folder(trained):
+    assert trained.name.startswith("temps-")
+    for name in ("model.keras", "config.yaml", "preprocessing.json", "history.csv", "metadata.json"):
+        assert (trained / name).is_file(), name
+    history = pd.read_csv(trained / "history.csv")
+    assert list(history["epoch"]) == [1, 2] and {"loss", "val_loss"} <= set(history.columns)
+    meta = json.loads((trained / "metadata.json").read_text())
+    assert meta["seed"] == 1 and len(meta["data_sha256"]) == 64 and meta["device"] in ("CPU", meta["device"])
+    assert "training.epochs" not in (trained / "config.yaml").read_text()
+    assert "epochs: 2" in (trained / "config.yaml").read_text()  # the override is kept in the resolved config
+    assert not list(trained.parent.glob(".*partial"))
+
+
+def test_evaluate_prints_the_table_and_writes_metrics(trained):
+    result = runner.invoke(app, ["evaluate", str(trained)])
+    assert result.exit_code == 0, result.output
+    for word in ("model", "naive", "seasonal naive", "MAE", "MASE"):
+        assert word in result.stdout
+    report = json.loads((trained / "metrics.json").read_text())
+    assert set(report["original"]) == {"model", "naive", "seasonal_naive"}
+    assert len(report["original"]["model"]["per_step"]["mae"]) == 7
+    assert report["period"][1].startswith("1990-12-31")
+
+
+def test_evaluate_json_format(trained):
+    result = runner.invoke(app, ["evaluate", str(trained), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["windows"] > 500 and report["season_length"] == 7
+
+
+def test_predict_writes_the_next_week_with_real_dates(trained, tmp_path):
+    out = tmp_path / "forecast.csv"
+    result = runner.invoke(app, ["predict", str(trained), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    forecast = pd.read_csv(out)
+    assert list(forecast.columns) == ["Date", "Temp"]
+    assert forecast["Date"].tolist() == [f"1991-01-0{d}" for d in range(1, 8)]
+    assert forecast["Temp"].between(-5, 40).all()
+
+
+def test_predict_prints_without_output(trained):
+    result = runner.invoke(app, ["predict", str(trained)])
+    assert result.stdout.splitlines()[0] == "Date,Temp" and len(result.stdout.splitlines()) == 8
+
+
+def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained, tmp_path, data_dir):
+    full = pd.read_csv(data_dir / "daily-min-temperatures.csv")
+    newer = full.copy()
+    newer["Date"] = pd.to_datetime(newer["Date"]) + pd.DateOffset(years=10)
+    path = tmp_path / "newer.csv"
+    newer.to_csv(path, index=False)
+    result = runner.invoke(app, ["predict", str(trained), "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].startswith("2001-01-01")
+    result = runner.invoke(app, ["evaluate", str(trained), "--data", str(path), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["windows"] > 3000  # a whole new period: every window is scored
+    prep = json.loads((trained / "preprocessing.json").read_text())
+    assert prep["center"][0] == pytest.approx(full["Temp"].iloc[:2556].mean(), abs=0.05)
+
+
+def test_plot_writes_a_png(trained, tmp_path):
+    out = tmp_path / "forecast.png"
+    result = runner.invoke(app, ["plot", str(trained), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+
+
+def test_info_names_backend_and_devices():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0 and "backend" in result.stdout and "CPU" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["plot"], ["info"]])
+def test_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_config_error_is_one_message_and_exit_2(write_config, data_dir):
+    raw = tiny_config(data_dir / "daily-min-temperatures.csv", model={"type": "lstmm"})
+    result = runner.invoke(app, ["train", str(write_config(raw))])
+    assert result.exit_code == 2
+    assert "model.type: 'lstmm' is not one of simple_rnn, lstm, gru" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_run_folder_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["predict", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_loss_overflow_stops_with_the_epoch_and_leaves_no_run_folder(write_config, tmp_path):
+    huge = tmp_path / "huge.csv"
+    dates = pd.date_range("2020-01-01", periods=300, freq="D")
+    pd.DataFrame({"Date": dates, "Temp": [1e25 * (1 + (i % 7)) for i in range(300)]}).to_csv(huge, index=False)
+    raw = tiny_config(huge, run={"dir": str(tmp_path / "runs")}, data={"scaling": "none"})
+    result = runner.invoke(app, ["train", str(write_config(raw))])
+    assert result.exit_code == 2, result.output
+    assert "epoch 1" in result.stderr and "learning rate" in result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_same_seed_same_losses(write_config, data_dir, tmp_path):
+    raw = tiny_config(data_dir / "daily-min-temperatures.csv", run={"dir": str(tmp_path / "runs")})
+    path = write_config(raw)
+    runs = [runner.invoke(app, ["train", str(path)]).stdout.strip().splitlines()[-1] for _ in range(2)]
+    assert runs[0] != runs[1]  # a second run never overwrites the first
+    losses = [pd.read_csv(f"{run}/history.csv")["loss"].tolist() for run in runs]
+    assert losses[0] == losses[1]

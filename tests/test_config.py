@@ -1,0 +1,129 @@
+import pytest
+
+from rnnforecast import config
+from rnnforecast.errors import UserError
+from rnnforecast.models import RECURRENT_LAYERS
+
+ISSUE_EXAMPLE = """
+data:
+  path: data/daily-min-temperatures.csv
+  time_column: Date
+  targets: [Temp]
+window:
+  input_length: 60
+  horizon: 7
+model:
+  type: lstm
+  layers:
+    - {units: 32}
+    - {units: 32, dropout: 0.1}
+training:
+  epochs: 5
+  batch_size: 64
+  seed: 1
+"""
+
+
+def _raw(**overrides):
+    raw = {"data": {"path": "x.csv", "targets": ["y"]}}
+    raw.update(overrides)
+    return raw
+
+
+def _error(raw) -> str:
+    with pytest.raises(UserError) as info:
+        config.validate(raw)
+    return str(info.value)
+
+
+def test_issue_example_is_accepted_with_defaults_filled(tmp_path, data_dir):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "daily-min-temperatures.csv").write_bytes((data_dir / "daily-min-temperatures.csv").read_bytes())
+    path = tmp_path / "quick.yaml"
+    path.write_text(ISSUE_EXAMPLE)
+    cfg = config.load_config(path)
+    assert cfg.model.layers[1].dropout == 0.1
+    assert cfg.training.optimizer.name == "adam"
+    assert cfg.data.split.train == 0.7
+
+
+def test_every_schema_type_has_a_layer():
+    assert set(config.allowed_values(config.CellType)) == set(RECURRENT_LAYERS)
+
+
+def test_unknown_type_names_the_allowed_values():
+    message = _error(_raw(model={"type": "lstmm"}))
+    assert "model.type: 'lstmm' is not one of simple_rnn, lstm, gru" in message
+
+
+def test_typo_key_suggests_the_closest_valid_key():
+    message = _error(_raw(training={"epoch": 3}))
+    assert "training.epoch" in message and "did you mean 'epochs'" in message
+
+
+def test_nested_list_path_is_named():
+    message = _error(_raw(model={"layers": [{"units": 8}, {"units": -3}]}))
+    assert "model.layers[1].units" in message and "greater than 0" in message
+
+
+def test_out_of_range_dropout_is_refused():
+    assert "model.layers[0].dropout" in _error(_raw(model={"layers": [{"dropout": 1.5}]}))
+
+
+def test_yaml_scientific_string_is_a_number():
+    cfg = config.validate(_raw(training={"optimizer": {"learning_rate": "1e-3"}}))
+    assert cfg.training.optimizer.learning_rate == pytest.approx(0.001)
+
+
+def test_boolean_where_a_number_is_expected_explains_yaml():
+    message = _error(_raw(training={"epochs": False}))
+    assert "training.epochs" in message and "quotes" in message
+
+
+def test_fractions_that_leave_no_test_rows_are_refused():
+    assert "leaves no test rows" in _error(_raw(data={"path": "x", "targets": ["y"], "split": {"train": 0.8, "val": 0.2}}))
+
+
+def test_override_sets_nested_and_indexed_keys():
+    raw = _raw(model={"layers": [{"units": 8}]})
+    config.apply_override(raw, "model.layers[0].units=64")
+    config.apply_override(raw, "training.optimizer.learning_rate=1e-2")
+    cfg = config.validate(raw)
+    assert cfg.model.layers[0].units == 64
+    assert cfg.training.optimizer.learning_rate == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("bad", ["epochs", "=3", "model.layers[3].units=1"])
+def test_malformed_or_out_of_range_override_is_refused(bad):
+    with pytest.raises(UserError):
+        config.apply_override(_raw(model={"layers": [{"units": 8}]}), bad)
+
+
+def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "series.csv").write_text("t,y\n")
+    monkeypatch.chdir(tmp_path)
+    assert config.resolve_path("series.csv", folder, "data.path") == (folder / "series.csv").resolve()
+
+
+def test_missing_file_error_names_both_places_tried(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as info:
+        config.resolve_path("nope.csv", tmp_path / "configs", "data.path")
+    message = str(info.value)
+    assert str(tmp_path / "nope.csv") in message and str(tmp_path / "configs" / "nope.csv") in message
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("data:\n  path: x.csv\n  targets: [y\nwindow: {}\n")
+    with pytest.raises(UserError, match="line"):
+        config.load_config(path)
+
+
+def test_dump_round_trips(tmp_path):
+    cfg = config.validate(_raw(model={"type": "gru"}))
+    path = tmp_path / "resolved.yaml"
+    path.write_text(config.dump(cfg))
+    assert config.validate(config.read_yaml(path)) == cfg

@@ -1,0 +1,185 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast import config, data
+from rnnforecast.errors import UserError
+
+
+def _cfg(path, **data_keys):
+    window = data_keys.pop("window", {"input_length": 3, "horizon": 2})
+    return config.validate({"data": {"path": str(path), "targets": ["y"], **data_keys}, "window": window})
+
+
+def _write(tmp_path, values, start="2024-01-01", freq="D", name="s.csv", dates=None):
+    dates = dates if dates is not None else pd.date_range(start, periods=len(values), freq=freq)
+    frame = pd.DataFrame({"date": dates, "y": values})
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_window_starts_hand_computed():
+    valid = np.ones(10, dtype=bool)
+    starts = data.window_starts(valid, input_length=3, horizon=2, target_lo=0, target_hi=10)
+    assert starts.tolist() == [0, 1, 2, 3, 4, 5]
+    values = np.arange(10, dtype="float32")[:, None]
+    x, y = data.gather(values, starts, 3, 2, 1)
+    assert x.shape == (6, 3, 1) and y.shape == (6, 2, 1)
+    assert x[0, :, 0].tolist() == [0, 1, 2] and y[0, :, 0].tolist() == [3, 4]
+    assert x[-1, :, 0].tolist() == [5, 6, 7] and y[-1, :, 0].tolist() == [8, 9]
+
+
+def test_window_starts_stride_and_part_with_history_before_it():
+    valid = np.ones(20, dtype=bool)
+    # targets of the part are rows [10, 20): inputs may start 3 rows earlier
+    starts = data.window_starts(valid, 3, 2, 10, 20, stride=2)
+    assert starts.tolist() == [7, 9, 11, 13, 15]
+
+
+def test_window_starts_too_short_is_empty():
+    assert data.window_starts(np.ones(4, dtype=bool), 3, 2, 0, 4).size == 0
+
+
+def test_windows_skip_rows_marked_invalid():
+    valid = np.ones(10, dtype=bool)
+    valid[5] = False
+    starts = data.window_starts(valid, 3, 2, 0, 10)
+    # any window whose 5 rows include row 5 is dropped: starts 1..5 touch it
+    assert starts.tolist() == [0]
+
+
+def test_no_window_crosses_a_split_boundary(data_dir):
+    cfg = config.validate(
+        {"data": {"path": str(data_dir / "daily-min-temperatures.csv"), "targets": ["Temp"]},
+         "window": {"input_length": 30, "horizon": 7}}
+    )
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    valid = np.ones(bounds.n_rows, dtype=bool)
+    L, H = 30, 7
+    train = data.part_starts(valid, bounds, cfg.window, "train")
+    val = data.part_starts(valid, bounds, cfg.window, "val")
+    test = data.part_starts(valid, bounds, cfg.window, "test")
+    assert (train + L + H <= bounds.train_end).all() and train[-1] + L + H == bounds.train_end
+    assert (val + L >= bounds.train_end).all() and (val + L + H <= bounds.val_end).all()
+    assert (test + L >= bounds.val_end).all() and test[-1] + L + H == bounds.n_rows
+    assert test[0] + L == bounds.val_end  # every test target row is scored
+    assert len(test) == bounds.n_rows - bounds.val_end - H + 1
+
+
+def test_scaler_is_fitted_on_the_training_rows_only(tmp_path):
+    values = np.r_[np.full(70, 1.0), np.full(70, 3.0), np.full(60, 1000.0)]
+    values[:70:2] = -1.0  # training rows: mean 0, std 1
+    path = _write(tmp_path, values)
+    cfg = _cfg(path, split={"train": 0.35, "val": 0.35})
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    prep = data.fit_preprocessing(series, bounds, cfg.data)
+    assert prep["center"] == [pytest.approx(0.0)] and prep["scale"] == [pytest.approx(1.0)]
+    scaled, _ = data.prepare(series, prep)
+    assert scaled[-1, 0] == pytest.approx(1000.0)
+    assert data.unscale(scaled[:, :1], prep)[-1, 0] == pytest.approx(1000.0)
+
+
+def test_minmax_scaling_and_constant_column_stay_finite(tmp_path):
+    path = _write(tmp_path, np.full(50, 7.0))
+    cfg = _cfg(path, scaling="minmax")
+    series = data.load_series(cfg.data)
+    prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+    scaled, _ = data.prepare(series, prep)
+    assert np.isfinite(scaled).all() and prep["scale"] == [1.0]
+
+
+def test_gap_is_put_on_the_grid_and_interpolated(tmp_path):
+    dates = pd.date_range("2024-01-01", periods=40, freq="D").delete([10, 11])
+    path = _write(tmp_path, np.arange(38, dtype=float), dates=dates)
+    series = data.load_series(_cfg(path).data)
+    assert series.frequency == "D" and len(series.frame) == 40
+    assert series.frame["y"].isna().sum() == 2 and "2 missing time step" in series.notes[0]
+    cfg = _cfg(path)
+    prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+    filled, valid = data.prepare(series, prep)
+    restored = data.unscale(filled[:, :1], prep)[:, 0]
+    assert restored[9:13] == pytest.approx([9, 9 + 1 / 3, 9 + 2 / 3, 10], abs=1e-4)
+    assert valid.all()
+
+
+def test_drop_policy_marks_rows_so_windows_avoid_the_hole(tmp_path):
+    values = np.arange(40, dtype=float)
+    values[20] = np.nan
+    path = _write(tmp_path, values)
+    cfg = _cfg(path, missing="drop")
+    series = data.load_series(cfg.data)
+    prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+    _, valid = data.prepare(series, prep)
+    assert not valid[20] and valid.sum() == 39
+
+
+def test_error_policy_names_the_column_and_time(tmp_path):
+    values = np.arange(40, dtype=float)
+    values[5] = np.nan
+    cfg = _cfg(_write(tmp_path, values), missing="error")
+    series = data.load_series(cfg.data)
+    prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+    with pytest.raises(UserError, match="column 'y'.*2024-01-06"):
+        data.prepare(series, prep)
+
+
+def test_unsorted_rows_are_sorted_by_time(tmp_path):
+    path = _write(tmp_path, np.arange(30, dtype=float))
+    frame = pd.read_csv(path).iloc[::-1]
+    frame.to_csv(path, index=False)
+    series = data.load_series(_cfg(path).data)
+    assert series.frame["y"].tolist() == list(range(30))
+
+
+def test_time_column_is_detected_and_monthly_frequency_inferred(data_dir):
+    cfg = config.validate({"data": {"path": str(data_dir / "airline-passengers.csv"), "targets": ["Passengers"]}})
+    series = data.load_series(cfg.data)
+    assert series.index.name == "Month" and series.frequency == "MS"
+    assert data.season_length(series.frequency) == 12
+
+
+def test_no_time_column_gives_a_step_index(tmp_path):
+    path = tmp_path / "plain.csv"
+    pd.DataFrame({"y": np.arange(30.0)}).to_csv(path, index=False)
+    series = data.load_series(_cfg(path).data)
+    assert series.frequency is None
+    assert list(data.future_index(series.index, None, 3)) == [30, 31, 32]
+
+
+def test_future_index_continues_the_frequency():
+    index = pd.date_range("2024-01-30", periods=3, freq="D")
+    assert [str(d.date()) for d in data.future_index(index, "D", 2)] == ["2024-02-02", "2024-02-03"]
+
+
+def test_missing_column_lists_the_columns_that_exist(data_dir):
+    cfg = config.validate({"data": {"path": str(data_dir / "airline-passengers.csv"), "targets": ["passengers"]}})
+    with pytest.raises(UserError, match="Columns there: Month, Passengers"):
+        data.load_series(cfg.data)
+
+
+def test_non_numeric_cell_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("date,y\n2024-01-01,1\n2024-01-02,abc\n2024-01-03,3\n")
+    with pytest.raises(UserError, match="'abc' on line 3"):
+        data.load_series(_cfg(path).data)
+
+
+def test_too_short_series_names_the_numbers(data_dir):
+    cfg = config.validate(
+        {"data": {"path": str(data_dir / "airline-passengers.csv"), "targets": ["Passengers"]},
+         "window": {"input_length": 96, "horizon": 24}}
+    )
+    series = data.load_series(cfg.data)
+    with pytest.raises(UserError, match="input_length 96, horizon 24"):
+        data.split_bounds(series, cfg.data, cfg.window)
+
+
+def test_windowing_does_not_copy_the_series_per_window():
+    values = np.zeros((1_000_000, 1), dtype="float32")
+    starts = data.window_starts(np.ones(len(values), dtype=bool), 336, 24, 0, len(values))
+    assert starts.nbytes < 10 * values.nbytes  # an index, not 336 copies
+    x, _ = data.gather(values, starts[:64], 336, 24, 1)
+    assert x.shape == (64, 336, 1)

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from rnnforecast import metrics
+
+
+def test_naive_repeats_the_value_before_the_origin():
+    series = np.arange(10.0)[:, None]
+    forecast = metrics.naive(series, np.array([4, 7]), horizon=3)
+    assert forecast[:, :, 0].tolist() == [[3, 3, 3], [6, 6, 6]]
+
+
+def test_seasonal_naive_repeats_the_last_season():
+    series = np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype=float)[:, None]
+    # origin 6, season 3: the last season is rows 3, 4, 5 = 4, 5, 6, repeated
+    forecast = metrics.seasonal_naive(series, np.array([6]), horizon=5, season=3)
+    assert forecast[0, :, 0].tolist() == [4, 5, 6, 4, 5]
+
+
+def test_seasonal_naive_with_season_one_is_naive():
+    series = np.random.default_rng(0).normal(size=(30, 2))
+    origins = np.array([5, 9, 20])
+    assert np.array_equal(metrics.seasonal_naive(series, origins, 4, 1), metrics.naive(series, origins, 4))
+
+
+def test_seasonal_naive_refuses_too_little_history():
+    with pytest.raises(ValueError):
+        metrics.seasonal_naive(np.zeros((10, 1)), np.array([2]), 3, 7)
+
+
+def test_scores_against_hand_computed_values():
+    actual = np.array([[[1.0], [2.0]], [[0.0], [4.0]]])  # 2 windows, horizon 2, 1 target
+    forecast = np.array([[[2.0], [2.0]], [[1.0], [2.0]]])
+    result = metrics.score(actual, forecast, scale=np.array([2.0]))
+    overall = result["overall"]
+    # errors: 1, 0, 1, -2
+    assert overall["mae"] == pytest.approx(1.0)
+    assert overall["rmse"] == pytest.approx(np.sqrt(6 / 4))
+    # MAPE skips the zero actual: |1|/1, 0/2, 2/4 -> mean of 100, 0, 50
+    assert overall["mape"] == pytest.approx(50.0)
+    assert result["mape_skipped_zeros"] == 1
+    # sMAPE: 2*1/3, 0, 2*1/1, 2*2/6 -> mean * 100
+    assert overall["smape"] == pytest.approx(100 * (2 / 3 + 0 + 2 + 2 / 3) / 4)
+    assert overall["mase"] == pytest.approx(0.5)
+    assert result["per_step"]["mae"] == pytest.approx([1.0, 1.0])
+    assert result["per_step"]["rmse"] == pytest.approx([1.0, np.sqrt(2)])
+
+
+def test_mape_is_none_when_every_actual_is_zero():
+    result = metrics.score(np.zeros((1, 2, 1)), np.ones((1, 2, 1)), np.array([1.0]))
+    assert result["overall"]["mape"] is None
+
+
+def test_mase_scale_is_the_mean_seasonal_difference():
+    train = np.array([1, 3, 2, 6, 4], dtype=float)[:, None]
+    assert metrics.mase_scale(train, 2).tolist() == [pytest.approx((1 + 3 + 2) / 3)]
+    assert metrics.mase_scale(np.ones((5, 1)), 1).tolist() == [1.0]  # constant: no division by zero
