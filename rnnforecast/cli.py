@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rnnforecast.errors import UserError
+from rnnforecast.errors import Interrupted, UserError
 
 app = typer.Typer(
     help="Forecast time series with stacked SimpleRNN/LSTM/GRU networks, from a YAML config.",
@@ -47,6 +47,9 @@ def _user_errors(command):
         except KeyboardInterrupt:
             typer.echo("Interrupted; nothing was left half-written.", err=True)
             raise typer.Exit(130) from None
+        except Interrupted as exc:
+            typer.echo(f"Interrupted: {exc}", err=True)
+            raise typer.Exit(130) from None
         except Exception as exc:
             if _state["debug"]:
                 raise
@@ -68,18 +71,23 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show Python traceb
 @app.command()
 @_user_errors
 def train(
-    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    config: Annotated[Optional[Path], typer.Argument(help="The YAML config file.")] = None,
     set_: Annotated[
         list[str],
         typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable)."),
     ] = [],
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Finish an interrupted run from its last completed epoch.")
+    ] = None,
 ) -> None:
     """Train the model a config describes; print the run folder it wrote."""
     from rnnforecast import config as config_module
     from rnnforecast import training
 
-    resolved = config_module.load_config(config, set_)
-    run_path = training.train(resolved, config)
+    if (config is None) == (resume is None) or (resume is not None and set_):
+        raise UserError("give a config file (with any --set overrides), or --resume RUN alone.")
+    resolved = config_module.load_config(config, set_) if config is not None else None
+    run_path = training.train(resolved, config, resume=resume)
     typer.echo(f"Run saved to: {run_path}", err=True)
     typer.echo(str(run_path))
 
@@ -137,6 +145,36 @@ def plot(
     output = output or run / "forecast.png"
     plotting.save_run_plot(runs.load(run), data, output)
     typer.echo(f"Written: {output}", err=True)
+
+
+@app.command()
+@_user_errors
+def backtest(
+    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    stride: Annotated[
+        Optional[int], typer.Option("--stride", min=1, help="Steps between forecast origins; default: the horizon.")
+    ] = None,
+    retrain_every: Annotated[
+        Optional[int], typer.Option("--retrain-every", min=1, help="Train a fresh model every K folds; default: once.")
+    ] = None,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable)."),
+    ] = [],
+) -> None:
+    """Rolling-origin backtest: train, forecast every test origin, score each fold against the baselines."""
+    from rich.console import Console
+
+    from rnnforecast import backtest as backtest_module
+    from rnnforecast import config as config_module
+    from rnnforecast import reporting
+
+    resolved = config_module.load_config(config, set_)
+    run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every)
+    report = json.loads((run_path / "backtest.json").read_text())
+    Console(stderr=True).print(reporting.metrics_table(report))
+    typer.echo(f"Backtest saved to: {run_path}", err=True)
+    typer.echo(str(run_path))
 
 
 @app.command()

@@ -12,7 +12,7 @@ import difflib
 import re
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -24,6 +24,7 @@ MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
 DuplicatePolicy = Literal["mean", "last", "first", "error"]
 Scaling = Literal["standard", "minmax", "none"]
 WindowNorm = Literal["none", "last", "mean"]
+DecoderType = Literal["direct", "segments"]
 Activation = Literal["tanh", "relu", "sigmoid", "linear"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
 LossName = Literal["mse", "mae", "huber"]
@@ -36,7 +37,13 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _column_name(value: Any) -> Any:
+    """A header like `0` is read by YAML as a number; a column name is always text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _not_bool(value)
+
+
 Float = Annotated[float, BeforeValidator(_not_bool)]
+Column = Annotated[str, BeforeValidator(_column_name)]
 Int = Annotated[int, BeforeValidator(_not_bool)]
 Str = Annotated[str, BeforeValidator(_not_bool)]
 PosInt = Annotated[Int, Field(gt=0)]
@@ -49,15 +56,33 @@ class Section(BaseModel):
 
 
 class SplitConfig(Section):
-    """Chronological split: by fractions of the rows, or by the first date of each later part."""
+    """Chronological split: by fractions of the rows, by the first date of each later part, or by row index.
+
+    By row index (the LTSF benchmark protocol): training targets are rows [0, train_end),
+    validation [train_end, val_end), test [val_end, test_end); rows from test_end on are unused.
+    """
 
     train: Fraction = 0.7
     val: Fraction = 0.15
     val_start: Optional[Str] = None
     test_start: Optional[Str] = None
+    train_end: Optional[PosInt] = None
+    val_end: Optional[PosInt] = None
+    test_end: Optional[PosInt] = None
 
     @model_validator(mode="after")
     def _check(self) -> "SplitConfig":
+        rows = (self.train_end, self.val_end, self.test_end)
+        if any(r is not None for r in rows):
+            if any(r is None for r in rows):
+                raise ValueError("give all of train_end, val_end and test_end (row numbers), or none of them")
+            if self.val_start is not None:
+                raise ValueError("split either by dates (val_start, test_start) or by rows (train_end, ...), not both")
+            if not self.train_end < self.val_end < self.test_end:
+                raise ValueError(
+                    f"train_end ({self.train_end}) < val_end ({self.val_end}) < test_end ({self.test_end}) must hold"
+                )
+            return self
         if (self.val_start is None) != (self.test_start is None):
             raise ValueError("give both val_start and test_start (dates), or neither to split by fractions")
         if self.val_start is None and self.train + self.val >= 1:
@@ -69,10 +94,13 @@ class SplitConfig(Section):
 
 class DataConfig(Section):
     path: Str
-    time_column: Optional[Str] = None
-    targets: Annotated[list[Str], Field(min_length=1)]
-    features: list[Str] = []
+    time_column: Union[Column, Annotated[list[Column], Field(min_length=1)], None] = None
+    targets: Annotated[list[Column], Field(min_length=1)]
+    features: list[Column] = []
+    categorical: list[Column] = []
     frequency: Optional[Str] = None
+    decimal: Annotated[Str, Field(min_length=1, max_length=1)] = "."
+    thousands: Optional[Annotated[Str, Field(min_length=1, max_length=1)]] = None
     missing: MissingPolicy = "interpolate"
     duplicates: DuplicatePolicy = "mean"
     scaling: Scaling = "standard"
@@ -81,9 +109,13 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "DataConfig":
-        both = sorted(set(self.targets) & set(self.features))
+        both = sorted(set(self.targets) & set(self.features + self.categorical))
         if both:
-            raise ValueError(f"{', '.join(both)} is in both targets and features; targets are always inputs too")
+            raise ValueError(f"{', '.join(both)} is both a target and an input; targets are always inputs too")
+        if set(self.features) & set(self.categorical):
+            raise ValueError("a column is in both features and categorical; list it in one of them")
+        if self.decimal == self.thousands:
+            raise ValueError("decimal and thousands are the same character")
         if len(set(self.targets)) != len(self.targets):
             raise ValueError("targets lists a column twice")
         return self
@@ -103,10 +135,37 @@ class LayerConfig(Section):
 
 
 class ModelConfig(Section):
+    """A stacked recurrent network and the options that make it strong on long horizons.
+
+    normalization subtracts each window's last value or mean per channel (and, with
+    normalization_scale, divides by the window's std: RevIN); it is undone on the output.
+    segment_length cuts the look-back into segments, each embedded by a dense layer, so the
+    recurrence runs over segments, not points. channel_independence passes each channel
+    through the same weights as its own sample. decoder: segments runs one recurrent step
+    per output segment from the encoder's final state, with a learned position embedding
+    (SegRNN's parallel multi-step forecasting); direct maps the final state to the horizon.
+    """
+
     type: CellType = "lstm"
     layers: Annotated[list[LayerConfig], Field(min_length=1)] = [LayerConfig()]
     bidirectional: bool = False
     normalization: WindowNorm = "none"
+    normalization_scale: bool = False
+    segment_length: Optional[PosInt] = None
+    channel_independence: bool = False
+    decoder: DecoderType = "direct"
+    head_dropout: Rate = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelConfig":
+        if self.normalization_scale and self.normalization == "none":
+            raise ValueError("normalization_scale needs normalization: last or mean (the level to subtract first)")
+        if self.decoder == "segments":
+            if self.segment_length is None:
+                raise ValueError("decoder: segments needs segment_length (the output is cut into segments of that length)")
+            if self.bidirectional:
+                raise ValueError("decoder: segments runs the recurrence forward over the output; set bidirectional: false")
+        return self
 
 
 class OptimizerConfig(Section):
@@ -149,6 +208,24 @@ class Config(Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     run: RunConfig = RunConfig()
+
+    @model_validator(mode="after")
+    def _check_model_fits_data(self) -> "Config":
+        model, window = self.model, self.window
+        if model.segment_length is not None and window.input_length % model.segment_length:
+            raise ValueError(
+                f"model.segment_length {model.segment_length} does not divide window.input_length "
+                f"{window.input_length}; the segments must cover the look-back exactly. Choose a segment_length "
+                f"that divides it (or an input_length that is a multiple of {model.segment_length})"
+            )
+        extra = list(self.data.features) + list(getattr(self.data, "categorical", []))
+        if model.channel_independence and extra:
+            raise ValueError(
+                f"model.channel_independence passes each target through the same weights as its own sample, so "
+                f"every input must be a target; data has the extra inputs {', '.join(extra)}. Move them to "
+                "data.targets, remove them, or set channel_independence: false"
+            )
+        return self
 
 
 # ---------------------------------------------------------------------------- loading

@@ -11,6 +11,7 @@ No Keras here: this module is plain pandas and NumPy so that it tests fast.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from rnnforecast.config import DataConfig, WindowConfig
 from rnnforecast.errors import UserError
 
 TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "month", "day", "period")
+DATE_PARTS = ("year", "month", "day", "hour", "minute", "second")
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Series:
     frequency: str | None  # pandas offset alias, None for a plain step index
     path: Path
     notes: list[str] = field(default_factory=list)
+    categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot columns' values
 
     @property
     def columns(self) -> list[str]:
@@ -118,71 +121,138 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
-def load_series(cfg: DataConfig, path: Path | None = None, frequency: str | None = None) -> Series:
+def load_series(
+    cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None
+) -> Series:
     """Read the file and put the chosen columns on a regular time grid.
 
     Args:
         cfg: the data section of the config.
         path: another file with the same columns (predict/evaluate --data); default cfg.path.
         frequency: the frequency found at training time, so newer data uses the same grid.
+        categories: the categories of each categorical column found at training time.
     """
     path = Path(path or cfg.path)
     table = read_table(path)
-    columns = list(cfg.targets) + list(cfg.features)
-    time_column = cfg.time_column or detect_time_column(table)
-    for column in columns + ([cfg.time_column] if cfg.time_column else []):
-        if column not in table.columns:
-            key = "data.time_column" if column == cfg.time_column else "data.targets/data.features"
-            raise UserError(
-                f"column '{column}' ({key}) is not in {path.name}. Columns there: {', '.join(table.columns)}. "
-                "Fix the name in the config (names are case-sensitive)."
-            )
-    values = pd.DataFrame({c: _to_numbers(table[c], c, path) for c in columns})
+    time_columns = _as_list(cfg.time_column)
+    _check_columns(table, cfg, time_columns, path)
+    numeric = {c: _to_numbers(table[c], c, path, cfg) for c in list(cfg.targets) + list(cfg.features)}
+    if categories is None:
+        categories = {c: sorted(table[c].dropna().str.strip().unique().tolist()) for c in cfg.categorical}
+    onehot = {
+        f"{c}={value}": (table[c].str.strip() == value).astype("float64").to_numpy()
+        for c in cfg.categorical
+        for value in categories[c]
+    }
+    values = pd.DataFrame({**numeric, **onehot})
+    targets, features = list(cfg.targets), list(cfg.features) + list(onehot)
     notes: list[str] = []
-    if time_column is None:
-        frame = values.set_axis(pd.RangeIndex(len(values)), axis=0)
-        return Series(frame, list(cfg.targets), list(cfg.features), None, path, notes)
+    time_columns = time_columns or [c for c in [detect_time_column(table)] if c]
+    if not time_columns:
+        frame = values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0)
+        return Series(frame, targets, features, None, path, notes, categories)
 
-    times = pd.to_datetime(table[time_column], errors="coerce", format="mixed")
-    bad = times.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise UserError(
-            f"time column '{time_column}' in {path.name} has a cell that is not a date: "
-            f"{table[time_column].iloc[row]!r} on line {row + 2}. Fix or remove that row."
-        )
-    frame = values.set_axis(pd.DatetimeIndex(times, name=time_column), axis=0).sort_index(kind="stable")
+    times = _parse_times(table, time_columns, path, notes)
+    name = time_columns[0] if len(time_columns) == 1 else "time"
+    frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
     frame = _resolve_duplicates(frame, cfg.duplicates, path, notes)
     freq = frequency or cfg.frequency or infer_frequency(frame.index)
     if freq is None:
         raise UserError(
-            f"the time steps in {path.name} ('{time_column}') have no regular frequency. "
+            f"the time steps in {path.name} ('{name}') have no regular frequency. "
             "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
         )
     try:
         regular = frame.asfreq(freq)
     except ValueError as exc:
         raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
-    added = len(regular) - len(frame)
-    if added > 0:
-        notes.append(f"{added} missing time step(s) in {path.name} were added and filled ({cfg.missing}).")
-    if len(regular) < len(frame):
-        notes.append(f"{len(frame) - len(regular)} row(s) off the {freq} grid in {path.name} were dropped.")
-    return Series(regular, list(cfg.targets), list(cfg.features), freq, path, notes)
+    if len(regular) > len(frame):
+        notes.append(f"{len(regular) - len(frame)} missing time step(s) in {path.name} were added and filled ({cfg.missing}).")
+    off_grid = int((~frame.index.isin(regular.index)).sum())
+    if off_grid:
+        notes.append(f"{off_grid} row(s) off the {freq} grid in {path.name} were dropped.")
+    return Series(regular, targets, features, freq, path, notes, categories)
 
 
-def _to_numbers(cells: pd.Series, column: str, path: Path) -> pd.Series:
-    numbers = pd.to_numeric(cells.str.strip(), errors="coerce")
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str], path: Path) -> None:
+    keys = {
+        **{c: "data.time_column" for c in time_columns},
+        **{c: "data.categorical" for c in cfg.categorical},
+        **{c: "data.features" for c in cfg.features},
+        **{c: "data.targets" for c in cfg.targets},
+    }
+    for column, key in keys.items():
+        if column not in table.columns:
+            close = difflib.get_close_matches(column, list(table.columns), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UserError(
+                f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. "
+                "Fix the name in the config (names are case-sensitive)."
+            )
+
+
+def _parse_times(table: pd.DataFrame, columns: list[str], path: Path, notes: list[str]) -> pd.Series:
+    """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
+    text = table[columns].astype(str).agg(" ".join, axis=1) if len(columns) > 1 else table[columns[0]]
+    if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
+        parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
+        times = pd.to_datetime(parts, errors="coerce")
+    else:
+        try:
+            times = pd.to_datetime(text, errors="coerce", format="mixed")
+        except ValueError:  # offsets that change (daylight saving): keep the instants, in UTC
+            times = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+            notes.append(f"the times in {path.name} carry different UTC offsets; they are kept in UTC.")
+    bad = times.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(
+            f"time column {', '.join(columns)} in {path.name} has a cell that is not a date: "
+            f"{text.iloc[row]!r} on line {row + 2}. Fix or remove that row, or set data.time_column."
+        )
+    return times
+
+
+def _to_numbers(cells: pd.Series, column: str, path: Path, cfg: DataConfig) -> pd.Series:
+    text = cells.str.strip()
+    if cfg.thousands:
+        text = text.str.replace(cfg.thousands, "", regex=False)
+    if cfg.decimal != ".":
+        text = text.str.replace(cfg.decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
     missing_words = cells.isna() | cells.str.strip().str.upper().isin(["", "NA", "NAN", "N/A", "NULL", "NONE", "-"])
     bad = numbers.isna() & ~missing_words
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = cells.iloc[row]
+        if any(ch.isalpha() for ch in value):
+            how = (
+                "If it is a category, list the column under data.categorical; if the cells carry units, "
+                "remove them from the file."
+            )
+        else:
+            how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."
         raise UserError(
-            f"column '{column}' in {path.name} has a cell that is not a number: {cells.iloc[row]!r} on line "
-            f"{row + 2}. Only numeric columns can be targets or features; fix the cell or leave the column out."
+            f"column '{column}' in {path.name} has a cell that is not a number: {value!r} on line {row + 2}. "
+            f"Targets and features must be numeric. {how}"
+        )
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise UserError(
+            f"column '{column}' in {path.name} has an infinite value ({cells.iloc[row]!r}) on line {row + 2}. "
+            "Replace it with a number, or leave the cell empty to treat it as missing."
         )
     if numbers.isna().all():
-        raise UserError(f"column '{column}' in {path.name} has no numbers at all. Choose another column.")
+        raise UserError(
+            f"column '{column}' in {path.name} has no numbers at all (every cell is empty). Choose another column."
+        )
     return numbers.astype("float64")
 
 
@@ -240,7 +310,14 @@ def season_length(frequency: str | None) -> int:
 def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bounds:
     """Where the validation and test targets start; every part must hold at least one window."""
     n = len(series.frame)
-    if cfg.split.val_start is not None:
+    if cfg.split.train_end is not None:
+        train_end, val_end, n = cfg.split.train_end, cfg.split.val_end, cfg.split.test_end
+        if n > len(series.frame):
+            raise UserError(
+                f"data.split.test_end is {n}, but {series.path.name} has only {len(series.frame)} rows on its grid. "
+                "Lower test_end (and val_end, train_end) to fit the file."
+            )
+    elif cfg.split.val_start is not None:
         if series.frequency is None:
             raise UserError("data.split.val_start/test_start need a time column; split by fractions instead.")
         val_end_ts = pd.Timestamp(cfg.split.test_start)
@@ -285,6 +362,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
         "columns": series.columns,
         "targets": series.targets,
         "features": series.features,
+        "categories": series.categories,
         "frequency": series.frequency,
         "missing": cfg.missing,
         "fill_values": [float(v) for v in means],
@@ -294,6 +372,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
         "season_length": cfg.season_length or season_length(series.frequency),
         "train_end": bounds.train_end,
         "val_end": bounds.val_end,
+        "test_end": bounds.n_rows,
         "last_seen": str(series.index[bounds.val_end - 1]),
     }
 

@@ -7,3 +7,7 @@ class UserError(Exception):
     The message says what went wrong, where, and how to fix it; the CLI prints it
     without a traceback and exits with status 2.
     """
+
+
+class Interrupted(Exception):
+    """Training stopped by the user after a checkpoint; the message says how to resume."""

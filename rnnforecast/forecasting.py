@@ -28,6 +28,7 @@ class Prepared:
     values: np.ndarray
     valid: np.ndarray
     test_lo: int  # first row whose target is scored
+    test_hi: int  # one past the last row whose target is scored (data.split.test_end, else the end)
 
     @property
     def n_targets(self) -> int:
@@ -49,7 +50,9 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
     With newer data, only targets after the last time the model saw in training or
     validation are scored (all of them when the data has no time column).
     """
-    series = data.load_series(run.config.data, path=data_path, frequency=run.prep["frequency"])
+    series = data.load_series(
+        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories")
+    )
     values, valid = data.prepare(series, run.prep)
     L = run.config.window.input_length
     if len(values) < L:
@@ -66,7 +69,8 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
         test_lo = max(int(series.index.searchsorted(last_seen, side="right")), L)
     else:
         test_lo = L
-    return Prepared(run, series, values, valid, test_lo)
+    test_hi = min(run.prep.get("test_end") or len(values), len(values)) if data_path is None else len(values)
+    return Prepared(run, series, values, valid, test_lo, test_hi)
 
 
 def predict_scaled(model, values: np.ndarray, starts: np.ndarray, input_length: int) -> np.ndarray:
@@ -94,7 +98,7 @@ def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForec
     """Forecasts of the model and both baselines for every test origin (every `stride`-th)."""
     run = prepared.run
     L, H = run.config.window.input_length, run.config.window.horizon
-    starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, len(prepared.values), stride)
+    starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, prepared.test_hi, stride)
     if len(starts) == 0:
         raise UserError(
             f"{prepared.series.path.name} has no complete window to score after {run.prep['last_seen']} "

@@ -23,40 +23,146 @@ class WindowNormalization(keras.layers.Layer):
     """Subtract each window's last value or mean per column; return it to add back later.
 
     Forecasting the change from a reference level instead of the level itself is a large
-    accuracy gain on series whose level drifts (RevIN, SegRNN).
+    accuracy gain on series whose level drifts (RevIN, SegRNN). With `scale`, the window is
+    also divided by its own standard deviation, sqrt(var + epsilon) so that a constant
+    window stays finite, and the layer returns (normalized, reference, std).
     """
 
-    def __init__(self, mode: str = "last", **kwargs):
+    def __init__(self, mode: str = "last", scale: bool = False, epsilon: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
         if mode not in ("last", "mean"):
             raise ValueError(f"mode must be 'last' or 'mean'. Received: mode={mode}")
+        if epsilon <= 0:
+            raise ValueError(f"epsilon must be positive. Received: epsilon={epsilon}")
         self.mode = mode
+        self.scale = bool(scale)
+        self.epsilon = float(epsilon)
 
     def call(self, inputs):
         if self.mode == "last":
             reference = inputs[:, -1:, :]
         else:
             reference = ops.mean(inputs, axis=1, keepdims=True)
-        return inputs - reference, reference
+        if not self.scale:
+            return inputs - reference, reference
+        std = ops.sqrt(ops.var(inputs, axis=1, keepdims=True) + self.epsilon)
+        return (inputs - reference) / std, reference, std
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+        return {**super().get_config(), "mode": self.mode, "scale": self.scale, "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
 class AddReference(keras.layers.Layer):
-    """Undo WindowNormalization on the forecast: add back the target columns' reference."""
+    """Undo WindowNormalization on the forecast: times the std (when scaled), plus the reference."""
 
-    def __init__(self, n_targets: int, **kwargs):
+    def __init__(self, n_targets: int, scale: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.n_targets = n_targets
+        self.scale = bool(scale)
 
     def call(self, inputs):
-        forecast, reference = inputs
+        forecast, reference = inputs[0], inputs[1]
+        if self.scale:
+            forecast = forecast * inputs[2][:, :, : self.n_targets]
         return forecast + reference[:, :, : self.n_targets]
 
     def get_config(self):
-        return {**super().get_config(), "n_targets": self.n_targets}
+        return {**super().get_config(), "n_targets": self.n_targets, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class BatchReshape(keras.layers.Layer):
+    """Reshape that may change the batch size: (B, C, L) -> (B*C, L, 1) for channel independence and back.
+
+    keras.layers.Reshape keeps the batch axis; folding channels into the batch needs this.
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (-1, *self.target_shape))
+
+    def compute_output_shape(self, input_shape):
+        return (None, *self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class RepeatRows(keras.layers.Layer):
+    """Repeat every row of the batch `times` times in place: row n becomes rows n*times .. n*times+times-1."""
+
+    def __init__(self, times: int, **kwargs):
+        super().__init__(**kwargs)
+        self.times = int(times)
+
+    def call(self, inputs):
+        return ops.repeat(inputs, self.times, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (None, *input_shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "times": self.times}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class SegmentQueries(keras.layers.Layer):
+    """The decoder's inputs for parallel multi-step forecasting (SegRNN's PMF).
+
+    One learned position embedding per output segment and, for channel-independent
+    models, a learned channel embedding (half the width each). Given the encoder's
+    final output (N, d) it returns (N * n_segments, 1, units): row n*n_segments + j is
+    segment j of sample n; sample n is channel n % n_channels.
+    """
+
+    def __init__(self, n_segments: int, units: int, n_channels: int = 1, channel_embedding: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.n_segments = int(n_segments)
+        self.units = int(units)
+        self.n_channels = int(n_channels)
+        self.channel_embedding = bool(channel_embedding)
+
+    def build(self, input_shape):
+        init = keras.initializers.RandomNormal(stddev=1.0)
+        pos_units = self.units // 2 if self.channel_embedding else self.units
+        self.position = self.add_weight(shape=(self.n_segments, pos_units), initializer=init, name="position")
+        if self.channel_embedding:
+            self.channel = self.add_weight(
+                shape=(self.n_channels, self.units - pos_units), initializer=init, name="channel"
+            )
+
+    def call(self, inputs):
+        m, c = self.n_segments, self.n_channels
+        if self.channel_embedding:
+            queries = ops.concatenate(
+                [
+                    ops.broadcast_to(self.position[None], (c, m, self.position.shape[-1])),
+                    ops.broadcast_to(self.channel[:, None], (c, m, self.channel.shape[-1])),
+                ],
+                axis=-1,
+            )  # (channels, segments, units)
+            zeros = ops.zeros_like(ops.reshape(inputs[:, :1], (-1, c, 1, 1)))
+        else:
+            queries = self.position[None]  # (1, segments, units)
+            zeros = ops.zeros_like(inputs[:, :1])[:, :, None]
+        return ops.reshape(zeros + queries, (-1, 1, self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (None, 1, self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "n_segments": self.n_segments,
+            "units": self.units,
+            "n_channels": self.n_channels,
+            "channel_embedding": self.channel_embedding,
+        }
 
 
 def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int) -> keras.Model:
@@ -64,12 +170,30 @@ def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int
 
     The target columns must be the first `n_targets` input columns (the data module
     orders them so). Every recurrent layer but the last returns its whole sequence.
+    The steps, in order, each an option of `cfg`: window normalization; channel
+    independence (channels folded into the batch); segment embedding; the recurrent
+    stack; a direct head or the segment decoder; channels unfolded; normalization undone.
     """
+    seg = cfg.segment_length
+    if seg is not None and input_length % seg:
+        raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
+    if cfg.channel_independence and n_inputs != n_targets:
+        raise ValueError(f"channel_independence needs every input to be a target. Received: {n_inputs} inputs, {n_targets} targets")
     inputs = keras.Input(shape=(input_length, n_inputs), name="history")
     x = inputs
     if cfg.normalization != "none":
-        x, reference = WindowNormalization(cfg.normalization, name="window_normalization")(x)
+        x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
+    width, out_cols = n_inputs, n_targets
+    if cfg.channel_independence:
+        x = keras.layers.Permute((2, 1), name="channels_first")(x)
+        x = BatchReshape((input_length, 1), name="fold_channels")(x)  # (batch * channels, steps, 1)
+        width, out_cols = 1, 1
+    if seg is not None:
+        x = keras.layers.Reshape((input_length // seg, seg * width), name="segments")(x)
+        x = keras.layers.Dense(cfg.layers[0].units, activation="relu", name="segment_embedding")(x)
     layer_class = RECURRENT_LAYERS[cfg.type]
+    by_segments = cfg.decoder == "segments"
+    recurrent_layers, states = [], []
     for i, layer in enumerate(cfg.layers):
         recurrent = layer_class(
             layer.units,
@@ -77,13 +201,45 @@ def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int
             dropout=layer.dropout,
             recurrent_dropout=layer.recurrent_dropout,
             return_sequences=i < len(cfg.layers) - 1,
+            return_state=by_segments,
             name=f"{cfg.type}_{i + 1}",
         )
-        x = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{i + 1}")(x) if cfg.bidirectional else recurrent(x)
-    x = keras.layers.Dense(horizon * n_targets, name="head")(x)
-    outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
+        if cfg.bidirectional:
+            x = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{i + 1}")(x)
+        elif by_segments:
+            x, *layer_states = recurrent(x)
+            recurrent_layers.append(recurrent)
+            states.append(layer_states)
+        else:
+            x = recurrent(x)
+    if by_segments:
+        n_out = -(-horizon // seg)
+        x = SegmentQueries(
+            n_out,
+            cfg.layers[0].units,
+            n_channels=n_inputs,
+            channel_embedding=cfg.channel_independence and n_inputs > 1,
+            name="segment_queries",
+        )(x)
+        for i, (recurrent, layer_states) in enumerate(zip(recurrent_layers, states)):
+            repeated = [RepeatRows(n_out, name=f"repeat_state_{i + 1}_{j + 1}")(s) for j, s in enumerate(layer_states)]
+            x, *_ = recurrent(x, initial_state=repeated)  # one step per output segment, shared weights
+    if cfg.head_dropout > 0:
+        x = keras.layers.Dropout(cfg.head_dropout, name="head_dropout")(x)
+    if by_segments:
+        x = keras.layers.Dense(seg * out_cols, name="head")(x)
+        x = BatchReshape((n_out * seg, out_cols), name="join_segments")(x)
+        if n_out * seg > horizon:
+            x = keras.layers.Cropping1D((0, n_out * seg - horizon), name="crop_horizon")(x)
+    else:
+        x = keras.layers.Dense(horizon * out_cols, name="head")(x)
+    if cfg.channel_independence:
+        x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)
+        outputs = keras.layers.Permute((2, 1), name="forecast")(x)
+    else:
+        outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if cfg.normalization != "none":
-        outputs = AddReference(n_targets, name="add_reference")([outputs, reference])
+        outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
     return keras.Model(inputs, outputs, name=f"rnnforecast_{cfg.type}")
 
 

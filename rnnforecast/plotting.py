@@ -83,6 +83,28 @@ def forecast_figure(
     return fig
 
 
+def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "mae") -> Figure:
+    """The error at each horizon step, one line per forecaster (a backtest's scores, data units).
+
+    Args:
+        per_step: forecaster name -> the `per_step` dict of metrics.score, e.g. {"model": {"mae": [...]}}.
+    """
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.add_subplot()
+    styles = {"model": ("tab:blue", "-"), "naive": ("0.45", "--"), "seasonal_naive": ("tab:orange", ":")}
+    for name, scores in per_step.items():
+        values = scores[metric]
+        color, line = styles.get(name, (None, "-"))
+        ax.plot(range(1, len(values) + 1), values, color=color, ls=line, marker=".", ms=4, label=name.replace("_", " "))
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel(f"{metric.upper()} (data units)")
+    ax.set_title(f"{title}\n{metric.upper()} by horizon step over every backtest fold", loc="left")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
 def save_run_plot(run: runs.Run, data_path: Path | None, output: Path) -> None:
     """Forecast the test period and the future with a run's model, draw them, save a PNG atomically."""
     prepared = forecasting.prepare(run, data_path)

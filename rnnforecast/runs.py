@@ -23,9 +23,10 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from rnnforecast import config as config_module
-from rnnforecast.errors import UserError
+from rnnforecast.errors import Interrupted, UserError
 
 MODEL_FILE = "model.keras"
+RESUMABLE_MARK = "checkpoint.json"  # written after each completed epoch while training
 REQUIRED = (MODEL_FILE, "config.yaml", "preprocessing.json", "history.csv", "metadata.json")
 
 
@@ -73,16 +74,45 @@ def partial_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def creating(path: Path) -> Iterator[Path]:
-    """Yield a hidden temporary folder; rename it to `path` only when the block succeeds."""
+def creating(path: Path, resume: bool = False) -> Iterator[Path]:
+    """Yield a hidden temporary folder; rename it to `path` only when the block succeeds.
+
+    A failure removes the folder. An interrupt (Ctrl-C) after at least one completed
+    epoch keeps it, hidden, so that `train --resume` can finish the run; a killed
+    process leaves it the same way.
+    """
     tmp = partial_path(path)
-    tmp.mkdir(parents=True)
+    if not resume:
+        tmp.mkdir(parents=True)
     try:
         yield tmp
+    except KeyboardInterrupt:
+        if not (tmp / RESUMABLE_MARK).is_file():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        raise Interrupted(
+            f"training was interrupted; the last completed epoch is kept. Resume with: "
+            f"rnnforecast train --resume {path}"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     tmp.rename(path)
+
+
+def resumable(path: Path | str) -> tuple[Path, Path]:
+    """The final and the temporary folder of an interrupted run, named either way."""
+    path = Path(path)
+    if path.name.startswith(".") and path.name.endswith(".partial"):
+        path = path.with_name(path.name[1 : -len(".partial")])
+    tmp = partial_path(path)
+    if path.is_dir():
+        raise UserError(f"run {path} is already complete; there is nothing to resume.")
+    if not (tmp / "config.yaml").is_file():
+        waiting = sorted(p.name[1 : -len(".partial")] for p in path.parent.glob(".*.partial"))
+        listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
+        raise UserError(f"there is no interrupted run named {path}.{listed} Start a new run with `rnnforecast train`.")
+    return path, tmp
 
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> None:

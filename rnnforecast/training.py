@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import config as config_module
-from rnnforecast import data, environment, metrics, runs
+from rnnforecast import checkpoints, data, environment, metrics, runs
 from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 
@@ -54,11 +54,10 @@ def prepare_data(config: Config) -> TrainingData:
 
 def build(config: Config, n_inputs: int):
     """The seeded, compiled model for this config and this many input columns."""
-    keras = environment.import_keras()
+    environment.import_keras()
     from rnnforecast import models
 
-    keras.utils.set_random_seed(config.training.seed)
-    _make_deterministic()
+    _seed(config)
     model = models.build_model(
         config.model, config.window.input_length, n_inputs, config.window.horizon, len(config.data.targets)
     )
@@ -66,39 +65,93 @@ def build(config: Config, n_inputs: int):
     return model
 
 
-def fit(model, prepared: TrainingData, config: Config, verbose: int | None = None):
-    """Keras's fit loop over window batches with early stopping, LR schedule and the NaN guard."""
-    train_batches = window_batches(prepared.values, prepared.starts["train"], config, config.training.shuffle)
+def fit(
+    model,
+    prepared: TrainingData,
+    config: Config,
+    verbose: int | None = None,
+    checkpoint_dir: Path | None = None,
+    resume_state: dict | None = None,
+):
+    """Keras's fit loop over window batches with early stopping, LR schedule and the NaN guard.
+
+    With `checkpoint_dir`, every epoch is checkpointed there; `resume_state` (a
+    checkpoint) continues from its epoch. The model ends with the weights of the best
+    validation epoch. Returns Keras's History; its `history` covers every epoch run.
+    """
+    keras = environment.import_keras()
+    callbacks = _callbacks(config)
+    early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    reduce = next((c for c in callbacks if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
+    saver = None
+    if checkpoint_dir is not None:
+        saver = checkpoints.callback(checkpoint_dir, prepared.prep.get("data_sha256", ""), resume_state, early, reduce)
+        callbacks.append(saver)
+    first_epoch = resume_state["epoch"] if resume_state else 0
+    train_batches = window_batches(
+        prepared.values, prepared.starts["train"], config, config.training.shuffle, first_epoch
+    )
     val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
     try:
-        return model.fit(
+        history = model.fit(
             train_batches,
             validation_data=val_batches,
             epochs=config.training.epochs,
-            callbacks=_callbacks(config),
+            initial_epoch=first_epoch,
+            callbacks=callbacks,
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
     except NaNLoss as exc:
         raise UserError(str(exc)) from None
+    if early is not None and early.best_weights is not None:
+        model.set_weights(early.best_weights)  # Keras restores them only when it stops early
+    if saver is not None:
+        history.history = saver.history
+    return history
 
 
-def train(config: Config, config_path: Path | None = None, verbose: int | None = None) -> Path:
+def train(
+    config: Config | None,
+    config_path: Path | None = None,
+    verbose: int | None = None,
+    resume: Path | None = None,
+) -> Path:
     """Fit the configured model and write a complete run folder; return its path.
 
-    The folder appears under its final name only once every file is written.
+    The folder appears under its final name only once every file is written. With
+    `resume` (an interrupted run), training continues from its last completed epoch
+    with the config and data that run started with.
     """
     started = datetime.now(timezone.utc)
+    if resume is not None:
+        final, tmp = runs.resumable(resume)
+        config = config_module.validate(config_module.read_yaml(tmp / "config.yaml"), source=str(tmp / "config.yaml"))
+    else:
+        name = config.run.name or (Path(config_path).stem if config_path else "run")
+        final = runs.new_run_path(Path(config.run.dir), name)
     prepared = prepare_data(config)
+    prepared.prep["data_sha256"] = runs.sha256(prepared.series.path)
     for note in prepared.series.notes:
         print(f"note: {note}", file=sys.stderr)
-    model = build(config, len(prepared.series.columns))
     device = _announce_device(config)
-    name = config.run.name or (Path(config_path).stem if config_path else "run")
-    final = runs.new_run_path(Path(config.run.dir), name)
-    with runs.creating(final) as tmp:
-        history = fit(model, prepared, config, verbose).history
+    with runs.creating(final, resume=resume is not None) as tmp:
+        state = checkpoints.load_state(tmp) if resume is not None else None
+        if state is not None and state["data_sha256"] != prepared.prep["data_sha256"]:
+            raise UserError(
+                f"{prepared.series.path} has changed since run {final.name} started, so it cannot be resumed. "
+                "Start a new run with `rnnforecast train`."
+            )
+        if state is not None:
+            _seed(config)
+            model = checkpoints.load_model(tmp, state)
+            print(f"Resuming {final} after epoch {state['epoch']}.", file=sys.stderr)
+        else:
+            model = build(config, len(prepared.series.columns))
+            (tmp / "config.yaml").write_text(config_module.dump(config))
+            print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
+        history = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state).history
+        checkpoints.clear(tmp)
         model.save(tmp / runs.MODEL_FILE)
-        (tmp / "config.yaml").write_text(config_module.dump(config))
         (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
         _history_frame(history).to_csv(tmp / "history.csv", index=False)
         meta = {
@@ -106,17 +159,24 @@ def train(config: Config, config_path: Path | None = None, verbose: int | None =
             "device": device,
             "seed": config.training.seed,
             "data_file": str(prepared.series.path),
-            "data_sha256": runs.sha256(prepared.series.path),
+            "data_sha256": prepared.prep["data_sha256"],
             "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
             "config_file": str(config_path) if config_path else None,
             "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin(history["val_loss"])),
+            "resumed": resume is not None,
             "started": started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return final
+
+
+def _seed(config: Config) -> None:
+    keras = environment.import_keras()
+    keras.utils.set_random_seed(config.training.seed)
+    _make_deterministic()
 
 
 def _announce_device(config: Config) -> str:
@@ -200,18 +260,24 @@ def _callbacks(config: Config) -> list:
     return found
 
 
-def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool):
-    """A Keras PyDataset that gathers each batch's windows when it is drawn: nothing is materialised."""
-    import keras
+def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool, first_epoch: int = 0):
+    """A Keras PyDataset that gathers each batch's windows when it is drawn: nothing is materialised.
+
+    Epoch e's order depends only on (seed, e), so a resumed run draws the same batches.
+    """
+    keras = environment.import_keras()
 
     window, n_targets = config.window, len(config.data.targets)
-    batch_size = config.training.batch_size
-    rng = np.random.default_rng(config.training.seed)
+    batch_size, seed = config.training.batch_size, config.training.seed
 
     class WindowBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
-            self.order = rng.permutation(starts) if shuffle else starts
+            self.epoch = first_epoch
+            self.order = self._order()
+
+        def _order(self):
+            return np.random.default_rng([seed, self.epoch]).permutation(starts) if shuffle else starts
 
         def __len__(self):
             return data.n_batches(len(starts), batch_size)
@@ -221,8 +287,8 @@ def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuff
             return data.gather(values, chunk, window.input_length, window.horizon, n_targets)
 
         def on_epoch_end(self):
-            if shuffle:
-                self.order = rng.permutation(starts)
+            self.epoch += 1
+            self.order = self._order()
 
     return WindowBatches()
 

@@ -1,0 +1,176 @@
+"""Rolling-origin backtest: score a model at every forecast origin of the test period.
+
+The model is trained once on the training split (validation for early stopping), then
+forecasts from every `stride`-th origin of the test period; each origin is one fold.
+With `retrain_every=k`, a fresh model is trained before every k-th fold on all the
+history before that fold: the training part grows, the validation part keeps its length
+and ends at the fold's first origin, so no fold is scored by a model that saw its targets.
+The preprocessing (fill values, scaler) stays the one fitted on the training split.
+
+The run folder holds what `train` writes (of the last model trained) and:
+    backtest.json       overall and per-step scores of the model and both baselines, data and scaled units
+    folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
+    error_by_step.png   MAE by horizon step, model against the baselines
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import config as config_module
+from rnnforecast import data, environment, forecasting, metrics, plotting, runs, training
+from rnnforecast.config import Config
+from rnnforecast.errors import UserError
+
+FORECASTERS = ("model", "naive", "seasonal_naive")
+
+
+@dataclass
+class Folds:
+    """Every scored origin, the training that produced its forecast, and each forecaster's output (scaled units)."""
+
+    origins: np.ndarray  # first forecast row of each fold
+    trained_on: np.ndarray  # per fold: one past the last row whose target the model was trained or validated on
+    actual: np.ndarray  # (folds, horizon, targets)
+    forecasts: dict[str, np.ndarray]
+
+
+def backtest(
+    config: Config,
+    config_path: Path | None = None,
+    stride: int | None = None,
+    retrain_every: int | None = None,
+    verbose: int | None = None,
+) -> Path:
+    """Train, forecast every test origin, score per fold and overall; return the run folder written.
+
+    Args:
+        stride: steps between forecast origins; default the horizon (folds do not overlap).
+        retrain_every: train a fresh model before every this many folds; default never (train once).
+    """
+    started = datetime.now(timezone.utc)
+    L, H = config.window.input_length, config.window.horizon
+    stride = stride or H
+    for name, value in (("--stride", stride), ("--retrain-every", retrain_every)):
+        if value is not None and value < 1:
+            raise UserError(f"{name} must be a positive whole number of steps; got {value}.")
+    prepared = training.prepare_data(config)
+    for note in prepared.series.notes:
+        print(f"note: {note}", file=sys.stderr)
+    _, valid = data.prepare(prepared.series, prepared.prep)
+    starts = data.part_starts(valid, prepared.bounds, config.window, "test", stride)
+    if len(starts) == 0:
+        raise UserError(
+            f"the test part of {prepared.series.path.name} has no complete window (input_length {L}, horizon {H}). "
+            "Shorten the window or give the test part more rows (data.split)."
+        )
+    groups = [starts] if not retrain_every else [starts[i : i + retrain_every] for i in range(0, len(starts), retrain_every)]
+    n_targets = len(prepared.series.targets)
+    predicted, trained_on, history, model = [], [], {}, None
+    for i, group in enumerate(groups):
+        fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
+        model = training.build(config, len(prepared.series.columns))
+        history = training.fit(model, fold_data, config, verbose).history
+        predicted.append(forecasting.predict_scaled(model, prepared.values, group, L))
+        trained_on.append(np.full(len(group), fold_data.bounds.val_end))
+    folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
+    report = score(folds, prepared, config)
+    report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups))
+    name = config.run.name or (Path(config_path).stem if config_path else "run")
+    final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest")
+    with runs.creating(final) as tmp:
+        model.save(tmp / runs.MODEL_FILE)
+        (tmp / "config.yaml").write_text(config_module.dump(config))
+        (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
+        training._history_frame(history).to_csv(tmp / "history.csv", index=False)
+        report["run"] = str(final)
+        (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
+        fold_table(folds, prepared).to_csv(tmp / "folds.csv", index=False)
+        title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
+        figure = plotting.error_by_step_figure(title, {n: report["original"][n]["per_step"] for n in FORECASTERS})
+        figure.savefig(tmp / "error_by_step.png", dpi=110)
+        meta = {
+            **environment.describe(),
+            "seed": config.training.seed,
+            "data_file": str(prepared.series.path),
+            "data_sha256": runs.sha256(prepared.series.path),
+            "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
+            "config_file": str(config_path) if config_path else None,
+            "backtest": {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every},
+            "epochs_run": len(history.get("loss", [])),
+            "best_val_loss": float(np.nanmin(history["val_loss"])),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return final
+
+
+def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: Config, first_origin: int):
+    """Training data moved up to `first_origin`: validation is the same length, ending just before it."""
+    val_length = prepared.bounds.val_end - prepared.bounds.train_end
+    bounds = data.Bounds(first_origin - val_length, first_origin, prepared.bounds.n_rows)
+    starts = {part: data.part_starts(valid, bounds, config.window, part) for part in ("train", "val")}
+    starts["train"] = starts["train"][:: config.window.stride]
+    return replace(prepared, bounds=bounds, starts=starts)
+
+
+def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets) -> Folds:
+    """The naive and seasonal-naive forecasts and the actual values for the same origins."""
+    targets = prepared.values[:, :n_targets]
+    origins = starts + L
+    season = int(prepared.prep["season_length"])
+    if origins.min() < season:
+        season = 1  # not one season of history before the first origin: fall back to naive
+    forecasts = {
+        "model": model_scaled,
+        "naive": metrics.naive(targets, origins, H),
+        "seasonal_naive": metrics.seasonal_naive(targets, origins, H, season),
+    }
+    return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], forecasts)
+
+
+def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict:
+    """Scores over every fold, in the data's units and in scaled units, shaped like `evaluate`'s report."""
+    prep, n = prepared.prep, len(prepared.series.targets)
+    unit = np.asarray(prep["scale"][:n])
+    mase_scale = np.asarray(prep["mase_scale"])
+    H = config.window.horizon
+    origins = folds.origins
+    index = prepared.series.index
+    actual = data.unscale(folds.actual, prep)
+    report = {
+        "data": str(prepared.series.path),
+        "targets": prep["targets"],
+        "windows": int(len(origins)),
+        "horizon": H,
+        "season_length": int(prep["season_length"]),
+        "period": [str(index[origins[0]]), str(index[origins[-1] + H - 1])],
+        "original": {},
+        "scaled": {},
+    }
+    for name, forecast in folds.forecasts.items():
+        report["original"][name] = metrics.score(actual, data.unscale(forecast, prep), mase_scale)
+        report["scaled"][name] = metrics.score(folds.actual, forecast, mase_scale / unit)
+    return report
+
+
+def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
+    """One row per fold: its first forecast step, the last row the model had seen, each forecaster's MAE and RMSE."""
+    prep, index = prepared.prep, prepared.series.index
+    actual = data.unscale(folds.actual, prep)
+    table = pd.DataFrame({"fold": np.arange(1, len(folds.origins) + 1)})
+    table["origin"] = [str(index[row]) for row in folds.origins]
+    table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
+    for name in FORECASTERS:
+        err = data.unscale(folds.forecasts[name], prep) - actual
+        table[f"{name}_mae"] = np.abs(err).mean(axis=(1, 2))
+        table[f"{name}_rmse"] = np.sqrt((err**2).mean(axis=(1, 2)))
+    return table

@@ -1,0 +1,135 @@
+"""Rolling-origin backtest and the benchmark protocol's split by row index, on small real files."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import backtest, config, data
+from rnnforecast.cli import app
+from rnnforecast.errors import UserError
+from tests.conftest import tiny_config
+
+TEMPS = Path(__file__).parent / "data" / "daily-min-temperatures.csv"
+runner = CliRunner()
+
+
+def _config(tmp_path, **sections):
+    raw = tiny_config(TEMPS, run={"dir": str(tmp_path / "runs")}, **sections)
+    return config.validate(raw)
+
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory):
+    """One tiny backtest that retrains every 40 folds (two trainings), shared by the read-only tests."""
+    folder = tmp_path_factory.mktemp("backtest")
+    cfg = _config(folder)
+    path = backtest.backtest(cfg, stride=7, retrain_every=40, verbose=0)
+    return cfg, path
+
+
+def test_backtest_writes_a_complete_run_folder(retrained):
+    _, path = retrained
+    assert path.name.startswith("run-backtest-")
+    for name in ("model.keras", "config.yaml", "preprocessing.json", "history.csv", "metadata.json",
+                 "backtest.json", "folds.csv", "error_by_step.png"):
+        assert (path / name).is_file(), name
+    assert not list(path.parent.glob(".*partial*"))
+
+
+def test_every_stride_th_test_origin_is_one_fold(retrained):
+    cfg, path = retrained
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    expected = np.arange(bounds.val_end, bounds.n_rows - cfg.window.horizon + 1, 7)
+    folds = pd.read_csv(path / "folds.csv")
+    assert list(folds["origin"]) == [str(series.index[row]) for row in expected]
+    report = json.loads((path / "backtest.json").read_text())
+    assert report["windows"] == len(expected) and report["trainings"] == 2
+
+
+def test_retraining_moves_the_training_up_to_the_fold_and_never_past_it(retrained):
+    _, path = retrained
+    folds = pd.read_csv(path / "folds.csv", parse_dates=["origin", "trained_until"])
+    assert folds["trained_until"].nunique() == 2
+    assert (folds["trained_until"] < folds["origin"]).all()
+    first_of_second = folds.iloc[40]
+    assert first_of_second["trained_until"] == first_of_second["origin"] - pd.Timedelta(days=1)
+    assert (folds["trained_until"].iloc[:40] == folds["trained_until"].iloc[0]).all()
+
+
+def test_naive_fold_errors_match_a_hand_computation(retrained):
+    cfg, path = retrained
+    series = data.load_series(cfg.data)
+    temps = series.frame["Temp"].interpolate(method="time")
+    folds = pd.read_csv(path / "folds.csv")
+    origin = series.index.get_loc(pd.Timestamp(folds["origin"].iloc[3]))
+    actual = temps.iloc[origin : origin + 7].to_numpy()
+    expected = np.abs(actual - temps.iloc[origin - 1]).mean()
+    assert folds["naive_mae"].iloc[3] == pytest.approx(expected, rel=1e-5)
+
+
+def test_overall_scores_cover_the_model_and_both_baselines(retrained):
+    _, path = retrained
+    report = json.loads((path / "backtest.json").read_text())
+    for units in ("original", "scaled"):
+        assert set(report[units]) == {"model", "naive", "seasonal_naive"}
+        assert len(report[units]["model"]["per_step"]["mae"]) == 7
+    folds = pd.read_csv(path / "folds.csv")
+    assert report["original"]["naive"]["overall"]["mae"] == pytest.approx(folds["naive_mae"].mean(), rel=1e-5)
+
+
+def test_backtest_command_prints_the_table_and_the_folder(tmp_path, write_config):
+    path = write_config(tiny_config(TEMPS, run={"dir": str(tmp_path / "runs")}))
+    result = runner.invoke(app, ["backtest", str(path), "--stride", "30"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert (folder / "backtest.json").is_file()
+    assert "seasonal naive" in result.output and "Backtest saved to" in result.output
+
+
+def test_backtest_refuses_a_zero_stride(tmp_path, write_config):
+    path = write_config(tiny_config(TEMPS))
+    result = runner.invoke(app, ["backtest", str(path), "--stride", "0"])
+    assert result.exit_code == 2
+
+
+# ---------------------------------------------------------------------------- split by row index
+
+
+def test_split_by_row_index_sets_the_bounds_and_leaves_later_rows_unused():
+    cfg = config.validate(tiny_config(TEMPS, data={"split": {"train_end": 2000, "val_end": 2500, "test_end": 3000}}))
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    assert (bounds.train_end, bounds.val_end, bounds.n_rows) == (2000, 2500, 3000)
+    _, valid = data.prepare(series, data.fit_preprocessing(series, bounds, cfg.data))
+    test = data.part_starts(valid, bounds, cfg.window, "test")
+    L, H = cfg.window.input_length, cfg.window.horizon
+    assert test[0] == 2500 - L  # the first test window reads L rows of validation history
+    assert test[-1] + L + H == 3000  # and the last target is the row before test_end
+    assert len(test) == 3000 - 2500 - H + 1
+
+
+def test_split_by_row_index_needs_all_three_rows_in_order():
+    with pytest.raises(UserError, match="give all of train_end, val_end and test_end"):
+        config.validate(tiny_config(TEMPS, data={"split": {"train_end": 10, "val_end": 20}}))
+    with pytest.raises(UserError, match="must hold"):
+        config.validate(tiny_config(TEMPS, data={"split": {"train_end": 30, "val_end": 20, "test_end": 40}}))
+
+
+def test_test_end_past_the_file_is_a_clear_error():
+    cfg = config.validate(tiny_config(TEMPS, data={"split": {"train_end": 2000, "val_end": 2500, "test_end": 9000}}))
+    series = data.load_series(cfg.data)
+    with pytest.raises(UserError, match="test_end is 9000, but daily-min-temperatures.csv has only 3652 rows"):
+        data.split_bounds(series, cfg.data, cfg.window)
+
+
+def test_benchmark_configs_are_valid():
+    for path in sorted((Path(__file__).parent.parent / "configs" / "benchmarks").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text())
+        cfg = config.validate(raw, source=str(path))
+        assert cfg.data.split.test_end is not None, path.name

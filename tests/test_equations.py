@@ -1,0 +1,118 @@
+"""Keras recurrent layers against a small NumPy reference of their equations.
+
+Each reference runs in float64 on the Keras layer's own weights (from
+``layer.get_weights()``), so a mismatch means the recurrence (gate order, bias
+layout, state update) differs from the one written down here.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+BATCH, TIME, FEATURES, UNITS = 3, 7, 4, 5
+SEED = 1234
+ATOL = 1e-5
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Keras's default recurrent_activation, in float64."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def simple_rnn_ref(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """SimpleRNN written out: h_t = tanh(x_t W_x + h_{t-1} W_h + b)."""
+    w_x, w_h, b = (w.astype(np.float64) for w in weights)
+    h = np.zeros((x.shape[0], w_h.shape[0]))
+    outputs = []
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ w_x + h @ w_h + b)
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+def lstm_ref(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """LSTM written out with Keras's gate order i, f, c, o in the columns."""
+    w_x, w_h, b = (w.astype(np.float64) for w in weights)
+    units = w_h.shape[0]
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros((x.shape[0], units))
+    outputs = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ w_x + h @ w_h + b
+        z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+        i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o)
+        c = f * c + i * np.tanh(z_c)
+        h = o * np.tanh(c)
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+def gru_ref(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """GRU with reset_after=True: gate order z, r, h; bias rows are input, recurrent."""
+    w_x, w_h, b = (w.astype(np.float64) for w in weights)
+    b_x, b_h = b
+    h = np.zeros((x.shape[0], w_h.shape[0]))
+    outputs = []
+    for t in range(x.shape[1]):
+        x_z, x_r, x_h = np.split(x[:, t] @ w_x + b_x, 3, axis=-1)
+        h_z, h_r, h_h = np.split(h @ w_h + b_h, 3, axis=-1)
+        z = sigmoid(x_z + h_z)
+        r = sigmoid(x_r + h_r)
+        hh = np.tanh(x_h + r * h_h)
+        h = z * h + (1.0 - z) * hh
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+CASES = [
+    pytest.param(keras.layers.SimpleRNN, simple_rnn_ref, id="simple_rnn"),
+    pytest.param(keras.layers.LSTM, lstm_ref, id="lstm"),
+    pytest.param(keras.layers.GRU, gru_ref, id="gru"),
+]
+
+
+@pytest.fixture
+def inputs() -> np.ndarray:
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    return rng.normal(size=(BATCH, TIME, FEATURES)).astype("float32")
+
+
+def make_layer(layer_cls, return_sequences: bool, seed: int = SEED):
+    # Non-zero biases, so that a wrong bias layout cannot hide behind zeros.
+    return layer_cls(
+        UNITS,
+        return_sequences=return_sequences,
+        bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed),
+    )
+
+
+@pytest.mark.parametrize("layer_cls, reference", CASES)
+def test_sequence_matches_reference(layer_cls, reference, inputs):
+    layer = make_layer(layer_cls, return_sequences=True)
+    out = keras.ops.convert_to_numpy(layer(inputs))
+    ref = reference(inputs.astype(np.float64), layer.get_weights())
+    assert out.shape == (BATCH, TIME, UNITS)
+    assert np.allclose(out, ref, atol=ATOL)
+
+
+@pytest.mark.parametrize("layer_cls, reference", CASES)
+def test_final_state_is_last_reference_step(layer_cls, reference, inputs):
+    layer = make_layer(layer_cls, return_sequences=False)
+    out = keras.ops.convert_to_numpy(layer(inputs))
+    ref = reference(inputs.astype(np.float64), layer.get_weights())
+    assert out.shape == (BATCH, UNITS)
+    assert np.allclose(out, ref[:, -1], atol=ATOL)
+
+
+def test_stacked_lstm_matches_chained_references(inputs):
+    first = make_layer(keras.layers.LSTM, return_sequences=True)
+    second = make_layer(keras.layers.LSTM, return_sequences=False, seed=SEED + 1)
+    model = keras.Sequential([keras.Input((TIME, FEATURES)), first, second])
+    out = keras.ops.convert_to_numpy(model(inputs))
+    hidden = lstm_ref(inputs.astype(np.float64), first.get_weights())
+    ref = lstm_ref(hidden, second.get_weights())[:, -1]
+    assert out.shape == (BATCH, UNITS)
+    assert np.allclose(out, ref, atol=ATOL)

@@ -1,0 +1,174 @@
+"""The long-horizon model options: RevIN-style normalization, segments, channel independence, segment decoder."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnforecast import config, models
+from rnnforecast.errors import UserError
+
+SEGRNN = {"segment_length": 4, "channel_independence": True, "decoder": "segments", "normalization": "last"}
+
+
+def _model(n_inputs=3, n_targets=3, input_length=12, horizon=7, **keys):
+    cfg = config.ModelConfig(**{"type": "gru", "layers": [{"units": 8}], **keys})
+    return models.build_model(cfg, input_length, n_inputs, horizon, n_targets)
+
+
+def _x(batch=4, steps=12, channels=3, seed=0, offset=0.0):
+    return (np.random.default_rng(seed).normal(size=(batch, steps, channels)) + offset).astype("float32")
+
+
+def _zero_head(model):
+    head = model.get_layer("head")
+    head.set_weights([np.zeros_like(w) for w in head.get_weights()])
+
+
+def _error(raw) -> str:
+    with pytest.raises(UserError) as info:
+        config.validate(raw)
+    return str(info.value)
+
+
+def _raw(**model):
+    return {"data": {"path": "x.csv", "targets": ["a", "b"]}, "window": {"input_length": 12, "horizon": 7}, "model": model}
+
+
+# ---------------------------------------------------------------------------- shapes and saving
+
+OPTIONS = [
+    {},
+    {"segment_length": 4},
+    {"channel_independence": True},
+    {"segment_length": 4, "channel_independence": True},
+    {"segment_length": 4, "decoder": "segments"},
+    {**SEGRNN, "normalization": "mean", "normalization_scale": True, "head_dropout": 0.5},
+]
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(o) or "plain")
+def test_every_option_gives_batch_horizon_targets(cell, options):
+    model = _model(type=cell, layers=[{"units": 6}, {"units": 5}], **options)
+    assert model.output_shape == (None, 7, 3)
+    assert tuple(model(_x(batch=2)).shape) == (2, 7, 3)
+
+
+def test_horizon_that_is_not_a_multiple_of_the_segment_is_cropped():
+    model = _model(horizon=10, **SEGRNN)  # 3 segments of 4 = 12 steps, cropped to 10
+    assert tuple(model(_x(batch=2)).shape) == (2, 10, 3)
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_options_save_and_load_in_safe_mode(tmp_path, cell):
+    model = _model(type=cell, **SEGRNN, normalization_scale=True)
+    x = _x(seed=1)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert np.allclose(np.asarray(model(x)), np.asarray(loaded(x)), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- normalization
+
+
+@pytest.mark.parametrize("mode", ["last", "mean"])
+@pytest.mark.parametrize("options", [{}, SEGRNN], ids=["plain", "segrnn"])
+def test_scaled_normalization_is_undone_exactly(mode, options):
+    """A head that outputs zeros (no change from the reference) must return the reference."""
+    model = _model(**{**options, "normalization": mode, "normalization_scale": True})
+    _zero_head(model)
+    x = _x(offset=50.0) * 3
+    expected = x[:, -1, :] if mode == "last" else x.mean(axis=1)
+    assert np.allclose(np.asarray(model(x)), expected[:, None, :], atol=1e-3)
+
+
+def test_scaled_normalization_multiplies_back_by_the_window_std():
+    layer = models.WindowNormalization("mean", scale=True)
+    undo = models.AddReference(1, scale=True)
+    x = np.array([[[1.0], [3.0], [5.0], [7.0]]], dtype="float32")  # mean 4, std sqrt(5)
+    normalized, reference, std = (np.asarray(t) for t in layer(x))
+    assert np.allclose(reference, 4.0) and np.allclose(std, np.sqrt(5.0 + 1e-5))
+    assert np.allclose(normalized[0, :, 0], (x[0, :, 0] - 4.0) / np.sqrt(5.0 + 1e-5), atol=1e-6)
+    restored = np.asarray(undo([normalized, reference, std]))
+    assert np.allclose(restored, x, atol=1e-5)
+
+
+def test_a_constant_window_stays_finite():
+    model = _model(**SEGRNN, normalization_scale=True)
+    out = np.asarray(model(np.full((2, 12, 3), 7.0, dtype="float32")))
+    assert np.isfinite(out).all()
+
+
+# ---------------------------------------------------------------------------- segments
+
+
+def test_segments_cover_the_look_back_in_order():
+    """The embedding sees segment k as rows [k*s, (k+1)*s) of the window, every row exactly once."""
+    model = _model(n_inputs=2, n_targets=2, input_length=12, segment_length=4)
+    segments = keras.Model(model.input, model.get_layer("segments").output)
+    x = np.arange(12 * 2, dtype="float32").reshape(1, 12, 2)
+    got = np.asarray(segments(x))
+    assert got.shape == (1, 3, 8)
+    for k in range(3):
+        assert np.array_equal(got[0, k], x[0, 4 * k : 4 * k + 4].ravel())
+    assert sorted(got.ravel().tolist()) == x.ravel().tolist()
+
+
+def test_the_recurrence_runs_over_segments_not_points():
+    model = _model(segment_length=4, layers=[{"units": 6}])
+    assert model.get_layer("segment_embedding").output.shape == (None, 3, 6)
+
+
+def test_segment_length_that_does_not_divide_the_look_back_is_refused():
+    message = _error(_raw(segment_length=5))
+    assert "model.segment_length 5 does not divide window.input_length 12" in message
+
+
+def test_segment_decoder_needs_a_segment_length():
+    message = _error(_raw(decoder="segments"))
+    assert "decoder: segments needs segment_length" in message
+
+
+def test_segment_decoder_emits_one_recurrent_step_per_output_segment():
+    model = _model(horizon=8, segment_length=4, decoder="segments", layers=[{"units": 6}])
+    queries = model.get_layer("segment_queries")
+    assert queries.position.shape == (2, 6)  # 8 / 4 output segments, learned
+    x = _x(batch=3)
+    assert keras.Model(model.input, queries.output)(x).shape == (3 * 2, 1, 6)
+
+
+# ---------------------------------------------------------------------------- channel independence
+
+
+@pytest.mark.parametrize("options", [{"channel_independence": True}, SEGRNN], ids=["points", "segrnn"])
+def test_channel_independence_applies_the_same_weights_to_every_channel(options):
+    """Without a channel embedding, permuting the input channels permutes the outputs the same way."""
+    model = _model(**options)
+    if "segment_queries" in [layer.name for layer in model.layers]:
+        queries = model.get_layer("segment_queries")
+        queries.channel.assign(np.zeros(queries.channel.shape, dtype="float32"))
+    x = _x(seed=2)
+    order = [2, 0, 1]
+    assert np.allclose(np.asarray(model(x[:, :, order])), np.asarray(model(x))[:, :, order], atol=1e-5)
+
+
+def test_channel_independence_has_no_weight_per_channel():
+    narrow = _model(n_inputs=1, n_targets=1, segment_length=4, channel_independence=True)
+    wide = _model(n_inputs=5, n_targets=5, segment_length=4, channel_independence=True)
+    assert narrow.count_params() == wide.count_params()
+
+
+def test_channel_embedding_tells_the_channels_apart_in_the_segment_decoder():
+    queries = _model(**SEGRNN).get_layer("segment_queries")
+    assert queries.channel.shape == (3, 4) and queries.position.shape == (2, 4)
+
+
+def test_channel_independence_with_extra_features_is_refused():
+    raw = _raw(channel_independence=True)
+    raw["data"]["features"] = ["c"]
+    message = _error(raw)
+    assert "channel_independence" in message and "extra inputs c" in message
+
+
+def test_scale_without_a_reference_is_refused():
+    assert "normalization_scale needs normalization" in _error(_raw(normalization_scale=True))
