@@ -6,8 +6,9 @@ The protocol (../shared/data/README.md): split by row index (ETTh train [0, 8640
 [8640, 11520), test [11520, 14400), ETTm 4x these), validation and test windows start L rows before
 their part, every channel standardized with the training rows' mean and std (ddof=0), MSE and MAE on
 the standardized values over every test window (stride 1), step and channel. Setting M: all 7
-channels in and out; S: OT only. The config comes from configs/benchmarks/<dataset>.yaml; only the
-data file, the targets and the horizon are set here (plus any --set override).
+channels in and out; S: OT only. The config comes from configs/benchmarks/<dataset>-<setting>.yaml
+when there is one, else <dataset>.yaml; only the data file, the targets, the split and the horizon are
+set here (plus any --set override).
 
 The last line printed is the result, e.g.
     ETTh1 M L=96 H=96: test MSE 0.3712 MAE 0.3934 (2785 windows, standardized) | naive MSE 1.2954 ...
@@ -48,7 +49,9 @@ def find_data(name: str, data_dir: Path | None) -> Path:
 def benchmark_config(args: argparse.Namespace):
     """The benchmark config with the protocol's data file, targets, split and horizon set."""
     file, factor = DATASETS[args.dataset]
-    path = args.config or ROOT / "configs" / "benchmarks" / f"{args.dataset.lower()}.yaml"
+    folder = ROOT / "configs" / "benchmarks"
+    per_setting = folder / f"{args.dataset.lower()}-{args.setting.lower()}.yaml"
+    path = args.config or (per_setting if per_setting.is_file() else folder / f"{args.dataset.lower()}.yaml")
     raw = config_module.read_yaml(Path(path))
     targets = ETT_CHANNELS if args.setting == "M" else ["OT"]
     overrides = [
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--setting", choices=["M", "S"], default="M")
     parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--config", type=Path, default=None, help="default: configs/benchmarks/<dataset>.yaml")
+    parser.add_argument("--config", type=Path, default=None, help="default: configs/benchmarks/<dataset>[-<setting>].yaml")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's training.seed")
     parser.add_argument("--set", action="append", default=[], help="a config override, e.g. training.epochs=2")
     args = parser.parse_args(argv)
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         "windows": report["windows"],
         "train_seconds": round(train_seconds, 1),
         "epochs_run": run.metadata.get("epochs_run"),
+        "best_val_loss": run.metadata.get("best_val_loss"),
         "machine": f"{environment.describe()['platform']}, {__import__('os').cpu_count()} CPU cores",
         "command": "python benchmarks/ltsf.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "run": str(run_path),
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.dataset} {args.setting} L={config.window.input_length} H={args.horizon} seed={config.training.seed}: "
         f"test MSE {mse['model']:.4f} MAE {mae['model']:.4f} ({report['windows']} windows, standardized) | "
         f"naive MSE {mse['naive']:.4f} MAE {mae['naive']:.4f} | train {train_seconds:.0f} s, "
-        f"{result['epochs_run']} epochs | {run_path}",
+        f"{result['epochs_run']} epochs, best val loss {result['best_val_loss']:.4f} | {run_path}",
         flush=True,
     )
 

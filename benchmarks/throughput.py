@@ -9,9 +9,11 @@ callbacks and all) and `forecasting.predict_scaled`. The reference is a plain `t
 LSTM/GRU/RNN stack with a linear head, Adam and MSE, fed the same windows gathered per
 batch the same way. Both use the machine's default thread settings.
 
-The first epoch of each is a warm-up (graph tracing, kernel selection) and is not timed;
-each later epoch's training batches are timed (validation excluded on both sides) and
-the median epoch is reported. Absolute numbers are noise on a shared machine: read the
+Epochs alternate, ours then the reference's, so both see the same load from whatever else
+the machine runs. The first epoch of each is a warm-up (graph tracing, kernel selection)
+and is not timed; each later epoch's training batches are timed (validation excluded on
+both sides) and the median epoch is reported. Prediction: median of 3 timed passes over
+the training windows after one warm-up pass. Absolute numbers are noise on a shared machine: read the
 ratios, which come from one run. Needs `pip install -r benchmarks/requirements.txt`.
 """
 
@@ -86,72 +88,106 @@ def epoch_timer():
     return EpochTimer()
 
 
-def bench_ours(cell: str, series: Path, args, run_dir: Path) -> tuple[float, float]:
-    from rnnforecast import forecasting, training
+class Ours:
+    """rnnforecast's path: prepare_data, build, then fit one epoch at a time (timed by a callback)."""
 
-    config = make_config(series, cell, args, run_dir)
-    prepared = training.prepare_data(config)
-    prepared.starts["train"] = prepared.starts["train"][: args.windows]
-    n = len(prepared.starts["train"])
-    model = training.build(config, len(prepared.series.columns))
-    timer = epoch_timer()
-    original = training._callbacks
-    training._callbacks = lambda cfg: original(cfg) + [timer]  # time the real fit, callbacks and all
-    try:
-        training.fit(model, prepared, config, verbose=0)
-    finally:
-        training._callbacks = original
-    train_rate = n / statistics.median(timer.seconds[1:] or timer.seconds)
-    starts = prepared.starts["train"]
-    predict_rate = _best_rate(lambda: forecasting.predict_scaled(model, prepared.values, starts, args.input_length), n)
-    return train_rate, predict_rate, prepared.values, starts
+    def __init__(self, cell: str, series: Path, args, run_dir: Path):
+        from rnnforecast import training
+
+        self.args = args
+        self.config = make_config(series, cell, args, run_dir)
+        self.config.training.epochs = 1  # fit is called once per epoch, interleaved with the reference
+        self.prepared = training.prepare_data(self.config)
+        self.prepared.starts["train"] = self.prepared.starts["train"][: args.windows]
+        self.starts = self.prepared.starts["train"]
+        self.values = self.prepared.values
+        self.model = training.build(self.config, len(self.prepared.series.columns))
+        self.timer = epoch_timer()
+
+    def train_epoch(self) -> float:
+        from rnnforecast import training
+
+        original = training._callbacks
+        training._callbacks = lambda cfg: original(cfg) + [self.timer]  # time the real fit, callbacks and all
+        try:
+            training.fit(self.model, self.prepared, self.config, verbose=0)
+        finally:
+            training._callbacks = original
+        return self.timer.seconds[-1]
+
+    def predict(self):
+        from rnnforecast import forecasting
+
+        return forecasting.predict_scaled(self.model, self.values, self.starts, self.args.input_length)
 
 
-def bench_torch(cell: str, values: np.ndarray, starts: np.ndarray, args) -> tuple[float, float]:
-    import torch
+class Torch:
+    """The plain PyTorch reference: nn.LSTM/GRU/RNN stack, linear head on the last step, Adam, MSE."""
 
-    torch.manual_seed(0)
-    rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
-    n_inputs = values.shape[1]
+    def __init__(self, cell: str, values: np.ndarray, starts: np.ndarray, args):
+        import torch
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = rnn_class(n_inputs, args.units, num_layers=args.layers, batch_first=True)
-            self.head = torch.nn.Linear(args.units, args.horizon)
+        self.torch, self.args, self.starts = torch, args, starts
+        torch.manual_seed(0)
+        rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
 
-        def forward(self, x):
-            out, _ = self.rnn(x)
-            return self.head(out[:, -1]).unsqueeze(-1)
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = rnn_class(values.shape[1], args.units, num_layers=args.layers, batch_first=True)
+                self.head = torch.nn.Linear(args.units, args.horizon)
 
-    net = Net()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss_fn = torch.nn.MSELoss()
-    series = torch.from_numpy(values)
-    offsets = torch.arange(args.input_length + args.horizon)
-    rng = np.random.default_rng(0)
-    seconds = []
-    for _ in range(args.epochs):
-        order = torch.from_numpy(rng.permutation(starts))
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                return self.head(out[:, -1]).unsqueeze(-1)
+
+        self.net = Net()
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.loss_fn = torch.nn.MSELoss()
+        self.series = torch.from_numpy(values)
+        self.offsets = torch.arange(args.input_length + args.horizon)
+        self.rng = np.random.default_rng(0)
+
+    def train_epoch(self) -> float:
+        args = self.args
+        order = self.torch.from_numpy(self.rng.permutation(self.starts))
         start = time.perf_counter()
-        net.train()
+        self.net.train()
         for i in range(0, len(order), args.batch_size):
-            block = series[order[i : i + args.batch_size, None] + offsets]
+            block = self.series[order[i : i + args.batch_size, None] + self.offsets]
             x, y = block[:, : args.input_length], block[:, args.input_length :, :1]
-            optimizer.zero_grad()
-            loss = loss_fn(net(x), y)
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.net(x), y)
             loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    train_rate = len(starts) / statistics.median(seconds[1:] or seconds)
+            self.optimizer.step()
+        return time.perf_counter() - start
 
-    def predict():
-        net.eval()
-        rows = torch.from_numpy(starts)[:, None] + torch.arange(args.input_length)
-        with torch.no_grad():
-            return [net(series[rows[i : i + 1024]]) for i in range(0, len(rows), 1024)]
+    def predict(self):
+        self.net.eval()
+        rows = self.torch.from_numpy(self.starts)[:, None] + self.torch.arange(self.args.input_length)
+        with self.torch.no_grad():
+            return [self.net(self.series[rows[i : i + 1024]]) for i in range(0, len(rows), 1024)]
 
-    return train_rate, _best_rate(predict, len(starts))
+
+def measure(cell: str, series: Path, args, run_dir: Path) -> dict:
+    """Windows/s of training and prediction, ours and the reference's, their epochs interleaved.
+
+    Interleaving puts both under the same load from whatever else the machine runs.
+    """
+    ours = Ours(cell, series, args, run_dir)
+    contenders = {"ours": ours}
+    if not args.no_torch:
+        contenders["torch"] = Torch(cell, ours.values, ours.starts, args)
+    seconds = {name: [] for name in contenders}
+    for _ in range(args.epochs):
+        for name, bench in contenders.items():
+            seconds[name].append(bench.train_epoch())
+    n = len(ours.starts)
+    result = {}
+    for name, bench in contenders.items():
+        timed = seconds[name][1:] or seconds[name]
+        result[name] = (n / statistics.median(timed), _best_rate(bench.predict, n))
+    return result
 
 
 def _best_rate(call, n: int, repeats: int = 3) -> float:
@@ -168,7 +204,7 @@ def _best_rate(call, n: int, repeats: int = 3) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated: lstm,gru,simple_rnn")
-    parser.add_argument("--epochs", type=int, default=3, help="the first is a warm-up, the rest are timed")
+    parser.add_argument("--epochs", type=int, default=4, help="the first is a warm-up, the rest are timed")
     parser.add_argument("--windows", type=int, default=20_000, help="training windows per epoch")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96)
@@ -192,26 +228,21 @@ def main(argv=None) -> None:
     print(f"keras {keras.__version__} backend {keras.backend.backend()}, {os.cpu_count()} CPUs, "
           f"{args.windows} windows, batch {args.batch_size}, {args.layers}x{args.units}, "
           f"input {args.input_length}, horizon {args.horizon}, {args.epochs} epochs (first untimed)", flush=True)
-    train_ratio, rows = {}, []
+    train_ratio, predict_ratio = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         series = write_series(Path(tmp), n_rows)
         for cell in cells:
-            ours_train, ours_predict, values, starts = bench_ours(cell, series, args, Path(tmp) / "runs")
-            line = f"{cell:<10} ours   train {ours_train:8.0f} windows/s  predict {ours_predict:8.0f} windows/s"
-            print(line, flush=True)
-            if args.no_torch:
-                continue
-            ref_train, ref_predict = bench_torch(cell, values, starts, args)
-            print(f"{cell:<10} torch  train {ref_train:8.0f} windows/s  predict {ref_predict:8.0f} windows/s", flush=True)
-            train_ratio[cell] = ours_train / ref_train
-            rows.append(f"{cell:<10} ratio  train {ours_train / ref_train:8.2f}            "
-                        f"predict {ours_predict / ref_predict:8.2f}")
-    if args.no_torch:
-        return
-    print("\n".join(rows))
-    print("predict ratio " + " ".join(f"{c}={float(r.split()[-1]):.2f}" for c, r in zip(cells, rows)))
-    print("train ratio " + " ".join(f"{c}={train_ratio[c]:.2f}" for c in cells))
-
+            result = measure(cell, series, args, Path(tmp) / "runs")
+            for name, (train_rate, predict_rate) in result.items():
+                print(f"{cell:<10} {name:<6} train {train_rate:8.0f} windows/s  predict {predict_rate:8.0f} windows/s")
+            if "torch" in result:
+                train_ratio[cell] = result["ours"][0] / result["torch"][0]
+                predict_ratio[cell] = result["ours"][1] / result["torch"][1]
+                print(f"{cell:<10} ratio  train {train_ratio[cell]:8.2f}            predict {predict_ratio[cell]:8.2f}",
+                      flush=True)
+    if train_ratio:
+        print("predict ratio " + " ".join(f"{c}={r:.2f}" for c, r in predict_ratio.items()))
+        print("train ratio " + " ".join(f"{c}={r:.2f}" for c, r in train_ratio.items()))
 
 if __name__ == "__main__":
     main()

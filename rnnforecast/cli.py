@@ -186,3 +186,7 @@ def info() -> None:
     from rnnforecast import environment, reporting
 
     Console().print(reporting.environment_table(environment.describe()))
+
+
+if __name__ == "__main__":
+    app()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from rnnforecast.config import DataConfig, WindowConfig
 from rnnforecast.errors import UserError
@@ -116,7 +117,7 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
         sample = frame[column].dropna().head(50)
         if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():
             continue
-        if pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
+        if _datetimes(sample)[0].notna().all():
             return column
     return None
 
@@ -197,6 +198,14 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
             )
 
 
+def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
+    """Parse times (NaT where a cell is not one); changing UTC offsets (daylight saving) become UTC."""
+    try:
+        return pd.to_datetime(text, errors="coerce", format="mixed"), False
+    except ValueError:
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
+
+
 def _parse_times(table: pd.DataFrame, columns: list[str], path: Path, notes: list[str]) -> pd.Series:
     """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
     text = table[columns].astype(str).agg(" ".join, axis=1) if len(columns) > 1 else table[columns[0]]
@@ -204,10 +213,8 @@ def _parse_times(table: pd.DataFrame, columns: list[str], path: Path, notes: lis
         parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
         times = pd.to_datetime(parts, errors="coerce")
     else:
-        try:
-            times = pd.to_datetime(text, errors="coerce", format="mixed")
-        except ValueError:  # offsets that change (daylight saving): keep the instants, in UTC
-            times = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+        times, mixed_offsets = _datetimes(text)
+        if mixed_offsets:
             notes.append(f"the times in {path.name} carry different UTC offsets; they are kept in UTC.")
     bad = times.isna()
     if bad.any():
@@ -271,12 +278,25 @@ def _resolve_duplicates(frame: pd.DataFrame, policy: str, path: Path, notes: lis
 
 
 def infer_frequency(index: pd.DatetimeIndex) -> str | None:
-    """The most common frequency over short slices, so that a few gaps do not hide it."""
+    """The series' step, found despite gaps.
+
+    pandas' own inference needs a gap-free index. Otherwise the greatest common
+    divisor of the steps between rows is the grid, when it is a fixed length (hours,
+    days) and at most two thirds of that grid are missing; calendar steps (months,
+    quarters) are inferred on short gap-free stretches instead.
+    """
     if len(index) < 3:
         return None
     whole = pd.infer_freq(index)
     if whole:
         return whole
+    steps = np.diff(index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8)
+    steps = steps[steps > 0]
+    if len(steps):
+        step = int(np.gcd.reduce(steps))
+        grid_rows = (index[-1] - index[0]) / pd.Timedelta(step, unit="ns") + 1
+        if step < pd.Timedelta(days=28).value and grid_rows <= 3 * len(index):  # at most 2/3 of the grid missing
+            return _alias(pd.Timedelta(step, unit="ns"))
     found: dict[str, int] = {}
     for start in np.linspace(0, max(len(index) - 8, 0), num=min(60, len(index)), dtype=int):
         try:
@@ -286,6 +306,14 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
         if freq:
             found[freq] = found.get(freq, 0) + 1
     return max(found, key=found.get) if found else None
+
+
+def _alias(step: pd.Timedelta) -> str:
+    """A fixed step as a pandas alias; whole days as days ('D', '2D'), not as 24-hour multiples."""
+    days = step / pd.Timedelta(days=1)
+    if days == int(days):
+        return "D" if days == 1 else f"{int(days)}D"
+    return to_offset(step).freqstr
 
 
 def season_length(frequency: str | None) -> int:

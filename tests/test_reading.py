@@ -1,0 +1,156 @@
+"""Files as users bring them: other encodings, separators, orders, number formats and time columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast import config, data
+from rnnforecast.errors import UserError
+
+
+def _load(path, **keys):
+    keys.setdefault("targets", ["y"])
+    return data.load_series(config.validate({"data": {"path": str(path), **keys}}).data)
+
+
+def test_semicolon_separator_and_decimal_comma(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("Datum;y\n" + "".join(f"2024-01-{d:02d};{d},5\n" for d in range(1, 21)))
+    series = _load(path, decimal=",")
+    assert series.frame["y"].iloc[0] == 1.5 and series.frequency == "D"
+
+
+def test_thousands_separator(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("date,y\n" + "".join(f'2024-01-{d:02d},"1,{d:03d}.5"\n' for d in range(1, 21)))
+    assert _load(path, thousands=",").frame["y"].iloc[1] == 1002.5
+
+
+def test_thousands_without_the_setting_is_a_clear_error(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("date,y\n" + "".join(f'2024-01-{d:02d},"1,{d:03d}"\n' for d in range(1, 21)))
+    with pytest.raises(UserError, match="data.thousands"):
+        _load(path)
+
+
+def test_units_in_cells_are_refused_with_the_value_and_line(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("date,y\n2024-01-01,3 kW\n2024-01-02,4 kW\n")
+    with pytest.raises(UserError, match=r"'3 kW' on line 2.*units"):
+        _load(path)
+
+
+def test_utf8_bom_and_latin1_headers(tmp_path):
+    rows = "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfdate,T (\xc2\xb0C)\n" + rows.encode())
+    assert _load(bom, targets=["T (°C)"]).index.name == "date"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("date,T (°C)\n".encode("latin-1") + rows.encode())
+    assert _load(latin, targets=["T (°C)"]).frame.shape == (20, 1)
+
+
+def test_real_weather_slice_reads_its_header_and_merges_the_duplicate(data_dir):
+    series = _load(data_dir / "weather-slice.csv", targets=["OT"], features=["T (degC)"])
+    assert series.frequency == "10min"
+    assert any("1 duplicated timestamp" in note for note in series.notes)
+    assert any("9 missing time step" in note for note in series.notes)
+    assert series.index.is_unique and series.index.is_monotonic_increasing
+
+
+def test_newest_first_is_sorted(tmp_path):
+    path = tmp_path / "rev.csv"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(20, 0, -1)))
+    assert _load(path).frame["y"].tolist() == list(range(1, 21))
+
+
+def test_duplicate_policies(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("date,y\n2024-01-01,1\n2024-01-02,2\n2024-01-02,4\n2024-01-03,5\n2024-01-04,6\n")
+    assert _load(path, duplicates="mean").frame["y"].tolist() == [1, 3, 5, 6]
+    assert _load(path, duplicates="first").frame["y"].tolist() == [1, 2, 5, 6]
+    assert _load(path, duplicates="last").frame["y"].tolist() == [1, 4, 5, 6]
+    with pytest.raises(UserError, match="duplicated timestamp.*2024-01-02"):
+        _load(path, duplicates="error")
+
+
+def test_time_zone_stays_aware_in_future_timestamps(tmp_path):
+    path = tmp_path / "tz.csv"
+    path.write_text("time,y\n" + "".join(f"2024-03-01T{h:02d}:00:00+01:00,{h}\n" for h in range(24)))
+    series = _load(path)
+    assert str(series.index.tz) in ("UTC+01:00", "+01:00")
+    future = data.future_index(series.index, series.frequency, 2)
+    assert future[0].isoformat() == "2024-03-02T00:00:00+01:00"
+
+
+def test_changing_offsets_are_kept_as_utc(tmp_path):
+    path = tmp_path / "dst.csv"
+    lines = [f"2024-03-31T0{h}:00:00+01:00,{h}" for h in range(2)] + [f"2024-03-31T0{h}:00:00+02:00,{h}" for h in range(3, 9)]
+    path.write_text("time,y\n" + "\n".join(lines) + "\n")
+    series = _load(path)
+    assert str(series.index.tz) == "UTC" and series.frequency == "h" and len(series.frame) == 8
+
+
+def test_date_assembled_from_year_month_day_hour_columns(data_dir):
+    series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], time_column=["year", "month", "day", "hour"])
+    assert series.index[0] == pd.Timestamp("2010-01-01 00:00") and series.frequency == "h"
+    assert series.frame["pm2.5"].isna().sum() > 0  # the NA cells stay missing until the fill policy
+
+
+def test_categorical_column_is_one_hot_encoded(data_dir):
+    series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], categorical=["cbwd"],
+                   time_column=["year", "month", "day", "hour"])
+    onehot = [c for c in series.features if c.startswith("cbwd=")]
+    assert onehot == ["cbwd=NE", "cbwd=NW", "cbwd=SE", "cbwd=cv"]
+    assert (series.frame[onehot].sum(axis=1) == 1).all()
+
+
+def test_categorical_values_asked_for_as_numbers_are_refused_with_a_hint(data_dir):
+    with pytest.raises(UserError, match=r"'NW' on line 2.*data.categorical"):
+        _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], features=["cbwd"])
+
+
+def test_numeric_column_names_from_yaml(data_dir):
+    cfg = config.validate({"data": {"path": str(data_dir / "exchange_rate-head1500.csv"), "targets": [0, 7]}})
+    series = data.load_series(cfg.data)
+    assert series.targets == ["0", "7"] and series.frequency is None
+
+
+def test_empty_and_header_only_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(UserError, match="is empty"):
+        _load(empty)
+    header = tmp_path / "header.csv"
+    header.write_text("date,y\n")
+    with pytest.raises(UserError, match="no rows"):
+        _load(header)
+
+
+def test_all_empty_column_is_refused(tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text("date,y,z\n" + "".join(f"2024-01-{d:02d},{d},\n" for d in range(1, 21)))
+    with pytest.raises(UserError, match="'z'.*no numbers"):
+        _load(path, features=["z"])
+
+
+def test_infinite_value_is_refused(tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("date,y\n2024-01-01,1\n2024-01-02,inf\n")
+    with pytest.raises(UserError, match="infinite.*line 3"):
+        _load(path)
+
+
+def test_irregular_times_ask_for_a_frequency(tmp_path):
+    path = tmp_path / "irregular.csv"
+    rng = np.random.default_rng(0)
+    minutes = np.cumsum(rng.integers(1, 9, size=40)) * 1440 + rng.integers(0, 1440, size=40)
+    dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(minutes, unit="min")
+    pd.DataFrame({"date": dates, "y": np.arange(40)}).to_csv(path, index=False)
+    with pytest.raises(UserError, match="data.frequency"):
+        _load(path)
+
+
+def test_column_typo_suggests_the_closest(data_dir):
+    with pytest.raises(UserError, match="Did you mean 'Passengers'"):
+        _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])

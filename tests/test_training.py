@@ -1,0 +1,96 @@
+"""Training on awkward series, and what the saved run holds."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast import config, data, forecasting, runs, training
+from tests.conftest import DATA, tiny_config
+
+
+def _series_config(tmp_path, values, **sections):
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"Date": pd.date_range("2020-01-01", periods=len(values), freq="D"), "Temp": values}).to_csv(path, index=False)
+    raw = tiny_config(path, run={"dir": str(tmp_path / "runs")}, **sections)
+    return config.validate(raw)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["constant", "huge", "spike", "negative-tiny"],
+)
+def test_degenerate_series_train_and_forecast_finite_numbers(tmp_path, kind):
+    n = 200
+    values = {
+        "constant": np.full(n, 5.0),
+        "huge": 1e9 + 1e7 * np.sin(np.arange(n) / 5),
+        "spike": np.where(np.arange(n) == 120, 1e6, 1.0),
+        "negative-tiny": -1e-9 * (1 + np.arange(n) % 7),
+    }[kind]
+    cfg = _series_config(tmp_path, values)
+    run = runs.load(training.train(cfg, verbose=0))
+    prepared = forecasting.prepare(run)
+    future = forecasting.future(prepared)
+    assert np.isfinite(future.to_numpy()).all()
+    report = forecasting.evaluate(prepared)
+    assert np.isfinite(report["original"]["model"]["overall"]["mae"])
+    if kind == "constant":
+        assert future.to_numpy() == pytest.approx(5.0, abs=0.5)
+
+
+def test_saved_model_has_the_best_validation_weights(tmp_path):
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
+                      training={"epochs": 4, "optimizer": {"learning_rate": 0.05}, "reduce_lr": None,
+                                "early_stopping": {"patience": 10}})
+    cfg = config.validate(raw)
+    run = runs.load(training.train(cfg, verbose=0))
+    prepared = training.prepare_data(cfg)
+    model = run.load_model()
+    x, y = data.gather(prepared.values, prepared.starts["val"], 14, 7, 1)
+    val_loss = float(np.mean((np.asarray(model.predict(x, verbose=0)) - y) ** 2))
+    assert val_loss == pytest.approx(run.history["val_loss"].min(), rel=1e-3)
+
+
+def test_metadata_records_where_and_what(tmp_path):
+    cfg = config.validate(tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)}))
+    run = runs.load(training.train(cfg, verbose=0))
+    meta = run.metadata
+    assert meta["backend"] and meta["device"] and meta["keras"] and meta["seed"] == 1
+    assert meta["data_sha256"] == runs.sha256(DATA / "daily-min-temperatures.csv")
+    assert meta["windows"]["train"] == json.loads((run.path / "preprocessing.json").read_text())["train_end"] - 21 + 1
+    assert meta["started"] <= meta["finished"]
+
+
+def test_changed_model_file_is_refused(tmp_path):
+    cfg = config.validate(tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)}))
+    run = runs.load(training.train(cfg, verbose=0))
+    with open(run.path / "model.keras", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(Exception, match="has changed since training"):
+        run.load_model()
+
+
+def test_truncated_model_file_is_reported(tmp_path):
+    cfg = config.validate(tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)}))
+    path = training.train(cfg, verbose=0)
+    model = path / "model.keras"
+    model.write_bytes(model.read_bytes()[:500])
+    meta = json.loads((path / "metadata.json").read_text())
+    meta["model_sha256"] = runs.sha256(model)
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(Exception, match="could not be loaded"):
+        runs.load(path).load_model()
+
+
+def test_window_batches_cover_every_training_window_once_per_epoch(tmp_path):
+    cfg = config.validate(tiny_config(DATA / "daily-min-temperatures.csv", training={"batch_size": 100}))
+    prepared = training.prepare_data(cfg)
+    batches = training.window_batches(prepared.values, prepared.starts["train"], cfg, shuffle=True)
+    firsts = np.concatenate([batches[i][0][:, 0, 0] for i in range(len(batches))])
+    expected = prepared.values[prepared.starts["train"], 0]
+    assert sorted(firsts.tolist()) == sorted(expected.tolist())
+    order = batches.order.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(order, batches.order)  # reshuffled each epoch

@@ -1,0 +1,94 @@
+"""Twenty-odd mistakes a user can make: each is one clear message on stderr and exit status 2."""
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+from tests.conftest import DATA, tiny_config
+
+runner = CliRunner()
+TEMPS = DATA / "daily-min-temperatures.csv"
+
+
+def _csv(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _days(n, value=lambda d: d):
+    return "date,y\n" + "".join(f"{(pd.Timestamp('2024-01-01') + pd.Timedelta(days=d)).date()},{value(d)}\n" for d in range(n))
+
+
+CASES = {
+    # name: (config changes or a raw YAML text, what the message must say)
+    "unknown model type": (lambda t: tiny_config(TEMPS, model={"type": "lstmm"}), "not one of simple_rnn, lstm, gru"),
+    "typo key": (lambda t: tiny_config(TEMPS, training={"epoch": 3}), "did you mean 'epochs'"),
+    "negative units": (lambda t: tiny_config(TEMPS, model={"layers": [{"units": -1}]}), "model.layers[0].units"),
+    "boolean epochs": (lambda t: tiny_config(TEMPS, training={"epochs": "off"}) | {"training": {"epochs": False}}, "quotes"),
+    "yaml syntax": ("data:\n  path: x.csv\n  targets: [y\n", "line"),
+    "config not a mapping": ("- just\n- a list\n", "mapping"),
+    "data file missing": (lambda t: tiny_config(t / "nope.csv"), "nope.csv does not exist"),
+    "empty data file": (lambda t: tiny_config(_csv(t, "")), "is empty"),
+    "header only": (lambda t: tiny_config(_csv(t, "Date,Temp\n")), "no rows"),
+    "column not found": (lambda t: tiny_config(TEMPS) | {"data": {"path": str(TEMPS), "targets": ["temp"]}}, "Columns there: Date, Temp"),
+    "too few rows": (lambda t: tiny_config(TEMPS, window={"input_length": 3000, "horizon": 7}), "input_length 3000"),
+    "split leaves no test window": (
+        lambda t: tiny_config(TEMPS, data={"split": {"train": 0.7, "val": 0.299}}), "the test part"),
+    "non-numeric cell": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\n2024-01-02,?x\n")), "'?x' on line 3"),
+    "all-NaN column": (lambda t: tiny_config(_csv(t, "Date,Temp\n" + "".join(f"2024-01-{d:02d},\n" for d in range(1, 29)))), "no numbers"),
+    "bad date": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\nyesterday,2\n"), data={"time_column": "Date"}), "not a date"),
+    "duplicates refused": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\n2024-01-01,2\n2024-01-02,3\n"),
+                                                 data={"duplicates": "error"}), "duplicated timestamp"),
+    "missing refused": (lambda t: tiny_config(TEMPS, data={"missing": "error"}), "missing value at 1984-12-31"),
+    "bad frequency": (lambda t: tiny_config(TEMPS, data={"frequency": "fortnightly"}), "data.frequency"),
+    "infinite value": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\n2024-01-02,-inf\n")), "infinite"),
+    "dates half given": (lambda t: tiny_config(TEMPS, data={"split": {"val_start": "1988-01-01"}}), "val_start and test_start"),
+    "loss turns NaN": (
+        lambda t: tiny_config(_csv(t, _days(300, lambda d: 1e25 * (1 + d % 5)), "huge.csv"), data={"scaling": "none", "targets": ["y"]}),
+        "epoch 1"),
+    "binary file": (lambda t: tiny_config(t / "bin.csv"), "could not be read"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_mistake_gives_one_clear_message(name, tmp_path):
+    make, expected = CASES[name]
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)) * 40)
+    config = tmp_path / "c.yaml"
+    if isinstance(make, str):
+        config.write_text(make)
+    else:
+        raw = make(tmp_path)
+        raw["run"] = {"dir": str(tmp_path / "runs")}
+        config.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 2, result.output
+    message = result.stderr[result.stderr.index("Error: "):]
+    assert expected in message and message.count("Error: ") == 1
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_set_with_bad_syntax(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(TEMPS)))
+    result = runner.invoke(app, ["train", str(config), "--set", "epochs"])
+    assert result.exit_code == 2 and "key.path=value" in result.stderr
+
+
+def test_train_needs_a_config_or_resume():
+    result = runner.invoke(app, ["train"])
+    assert result.exit_code == 2 and "--resume" in result.stderr
+
+
+def test_resume_of_an_unknown_run(tmp_path):
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "runs" / "x-1")])
+    assert result.exit_code == 2 and "no interrupted run" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = runner.invoke(app, ["--debug", "predict", str(tmp_path / "nope")])
+    assert result.exit_code != 0 and result.exception is not None
