@@ -20,6 +20,7 @@ ratios, which come from one run. Needs `pip install -r benchmarks/requirements.t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import tempfile
@@ -65,6 +66,19 @@ def make_config(path: Path, cell: str, args, run_dir: Path):
             "run": {"dir": str(run_dir)},
         }
     )
+
+
+def set_threads(n: int, backend: str) -> None:
+    """The same number of intra-op threads for both frameworks (a benchmark setting, not rnnforecast's)."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(n)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
 
 
 def epoch_timer():
@@ -212,6 +226,12 @@ def main(argv=None) -> None:
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true", help="ours only (no ratios)")
+    parser.add_argument(
+        "--threads", type=int, default=0,
+        help="intra-op threads for both frameworks (default: each framework's own default). "
+        "1 gives ratios that hold on a machine shared with other work, where PyTorch's OpenMP "
+        "threads wait for each other",
+    )
     args = parser.parse_args(argv)
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = sorted(set(cells) - set(CELLS))
@@ -225,9 +245,12 @@ def main(argv=None) -> None:
     from rnnforecast import environment
 
     keras = environment.import_keras()
+    if args.threads:
+        set_threads(args.threads, keras.backend.backend())
     print(f"keras {keras.__version__} backend {keras.backend.backend()}, {os.cpu_count()} CPUs, "
           f"{args.windows} windows, batch {args.batch_size}, {args.layers}x{args.units}, "
-          f"input {args.input_length}, horizon {args.horizon}, {args.epochs} epochs (first untimed)", flush=True)
+          f"input {args.input_length}, horizon {args.horizon}, {args.epochs} epochs (first untimed), "
+          f"threads {args.threads or 'default'}", flush=True)
     train_ratio, predict_ratio = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         series = write_series(Path(tmp), n_rows)

@@ -104,13 +104,14 @@ def evaluate(
 
     from rnnforecast import forecasting, reporting, runs
 
-    report = forecasting.evaluate(forecasting.prepare(runs.load(run), data))
+    report = forecasting.evaluate_run(runs.load(run), data)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
     if format is Format.json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        Console().print(reporting.metrics_table(report))
+        for table in reporting.report_tables(report):
+            Console().print(table)
         typer.echo(f"Written: {target}", err=True)
 
 
@@ -120,15 +121,18 @@ def predict(
     run: RunArg,
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write; default: print.")] = None,
+    series: Annotated[
+        Optional[list[str]], typer.Option("--series", help="Only these series of a panel run (repeatable).")
+    ] = None,
 ) -> None:
-    """Forecast the horizon after the last row of the data, with its timestamps."""
+    """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
-    forecast = forecasting.future(forecasting.prepare(runs.load(run), data))
+    forecast = forecasting.forecast_run(runs.load(run), data, series or None)
     if output is None:
-        forecast.to_csv(sys.stdout)
+        forecast.to_csv(sys.stdout, index=False)
     else:
-        runs.atomic_write(output, lambda tmp: forecast.to_csv(tmp))
+        runs.atomic_write(output, lambda tmp: forecast.to_csv(tmp, index=False))
         typer.echo(f"Written: {output} ({len(forecast)} steps)", err=True)
 
 
@@ -138,12 +142,15 @@ def plot(
     run: RunArg,
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG file; default: <run>/forecast.png.")] = None,
+    series: Annotated[
+        Optional[list[str]], typer.Option("--series", help="Series of a panel run to draw (repeatable).")
+    ] = None,
 ) -> None:
     """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
     from rnnforecast import plotting, runs
 
     output = output or run / "forecast.png"
-    plotting.save_run_plot(runs.load(run), data, output)
+    plotting.save_run_plot(runs.load(run), data, output, series or None)
     typer.echo(f"Written: {output}", err=True)
 
 

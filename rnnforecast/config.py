@@ -24,10 +24,12 @@ MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
 DuplicatePolicy = Literal["mean", "last", "first", "error"]
 Scaling = Literal["standard", "minmax", "none"]
 WindowNorm = Literal["none", "last", "mean"]
+CalendarFeature = Literal["minute_of_hour", "hour_of_day", "day_of_week", "day_of_month", "day_of_year", "month"]
 DecoderType = Literal["direct", "segments"]
 Activation = Literal["tanh", "relu", "sigmoid", "linear"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
 LossName = Literal["mse", "mae", "huber"]
+Precision = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
 
 
 def _not_bool(value: Any) -> Any:
@@ -98,6 +100,9 @@ class DataConfig(Section):
     targets: Annotated[list[Column], Field(min_length=1)]
     features: list[Column] = []
     categorical: list[Column] = []
+    future_features: list[Column] = []
+    calendar: list[CalendarFeature] = []
+    id_column: Optional[Column] = None
     frequency: Optional[Str] = None
     decimal: Annotated[Str, Field(min_length=1, max_length=1)] = "."
     thousands: Optional[Annotated[Str, Field(min_length=1, max_length=1)]] = None
@@ -109,11 +114,15 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "DataConfig":
-        both = sorted(set(self.targets) & set(self.features + self.categorical))
+        both = sorted(set(self.targets) & set(self.features + self.categorical + self.future_features))
         if both:
             raise ValueError(f"{', '.join(both)} is both a target and an input; targets are always inputs too")
-        if set(self.features) & set(self.categorical):
-            raise ValueError("a column is in both features and categorical; list it in one of them")
+        lists = [self.features, self.categorical, self.future_features]
+        named = [c for group in lists for c in group]
+        if len(set(named)) != len(named):
+            raise ValueError("a column is listed twice among features, categorical and future_features; keep one")
+        if self.id_column is not None and self.id_column in named + list(self.targets):
+            raise ValueError(f"id_column '{self.id_column}' names the series; it cannot also be a target or an input")
         if self.decimal == self.thousands:
             raise ValueError("decimal and thousands are the same character")
         if len(set(self.targets)) != len(self.targets):
@@ -195,6 +204,11 @@ class TrainingConfig(Section):
     early_stopping: Optional[EarlyStoppingConfig] = EarlyStoppingConfig()
     reduce_lr: Optional[ReduceLRConfig] = ReduceLRConfig()
     shuffle: bool = True
+    # At most this many batches per epoch, a fresh sample of the windows each epoch: for series
+    # so long that one pass over every window is more than an epoch should be.
+    steps_per_epoch: Optional[PosInt] = None
+    # auto: mixed float16 on a GPU with tensor cores (compute capability 7.0 or newer), float32 elsewhere.
+    precision: Precision = "auto"
 
 
 class RunConfig(Section):
@@ -218,7 +232,13 @@ class Config(Section):
                 f"{window.input_length}; the segments must cover the look-back exactly. Choose a segment_length "
                 f"that divides it (or an input_length that is a multiple of {model.segment_length})"
             )
-        extra = list(self.data.features) + list(getattr(self.data, "categorical", []))
+        known = list(self.data.future_features) + list(self.data.calendar)
+        if known and (model.channel_independence or model.decoder != "direct"):
+            raise ValueError(
+                f"known-future inputs ({', '.join(known)}) are fed to the direct dense head; they cannot be used with "
+                "model.channel_independence or model.decoder: segments. Remove them or use the direct decoder"
+            )
+        extra = list(self.data.features) + list(self.data.categorical) + known
         if model.channel_independence and extra:
             raise ValueError(
                 f"model.channel_independence passes each target through the same weights as its own sample, so "

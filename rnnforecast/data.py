@@ -38,10 +38,18 @@ class Series:
     path: Path
     notes: list[str] = field(default_factory=list)
     categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot columns' values
+    known: list[str] = field(default_factory=list)  # known-future inputs: future_features, calendar
+    future: pd.DataFrame | None = None  # future_features given for the steps after the last target
+    name: str = ""  # the file, and the series' id in a panel, for messages
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.name
 
     @property
     def columns(self) -> list[str]:
-        return self.targets + self.features
+        """Model inputs in order: targets, past features, known-future inputs last."""
+        return self.targets + self.features + self.known
 
     @property
     def index(self) -> pd.Index:
@@ -69,6 +77,8 @@ def read_table(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _read_parquet(path)
     try:
         head = path.open("rb").read(64 * 1024)
     except OSError as exc:
@@ -85,6 +95,21 @@ def read_table(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
     return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet keeps its column types: numbers stay numbers, text columns become strings."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError, ImportError) as exc:
+        raise UserError(f"data file {path} could not be read as Parquet: {exc}.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise UserError(f"data file {path} has no rows. Point data.path at a file with data.")
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("string")
+    return frame.reset_index(drop=True)
 
 
 def _encoding(head: bytes) -> str:
@@ -134,33 +159,91 @@ def load_series(
         categories: the categories of each categorical column found at training time.
     """
     path = Path(path or cfg.path)
+    if cfg.id_column:
+        raise UserError(f"{path.name} holds many series (data.id_column); read it with load_panel.")
+    return table_to_series(read_table(path), cfg, path, frequency, categories)
+
+
+def load_panel(
+    cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None
+) -> dict[str, Series]:
+    """Every series of a long table (one per value of data.id_column, sorted by id), each on its own grid.
+
+    A file without data.id_column is a panel of one series, keyed "". Categories and,
+    unless given, the frequency are found once for the whole table, so that every
+    series has the same columns and step.
+    """
+    path = Path(path or cfg.path)
     table = read_table(path)
+    if not cfg.id_column:
+        return {"": table_to_series(table, cfg, path, frequency, categories)}
+    if cfg.id_column not in table.columns:
+        raise UserError(
+            f"column '{cfg.id_column}' (data.id_column) is not in {path.name}. Columns there: "
+            f"{', '.join(table.columns)}. Fix the name in the config."
+        )
+    ids = table[cfg.id_column].fillna("").astype(str).str.strip()
+    if categories is None:
+        categories = _categories(table, cfg)
+    groups = {key: rows.index for key, rows in table.groupby(ids, sort=True)}
+    if frequency is None and cfg.frequency is None and time_columns_of(cfg, table):
+        largest = max(groups.values(), key=len)
+        probe = table_to_series(table.loc[largest], cfg, path, None, categories, label="")
+        frequency = probe.frequency
+    return {
+        key: table_to_series(table.loc[rows], cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
+        for key, rows in groups.items()
+    }
+
+
+def time_columns_of(cfg: DataConfig, table: pd.DataFrame) -> list[str]:
+    """The configured time column(s), or the detected one, or none."""
+    return _as_list(cfg.time_column) or [c for c in [detect_time_column(table)] if c]
+
+
+def table_to_series(
+    table: pd.DataFrame,
+    cfg: DataConfig,
+    path: Path,
+    frequency: str | None = None,
+    categories: dict | None = None,
+    label: str = "",
+) -> Series:
+    """One series from its rows of the table: numbers checked, sorted, deduplicated, on a regular grid.
+
+    Rows at the end whose targets are all empty are the future: they carry the
+    known-future inputs (data.future_features) for the steps to forecast.
+    """
+    where = f"{path.name} ({label})" if label else path.name
     time_columns = _as_list(cfg.time_column)
     _check_columns(table, cfg, time_columns, path)
-    numeric = {c: _to_numbers(table[c], c, path, cfg) for c in list(cfg.targets) + list(cfg.features)}
-    if categories is None:
-        categories = {c: sorted(table[c].dropna().str.strip().unique().tolist()) for c in cfg.categorical}
+    inputs = list(cfg.targets) + list(cfg.features) + list(cfg.future_features)
+    numeric = {c: _to_numbers(table[c], c, where, cfg) for c in inputs}
+    categories = categories if categories is not None else _categories(table, cfg)
     onehot = {
         f"{c}={value}": (table[c].str.strip() == value).astype("float64").to_numpy()
         for c in cfg.categorical
         for value in categories[c]
     }
-    values = pd.DataFrame({**numeric, **onehot})
-    targets, features = list(cfg.targets), list(cfg.features) + list(onehot)
+    values = pd.DataFrame({**numeric, **onehot}, index=table.index)
+    columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.future_features)
+    values = values[columns]
     notes: list[str] = []
     time_columns = time_columns or [c for c in [detect_time_column(table)] if c]
     if not time_columns:
+        if cfg.calendar:
+            raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
         frame = values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0)
-        return Series(frame, targets, features, None, path, notes, categories)
+        return _finish(frame, cfg, onehot, None, path, where, notes, categories)
 
-    times = _parse_times(table, time_columns, path, notes)
+    times = _parse_times(table, time_columns, where, notes)
     name = time_columns[0] if len(time_columns) == 1 else "time"
     frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
-    frame = _resolve_duplicates(frame, cfg.duplicates, path, notes)
+    frame = _resolve_duplicates(frame, cfg.duplicates, where, notes)
     freq = frequency or cfg.frequency or infer_frequency(frame.index)
     if freq is None:
         raise UserError(
-            f"the time steps in {path.name} ('{name}') have no regular frequency. "
+            f"the time steps in {where} ('{name}') have no regular frequency. "
             "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
         )
     try:
@@ -168,11 +251,50 @@ def load_series(
     except ValueError as exc:
         raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
     if len(regular) > len(frame):
-        notes.append(f"{len(regular) - len(frame)} missing time step(s) in {path.name} were added and filled ({cfg.missing}).")
+        notes.append(f"{len(regular) - len(frame)} missing time step(s) in {where} were added and filled ({cfg.missing}).")
     off_grid = int((~frame.index.isin(regular.index)).sum())
     if off_grid:
-        notes.append(f"{off_grid} row(s) off the {freq} grid in {path.name} were dropped.")
-    return Series(regular, targets, features, freq, path, notes, categories)
+        notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
+    return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
+    """Split off the future rows and add the calendar columns."""
+    has_target = frame[list(cfg.targets)].notna().any(axis=1).to_numpy()
+    if not has_target.any():
+        raise UserError(f"{where} has no target values at all. Check data.targets.")
+    last = int(np.flatnonzero(has_target)[-1])
+    future = frame.iloc[last + 1 :][list(cfg.future_features)]
+    frame = frame.iloc[: last + 1]
+    if cfg.calendar:
+        frame = pd.concat([frame, calendar_features(frame.index, cfg.calendar)], axis=1)
+    known = list(cfg.future_features) + [f"{n}_{part}" for n in cfg.calendar for part in ("sin", "cos")]
+    features = list(cfg.features) + list(onehot)
+    return Series(frame, list(cfg.targets), features, freq, path, notes, categories, known, future, where)
+
+
+CALENDAR_PERIODS = {
+    "minute_of_hour": (lambda t: t.minute, 60),
+    "hour_of_day": (lambda t: t.hour + t.minute / 60, 24),
+    "day_of_week": (lambda t: t.dayofweek, 7),
+    "day_of_month": (lambda t: t.day - 1, 31),
+    "day_of_year": (lambda t: t.dayofyear - 1, 366),
+    "month": (lambda t: t.month - 1, 12),
+}
+
+
+def calendar_features(index: pd.DatetimeIndex, names: list[str]) -> pd.DataFrame:
+    """Sine and cosine of each calendar position, so that the end of a cycle meets its start."""
+    columns = {}
+    for name in names:
+        position, period = CALENDAR_PERIODS[name]
+        angle = 2 * np.pi * np.asarray(position(index), dtype="float64") / period
+        columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
+    return pd.DataFrame(columns, index=index)
+
+
+def _categories(table: pd.DataFrame, cfg: DataConfig) -> dict[str, list[str]]:
+    return {c: sorted(table[c].dropna().str.strip().unique().tolist()) for c in cfg.categorical}
 
 
 def _as_list(value) -> list[str]:
@@ -206,7 +328,7 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
         return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
 
 
-def _parse_times(table: pd.DataFrame, columns: list[str], path: Path, notes: list[str]) -> pd.Series:
+def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
     """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
     text = table[columns].astype(str).agg(" ".join, axis=1) if len(columns) > 1 else table[columns[0]]
     if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
@@ -215,18 +337,26 @@ def _parse_times(table: pd.DataFrame, columns: list[str], path: Path, notes: lis
     else:
         times, mixed_offsets = _datetimes(text)
         if mixed_offsets:
-            notes.append(f"the times in {path.name} carry different UTC offsets; they are kept in UTC.")
+            notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
     bad = times.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError(
-            f"time column {', '.join(columns)} in {path.name} has a cell that is not a date: "
-            f"{text.iloc[row]!r} on line {row + 2}. Fix or remove that row, or set data.time_column."
+            f"time column {', '.join(columns)} in {where} has a cell that is not a date: "
+            f"{text.iloc[row]!r} on line {_line(text, row)}. Fix or remove that row, or set data.time_column."
         )
     return times
 
 
-def _to_numbers(cells: pd.Series, column: str, path: Path, cfg: DataConfig) -> pd.Series:
+def _line(cells: pd.Series, row: int) -> int:
+    """The file's line number of a cell: the header is line 1."""
+    return int(cells.index[row]) + 2
+
+
+def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
+    """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        return _checked(cells.astype("float64"), cells, column, where)
     text = cells.str.strip()
     if cfg.thousands:
         text = text.str.replace(cfg.thousands, "", regex=False)
@@ -246,33 +376,37 @@ def _to_numbers(cells: pd.Series, column: str, path: Path, cfg: DataConfig) -> p
         else:
             how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."
         raise UserError(
-            f"column '{column}' in {path.name} has a cell that is not a number: {value!r} on line {row + 2}. "
+            f"column '{column}' in {where} has a cell that is not a number: {value!r} on line {_line(cells, row)}. "
             f"Targets and features must be numeric. {how}"
         )
+    return _checked(numbers, cells, column, where)
+
+
+def _checked(numbers: pd.Series, cells: pd.Series, column: str, where: str) -> pd.Series:
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
         raise UserError(
-            f"column '{column}' in {path.name} has an infinite value ({cells.iloc[row]!r}) on line {row + 2}. "
+            f"column '{column}' in {where} has an infinite value ({cells.iloc[row]!r}) on line {_line(cells, row)}. "
             "Replace it with a number, or leave the cell empty to treat it as missing."
         )
     if numbers.isna().all():
         raise UserError(
-            f"column '{column}' in {path.name} has no numbers at all (every cell is empty). Choose another column."
+            f"column '{column}' in {where} has no numbers at all (every cell is empty). Choose another column."
         )
     return numbers.astype("float64")
 
 
-def _resolve_duplicates(frame: pd.DataFrame, policy: str, path: Path, notes: list[str]) -> pd.DataFrame:
+def _resolve_duplicates(frame: pd.DataFrame, policy: str, where: str, notes: list[str]) -> pd.DataFrame:
     dup = frame.index.duplicated(keep="first")
     if not dup.any():
         return frame
     if policy == "error":
         raise UserError(
-            f"{path.name} has {int(dup.sum())} duplicated timestamp(s), the first at {frame.index[dup][0]}. "
+            f"{where} has {int(dup.sum())} duplicated timestamp(s), the first at {frame.index[dup][0]}. "
             "Remove them, or set data.duplicates to mean, first or last."
         )
-    notes.append(f"{int(dup.sum())} duplicated timestamp(s) in {path.name} were merged ({policy}).")
+    notes.append(f"{int(dup.sum())} duplicated timestamp(s) in {where} were merged ({policy}).")
     grouped = frame.groupby(level=0, sort=True)
     return {"mean": grouped.mean, "first": grouped.first, "last": grouped.last}[policy]()
 
@@ -342,7 +476,7 @@ def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bound
         train_end, val_end, n = cfg.split.train_end, cfg.split.val_end, cfg.split.test_end
         if n > len(series.frame):
             raise UserError(
-                f"data.split.test_end is {n}, but {series.path.name} has only {len(series.frame)} rows on its grid. "
+                f"data.split.test_end is {n}, but {series.label} has only {len(series.frame)} rows on its grid. "
                 "Lower test_end (and val_end, train_end) to fit the file."
             )
     elif cfg.split.val_start is not None:
@@ -359,7 +493,7 @@ def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bound
     for name, (lo, hi, need) in parts.items():
         if hi - lo < need or (name != "training" and lo < L):
             raise UserError(
-                f"the {name} part of {series.path.name} has {hi - lo} rows, but a window needs "
+                f"the {name} part of {series.label} has {hi - lo} rows, but a window needs "
                 f"{need} there (input_length {L}, horizon {H}; the file has {n} rows on its grid). "
                 "Shorten window.input_length or window.horizon, change data.split, or use more data."
             )
@@ -376,7 +510,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
     if means.isna().any():
         column = means.index[means.isna()][0]
         raise UserError(
-            f"column '{column}' has no values in the training rows of {series.path.name}. "
+            f"column '{column}' has no values in the training rows of {series.label}. "
             "Choose another column or move data.split so that training has data."
         )
     if cfg.scaling == "standard":
@@ -390,6 +524,9 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
         "columns": series.columns,
         "targets": series.targets,
         "features": series.features,
+        "known": series.known,
+        "future_features": list(cfg.future_features),
+        "calendar": list(cfg.calendar),
         "categories": series.categories,
         "frequency": series.frequency,
         "missing": cfg.missing,
@@ -413,7 +550,7 @@ def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
     if missing.any() and policy == "error":
         row, col = np.argwhere(missing)[0]
         raise UserError(
-            f"column '{frame.columns[col]}' in {series.path.name} has a missing value at {frame.index[row]}. "
+            f"column '{frame.columns[col]}' in {series.label} has a missing value at {frame.index[row]}. "
             "Set data.missing to interpolate, ffill, mean or drop, or fill the file."
         )
     if policy == "interpolate":
@@ -460,11 +597,18 @@ def window_starts(
     return starts
 
 
-def gather(values: np.ndarray, starts: np.ndarray, input_length: int, horizon: int, n_targets: int):
-    """Inputs (batch, input_length, columns) and targets (batch, horizon, n_targets) for these starts only."""
+def gather(values: np.ndarray, starts: np.ndarray, input_length: int, horizon: int, n_targets: int, n_known: int = 0):
+    """Inputs (batch, input_length, columns) and targets (batch, horizon, n_targets) for these starts only.
+
+    With n_known known-future columns (the last ones), the inputs are a pair: the
+    history and those columns over the horizon (batch, horizon, n_known).
+    """
     rows = starts[:, None] + np.arange(input_length + horizon)
     block = values[rows]
-    return block[:, :input_length], block[:, input_length:, :n_targets]
+    history, targets = block[:, :input_length], block[:, input_length:, :n_targets]
+    if n_known:
+        return (history, block[:, input_length:, -n_known:]), targets
+    return history, targets
 
 
 def part_starts(valid: np.ndarray, bounds: Bounds, window: WindowConfig, part: str, stride: int = 1) -> np.ndarray:
@@ -479,6 +623,40 @@ def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Ind
     if frequency is None or not isinstance(index, pd.DatetimeIndex):
         return pd.RangeIndex(len(index), len(index) + horizon, name="step")
     return pd.date_range(index[-1], periods=horizon + 1, freq=frequency, name=index.name)[1:]
+
+
+def n_known(cfg: DataConfig) -> int:
+    """How many known-future input columns a config gives: its future features and two per calendar feature."""
+    return len(cfg.future_features) + 2 * len(cfg.calendar)
+
+
+def known_future(series: Series, prep: dict, horizon: int) -> np.ndarray | None:
+    """The known-future inputs for the `horizon` steps after the last row, scaled; None when there are none.
+
+    Future features come from the rows after the last target in the file; the
+    calendar is computed from the future timestamps.
+    """
+    known = prep.get("known", [])
+    if not known:
+        return None
+    index = future_index(series.index, series.frequency, horizon)
+    given = prep["future_features"]
+    frame = pd.DataFrame(index=index)
+    if given:
+        frame[given] = series.future.reindex(index)[given]
+        missing = frame[given].isna().any(axis=1)
+        if missing.any():
+            absent = [str(t) for t in index[missing.to_numpy()]]
+            raise UserError(
+                f"{series.label} does not give the future features ({', '.join(given)}) for the steps to forecast: "
+                f"missing at {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}. Add rows for the next "
+                f"{horizon} steps after the last target, with the targets left empty and these columns filled."
+            )
+    if prep["calendar"]:
+        frame = pd.concat([frame, calendar_features(index, prep["calendar"])], axis=1)
+    center = np.asarray(prep["center"][-len(known):])
+    scale = np.asarray(prep["scale"][-len(known):])
+    return ((frame[known].to_numpy() - center) / scale).astype("float32")
 
 
 def n_batches(n: int, batch_size: int) -> int:

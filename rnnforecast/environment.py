@@ -68,6 +68,35 @@ def devices(backend: str) -> list[str]:
     return sorted(found, key=lambda d: d.startswith("CPU"))
 
 
+def mixed_precision_gpu() -> bool:
+    """Whether the backend sees a GPU with tensor cores (compute capability 7.0 or newer) for float16."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        capabilities = [
+            tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
+            for gpu in tf.config.list_physical_devices("GPU")
+        ]
+    elif backend == "jax":
+        import jax
+
+        capabilities = [
+            tuple(int(p) for p in str(getattr(d, "compute_capability", "0.0")).split(".")[:2])
+            for d in jax.devices()
+            if d.platform == "gpu"
+        ]
+    elif backend == "torch":
+        import torch
+
+        capabilities = [torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())]
+    else:
+        capabilities = []
+    return any(tuple(c) >= (7, 0) for c in capabilities)
+
+
 def training_device(found: list[str]) -> str:
     """The device Keras places the model on: the first GPU when there is one."""
     gpus = [d for d in found if d.startswith("GPU")]

@@ -6,7 +6,7 @@ preprocessing fitted at training time, never a refit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from rnnforecast.errors import UserError
 from rnnforecast.runs import Run
 
 PREDICT_CHUNK = 4096  # windows gathered per predict call: memory stays flat on long series
+PREDICT_STEPS = 4096 * 96  # and at most this many window time steps per call, for long windows
 
 
 @dataclass
@@ -53,6 +54,10 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
     series = data.load_series(
         run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories")
     )
+    return _prepared(run, series, data_path)
+
+
+def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared:
     values, valid = data.prepare(series, run.prep)
     L = run.config.window.input_length
     if len(values) < L:
@@ -73,13 +78,25 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
     return Prepared(run, series, values, valid, test_lo, test_hi)
 
 
-def predict_scaled(model, values: np.ndarray, starts: np.ndarray, input_length: int) -> np.ndarray:
-    """Model forecasts (scaled units) for windows starting at `starts`, gathered chunk by chunk."""
+def predict_scaled(
+    model, values: np.ndarray, starts: np.ndarray, input_length: int, horizon: int = 0, n_known: int = 0
+) -> np.ndarray:
+    """Model forecasts (scaled units) for windows starting at `starts`, gathered chunk by chunk.
+
+    With n_known known-future columns (the last ones), the model also reads them over
+    the `horizon` rows after each window's history.
+    """
     out = []
-    for i in range(0, len(starts), PREDICT_CHUNK):
-        chunk = starts[i : i + PREDICT_CHUNK]
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // input_length))
+    for i in range(0, len(starts), size):
+        chunk = starts[i : i + size]
         inputs = values[chunk[:, None] + np.arange(input_length)]
-        out.append(np.asarray(model.predict(inputs, batch_size=1024, verbose=0)))
+        if n_known:
+            known = values[chunk[:, None] + input_length + np.arange(horizon)][:, :, -n_known:]
+            inputs = [inputs, known]
+        # One compiled call per chunk: model.predict's own batching and data pipeline cost
+        # more than the forecast itself here (benchmarks/PERFORMANCE.md).
+        out.append(np.asarray(model.predict_on_batch(inputs)))
     return np.concatenate(out) if out else np.empty((0,))
 
 
@@ -88,8 +105,10 @@ def future(prepared: Prepared, model=None) -> pd.DataFrame:
     run = prepared.run
     L, H = run.config.window.input_length, run.config.window.horizon
     model = model or run.load_model()
-    start = np.array([len(prepared.values) - L])
-    scaled = predict_scaled(model, prepared.values, start, L)[0]
+    history = prepared.values[None, len(prepared.values) - L :]
+    known = data.known_future(prepared.series, run.prep, H)
+    inputs = history if known is None else [history, known[None]]
+    scaled = np.asarray(model.predict(inputs, verbose=0))[0]
     index = data.future_index(prepared.series.index, prepared.series.frequency, H)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
 
@@ -112,7 +131,7 @@ def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForec
     if origins.min() < season:
         season = 1  # not one season of history before the first origin: fall back to naive
     scaled = {
-        "model": predict_scaled(model, prepared.values, starts, L),
+        "model": predict_scaled(model, prepared.values, starts, L, H, len(run.prep.get("known", []))),
         "naive": metrics.naive(scaled_targets, origins, H),
         "seasonal_naive": metrics.seasonal_naive(scaled_targets, origins, H, season),
     }
@@ -158,3 +177,95 @@ def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
     targets = prepared.run.prep["targets"]
     forecast = result.forecasts["model"].reshape(-1, len(targets))
     return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
+
+
+# ---------------------------------------------------------------------------- whole runs (one series or a panel)
+
+
+def is_panel(run: Run) -> bool:
+    return "series" in run.prep
+
+
+def prepare_panel(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> dict[str, Prepared]:
+    """Each series of a panel run, prepared with its own fitted preprocessing.
+
+    Series the model was not trained on (new ids in newer data) have no fitted scaler
+    and are left out, as are series shorter than input_length.
+    """
+    panel = data.load_panel(
+        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories")
+    )
+    wanted = only if only is not None else list(panel)
+    unknown = [key for key in wanted if key not in panel or key not in run.prep["series"]]
+    if only is not None and unknown:
+        raise UserError(
+            f"series {', '.join(unknown[:5])} not found among the trained series of {run.path.name} in "
+            f"{Path(data_path or run.config.data.path).name}. Use ids from the column '{run.prep['id_column']}'."
+        )
+    prepared = {}
+    for key in wanted:
+        if key in unknown:
+            continue
+        view = replace(run, prep=run.prep["series"][key])
+        try:
+            prepared[key] = _prepared(view, panel[key], data_path)
+        except UserError:
+            continue
+    return prepared
+
+
+def evaluate_run(run: Run, data_path: Path | None = None) -> dict:
+    """The evaluate report: one series, or every series of a panel with the aggregate over them."""
+    model = run.load_model()
+    if not is_panel(run):
+        return evaluate(prepare(run, data_path), model)
+    reports = {}
+    for key, prepared in prepare_panel(run, data_path).items():
+        try:
+            reports[key] = evaluate(prepared, model)
+        except UserError:
+            continue  # no complete test window in this series
+    if not reports:
+        raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
+    return panel_report(run, reports)
+
+
+def panel_report(run: Run, reports: dict[str, dict]) -> dict:
+    """Per-series scores and their mean and median, so that large series do not drown small ones."""
+    first = next(iter(reports.values()))
+    per_series = {
+        key: {name: {"mase": r["original"][name]["overall"]["mase"], "smape": r["original"][name]["overall"]["smape"],
+                     "mae": r["original"][name]["overall"]["mae"], "scaled_mae": r["scaled"][name]["overall"]["mae"]}
+              for name in r["original"]} | {"windows": r["windows"]}
+        for key, r in reports.items()
+    }
+    aggregate = {}
+    for name in first["original"]:
+        table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T
+        aggregate[name] = {"mean": table.mean().to_dict(), "median": table.median().to_dict()}
+    return {
+        "run": str(run.path),
+        "id_column": run.prep["id_column"],
+        "targets": run.prep["targets"],
+        "horizon": run.config.window.horizon,
+        "season_length": int(run.prep["season_length"]),
+        "series_scored": len(reports),
+        "windows": int(sum(r["windows"] for r in reports.values())),
+        "aggregate": aggregate,
+        "series": per_series,
+    }
+
+
+def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
+    """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table."""
+    model = run.load_model()
+    if not is_panel(run):
+        if only:
+            raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
+        return future(prepare(run, data_path), model).reset_index()
+    frames = []
+    for key, prepared in prepare_panel(run, data_path, only).items():
+        frame = future(prepared, model).reset_index()
+        frame.insert(0, run.prep["id_column"], key)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

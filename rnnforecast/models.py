@@ -165,8 +165,14 @@ class SegmentQueries(keras.layers.Layer):
         }
 
 
-def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int) -> keras.Model:
+def build_model(
+    cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int, n_known: int = 0
+) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
+
+    With n_known > 0 the model takes a second input, the known-future columns over
+    the horizon (batch, horizon, n_known), which the direct head reads beside the
+    recurrent state: a forecast can follow a planned price or the calendar.
 
     The target columns must be the first `n_targets` input columns (the data module
     orders them so). Every recurrent layer but the last returns its whole sequence.
@@ -232,6 +238,9 @@ def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int
         if n_out * seg > horizon:
             x = keras.layers.Cropping1D((0, n_out * seg - horizon), name="crop_horizon")(x)
     else:
+        if n_known:
+            future = keras.Input(shape=(horizon, n_known), name="known_future")
+            x = keras.layers.Concatenate(name="with_known_future")([x, keras.layers.Flatten(name="flat_future")(future)])
         x = keras.layers.Dense(horizon * out_cols, name="head")(x)
     if cfg.channel_independence:
         x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)
@@ -240,7 +249,8 @@ def build_model(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int
         outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if cfg.normalization != "none":
         outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
-    return keras.Model(inputs, outputs, name=f"rnnforecast_{cfg.type}")
+    model_inputs = [inputs, future] if n_known and not by_segments else inputs
+    return keras.Model(model_inputs, outputs, name=f"rnnforecast_{cfg.type}")
 
 
 def leaves_cudnn(cfg: ModelConfig) -> list[str]:

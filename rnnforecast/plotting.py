@@ -14,8 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from rnnforecast import forecasting, runs
+from rnnforecast.errors import UserError
 
 MAX_TARGET_PANELS = 6
+PANEL_SERIES = 6  # series drawn by default for a panel run
 
 
 def forecast_figure(
@@ -105,10 +107,21 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
     return fig
 
 
-def save_run_plot(run: runs.Run, data_path: Path | None, output: Path) -> None:
-    """Forecast the test period and the future with a run's model, draw them, save a PNG atomically."""
-    prepared = forecasting.prepare(run, data_path)
+def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: list[str] | None = None) -> None:
+    """Forecast the test period and the future with a run's model, draw them, save a PNG atomically.
+
+    A panel run draws small multiples of a few series (the first ones, or `only`).
+    """
     model = run.load_model()
+    if forecasting.is_panel(run):
+        chosen = only or list(run.prep["series"])[:PANEL_SERIES]
+        prepared = forecasting.prepare_panel(run, data_path, chosen)
+        fig = panel_figure(run, prepared, model)
+        runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(output).suffix.lstrip(".") or "png"))
+        return
+    if only:
+        raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
+    prepared = forecasting.prepare(run, data_path)
     test_forecast = forecasting.test_path(prepared, model)
     future = forecasting.future(prepared, model)
     actual = prepared.series.frame[future.columns]
@@ -117,3 +130,34 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path) -> None:
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first)
     runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))
+
+
+def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
+    """Small multiples: for each series, the recent history, the last test forecasts and the future."""
+    n = len(prepared)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(5 * cols, 3 * rows + 0.6), layout="constrained")
+    target = run.prep["targets"][0]
+    H, L = run.config.window.horizon, run.config.window.input_length
+    fig.suptitle(f"{run.path.name}: {target}, {n} of {len(run.prep['series'])} series", ha="left", x=0.01)
+    for i, (key, one) in enumerate(prepared.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        actual = one.series.frame[target]
+        tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
+        ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
+        try:
+            test = forecasting.test_path(one, model)[target]
+            test = test.loc[tail.index[0] :]
+            ax.plot(test.index, test, color="tab:blue", lw=1.1, label="test forecast")
+        except UserError:
+            pass  # a series without a full test window still gets its future drawn
+        ahead = forecasting.future(one, model)[target]
+        ax.plot(ahead.index, ahead, color="tab:red", lw=1.6, label="forecast")
+        ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
+        ax.set_ylabel(target)
+        ax.tick_params(axis="x", labelrotation=30, labelsize="small")
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize="x-small", loc="upper left")
+    return fig

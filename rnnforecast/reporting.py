@@ -52,3 +52,42 @@ def _fmt(value: float | None) -> str:
 def _when(label: str) -> str:
     """A midnight timestamp reads as a date."""
     return label.removesuffix(" 00:00:00")
+
+
+def report_tables(report: dict) -> list[Table]:
+    """The tables `evaluate` prints: one for a single series, aggregate and per-series ones for a panel."""
+    if "series" not in report:
+        return [metrics_table(report)]
+    return [panel_table(report), series_table(report)]
+
+
+def panel_table(report: dict) -> Table:
+    """Mean and median of the per-series scores, for the model and both baselines."""
+    table = Table(
+        title=f"{report['series_scored']} series ({report['id_column']}), {report['windows']} test windows, "
+        f"horizon {report['horizon']}, target {', '.join(report['targets'])}: per-series scores aggregated",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("forecaster", no_wrap=True)
+    for column in ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%", "mean scaled MAE"):
+        table.add_column(column, justify="right")
+    best = min(report["aggregate"], key=lambda name: report["aggregate"][name]["mean"]["mase"])
+    for name, agg in report["aggregate"].items():
+        row = [agg["mean"]["mase"], agg["median"]["mase"], agg["mean"]["smape"], agg["median"]["smape"],
+               agg["mean"]["scaled_mae"]]
+        table.add_row(NAMES.get(name, name), *(_fmt(v) for v in row), style="bold green" if name == best else None)
+    return table
+
+
+def series_table(report: dict, limit: int = 12) -> Table:
+    """MASE of each series (the first `limit`), model against the baselines."""
+    table = Table(title=f"MASE per series (first {limit} of {report['series_scored']}; all in metrics.json)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(report["id_column"], no_wrap=True)
+    names = list(report["aggregate"])
+    for name in names:
+        table.add_column(NAMES.get(name, name), justify="right")
+    for key, scores in list(report["series"].items())[:limit]:
+        table.add_row(str(key), *(_fmt(scores[name]["mase"]) for name in names))
+    return table

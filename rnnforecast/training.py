@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,18 +24,65 @@ class NaNLoss(Exception):
 
 @dataclass
 class TrainingData:
-    """What training needs from the data: the prepared array and where its windows start."""
+    """What training needs from the data: the prepared array and where its windows start.
 
-    series: data.Series
-    bounds: data.Bounds
+    For a panel (data.id_column) the series are stacked in one array and the window
+    starts of each are offset into it, so that no window crosses from one series into
+    the next; `prep["series"]` holds each series' own fitted preprocessing.
+    """
+
+    series: data.Series  # the only series, or the first of a panel: its columns and file
+    bounds: data.Bounds  # the split of that series
     prep: dict
     values: np.ndarray
     starts: dict[str, np.ndarray]  # "train" and "val"
+    notes: list[str] = field(default_factory=list)
 
 
 def prepare_data(config: Config) -> TrainingData:
     """Read, split, fit the preprocessing on the training rows, and index the windows."""
-    series = data.load_series(config.data)
+    panel = data.load_panel(config.data)
+    if not config.data.id_column:
+        (series,) = panel.values()
+        bounds, prep, values, starts = _prepare_one(series, config)
+        return TrainingData(series, bounds, prep, values, starts, series.notes)
+    kept, arrays, skipped, notes = {}, [], [], []
+    starts: dict[str, list] = {"train": [], "val": []}
+    offset, first = 0, None
+    for key, series in panel.items():
+        try:
+            bounds, prep, values, own = _prepare_one(series, config)
+        except UserError:
+            skipped.append(key)
+            continue
+        first = first or (series, bounds)
+        kept[key] = prep
+        arrays.append(values)
+        for part in starts:
+            starts[part].append(own[part] + offset)
+        offset += len(values)
+        notes.extend(series.notes)
+    if not kept:
+        raise UserError(
+            f"no series in {Path(config.data.path).name} is long enough for a training, a validation and a test "
+            f"window (input_length {config.window.input_length}, horizon {config.window.horizon}). "
+            "Shorten the window or change data.split."
+        )
+    if len(notes) > 3:
+        notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
+    if skipped:
+        notes.append(f"{len(skipped)} of {len(panel)} series were too short for a window in every part and were "
+                     f"skipped: {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
+    shared = ("columns", "targets", "features", "known", "future_features", "calendar", "categories", "frequency",
+              "missing", "scaling", "season_length")
+    some = next(iter(kept.values()))
+    prep = {key: some[key] for key in shared} | {"id_column": config.data.id_column, "series": kept, "skipped": skipped}
+    stacked = {part: np.concatenate(found) for part, found in starts.items()}
+    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes)
+
+
+def _prepare_one(series: data.Series, config: Config):
+    """One series: split, fit its preprocessing on its training rows, prepare, index its windows."""
     bounds = data.split_bounds(series, config.data, config.window)
     prep = data.fit_preprocessing(series, bounds, config.data)
     values, valid = data.prepare(series, prep)
@@ -46,22 +93,28 @@ def prepare_data(config: Config) -> TrainingData:
     for part, found in starts.items():
         if len(found) == 0:
             raise UserError(
-                f"no complete {part} window is left after the gaps in {series.path.name} were dropped "
+                f"no complete {part} window is left after the gaps in {series.label} were dropped "
                 "(data.missing: drop). Use data.missing: interpolate, or a shorter window."
             )
-    return TrainingData(series, bounds, prep, values, starts)
+    return bounds, prep, values, starts
 
 
 def build(config: Config, n_inputs: int):
     """The seeded, compiled model for this config and this many input columns."""
-    environment.import_keras()
+    keras = environment.import_keras()
     from rnnforecast import models
 
     _seed(config)
+    keras.config.set_dtype_policy(_precision(config))  # process-wide: set on every build
     model = models.build_model(
-        config.model, config.window.input_length, n_inputs, config.window.horizon, len(config.data.targets)
+        config.model,
+        config.window.input_length,
+        n_inputs,
+        config.window.horizon,
+        len(config.data.targets),
+        n_known=data.n_known(config.data),
     )
-    model.compile(optimizer=_optimizer(config), loss=_loss(config))
+    model.compile(optimizer=_optimizer(config), loss=_loss(config), jit_compile=True if _xla_on_cpu(config) else "auto")
     return model
 
 
@@ -89,7 +142,8 @@ def fit(
         callbacks.append(saver)
     first_epoch = resume_state["epoch"] if resume_state else 0
     train_batches = window_batches(
-        prepared.values, prepared.starts["train"], config, config.training.shuffle, first_epoch
+        prepared.values, prepared.starts["train"], config, config.training.shuffle, first_epoch,
+        steps=config.training.steps_per_epoch,
     )
     val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
     try:
@@ -130,8 +184,9 @@ def train(
         name = config.run.name or (Path(config_path).stem if config_path else "run")
         final = runs.new_run_path(Path(config.run.dir), name)
     prepared = prepare_data(config)
+    _release_freed_memory()
     prepared.prep["data_sha256"] = runs.sha256(prepared.series.path)
-    for note in prepared.series.notes:
+    for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     device = _announce_device(config)
     with runs.creating(final, resume=resume is not None) as tmp:
@@ -158,6 +213,7 @@ def train(
             **environment.describe(),
             "device": device,
             "seed": config.training.seed,
+            "precision": model.dtype_policy.name,
             "data_file": str(prepared.series.path),
             "data_sha256": prepared.prep["data_sha256"],
             "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
@@ -173,10 +229,21 @@ def train(
     return final
 
 
+def _release_freed_memory() -> None:
+    """Hand the memory that reading the file used back to the system before the model needs its own.
+
+    pandas keeps text cells in Arrow buffers whose allocator holds on to freed memory:
+    about 220 MB after a 1,000,000-row, 7-column file (benchmarks/PERFORMANCE.md).
+    """
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+
+
 def _seed(config: Config) -> None:
     keras = environment.import_keras()
     keras.utils.set_random_seed(config.training.seed)
-    _make_deterministic()
+    _make_deterministic(config)
 
 
 def _announce_device(config: Config) -> str:
@@ -191,14 +258,44 @@ def _announce_device(config: Config) -> str:
     return device
 
 
-def _make_deterministic() -> None:
-    """Same seed, same CPU, same numbers: TensorFlow needs op determinism switched on for that."""
+def _make_deterministic(config: Config) -> None:
+    """Same seed, same CPU, same numbers: TensorFlow needs op determinism switched on for that.
+
+    An XLA-compiled model is deterministic on the CPU without it, and Keras refuses XLA
+    while it is on, so it is switched off for those (it is a process-wide setting).
+    """
     import keras
 
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        tf.config.experimental.enable_op_determinism()
+        if _xla_on_cpu(config):
+            from tensorflow.python.framework import config as tf_config  # there is no public switch-off
+
+            tf_config.disable_op_determinism()
+        else:
+            tf.config.experimental.enable_op_determinism()
+
+
+def _precision(config: Config) -> str:
+    """The Keras dtype policy: `auto` is mixed float16 on a GPU with tensor cores, float32 elsewhere."""
+    if config.training.precision != "auto":
+        return config.training.precision
+    return "mixed_float16" if environment.mixed_precision_gpu() else "float32"
+
+
+def _xla_on_cpu(config: Config) -> bool:
+    """Whether to XLA-compile the training step; measured per cell type (benchmarks/PERFORMANCE.md).
+
+    On a CPU with TensorFlow, XLA fuses the GRU's per-step gate arithmetic and trains it
+    faster, but slows the LSTM and leaves the SimpleRNN as it was. On a GPU Keras's own
+    choice stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or config.model.type != "gru":
+        return False
+    return not environment.devices("tensorflow")[0].startswith("GPU")
 
 
 def _optimizer(config: Config):
@@ -260,15 +357,23 @@ def _callbacks(config: Config) -> list:
     return found
 
 
-def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool, first_epoch: int = 0):
+def window_batches(
+    values: np.ndarray, starts: np.ndarray, config: Config, shuffle: bool, first_epoch: int = 0,
+    steps: int | None = None,
+):
     """A Keras PyDataset that gathers each batch's windows when it is drawn: nothing is materialised.
 
     Epoch e's order depends only on (seed, e), so a resumed run draws the same batches.
+    With `steps`, an epoch is at most that many batches: the first ones of a fresh
+    permutation when shuffled, else the next ones in order, so that epochs take turns.
+    A Python-side gather costs about 1% of a step here (benchmarks/PERFORMANCE.md), so
+    this stays a PyDataset, which every Keras backend reads.
     """
     keras = environment.import_keras()
 
-    window, n_targets = config.window, len(config.data.targets)
+    window, n_targets, n_known = config.window, len(config.data.targets), data.n_known(config.data)
     batch_size, seed = config.training.batch_size, config.training.seed
+    total = data.n_batches(len(starts), batch_size)
 
     class WindowBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -280,11 +385,13 @@ def window_batches(values: np.ndarray, starts: np.ndarray, config: Config, shuff
             return np.random.default_rng([seed, self.epoch]).permutation(starts) if shuffle else starts
 
         def __len__(self):
-            return data.n_batches(len(starts), batch_size)
+            return min(total, steps) if steps else total
 
         def __getitem__(self, i):
+            if steps and not shuffle:
+                i = (self.epoch * len(self) + i) % total
             chunk = self.order[i * batch_size : (i + 1) * batch_size]
-            return data.gather(values, chunk, window.input_length, window.horizon, n_targets)
+            return data.gather(values, chunk, window.input_length, window.horizon, n_targets, n_known)
 
         def on_epoch_end(self):
             self.epoch += 1

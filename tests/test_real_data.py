@@ -23,8 +23,17 @@ TEST_FILE = {
     "airline-passengers": "airline-passengers.csv", "monthly-sunspots": "monthly-sunspots.csv",
     "pollution": "pollution-head3000.csv", "exchange-rate": "exchange_rate-head1500.csv",
     "weather": "weather-slice.csv", "etth1": "ETTh1-head2000.csv", "etth2": "ETTh2-head2000.csv",
-    "ettm1": "ETTm1-head3000.csv", "ettm2": "ETTm1-head3000.csv",
+    "ettm1": "ETTm1-head3000.csv", "ettm2": "ETTm1-head3000.csv", "ettm1-quarters": "ETTm1-head3000.csv",
 }
+
+
+def _as_four_series(source: Path, folder: Path) -> Path:
+    """The ETTm1 slice cut into four consecutive series, as the quarters of configs/ettm1-quarters.yaml."""
+    table = pd.read_csv(source)
+    table.insert(0, "quarter", [f"part{1 + i * 4 // len(table)}" for i in range(len(table))])
+    path = folder / "quarters.csv"
+    table.to_csv(path, index=False)
+    return path
 
 
 def test_every_ready_config_is_covered_here():
@@ -35,7 +44,10 @@ def test_every_ready_config_is_covered_here():
 @pytest.mark.parametrize("name", sorted(TEST_FILE))
 def test_config_runs_end_to_end(name, tmp_path):
     source = CONFIGS / f"{name}.yaml"
-    overrides = [f"data.path={DATA / TEST_FILE[name]}", f"run.dir={tmp_path}", "training.epochs=1",
+    path = DATA / TEST_FILE[name]
+    if name == "ettm1-quarters":
+        path = _as_four_series(path, tmp_path)
+    overrides = [f"data.path={path}", f"run.dir={tmp_path}", "training.epochs=1",
                  "training.batch_size=256", "model.layers=[{units: 4}]"]
     cfg = config_module.load_config(source, overrides)  # the config as shipped, only smaller
     args = ["train", str(source)] + [x for o in overrides for x in ("--set", o)]
@@ -45,23 +57,33 @@ def test_config_runs_end_to_end(name, tmp_path):
 
     report = json.loads(runner.invoke(app, ["evaluate", str(run), "--format", "json"]).stdout)
     assert report["windows"] > 0
-    assert all(np.isfinite(s["overall"]["mae"]) for s in report["original"].values())
+    scores = report["aggregate"] if "aggregate" in report else report["original"]
+    assert all(np.isfinite(s["mean"]["mase"] if "mean" in s else s["overall"]["mae"]) for s in scores.values())
 
     out = tmp_path / "forecast.csv"
     assert runner.invoke(app, ["predict", str(run), "--output", str(out)]).exit_code == 0
     forecast = pd.read_csv(out)
-    assert len(forecast) == cfg.window.horizon and list(forecast.columns[1:]) == cfg.data.targets
     assert np.isfinite(forecast[cfg.data.targets].to_numpy()).all()
+    if cfg.data.id_column:
+        assert forecast.groupby(cfg.data.id_column).size().eq(cfg.window.horizon).all()
+        assert report["series_scored"] == 4 and list(forecast.columns[2:]) == cfg.data.targets
+    else:
+        _check_future_steps(forecast, cfg, run)
+
+    png = tmp_path / "plot.png"
+    assert runner.invoke(app, ["plot", str(run), "--output", str(png)]).exit_code == 0
+    assert png.stat().st_size > 20_000
+
+
+def _check_future_steps(forecast: pd.DataFrame, cfg, run: Path) -> None:
+    """The forecast's first column continues the data: the next timestamps, or the next row numbers."""
+    assert len(forecast) == cfg.window.horizon and list(forecast.columns[1:]) == cfg.data.targets
     prep = json.loads((run / "preprocessing.json").read_text())
-    series = data.load_series(cfg.data)
     if prep["frequency"]:
+        series = data.load_series(cfg.data)
         step = pd.tseries.frequencies.to_offset(prep["frequency"])
         expected = [series.index[-1] + step * (i + 1) for i in range(cfg.window.horizon)]
         assert pd.to_datetime(forecast.iloc[:, 0]).tolist() == [t.tz_localize(None) for t in expected]
     else:
         rows = len(pd.read_csv(cfg.data.path))
         assert forecast.iloc[:, 0].tolist() == list(range(rows, rows + cfg.window.horizon))
-
-    png = tmp_path / "plot.png"
-    assert runner.invoke(app, ["plot", str(run), "--output", str(png)]).exit_code == 0
-    assert png.stat().st_size > 20_000

@@ -1,0 +1,153 @@
+"""Where the training and prediction time goes: one lever at a time, against the path as it ships.
+
+    python benchmarks/variants.py train --cell gru     # pipeline, XLA, steps_per_execution, threads
+    python benchmarks/variants.py predict --cell lstm  # model.predict vs one compiled call per chunk
+
+Training variants run `training.fit` (or model.fit on the same windows materialised as
+arrays, for the pipeline's cost) one epoch at a time in turns, so that every variant
+sees the same load from whatever else the machine runs; the first epoch of each is a
+warm-up. Prints windows/s per epoch and the median of the timed ones. Shapes as in
+throughput.py (2 layers of 64, input 96, horizon 24, batch 256); fewer windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from throughput import epoch_timer, make_config, write_series
+
+
+def _set_threads(n: int) -> None:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+
+
+def train_variants(args) -> None:
+    from tensorflow.python.framework import config as tf_config
+
+    from rnnforecast import data, training
+
+    tmp = Path(tempfile.mkdtemp())
+    args.train_fraction, args.epochs = 0.9, 1
+    span = args.input_length + args.horizon
+    series = write_series(tmp, int((args.windows + span) / 0.9) + span)
+    cfg = make_config(series, args.cell, args, tmp / "runs")
+    prepared = training.prepare_data(cfg)
+    prepared.starts["train"] = prepared.starts["train"][: args.windows]
+    prepared.starts["val"] = prepared.starts["val"][: args.batch_size]
+    n = len(prepared.starts["train"])
+
+    def compiled(**kwargs):
+        model = training.build(cfg, 1)
+        if kwargs:
+            if kwargs.get("jit_compile"):
+                tf_config.disable_op_determinism()  # Keras refuses XLA while it is on
+            else:
+                tf_config.enable_op_determinism()
+            model.compile(optimizer=training._optimizer(cfg), loss=training._loss(cfg), **kwargs)
+        return model
+
+    x, y = data.gather(prepared.values, prepared.starts["train"], args.input_length, args.horizon, 1)
+    variants = {
+        "as shipped": (compiled(), "fit"),
+        "arrays (no pipeline)": (compiled(), "arrays"),
+        "xla off": (compiled(jit_compile=False), "fit"),
+        "xla on": (compiled(jit_compile=True), "fit"),
+        "steps_per_execution=16": (compiled(steps_per_execution=16, jit_compile=training._xla_on_cpu(cfg)), "fit"),
+    }
+    if args.only:
+        variants = {name: v for name, v in variants.items() if name in args.only.split(",")}
+    timers = {name: epoch_timer() for name in variants}
+    original = training._callbacks
+    for _ in range(args.epochs_timed + 1):
+        for name, (model, how) in variants.items():
+            if how == "arrays":
+                model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=[timers[name]])
+                continue
+            training._callbacks = lambda c, t=timers[name]: original(c) + [t]
+            try:
+                training.fit(model, prepared, cfg, verbose=0)
+            finally:
+                training._callbacks = original
+    for name, timer in timers.items():
+        rates = [n / s for s in timer.seconds]
+        print(f"{args.cell:<10} {name:<24} {' '.join(f'{r:6.0f}' for r in rates)}   median {statistics.median(rates[1:]):6.0f}")
+
+
+def predict_variants(args) -> None:
+    from rnnforecast import config, forecasting, models
+
+    cfg = config.ModelConfig(type=args.cell, layers=[{"units": args.units}] * args.layers)
+    values = np.random.default_rng(0).standard_normal((args.windows + args.input_length, 1)).astype("float32")
+    starts = np.arange(args.windows)
+    model = models.build_model(cfg, args.input_length, 1, args.horizon, 1)
+    model.compile(loss="mse")
+
+    def model_predict(batch_size):
+        def call():
+            out = []
+            for i in range(0, len(starts), 4096):
+                chunk = starts[i : i + 4096]
+                windows = values[chunk[:, None] + np.arange(args.input_length)]
+                out.append(model.predict(windows, batch_size=batch_size, verbose=0))
+            return out
+
+        return call
+
+    def on_batch(size):
+        def call():
+            for i in range(0, len(starts), size):
+                chunk = starts[i : i + size]
+                model.predict_on_batch(values[chunk[:, None] + np.arange(args.input_length)])
+
+        return call
+
+    variants = {
+        "model.predict, batch 1024 (before)": model_predict(1024),
+        "predict_on_batch 1024": on_batch(1024),
+        "predict_on_batch 4096": on_batch(4096),
+        "predict_scaled (as shipped)": lambda: forecasting.predict_scaled(model, values, starts, args.input_length),
+    }
+    rates = {name: [] for name in variants}
+    for _ in range(args.epochs_timed + 1):
+        for name, call in variants.items():
+            start = time.perf_counter()
+            call()
+            rates[name].append(len(starts) / (time.perf_counter() - start))
+    for name, found in rates.items():
+        print(f"{args.cell:<10} {name:<36} {' '.join(f'{r:6.0f}' for r in found)}   median {statistics.median(found[1:]):6.0f}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["train", "predict"])
+    parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "simple_rnn"])
+    parser.add_argument("--windows", type=int, default=4096)
+    parser.add_argument("--epochs-timed", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow intra/inter-op threads (default: its own)")
+    parser.add_argument("--only", default="", help="comma-separated variant names to run (train)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--input-length", type=int, default=96)
+    parser.add_argument("--horizon", type=int, default=24)
+    parser.add_argument("--units", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    args = parser.parse_args(argv)
+    from rnnforecast import environment
+
+    environment.import_keras()
+    if args.threads:
+        _set_threads(args.threads)
+    print(f"{args.what}: {args.windows} windows, threads {args.threads or 'default'}")
+    (train_variants if args.what == "train" else predict_variants)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Many series in one long table, and inputs known in advance."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import config, data, training
+from rnnforecast.cli import app
+
+runner = CliRunner()
+
+
+def _panel_csv(path: Path, n_series: int = 120, seed: int = 0) -> Path:
+    """Daily series of different lengths, starts and levels; two are too short for any window."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        n = 12 if i in (3, 7) else int(rng.integers(70, 240))
+        days = pd.date_range(pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(rng.integers(0, 90))), periods=n)
+        level = 10 ** rng.uniform(0, 3)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * np.arange(n) / 7)) + rng.normal(0, level * 0.03, n)
+        frames.append(pd.DataFrame({"store": f"s{i:03d}", "day": days.strftime("%Y-%m-%d"), "sales": y}))
+    table = pd.concat(frames).sample(frac=1.0, random_state=1)  # rows in any order
+    table.to_csv(path, index=False)
+    return path
+
+
+def _config(tmp_path, csv, **data_keys):
+    raw = {
+        "data": {"path": str(csv), "id_column": "store", "time_column": "day", "targets": ["sales"], **data_keys},
+        "window": {"input_length": 21, "horizon": 7},
+        "model": {"type": "gru", "layers": [{"units": 8}], "normalization": "last"},
+        "training": {"epochs": 2, "batch_size": 256, "seed": 2},
+        "run": {"dir": str(tmp_path / "runs")},
+    }
+    path = tmp_path / "panel.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_windows_never_cross_series_and_scaling_is_per_series(tmp_path):
+    cfg = config.load_config(_config(tmp_path, _panel_csv(tmp_path / "p.csv", n_series=20)))
+    prepared = training.prepare_data(cfg)
+    assert prepared.prep["skipped"] == ["s003", "s007"]
+    panel = data.load_panel(cfg.data)
+    lengths = [len(panel[k].frame) for k in prepared.prep["series"]]
+    ends = np.cumsum(lengths)
+    for part in ("train", "val"):
+        starts = prepared.starts[part]
+        series_of_start = np.searchsorted(ends, starts, side="right")
+        series_of_last = np.searchsorted(ends, starts + 21 + 7 - 1, side="right")
+        assert (series_of_start == series_of_last).all()
+    for key, prep in prepared.prep["series"].items():
+        train = panel[key].frame["sales"].iloc[: prep["train_end"]]
+        assert prep["center"][0] == pytest.approx(train.mean(), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_panel_trains_evaluates_predicts_and_plots(tmp_path):
+    cfg_path = _config(tmp_path, _panel_csv(tmp_path / "p.csv"))
+    result = runner.invoke(app, ["train", str(cfg_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 of 120 series were too short" in result.stderr
+    run = Path(result.stdout.strip().splitlines()[-1])
+
+    result = runner.invoke(app, ["evaluate", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "118 series" in result.stdout and "median" in result.stdout and "s000" in result.stdout
+    report = json.loads((run / "metrics.json").read_text())
+    assert len(report["series"]) == 118
+    mase = pd.Series({k: v["model"]["mase"] for k, v in report["series"].items()})
+    assert report["aggregate"]["model"]["median"]["mase"] == pytest.approx(mase.median())
+
+    out = tmp_path / "all.csv"
+    assert runner.invoke(app, ["predict", str(run), "--output", str(out)]).exit_code == 0
+    forecast = pd.read_csv(out)
+    assert list(forecast.columns) == ["store", "day", "sales"]
+    assert forecast.groupby("store").size().eq(7).all() and forecast["store"].nunique() == 118
+    table = pd.read_csv(tmp_path / "p.csv")
+    last = pd.to_datetime(table[table.store == "s010"]["day"]).max()
+    first = pd.to_datetime(forecast[forecast.store == "s010"]["day"]).min()
+    assert first == last + pd.Timedelta(days=1)
+
+    result = runner.invoke(app, ["predict", str(run), "--series", "s001", "--series", "s002"])
+    assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s002"]
+    result = runner.invoke(app, ["predict", str(run), "--series", "nope"])
+    assert result.exit_code == 2 and "nope" in result.stderr
+
+    png = tmp_path / "panel.png"
+    assert runner.invoke(app, ["plot", str(run), "--output", str(png), "--series", "s000", "--series", "s005"]).exit_code == 0
+    assert png.stat().st_size > 20_000
+
+
+def test_parquet_panel_reads_like_csv(tmp_path):
+    csv = _panel_csv(tmp_path / "p.csv", n_series=5)
+    table = pd.read_csv(csv)
+    table["day"] = pd.to_datetime(table["day"])
+    table.to_parquet(tmp_path / "p.parquet")
+    cfg_csv = config.load_config(_config(tmp_path, csv)).data
+    cfg_pq = cfg_csv.model_copy(update={"path": str(tmp_path / "p.parquet")})
+    a, b = data.load_panel(cfg_csv), data.load_panel(cfg_pq)
+    assert list(a) == list(b)
+    for key in a:
+        pd.testing.assert_frame_equal(a[key].frame, b[key].frame, check_freq=False, check_index_type=False)
+
+
+def test_calendar_features_are_sine_and_cosine_of_the_position():
+    index = pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 06:00", "2024-01-03 18:00"])
+    frame = data.calendar_features(index, ["hour_of_day", "day_of_week"])
+    assert frame["hour_of_day_sin"].tolist() == pytest.approx([0, 1, -1], abs=1e-12)
+    assert frame["hour_of_day_cos"].tolist() == pytest.approx([1, 0, 0], abs=1e-12)
+    assert frame["day_of_week_sin"].iloc[2] == pytest.approx(np.sin(2 * np.pi * 2 / 7))  # a Wednesday
+
+
+def _priced_demand(path: Path, future_price=None) -> Path:
+    """Demand is 50 - 4 * price (+ small noise); the price is random, so only its known future tells the demand."""
+    rng = np.random.default_rng(5)
+    n = 900
+    price = rng.uniform(0, 10, n)
+    demand = 50 - 4 * price + rng.normal(0, 0.3, n)
+    days = pd.date_range("2020-01-01", periods=n, freq="D")
+    table = pd.DataFrame({"day": days, "demand": demand, "price": price})
+    if future_price is not None:
+        extra = pd.DataFrame({"day": pd.date_range(days[-1], periods=4, freq="D")[1:], "demand": np.nan,
+                              "price": future_price})
+        table = pd.concat([table, extra])
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_future_covariates_drive_the_forecast(tmp_path):
+    raw = {
+        "data": {"path": str(_priced_demand(tmp_path / "train.csv", [5, 5, 5])), "targets": ["demand"],
+                 "future_features": ["price"]},
+        "window": {"input_length": 7, "horizon": 3},
+        "model": {"type": "gru", "layers": [{"units": 8}]},
+        "training": {"epochs": 40, "batch_size": 32, "optimizer": {"learning_rate": 0.01}},
+        "run": {"dir": str(tmp_path / "runs")},
+    }
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(cfg_path)])
+    assert result.exit_code == 0, result.output
+    run = result.stdout.strip().splitlines()[-1]
+    report = json.loads(runner.invoke(app, ["evaluate", run, "--format", "json"]).stdout)
+    assert report["original"]["model"]["overall"]["mae"] < 0.25 * report["original"]["naive"]["overall"]["mae"]
+    cheap = _priced_demand(tmp_path / "cheap.csv", [1, 2, 3])
+    dear = _priced_demand(tmp_path / "dear.csv", [9, 8, 7])
+    low = pd.read_csv(__import__("io").StringIO(runner.invoke(app, ["predict", run, "--data", str(dear)]).stdout))
+    high = pd.read_csv(__import__("io").StringIO(runner.invoke(app, ["predict", run, "--data", str(cheap)]).stdout))
+    expected_high = 50 - 4 * np.array([1, 2, 3])
+    assert high["demand"].to_numpy() == pytest.approx(expected_high, abs=2.5)
+    assert (high["demand"].to_numpy() > low["demand"].to_numpy() + 15).all()
+
+
+def test_missing_future_rows_name_the_steps(tmp_path):
+    path = _priced_demand(tmp_path / "short.csv", [5, 5, 5])
+    table = pd.read_csv(path).iloc[:-2]  # only one future row of three
+    table.to_csv(path, index=False)
+    cfg = config.validate({"data": {"path": str(path), "targets": ["demand"], "future_features": ["price"]},
+                           "window": {"input_length": 7, "horizon": 3}})
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    prep = data.fit_preprocessing(series, bounds, cfg.data)
+    with pytest.raises(Exception, match=r"missing at 2022-06-20 00:00:00, 2022-06-21"):
+        data.known_future(series, prep, 3)

@@ -1,0 +1,122 @@
+"""The fast paths compute what the plain Keras layers compute: XLA on the CPU, batched prediction, capped epochs."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnforecast import config, forecasting, models, training
+from tests.conftest import tiny_config
+
+
+def _config(data_dir, cell="gru", **training_keys):
+    raw = tiny_config(data_dir / "daily-min-temperatures.csv", model={"type": cell, "layers": [{"units": 8}, {"units": 6}]})
+    raw["training"].update(training_keys)
+    return config.validate(raw)
+
+
+def _plain_copy(model, cfg):
+    """The same network and weights, compiled the plain way: no XLA."""
+    plain = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
+    plain.set_weights(model.get_weights())
+    plain.compile(optimizer=training._optimizer(cfg), loss=training._loss(cfg), jit_compile=False)
+    return plain
+
+
+def _random_batch(cfg, seed=0, n=16):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, cfg.window.input_length, 1)).astype("float32")
+    y = rng.normal(size=(n, cfg.window.horizon, 1)).astype("float32")
+    return x, y
+
+
+def test_only_the_gru_is_xla_compiled_on_the_cpu(data_dir):
+    assert training._xla_on_cpu(_config(data_dir, "gru"))
+    assert not training._xla_on_cpu(_config(data_dir, "lstm"))
+    assert not training._xla_on_cpu(_config(data_dir, "simple_rnn"))
+    assert training.build(_config(data_dir, "gru"), 1).jit_compile is True
+    assert training.build(_config(data_dir, "lstm"), 1).jit_compile is False
+
+
+def test_xla_gru_forecasts_match_the_plain_keras_layers(data_dir):
+    cfg = _config(data_dir, "gru")
+    fast = training.build(cfg, 1)
+    plain = _plain_copy(fast, cfg)
+    x, _ = _random_batch(cfg)
+    np.testing.assert_allclose(fast.predict_on_batch(x), plain.predict_on_batch(x), rtol=1e-5, atol=1e-5)
+
+
+def test_an_xla_training_step_matches_the_plain_one(data_dir):
+    cfg = _config(data_dir, "gru")
+    fast = training.build(cfg, 1)
+    plain = _plain_copy(fast, cfg)
+    x, y = _random_batch(cfg, seed=1)
+    for _ in range(3):
+        loss_fast, loss_plain = fast.train_on_batch(x, y), plain.train_on_batch(x, y)
+        assert loss_fast == pytest.approx(loss_plain, rel=1e-5, abs=1e-6)
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_xla_training_repeats_exactly_with_the_same_seed(data_dir):
+    cfg = _config(data_dir, "gru", epochs=2)
+    weights = []
+    for _ in range(2):
+        prepared = training.prepare_data(cfg)
+        model = training.build(cfg, 1)
+        training.fit(model, prepared, cfg, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+def test_predict_scaled_matches_calling_the_model_window_by_window(data_dir, monkeypatch, cell):
+    cfg = _config(data_dir, cell)
+    model = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
+    values = np.random.default_rng(2).normal(size=(200, 1)).astype("float32")
+    starts = np.arange(0, 150, 3)
+    monkeypatch.setattr(forecasting, "PREDICT_CHUNK", 7)  # several chunks and a short last one
+    got = forecasting.predict_scaled(model, values, starts, cfg.window.input_length)
+    windows = values[starts[:, None] + np.arange(cfg.window.input_length)]
+    expected = np.concatenate([np.asarray(model(windows[i : i + 1])) for i in range(len(starts))])
+    assert got.shape == (len(starts), cfg.window.horizon, 1)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_long_windows_are_predicted_in_smaller_chunks(data_dir, monkeypatch):
+    cfg = _config(data_dir, "lstm")
+    model = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
+    sizes = []
+    original = model.predict_on_batch
+    monkeypatch.setattr(model, "predict_on_batch", lambda x: sizes.append(len(x)) or original(x))
+    monkeypatch.setattr(forecasting, "PREDICT_STEPS", 5 * cfg.window.input_length)
+    values = np.zeros((100, 1), dtype="float32")
+    forecasting.predict_scaled(model, values, np.arange(12), cfg.window.input_length)
+    assert sizes == [5, 5, 2]
+
+
+def test_steps_per_epoch_caps_an_epoch_and_draws_fresh_windows(data_dir):
+    cfg = _config(data_dir, "gru", steps_per_epoch=2, batch_size=16)
+    starts = np.arange(100)
+    values = np.arange(200, dtype="float32")[:, None]
+    shuffled = training.window_batches(values, starts, cfg, shuffle=True, steps=2)
+    assert len(shuffled) == 2
+    first = shuffled[0][0][:, 0, 0].copy()
+    shuffled.on_epoch_end()
+    assert not np.array_equal(first, shuffled[0][0][:, 0, 0])
+    ordered = training.window_batches(values, starts, cfg, shuffle=False, steps=2)
+    seen = []
+    for _ in range(4):  # 7 batches in all: epochs take turns through them, then wrap around
+        seen += [int(ordered[i][0][0, 0, 0]) for i in range(len(ordered))]
+        ordered.on_epoch_end()
+    assert seen == [0, 16, 32, 48, 64, 80, 96, 0]
+
+
+def test_precision_is_float32_on_the_cpu_and_can_be_set(data_dir):
+    assert training.build(_config(data_dir, "gru"), 1).dtype_policy.name == "float32"
+    try:
+        model = training.build(_config(data_dir, "lstm", precision="mixed_bfloat16"), 1)
+        assert model.dtype_policy.name == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert training.build(_config(data_dir, "lstm"), 1).dtype_policy.name == "float32"
