@@ -186,6 +186,27 @@ def backtest(
 
 @app.command()
 @_user_errors
+def calibrate(
+    run: RunArg,
+    quantiles: Annotated[
+        Optional[str], typer.Option("--quantiles", help="Comma-separated, e.g. 0.05,0.5,0.95; default: the config's.")
+    ] = None,
+) -> None:
+    """Calibrate the forecast quantiles on the validation windows (split conformal, per horizon step)."""
+    from rnnforecast import config as config_module
+    from rnnforecast import forecasting, runs
+
+    loaded = runs.load(run)
+    wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
+    result = forecasting.recalibrate(loaded, wanted)
+    typer.echo(
+        f"Calibrated quantiles {', '.join(f'{q:g}' for q in result['quantiles'])} on {result['windows']} "
+        f"validation windows: {run / 'calibration.json'}"
+    )
+
+
+@app.command()
+@_user_errors
 def info() -> None:
     """Versions, the Keras backend and the devices it sees (GPU or CPU)."""
     from rich.console import Console

@@ -216,12 +216,25 @@ class RunConfig(Section):
     name: Optional[Str] = None
 
 
+class CalibrationConfig(Section):
+    """Quantiles of the forecast, calibrated on the validation windows (split conformal, per horizon step)."""
+
+    quantiles: Annotated[list[Fraction], Field(min_length=1)] = [0.1, 0.5, 0.9]
+
+    @model_validator(mode="after")
+    def _check(self) -> "CalibrationConfig":
+        if sorted(set(self.quantiles)) != list(self.quantiles):
+            raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
+        return self
+
+
 class Config(Section):
     data: DataConfig
     window: WindowConfig = WindowConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     run: RunConfig = RunConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
 
     @model_validator(mode="after")
     def _check_model_fits_data(self) -> "Config":
@@ -246,6 +259,17 @@ class Config(Section):
                 "data.targets, remove them, or set channel_independence: false"
             )
         return self
+
+
+def parse_quantiles(text: str) -> list[float]:
+    """`--quantiles 0.1,0.5,0.9` checked like calibration.quantiles in a config."""
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+        return CalibrationConfig(quantiles=values).quantiles
+    except (ValueError, ValidationError):
+        raise UserError(
+            f"--quantiles {text!r} must be increasing numbers between 0 and 1, separated by commas (0.1,0.5,0.9)."
+        ) from None
 
 
 # ---------------------------------------------------------------------------- loading

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnforecast import data, metrics
+from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
 from rnnforecast.runs import Run
 
@@ -62,7 +62,7 @@ def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared
     L = run.config.window.input_length
     if len(values) < L:
         raise UserError(
-            f"{series.path.name} has {len(values)} rows on its grid, fewer than the model's input_length of {L}. "
+            f"{series.label} has {len(values)} rows on its grid, fewer than the model's input_length of {L}. "
             "Give a file with at least that much history."
         )
     if data_path is None:
@@ -120,9 +120,24 @@ def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForec
     starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, prepared.test_hi, stride)
     if len(starts) == 0:
         raise UserError(
-            f"{prepared.series.path.name} has no complete window to score after {run.prep['last_seen']} "
+            f"{prepared.series.label} has no complete window to score after {run.prep['last_seen']} "
             f"(each needs {L} rows of history and {H} rows to compare). Give newer or longer data."
         )
+    return window_forecasts(prepared, starts, model)
+
+
+def validation_forecasts(prepared: Prepared, model=None) -> TestForecasts:
+    """Forecasts for every validation window of the training file: what the intervals are calibrated on."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    starts = data.window_starts(prepared.valid, L, H, run.prep["train_end"], run.prep["val_end"])
+    return window_forecasts(prepared, starts, model)
+
+
+def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> TestForecasts:
+    """The model's and both baselines' forecasts, and the actual values, for windows starting at `starts`."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
     model = model or run.load_model()
     n_targets = prepared.n_targets
     scaled_targets = prepared.values[:, :n_targets]
@@ -143,9 +158,32 @@ def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForec
     )
 
 
+def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
+    """The run's interval calibration, computed on its validation windows and saved on first use."""
+    saved = None if refresh else intervals.load(run)
+    if saved is not None:
+        return saved
+    validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
+    result = intervals.calibration(validation.forecasts, validation.actual, quantiles or run.config.calibration.quantiles)
+    intervals.save(run.path, result)
+    return result
+
+
+def recalibrate(run: Run, quantiles: list[float]) -> dict:
+    """Calibrate (again) with these quantiles; only runs on one series have intervals."""
+    if is_panel(run):
+        raise UserError("intervals are calibrated for runs on one series; this run holds a panel (data.id_column).")
+    return calibrated(run, None, quantiles, refresh=True)
+
+
 def evaluate(prepared: Prepared, model=None) -> dict:
-    """Model and baselines scored on the test windows, in data units and in scaled units."""
+    """Model and baselines scored on the test windows, in data units and in scaled units.
+
+    With the run's calibration, each forecaster's quantiles are scored too: pinball
+    loss, and the coverage and mean width of each central interval.
+    """
     run = prepared.run
+    model = model or run.load_model()
     result = test_forecasts(prepared, model)
     scale = np.asarray(run.prep["mase_scale"])
     unit = np.asarray(run.prep["scale"][: prepared.n_targets])
@@ -166,6 +204,10 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     for name, forecast in result.forecasts.items():
         report["original"][name] = metrics.score(result.actual, forecast, scale)
         report["scaled"][name] = metrics.score(actual_scaled, (forecast - center) / unit, scale / unit)
+    if not is_panel(run) and "train_end" in run.prep:
+        calibration = calibrated(run, model)
+        report["quantiles"] = calibration["quantiles"]
+        report["intervals"] = intervals.interval_scores(result.actual, result.forecasts, calibration)
     return report
 
 
@@ -262,10 +304,22 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
     if not is_panel(run):
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
-        return future(prepare(run, data_path), model).reset_index()
+        prepared = prepare(run, data_path)
+        point = future(prepared, model)
+        return with_quantiles(point, calibrated(run, model)).reset_index()
     frames = []
     for key, prepared in prepare_panel(run, data_path, only).items():
         frame = future(prepared, model).reset_index()
         frame.insert(0, run.prep["id_column"], key)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def with_quantiles(point: pd.DataFrame, calibration: dict) -> pd.DataFrame:
+    """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9."""
+    bands = intervals.apply(point.to_numpy(), np.asarray(calibration["offsets"]["model"]))
+    out = point.copy()
+    for t, target in enumerate(point.columns):
+        for k, q in enumerate(calibration["quantiles"]):
+            out[f"{target}_q{q:g}"] = bands[:, t, k]
+    return out

@@ -75,3 +75,14 @@ def _nanmean(values: np.ndarray) -> float | None:
     """Mean of the defined values, None when there are none (all actuals zero)."""
     finite = values[~np.isnan(values)]
     return float(finite.mean()) if finite.size else None
+
+
+def pinball(actual: np.ndarray, quantile_forecast: np.ndarray, quantiles) -> float:
+    """Mean pinball (quantile) loss over every window, step, target and quantile.
+
+    quantile_forecast has one more axis than actual, the quantiles last. For quantile q
+    an error e = actual - forecast costs q * e when e > 0 and (q - 1) * e otherwise.
+    """
+    q = np.asarray(quantiles, dtype="float64")
+    error = actual[..., None] - quantile_forecast
+    return float(np.maximum(q * error, (q - 1) * error).mean())

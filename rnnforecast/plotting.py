@@ -13,7 +13,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rnnforecast import forecasting, runs
+from rnnforecast import forecasting, intervals, runs
 from rnnforecast.errors import UserError
 
 MAX_TARGET_PANELS = 6
@@ -27,6 +27,7 @@ def forecast_figure(
     future: pd.DataFrame,
     history: pd.DataFrame,
     history_start,
+    bands: dict | None = None,
 ) -> Figure:
     """One panel per target (history tail, test forecast vs actual, future), then the loss curves.
 
@@ -36,6 +37,7 @@ def forecast_figure(
         future: the forecast after the last row.
         history: per-epoch `loss` and `val_loss` (history.csv).
         history_start: first index label of `actual` to draw.
+        bands: per target, (lower, upper, label) of the future's calibrated interval.
     """
     targets = list(future.columns)[:MAX_TARGET_PANELS]
     n = len(targets)
@@ -59,6 +61,11 @@ def forecast_figure(
         zoom = fig.add_subplot(grid[i, 1])
         zoom.plot(recent.index, recent[target], color="0.35", lw=1, marker=".", ms=3, label="actual")
         zoom.plot(future.index, future[target], color="tab:red", lw=1.8, marker=".", ms=4, label="forecast")
+        if bands and target in bands:
+            lower, upper, label = bands[target]
+            for axis in (ax, zoom):
+                axis.fill_between(future.index, lower, upper, color="tab:red", alpha=0.2, lw=0, label=label)
+            ax.legend(loc="upper left", fontsize="small", ncols=2)
         zoom.set_title(f"{target}: the next {len(future)} steps", loc="left")
         zoom.set_xlabel(time_label)
         zoom.tick_params(axis="x", labelrotation=30)
@@ -128,7 +135,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
-    fig = forecast_figure(title, actual, test_forecast, future, run.history, first)
+    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, _bands(run, future, model))
     runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))
 
 
@@ -161,3 +168,15 @@ def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
         if i == 0:
             ax.legend(fontsize="x-small", loc="upper left")
     return fig
+
+
+def _bands(run: runs.Run, future: pd.DataFrame, model) -> dict:
+    """The widest calibrated central interval of the future forecast, per target."""
+    calibration = forecasting.calibrated(run, model)
+    pairs = intervals.central_pairs(calibration["quantiles"])
+    if not pairs:
+        return {}
+    low, high = pairs[0]
+    quantiles = forecasting.with_quantiles(future, calibration)
+    label = f"{round(100 * (high - low))}% interval (calibrated)"
+    return {t: (quantiles[f"{t}_q{low:g}"], quantiles[f"{t}_q{high:g}"], label) for t in future.columns}

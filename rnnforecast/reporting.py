@@ -57,7 +57,7 @@ def _when(label: str) -> str:
 def report_tables(report: dict) -> list[Table]:
     """The tables `evaluate` prints: one for a single series, aggregate and per-series ones for a panel."""
     if "series" not in report:
-        return [metrics_table(report)]
+        return [metrics_table(report)] + ([intervals_table(report)] if "intervals" in report else [])
     return [panel_table(report), series_table(report)]
 
 
@@ -90,4 +90,28 @@ def series_table(report: dict, limit: int = 12) -> Table:
         table.add_column(NAMES.get(name, name), justify="right")
     for key, scores in list(report["series"].items())[:limit]:
         table.add_row(str(key), *(_fmt(scores[name]["mase"]) for name in names))
+    return table
+
+
+def intervals_table(report: dict) -> Table:
+    """Calibrated intervals on the test windows: is each forecaster's interval honest, and how narrow?"""
+    found = report["intervals"]
+    labels = list(next(iter(found.values()))["coverage"])
+    table = Table(
+        title=f"Calibrated quantiles {', '.join(f'{q:g}' for q in report['quantiles'])} on the test windows",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="Intervals come from each forecaster's own validation errors, per horizon step (split conformal).",
+        caption_justify="left",
+    )
+    table.add_column("forecaster", no_wrap=True)
+    table.add_column("pinball", justify="right")
+    for label in labels:
+        table.add_column(f"{label} coverage", justify="right")
+        table.add_column(f"{label} width", justify="right")
+    for name, scores in found.items():
+        row = [_fmt(scores["pinball"])]
+        for label in labels:
+            row += [f"{100 * scores['coverage'][label]:.1f}%", _fmt(scores["width"][label])]
+        table.add_row(NAMES.get(name, name), *row)
     return table

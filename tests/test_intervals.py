@@ -1,0 +1,81 @@
+"""Quantiles and calibrated intervals: the loss, no crossing, the coverage they promise."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rnnforecast import intervals, metrics, plotting
+from rnnforecast.cli import app
+from tests.conftest import DATA, tiny_config
+
+runner = CliRunner()
+
+
+def test_pinball_loss_against_hand_computed_values():
+    actual = np.array([[[1.0]], [[3.0]]])  # 2 windows, 1 step, 1 target
+    forecast = np.array([[[[0.0, 2.0]]], [[[0.0, 2.0]]]])  # quantiles 0.1 and 0.9
+    # window 1: errors 1 and -1 -> 0.1*1 = 0.1 and (0.9-1)*(-1) = 0.1
+    # window 2: errors 3 and 1  -> 0.1*3 = 0.3 and 0.9*1 = 0.9
+    assert metrics.pinball(actual, forecast, [0.1, 0.9]) == pytest.approx((0.1 + 0.1 + 0.3 + 0.9) / 4)
+
+
+def test_conformal_offsets_use_the_outward_rank():
+    residuals = np.arange(1, 10, dtype=float)[:, None, None]  # n = 9
+    offsets = intervals.conformal_offsets(residuals, [0.1, 0.5, 0.9])
+    # (n + 1) q = 1, 5, 9: the 1st, 5th and 9th smallest
+    assert offsets[:, 0, 0].tolist() == [1.0, 5.0, 9.0]
+
+
+def test_quantiles_never_cross_on_random_inputs():
+    rng = np.random.default_rng(3)
+    quantiles = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+    offsets = intervals.conformal_offsets(rng.standard_t(3, size=(300, 12, 2)), quantiles)
+    bands = intervals.apply(rng.normal(size=(50, 12, 2)) * 100, offsets)
+    assert (np.diff(bands, axis=-1) >= 0).all()
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9])
+def test_calibration_reaches_the_nominal_coverage_on_known_noise(level):
+    rng = np.random.default_rng(11)
+    low, high = (1 - level) / 2, (1 + level) / 2
+    forecast_val, forecast_test = rng.normal(size=(2000, 3, 1)), rng.normal(size=(20000, 3, 1))
+    noise_scale = np.array([1.0, 2.0, 4.0])[None, :, None]  # wider noise at later steps
+    actual_val = forecast_val + rng.normal(size=forecast_val.shape) * noise_scale
+    actual_test = forecast_test + rng.normal(size=forecast_test.shape) * noise_scale
+    calibration = intervals.calibration({"model": forecast_val}, actual_val, [low, 0.5, high])
+    scores = intervals.interval_scores(actual_test, {"model": forecast_test}, calibration)["model"]
+    label = f"{round(100 * level)}%"
+    assert abs(scores["coverage"][label] - level) < 0.02  # 2000 calibration windows: +-0.015 sampling error
+    z = {0.8: 1.2816, 0.9: 1.6449}[level]
+    assert scores["width"][label] == pytest.approx(2 * z * noise_scale.mean(), rel=0.08)
+
+
+def test_predict_writes_quantile_columns_and_evaluate_scores_them(tmp_path, write_config):
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)})
+    run = runner.invoke(app, ["train", str(write_config(raw))]).stdout.strip().splitlines()[-1]
+    out = tmp_path / "f.csv"
+    assert runner.invoke(app, ["predict", run, "--output", str(out)]).exit_code == 0
+    forecast = pd.read_csv(out)
+    assert list(forecast.columns) == ["Date", "Temp", "Temp_q0.1", "Temp_q0.5", "Temp_q0.9"]
+    assert (forecast["Temp_q0.1"] <= forecast["Temp_q0.5"]).all() and (forecast["Temp_q0.5"] <= forecast["Temp_q0.9"]).all()
+    result = runner.invoke(app, ["evaluate", run])
+    assert "coverage" in result.stdout and "pinball" in result.stdout
+    report = __import__("json").loads(runner.invoke(app, ["evaluate", run, "--format", "json"]).stdout)
+    assert set(report["intervals"]) == {"model", "naive", "seasonal_naive"}
+    assert 0.5 < report["intervals"]["model"]["coverage"]["80%"] < 1.0
+    result = runner.invoke(app, ["calibrate", run, "--quantiles", "0.05,0.5,0.95"])
+    assert result.exit_code == 0 and "0.05, 0.5, 0.95" in result.stdout
+    assert "Temp_q0.95" in runner.invoke(app, ["predict", run]).stdout
+
+
+def test_plot_legend_names_the_interval():
+    index = pd.date_range("2024-01-01", periods=40, freq="D")
+    actual = pd.DataFrame({"y": np.arange(40.0)}, index=index)
+    future_index = pd.date_range("2024-02-10", periods=3, freq="D")
+    future = pd.DataFrame({"y": [40.0, 41, 42]}, index=future_index)
+    bands = {"y": (future["y"] - 2, future["y"] + 2, "80% interval (calibrated)")}
+    history = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.5], "val_loss": [1.1, 0.6]})
+    fig = plotting.forecast_figure("t", actual, actual.iloc[30:], future, history, index[0], bands)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "80% interval (calibrated)" in labels and "forecast (3 steps ahead)" in labels
