@@ -60,7 +60,6 @@ def benchmark_config(args: argparse.Namespace):
         "data.features=[]",
         f"data.split={json.dumps({'train_end': 8640 * factor, 'val_end': 11520 * factor, 'test_end': 14400 * factor})}",
         f"window.horizon={args.horizon}",
-        "window.stride=1",
         f"run.name=ltsf-{args.dataset}-{args.setting}-{args.horizon}",
     ]
     if args.seed is not None:

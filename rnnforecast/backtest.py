@@ -61,6 +61,12 @@ def backtest(
     for name, value in (("--stride", stride), ("--retrain-every", retrain_every)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive whole number of steps; got {value}.")
+    if config.data.id_column:
+        raise UserError(
+            f"backtest scores one series, but data.id_column ('{config.data.id_column}') makes "
+            f"{Path(config.data.path).name} a panel of series. Backtest one series at a time (filter the file), "
+            "or use `rnnforecast evaluate` on a trained panel run."
+        )
     prepared = training.prepare_data(config)
     for note in prepared.series.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -78,7 +84,7 @@ def backtest(
         fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
         model = training.build(config, len(prepared.series.columns))
         history = training.fit(model, fold_data, config, verbose).history
-        predicted.append(forecasting.predict_scaled(model, prepared.values, group, L))
+        predicted.append(forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data)))
         trained_on.append(np.full(len(group), fold_data.bounds.val_end))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
     report = score(folds, prepared, config)

@@ -204,7 +204,7 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     for name, forecast in result.forecasts.items():
         report["original"][name] = metrics.score(result.actual, forecast, scale)
         report["scaled"][name] = metrics.score(actual_scaled, (forecast - center) / unit, scale / unit)
-    if not is_panel(run) and "train_end" in run.prep:
+    if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
         report["intervals"] = intervals.interval_scores(result.actual, result.forecasts, calibration)

@@ -64,14 +64,14 @@ def test_predict_writes_the_next_week_with_real_dates(trained, tmp_path):
     result = runner.invoke(app, ["predict", str(trained), "--output", str(out)])
     assert result.exit_code == 0, result.output
     forecast = pd.read_csv(out)
-    assert list(forecast.columns) == ["Date", "Temp"]
+    assert list(forecast.columns) == ["Date", "Temp", "Temp_q0.1", "Temp_q0.5", "Temp_q0.9"]
     assert forecast["Date"].tolist() == [f"1991-01-0{d}" for d in range(1, 8)]
     assert forecast["Temp"].between(-5, 40).all()
 
 
 def test_predict_prints_without_output(trained):
     result = runner.invoke(app, ["predict", str(trained)])
-    assert result.stdout.splitlines()[0] == "Date,Temp" and len(result.stdout.splitlines()) == 8
+    assert result.stdout.splitlines()[0].startswith("Date,Temp,") and len(result.stdout.splitlines()) == 8
 
 
 def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained, tmp_path, data_dir):

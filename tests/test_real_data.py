@@ -77,7 +77,7 @@ def test_config_runs_end_to_end(name, tmp_path):
 
 def _check_future_steps(forecast: pd.DataFrame, cfg, run: Path) -> None:
     """The forecast's first column continues the data: the next timestamps, or the next row numbers."""
-    assert len(forecast) == cfg.window.horizon and list(forecast.columns[1:]) == cfg.data.targets
+    assert len(forecast) == cfg.window.horizon and list(forecast.columns[1 : 1 + len(cfg.data.targets)]) == cfg.data.targets
     prep = json.loads((run / "preprocessing.json").read_text())
     if prep["frequency"]:
         series = data.load_series(cfg.data)
