@@ -143,6 +143,18 @@ class LayerConfig(Section):
     activation: Activation = "tanh"  # anything but tanh leaves the fused cuDNN kernel
 
 
+class OutputConfig(Section):
+    """quantiles: train on the pinball loss with one output per quantile (monotone: they never cross)."""
+
+    quantiles: Optional[Annotated[list[Fraction], Field(min_length=2)]] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "OutputConfig":
+        if self.quantiles is not None and sorted(set(self.quantiles)) != list(self.quantiles):
+            raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
+        return self
+
+
 class ModelConfig(Section):
     """A stacked recurrent network and the options that make it strong on long horizons.
 
@@ -164,9 +176,12 @@ class ModelConfig(Section):
     channel_independence: bool = False
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
+    output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":
+        if self.output.quantiles and (self.decoder != "direct" or self.channel_independence):
+            raise ValueError("model.output.quantiles needs the direct decoder without channel_independence")
         if self.normalization_scale and self.normalization == "none":
             raise ValueError("normalization_scale needs normalization: last or mean (the level to subtract first)")
         if self.decoder == "segments":

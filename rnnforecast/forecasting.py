@@ -43,6 +43,15 @@ class TestForecasts:
     origins: np.ndarray  # row of the first forecast step of each window
     actual: np.ndarray  # (windows, horizon, targets)
     forecasts: dict[str, np.ndarray]  # model, naive, seasonal_naive -> same shape as actual
+    model_quantiles: np.ndarray | None = None  # a quantile model's own quantiles (..., quantiles last)
+    spread: np.ndarray | None = None  # (windows, 1, targets): the std of each window's inputs, data units
+
+    def for_intervals(self) -> dict[str, np.ndarray]:
+        """What intervals are built on: the model's own quantiles when it has them, else the point forecasts."""
+        found = dict(self.forecasts)
+        if self.model_quantiles is not None:
+            found["model"] = self.model_quantiles
+        return found
 
 
 def prepare(run: Run, data_path: Path | None = None) -> Prepared:
@@ -108,9 +117,21 @@ def future(prepared: Prepared, model=None) -> pd.DataFrame:
     history = prepared.values[None, len(prepared.values) - L :]
     known = data.known_future(prepared.series, run.prep, H)
     inputs = history if known is None else [history, known[None]]
-    scaled = np.asarray(model.predict(inputs, verbose=0))[0]
+    scaled, _ = split_quantiles(run, np.asarray(model.predict(inputs, verbose=0))[0])
     index = data.future_index(prepared.series.index, prepared.series.frequency, H)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
+
+
+def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
+    """A quantile model's own quantiles for the future (horizon, targets, quantiles), data units; else None."""
+    run = prepared.run
+    if not run.config.model.output.quantiles:
+        return None
+    L, H = run.config.window.input_length, run.config.window.horizon
+    history = prepared.values[None, len(prepared.values) - L :]
+    known = data.known_future(prepared.series, run.prep, H)
+    output = np.asarray(model.predict(history if known is None else [history, known[None]], verbose=0))[0]
+    return unscale_quantiles(output, run.prep)
 
 
 def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForecasts:
@@ -145,8 +166,9 @@ def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> Test
     season = int(run.prep["season_length"])
     if origins.min() < season:
         season = 1  # not one season of history before the first origin: fall back to naive
+    point, quantiles = split_quantiles(run, predict_scaled(model, prepared.values, starts, L, H, len(run.prep.get("known", []))))
     scaled = {
-        "model": predict_scaled(model, prepared.values, starts, L, H, len(run.prep.get("known", []))),
+        "model": point,
         "naive": metrics.naive(scaled_targets, origins, H),
         "seasonal_naive": metrics.seasonal_naive(scaled_targets, origins, H, season),
     }
@@ -155,7 +177,36 @@ def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> Test
         origins,
         data.unscale(actual, run.prep),
         {name: data.unscale(value, run.prep) for name, value in scaled.items()},
+        None if quantiles is None else unscale_quantiles(quantiles, run.prep),
+        spread(prepared, starts),
     )
+
+
+def spread(prepared: Prepared, starts: np.ndarray) -> np.ndarray:
+    """Each window's spread (windows, 1, targets): the std of its input rows of each target, data units.
+
+    Floored at 1% of the target's training std, so that a flat window still gets an interval.
+    """
+    run = prepared.run
+    L, n = run.config.window.input_length, prepared.n_targets
+    unit = np.asarray(run.prep["scale"][:n])
+    rows = starts[:, None] + np.arange(L)
+    std = prepared.values[rows][:, :, :n].std(axis=1, keepdims=True) * unit
+    return np.maximum(std, 0.01 * unit)
+
+
+def split_quantiles(run: Run, output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A quantile model's output (..., quantiles) as its point forecast (the quantile nearest 0.5) and all of them."""
+    quantiles = run.config.model.output.quantiles
+    if not quantiles:
+        return output, None
+    middle = int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
+    return output[..., middle], output
+
+
+def unscale_quantiles(values: np.ndarray, prep: dict) -> np.ndarray:
+    """data.unscale for arrays whose last axis is the quantiles and the one before it the targets."""
+    return np.moveaxis(data.unscale(np.moveaxis(values, -1, 0), prep), 0, -1)
 
 
 def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
@@ -164,7 +215,11 @@ def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refre
     if saved is not None:
         return saved
     validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
-    result = intervals.calibration(validation.forecasts, validation.actual, quantiles or run.config.calibration.quantiles)
+    own = run.config.model.output.quantiles  # a quantile model is calibrated at its own quantiles
+    wanted = own or quantiles or run.config.calibration.quantiles
+    result = intervals.calibration(
+        validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread
+    )
     intervals.save(run.path, result)
     return result
 
@@ -207,7 +262,7 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
-        report["intervals"] = intervals.interval_scores(result.actual, result.forecasts, calibration)
+        report["intervals"] = intervals.interval_scores(result.actual, result.for_intervals(), calibration, result.spread)
     return report
 
 
@@ -306,7 +361,8 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
         prepared = prepare(run, data_path)
         point = future(prepared, model)
-        return with_quantiles(point, calibrated(run, model)).reset_index()
+        own = future_quantiles(prepared, model)
+        return with_quantiles(point, calibrated(run, model), own, future_spread(prepared)).reset_index()
     frames = []
     for key, prepared in prepare_panel(run, data_path, only).items():
         frame = future(prepared, model).reset_index()
@@ -315,9 +371,21 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
     return pd.concat(frames, ignore_index=True)
 
 
-def with_quantiles(point: pd.DataFrame, calibration: dict) -> pd.DataFrame:
-    """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9."""
-    bands = intervals.apply(point.to_numpy(), np.asarray(calibration["offsets"]["model"]))
+def future_spread(prepared: Prepared) -> np.ndarray:
+    """The spread (1, targets) of the last window, which the future is forecast from."""
+    return spread(prepared, np.array([len(prepared.values) - prepared.run.config.window.input_length]))[0]
+
+
+def with_quantiles(
+    point: pd.DataFrame, calibration: dict, own: np.ndarray | None = None, spread_: np.ndarray | float = 1.0
+) -> pd.DataFrame:
+    """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9.
+
+    `own` is a quantile model's own quantile forecast, which the calibration adjusts.
+    """
+    base = calibration.get("bases", {}).get("model", "point")
+    start = own if base == "quantiles" else point.to_numpy()
+    bands = intervals.apply(start, np.asarray(calibration["offsets"]["model"]), base, spread_)
     out = point.copy()
     for t, target in enumerate(point.columns):
         for k, q in enumerate(calibration["quantiles"]):

@@ -62,13 +62,43 @@ class AddReference(keras.layers.Layer):
         self.scale = bool(scale)
 
     def call(self, inputs):
-        forecast, reference = inputs[0], inputs[1]
-        if self.scale:
-            forecast = forecast * inputs[2][:, :, : self.n_targets]
-        return forecast + reference[:, :, : self.n_targets]
+        forecast, reference = inputs[0], inputs[1][:, :, : self.n_targets]
+        std = inputs[2][:, :, : self.n_targets] if self.scale else None
+        if len(forecast.shape) == 4:  # quantile forecasts: (batch, horizon, targets, quantiles)
+            reference = ops.expand_dims(reference, -1)
+            std = None if std is None else ops.expand_dims(std, -1)
+        if std is not None:
+            forecast = forecast * std
+        return forecast + reference
 
     def get_config(self):
         return {**super().get_config(), "n_targets": self.n_targets, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class MonotoneQuantiles(keras.layers.Layer):
+    """Quantiles that never cross: the lowest as given, each next one a softplus step above it."""
+
+    def call(self, inputs):
+        steps = ops.softplus(inputs[..., 1:])
+        return ops.concatenate([inputs[..., :1], inputs[..., :1] + ops.cumsum(steps, axis=-1)], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class PinballLoss(keras.losses.Loss):
+    """The quantile loss, averaged over the quantiles: targets (..., targets), forecasts (..., targets, quantiles)."""
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9), name="pinball", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.quantiles = [float(q) for q in quantiles]
+
+    def call(self, y_true, y_pred):
+        q = ops.convert_to_tensor(self.quantiles, dtype=y_pred.dtype)
+        error = ops.expand_dims(ops.cast(y_true, y_pred.dtype), -1) - y_pred
+        return ops.mean(ops.maximum(q * error, (q - 1.0) * error), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": self.quantiles}
 
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
@@ -185,6 +215,7 @@ def build_model(
         raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
     if cfg.channel_independence and n_inputs != n_targets:
         raise ValueError(f"channel_independence needs every input to be a target. Received: {n_inputs} inputs, {n_targets} targets")
+    n_quantiles = len(cfg.output.quantiles or [None])
     inputs = keras.Input(shape=(input_length, n_inputs), name="history")
     x = inputs
     if cfg.normalization != "none":
@@ -241,10 +272,13 @@ def build_model(
         if n_known:
             future = keras.Input(shape=(horizon, n_known), name="known_future")
             x = keras.layers.Concatenate(name="with_known_future")([x, keras.layers.Flatten(name="flat_future")(future)])
-        x = keras.layers.Dense(horizon * out_cols, name="head")(x)
+        x = keras.layers.Dense(horizon * out_cols * n_quantiles, name="head")(x)
     if cfg.channel_independence:
         x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)
         outputs = keras.layers.Permute((2, 1), name="forecast")(x)
+    elif n_quantiles > 1:
+        x = keras.layers.Reshape((horizon, n_targets, n_quantiles), name="quantiles")(x)
+        outputs = MonotoneQuantiles(name="forecast")(x)
     else:
         outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if cfg.normalization != "none":

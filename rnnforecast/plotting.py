@@ -135,7 +135,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
-    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, _bands(run, future, model))
+    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, _bands(run, prepared, future, model))
     runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))
 
 
@@ -170,13 +170,14 @@ def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
     return fig
 
 
-def _bands(run: runs.Run, future: pd.DataFrame, model) -> dict:
+def _bands(run: runs.Run, prepared, future: pd.DataFrame, model) -> dict:
     """The widest calibrated central interval of the future forecast, per target."""
     calibration = forecasting.calibrated(run, model)
+    own = forecasting.future_quantiles(prepared, model)
     pairs = intervals.central_pairs(calibration["quantiles"])
     if not pairs:
         return {}
     low, high = pairs[0]
-    quantiles = forecasting.with_quantiles(future, calibration)
+    quantiles = forecasting.with_quantiles(future, calibration, own, forecasting.future_spread(prepared))
     label = f"{round(100 * (high - low))}% interval (calibrated)"
     return {t: (quantiles[f"{t}_q{low:g}"], quantiles[f"{t}_q{high:g}"], label) for t in future.columns}

@@ -101,7 +101,8 @@ def intervals_table(report: dict) -> Table:
         title=f"Calibrated quantiles {', '.join(f'{q:g}' for q in report['quantiles'])} on the test windows",
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption="Intervals come from each forecaster's own validation errors, per horizon step (split conformal).",
+        caption="Intervals come from each forecaster's own validation errors, per horizon step, "
+        "scaled to each window's spread.",
         caption_justify="left",
     )
     table.add_column("forecaster", no_wrap=True)

@@ -316,6 +316,11 @@ def _optimizer(config: Config):
 def _loss(config: Config):
     import keras
 
+    if config.model.output.quantiles:
+        from rnnforecast.models import PinballLoss
+
+        return PinballLoss(config.model.output.quantiles)
+
     return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.training.loss]
 
 

@@ -79,3 +79,57 @@ def test_plot_legend_names_the_interval():
     fig = plotting.forecast_figure("t", actual, actual.iloc[30:], future, history, index[0], bands)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "80% interval (calibrated)" in labels and "forecast (3 steps ahead)" in labels
+
+
+def test_quantile_model_never_crosses_and_round_trips(tmp_path):
+    import keras
+
+    from rnnforecast import config, models
+
+    cfg = config.ModelConfig(type="gru", layers=[{"units": 4}], normalization="last",
+                             output={"quantiles": [0.1, 0.5, 0.9]})
+    model = models.build_model(cfg, 8, 2, 5, 2)
+    assert model.output_shape == (None, 5, 2, 3)
+    head = model.get_layer("head")
+    rng = np.random.default_rng(0)
+    head.set_weights([w + rng.normal(0, 5, w.shape) for w in head.get_weights()])  # wild, untrained outputs
+    x = rng.normal(0, 10, (64, 8, 2)).astype("float32")
+    out = np.asarray(model(x))
+    assert (np.diff(out, axis=-1) >= 0).all()
+    model.save(tmp_path / "q.keras")
+    again = keras.saving.load_model(tmp_path / "q.keras", safe_mode=True)
+    assert np.allclose(np.asarray(again(x)), out, atol=1e-5)
+
+
+def test_pinball_loss_layer_matches_the_numpy_metric():
+    from rnnforecast.models import PinballLoss
+
+    rng = np.random.default_rng(1)
+    actual = rng.normal(size=(4, 3, 2)).astype("float32")
+    forecast = np.sort(rng.normal(size=(4, 3, 2, 3)), axis=-1).astype("float32")
+    loss = float(PinballLoss([0.1, 0.5, 0.9])(actual, forecast))
+    assert loss == pytest.approx(metrics.pinball(actual, forecast, [0.1, 0.5, 0.9]), rel=1e-5)
+
+
+def test_conformalized_quantiles_move_a_too_narrow_interval_out():
+    rng = np.random.default_rng(2)
+    actual = rng.normal(size=(4000, 1, 1))
+    too_narrow = np.stack([np.full_like(actual, -0.5), np.zeros_like(actual), np.full_like(actual, 0.5)], axis=-1)
+    offsets = intervals.quantile_offsets(too_narrow, actual, [0.1, 0.5, 0.9])
+    # the 80% interval of N(0, 1) is +-1.2816: the offsets move each end out by about 0.78
+    assert offsets[0, 0, 0] == pytest.approx(-0.7816, abs=0.06) and offsets[2, 0, 0] == pytest.approx(0.7816, abs=0.06)
+    assert offsets[1, 0, 0] == 0.0
+
+
+def test_scaling_by_window_spread_keeps_coverage_when_the_test_period_is_wilder():
+    rng = np.random.default_rng(4)
+    calm, wild = rng.uniform(0.5, 1.5, (3000, 1, 1)), rng.uniform(2.0, 3.0, (20000, 1, 1))
+    forecast_val, forecast_test = np.zeros((3000, 2, 1)), np.zeros((20000, 2, 1))
+    actual_val = rng.normal(size=forecast_val.shape) * calm  # the noise is proportional to the spread
+    actual_test = rng.normal(size=forecast_test.shape) * wild
+    plain = intervals.calibration({"model": forecast_val}, actual_val, [0.1, 0.5, 0.9])
+    scaled = intervals.calibration({"model": forecast_val}, actual_val, [0.1, 0.5, 0.9], spread=calm)
+    unscaled_cover = intervals.interval_scores(actual_test, {"model": forecast_test}, plain)["model"]["coverage"]["80%"]
+    cover = intervals.interval_scores(actual_test, {"model": forecast_test}, scaled, wild)["model"]["coverage"]["80%"]
+    assert unscaled_cover < 0.6  # a global interval fitted on a calm period fails in a wild one
+    assert abs(cover - 0.8) < 0.02
