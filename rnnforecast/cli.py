@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -47,6 +48,9 @@ def _user_errors(command):
         except KeyboardInterrupt:
             typer.echo("Interrupted; nothing was left half-written.", err=True)
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader went away (`predict ... | head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Interrupted as exc:
             typer.echo(f"Interrupted: {exc}", err=True)
             raise typer.Exit(130) from None

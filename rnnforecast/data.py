@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -321,7 +322,19 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
 
 
 def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
-    """Parse times (NaT where a cell is not one); changing UTC offsets (daylight saving) become UTC."""
+    """Parse times (NaT where a cell is not one); changing UTC offsets (daylight saving) become UTC.
+
+    One format is inferred for the whole column, month-first and then day-first, so that
+    01.02.2014 and 31.12.2014 in one file are both read day-first; a cell-by-cell guess
+    would read the first as January 2nd and silently swap days and months.
+    """
+    for dayfirst in (False, True):
+        try:
+            with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
+                warnings.simplefilter("ignore", UserWarning)
+                return pd.to_datetime(text, dayfirst=dayfirst), False
+        except (ValueError, TypeError, OverflowError):
+            continue
     try:
         return pd.to_datetime(text, errors="coerce", format="mixed"), False
     except ValueError:

@@ -42,11 +42,14 @@ def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
 def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
     """Every metric overall and per horizon step.
 
-    MAPE skips zero actuals (it is undefined there) and reports how many it skipped.
+    MAPE skips zero actuals (it is undefined there) and reports how many it skipped;
+    for a series that takes both signs (temperatures in Celsius) it is None: a
+    percentage of a value near zero says nothing.
     """
     err = forecast - actual
     abs_err = np.abs(err)
-    nonzero = actual != 0
+    one_sign = (actual >= 0).all() or (actual <= 0).all()
+    nonzero = (actual != 0) if one_sign else np.zeros(actual.shape, dtype=bool)
     pct = np.where(nonzero, abs_err / np.where(nonzero, np.abs(actual), 1.0), np.nan) * 100
     denom = np.abs(actual) + np.abs(forecast)
     sym = np.where(denom > 0, 2 * abs_err / np.where(denom > 0, denom, 1.0), 0.0) * 100
@@ -67,7 +70,7 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
             "smape": sym.mean(axis=per_step_axes).tolist(),
             "mase": scaled.mean(axis=per_step_axes).tolist(),
         },
-        "mape_skipped_zeros": int((~nonzero).sum()),
+        "mape_skipped_zeros": int((actual == 0).sum()) if one_sign else 0,
     }
 
 

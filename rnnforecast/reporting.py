@@ -29,7 +29,9 @@ def metrics_table(report: dict) -> Table:
         table.add_row(label, *(_fmt(v) for v in row), style=style)
     notes = [f"naive repeats the last value; seasonal naive repeats the last {season} steps."]
     skipped = report["original"]["model"]["mape_skipped_zeros"]
-    if skipped:
+    if report["original"]["model"]["overall"]["mape"] is None:
+        notes.append("MAPE is n/a: the series takes both signs, where a percentage error says nothing.")
+    elif skipped:
         notes.append(f"MAPE skips {skipped} zero actual value(s), where it is undefined.")
     table.caption = " ".join(notes)
     table.caption_justify = "left"

@@ -43,3 +43,19 @@ def test_train_predict_and_evaluate_under_jax(data_dir, tmp_path):
     evaluated = _run(["evaluate", run, "--format", "json"], "jax", tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["windows"] > 0
+
+
+def test_help_never_imports_a_backend():
+    """`--help` answers without TensorFlow or Keras: they take seconds to import."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "import typer\n"
+        "from rnnforecast.cli import app\n"
+        "for command in [[]] + [[name] for name in typer.main.get_command(app).commands]:\n"
+        "    assert CliRunner().invoke(app, [*command, '--help']).exit_code == 0, command\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

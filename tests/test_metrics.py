@@ -55,3 +55,9 @@ def test_mase_scale_is_the_mean_seasonal_difference():
     train = np.array([1, 3, 2, 6, 4], dtype=float)[:, None]
     assert metrics.mase_scale(train, 2).tolist() == [pytest.approx((1 + 3 + 2) / 3)]
     assert metrics.mase_scale(np.ones((5, 1)), 1).tolist() == [1.0]  # constant: no division by zero
+
+
+def test_mape_is_none_for_a_series_that_crosses_zero():
+    actual = np.array([[[-1.0], [2.0]]])
+    result = metrics.score(actual, actual + 0.5, np.array([1.0]))
+    assert result["overall"]["mape"] is None and result["overall"]["smape"] > 0

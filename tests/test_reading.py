@@ -154,3 +154,15 @@ def test_irregular_times_ask_for_a_frequency(tmp_path):
 def test_column_typo_suggests_the_closest(data_dir):
     with pytest.raises(UserError, match="Did you mean 'Passengers'"):
         _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])
+
+
+@pytest.mark.parametrize("first", ["01.02.2014", "31.12.2013"])
+def test_day_first_dates_are_read_day_first_throughout(tmp_path, first):
+    days = pd.date_range("2014-02-01", periods=60, freq="D")
+    if first == "31.12.2013":
+        days = pd.date_range("2013-12-31", periods=60, freq="D")
+    path = tmp_path / "de.csv"
+    path.write_text("Datum;y\n" + "".join(f"{d.strftime('%d.%m.%Y')};{i}\n" for i, d in enumerate(days)))
+    series = _load(path)
+    assert series.index[0] == days[0] and series.frequency == "D"
+    assert series.frame["y"].tolist() == list(range(60))  # no day swapped with its month
