@@ -7,8 +7,8 @@ Writes an hourly CSV file and a config to a temporary folder, runs the real comm
 (`rnnforecast train`, in a child process: reading, cleaning, scaling, window batches, the
 fit loop, checkpoints and the saved run) for one epoch capped at `--steps` batches
 (`training.steps_per_epoch`), and prints the child's peak resident memory in MB last.
-Materialising the training windows instead would take rows x 336 x 7 x 4 bytes, about
-6.6 GB here, so the figure shows that they are gathered batch by batch.
+Materialising the training windows instead would take windows x 336 x 7 x 4 bytes, about
+9 GB here, so the figure shows that they are gathered batch by batch.
 """
 
 from __future__ import annotations

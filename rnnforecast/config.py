@@ -101,6 +101,7 @@ class DataConfig(Section):
     features: list[Column] = []
     categorical: list[Column] = []
     future_features: list[Column] = []
+    static_features: list[Column] = []
     calendar: list[CalendarFeature] = []
     id_column: Optional[Column] = None
     frequency: Optional[Str] = None
@@ -114,10 +115,12 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "DataConfig":
-        both = sorted(set(self.targets) & set(self.features + self.categorical + self.future_features))
+        both = sorted(set(self.targets) & set(self.features + self.categorical + self.future_features + self.static_features))
         if both:
             raise ValueError(f"{', '.join(both)} is both a target and an input; targets are always inputs too")
-        lists = [self.features, self.categorical, self.future_features]
+        if self.static_features and not self.id_column:
+            raise ValueError("static_features describe each series of a panel; they need data.id_column")
+        lists = [self.features, self.categorical, self.future_features, self.static_features]
         named = [c for group in lists for c in group]
         if len(set(named)) != len(named):
             raise ValueError("a column is listed twice among features, categorical and future_features; keep one")
@@ -266,7 +269,7 @@ class Config(Section):
                 f"known-future inputs ({', '.join(known)}) are fed to the direct dense head; they cannot be used with "
                 "model.channel_independence or model.decoder: segments. Remove them or use the direct decoder"
             )
-        extra = list(self.data.features) + list(self.data.categorical) + known
+        extra = list(self.data.features) + list(self.data.categorical) + list(self.data.static_features) + known
         if model.channel_independence and extra:
             raise ValueError(
                 f"model.channel_independence passes each target through the same weights as its own sample, so "

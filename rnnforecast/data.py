@@ -218,8 +218,14 @@ def table_to_series(
     where = f"{path.name} ({label})" if label else path.name
     time_columns = _as_list(cfg.time_column)
     _check_columns(table, cfg, time_columns, path)
-    inputs = list(cfg.targets) + list(cfg.features) + list(cfg.future_features)
+    inputs = list(cfg.targets) + list(cfg.features) + list(cfg.static_features) + list(cfg.future_features)
     numeric = {c: _to_numbers(table[c], c, where, cfg) for c in inputs}
+    for column in cfg.static_features:
+        if numeric[column].nunique(dropna=True) > 1:
+            raise UserError(
+                f"static feature '{column}' takes {numeric[column].nunique()} different values in {where}; a static "
+                "feature has one value per series. Move it to data.features if it changes over time."
+            )
     categories = categories if categories is not None else _categories(table, cfg)
     onehot = {
         f"{c}={value}": (table[c].str.strip() == value).astype("float64").to_numpy()
@@ -227,7 +233,7 @@ def table_to_series(
         for value in categories[c]
     }
     values = pd.DataFrame({**numeric, **onehot}, index=table.index)
-    columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.future_features)
+    columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features) + list(cfg.future_features)
     values = values[columns]
     notes: list[str] = []
     time_columns = time_columns or [c for c in [detect_time_column(table)] if c]
@@ -267,10 +273,12 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     last = int(np.flatnonzero(has_target)[-1])
     future = frame.iloc[last + 1 :][list(cfg.future_features)]
     frame = frame.iloc[: last + 1]
+    if cfg.static_features:  # one value per series: the grid's added rows get it too
+        frame[list(cfg.static_features)] = frame[list(cfg.static_features)].ffill().bfill()
     if cfg.calendar:
         frame = pd.concat([frame, calendar_features(frame.index, cfg.calendar)], axis=1)
     known = list(cfg.future_features) + [f"{n}_{part}" for n in cfg.calendar for part in ("sin", "cos")]
-    features = list(cfg.features) + list(onehot)
+    features = list(cfg.features) + list(onehot) + list(cfg.static_features)
     return Series(frame, list(cfg.targets), features, freq, path, notes, categories, known, future, where)
 
 
@@ -516,8 +524,13 @@ def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bound
 # ---------------------------------------------------------------------------- preprocessing
 
 
-def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
-    """Fill values and scaler fitted on the training rows only, as a JSON-ready dict."""
+def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: dict | None = None) -> dict:
+    """Fill values and scaler fitted on the training rows only, as a JSON-ready dict.
+
+    `fixed` gives (center, scale) for columns scaled across series, not within one: a
+    static feature is constant in its series, and only its differences between series
+    carry information.
+    """
     train = series.frame.iloc[: bounds.train_end]
     means = train.mean()
     if means.isna().any():
@@ -533,6 +546,8 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig) -> dict:
     else:
         center, scale = means * 0.0, means * 0.0 + 1.0
     scale = scale.where(scale > 1e-12 * np.maximum(1.0, center.abs()), 1.0)  # a constant column stays finite
+    for column, (mid, unit) in (fixed or {}).items():
+        center[column], scale[column] = mid, unit
     return {
         "columns": series.columns,
         "targets": series.targets,
@@ -636,6 +651,16 @@ def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Ind
     if frequency is None or not isinstance(index, pd.DatetimeIndex):
         return pd.RangeIndex(len(index), len(index) + horizon, name="step")
     return pd.date_range(index[-1], periods=horizon + 1, freq=frequency, name=index.name)[1:]
+
+
+def static_scaling(panel: dict[str, Series], columns: list[str]) -> dict:
+    """(center, scale) of each static feature across the series of a panel, one value per series."""
+    out = {}
+    for column in columns:
+        values = np.array([s.frame[column].iloc[0] for s in panel.values()], dtype="float64")
+        std = float(np.nanstd(values))
+        out[column] = (float(np.nanmean(values)), std if std > 1e-12 else 1.0)
+    return out
 
 
 def n_known(cfg: DataConfig) -> int:

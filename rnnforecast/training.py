@@ -49,9 +49,10 @@ def prepare_data(config: Config) -> TrainingData:
     kept, arrays, skipped, notes = {}, [], [], []
     starts: dict[str, list] = {"train": [], "val": []}
     offset, first = 0, None
+    fixed = data.static_scaling(panel, list(config.data.static_features))
     for key, series in panel.items():
         try:
-            bounds, prep, values, own = _prepare_one(series, config)
+            bounds, prep, values, own = _prepare_one(series, config, fixed)
         except UserError:
             skipped.append(key)
             continue
@@ -81,10 +82,10 @@ def prepare_data(config: Config) -> TrainingData:
     return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes)
 
 
-def _prepare_one(series: data.Series, config: Config):
+def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):
     """One series: split, fit its preprocessing on its training rows, prepare, index its windows."""
     bounds = data.split_bounds(series, config.data, config.window)
-    prep = data.fit_preprocessing(series, bounds, config.data)
+    prep = data.fit_preprocessing(series, bounds, config.data, fixed)
     values, valid = data.prepare(series, prep)
     train_targets = data.unscale(values[: bounds.train_end, : len(series.targets)], prep)
     prep["mase_scale"] = metrics.mase_scale(train_targets, prep["season_length"]).tolist()

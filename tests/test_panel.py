@@ -170,3 +170,29 @@ def test_missing_future_rows_name_the_steps(tmp_path):
     prep = data.fit_preprocessing(series, bounds, cfg.data)
     with pytest.raises(Exception, match=r"missing at 2022-06-20 00:00:00, 2022-06-21"):
         data.known_future(series, prep, 3)
+
+
+def test_static_features_are_scaled_across_series(tmp_path):
+    csv = _panel_csv(tmp_path / "p.csv", n_series=6)
+    table = pd.read_csv(csv)
+    sizes = {f"s{i:03d}": float(i) for i in range(6)}
+    table["size"] = table["store"].map(sizes)
+    table.to_csv(csv, index=False)
+    cfg = config.load_config(_config(tmp_path, csv, static_features=["size"]))
+    prepared = training.prepare_data(cfg)
+    kept = prepared.prep["series"]
+    column = kept["s000"]["columns"].index("size")
+    present = [sizes[k] for k in kept]
+    center, scale = np.mean(list(sizes.values())), np.std(list(sizes.values()))
+    for key, prep in kept.items():
+        assert prep["center"][column] == pytest.approx(center) and prep["scale"][column] == pytest.approx(scale)
+    assert len(set(present)) == len(present)  # each series keeps its own, distinct scaled value
+    table.loc[table.index[5], "size"] = 99.0
+    table.to_csv(csv, index=False)
+    with pytest.raises(Exception, match="static feature 'size' takes 2 different values"):
+        training.prepare_data(config.load_config(_config(tmp_path, csv, static_features=["size"])))
+
+
+def test_static_features_need_a_panel():
+    with pytest.raises(Exception, match="need data.id_column"):
+        config.validate({"data": {"path": "x.csv", "targets": ["y"], "static_features": ["size"]}})
