@@ -1,4 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
