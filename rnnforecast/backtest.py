@@ -84,7 +84,8 @@ def backtest(
         fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
         model = training.build(config, len(prepared.series.columns))
         history = training.fit(model, fold_data, config, verbose).history
-        predicted.append(forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data)))
+        output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
+        predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
         trained_on.append(np.full(len(group), fold_data.bounds.val_end))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
     report = score(folds, prepared, config)

@@ -197,7 +197,11 @@ def spread(prepared: Prepared, starts: np.ndarray) -> np.ndarray:
 
 def split_quantiles(run: Run, output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """A quantile model's output (..., quantiles) as its point forecast (the quantile nearest 0.5) and all of them."""
-    quantiles = run.config.model.output.quantiles
+    return point_of(run.config.model.output.quantiles, output)
+
+
+def point_of(quantiles: list[float] | None, output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The point forecast and the quantiles of a model output, for models with quantiles or without."""
     if not quantiles:
         return output, None
     middle = int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
