@@ -28,6 +28,11 @@ DataOpt = Annotated[
 ]
 
 
+SetOpt = Annotated[
+    list[str], typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable).")
+]
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -76,10 +81,7 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show Python traceb
 @_user_errors
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="The YAML config file.")] = None,
-    set_: Annotated[
-        list[str],
-        typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable)."),
-    ] = [],
+    set_: SetOpt = [],
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Finish an interrupted run from its last completed epoch.")
     ] = None,
@@ -168,10 +170,7 @@ def backtest(
     retrain_every: Annotated[
         Optional[int], typer.Option("--retrain-every", min=1, help="Train a fresh model every K folds; default: once.")
     ] = None,
-    set_: Annotated[
-        list[str],
-        typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable)."),
-    ] = [],
+    set_: SetOpt = [],
 ) -> None:
     """Rolling-origin backtest: train, forecast every test origin, score each fold against the baselines."""
     from rich.console import Console
