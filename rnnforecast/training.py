@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,14 +151,16 @@ def fit(
     )
     val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
     try:
-        history = model.fit(
-            train_batches,
-            validation_data=val_batches,
-            epochs=config.training.epochs,
-            initial_epoch=first_epoch,
-            callbacks=callbacks,
-            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
-        )
+        with _interrupts_between_batches() as interrupted:
+            callbacks.insert(0, _interrupt_guard(interrupted))
+            history = model.fit(
+                train_batches,
+                validation_data=val_batches,
+                epochs=config.training.epochs,
+                initial_epoch=first_epoch,
+                callbacks=callbacks,
+                verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+            )
     except NaNLoss as exc:
         raise UserError(str(exc)) from None
     if early is not None and early.best_weights is not None:
@@ -323,6 +328,45 @@ def _loss(config: Config):
         return PinballLoss(config.model.output.quantiles)
 
     return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.training.loss]
+
+
+@contextlib.contextmanager
+def _interrupts_between_batches():
+    """Turn Ctrl-C into a flag that the training loop acts on at the end of the current batch.
+
+    A KeyboardInterrupt raised wherever the signal lands can be swallowed inside the
+    backend's data pipeline, and training then runs on; a flag checked between batches
+    always stops it, after the last checkpoint. A second Ctrl-C interrupts at once.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def handler(signum, frame):
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_guard(interrupted: threading.Event):
+    """A callback that raises KeyboardInterrupt at the end of a batch once Ctrl-C was pressed."""
+    keras = environment.import_keras()
+
+    class InterruptGuard(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+
+        on_test_batch_end = on_train_batch_end
+
+    return InterruptGuard()
 
 
 def _callbacks(config: Config) -> list:
