@@ -266,13 +266,20 @@ def table_to_series(
 
 
 def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
-    """Split off the future rows and add the calendar columns."""
+    """Split off the future rows (with data.future_features) and add the calendar columns.
+
+    With known-future inputs, the rows after the last target value carry them for the
+    steps to forecast. Without, empty target cells at the end are missing values like any
+    other, handled by data.missing.
+    """
     has_target = frame[list(cfg.targets)].notna().any(axis=1).to_numpy()
     if not has_target.any():
         raise UserError(f"{where} has no target values at all. Check data.targets.")
-    last = int(np.flatnonzero(has_target)[-1])
-    future = frame.iloc[last + 1 :][list(cfg.future_features)]
-    frame = frame.iloc[: last + 1]
+    future = None
+    if cfg.future_features:
+        last = int(np.flatnonzero(has_target)[-1])
+        future = frame.iloc[last + 1 :][list(cfg.future_features)]
+        frame = frame.iloc[: last + 1]
     if cfg.static_features:  # one value per series: the grid's added rows get it too
         frame[list(cfg.static_features)] = frame[list(cfg.static_features)].ffill().bfill()
     if cfg.calendar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -20,14 +21,35 @@ def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    # TensorFlow imports JAX when it is installed, for TFLite only: 140 MB and a second of
+    # start-up that training on TensorFlow never uses (benchmarks/PERFORMANCE.md).
+    hide_jax = "jax" not in sys.modules and configured_backend() == "tensorflow"
+    if hide_jax:
+        sys.modules["jax"] = None  # makes `import jax` raise ImportError, which TensorFlow expects
     try:
         os.dup2(null, 2)
         import keras
     finally:
+        if hide_jax and sys.modules.get("jax", 0) is None:
+            del sys.modules["jax"]  # a later `import jax` works as usual
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
     return keras
+
+
+def configured_backend() -> str:
+    """The backend Keras will load: KERAS_BACKEND, else keras.json's, else TensorFlow (Keras's own order)."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    for folder in (home, os.path.join("/tmp", ".keras")):
+        try:
+            with open(os.path.join(folder, "keras.json")) as file:
+                return str(json.load(file).get("backend", "tensorflow"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return "tensorflow"
 
 
 def describe() -> dict:

@@ -112,12 +112,9 @@ def predict_scaled(
 def future(prepared: Prepared, model=None) -> pd.DataFrame:
     """The next `horizon` steps after the last row, in the data's units, indexed by their timestamps."""
     run = prepared.run
-    L, H = run.config.window.input_length, run.config.window.horizon
+    H = run.config.window.horizon
     model = model or run.load_model()
-    history = prepared.values[None, len(prepared.values) - L :]
-    known = data.known_future(prepared.series, run.prep, H)
-    inputs = history if known is None else [history, known[None]]
-    scaled, _ = split_quantiles(run, np.asarray(model.predict(inputs, verbose=0))[0])
+    scaled, _ = split_quantiles(run, np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0])
     index = data.future_index(prepared.series.index, prepared.series.frequency, H)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
 
@@ -127,11 +124,23 @@ def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
     run = prepared.run
     if not run.config.model.output.quantiles:
         return None
+    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
+    return unscale_quantiles(output, run.prep)
+
+
+def _future_inputs(prepared: Prepared):
+    """The model's inputs for the forecast after the last row: the last window, and the known future."""
+    run = prepared.run
     L, H = run.config.window.input_length, run.config.window.horizon
+    gaps = int((~prepared.valid[-L:]).sum())
+    if gaps:
+        raise UserError(
+            f"the last {L} rows of {prepared.series.label}, which the forecast starts from, hold {gaps} missing "
+            "value(s) that data.missing: drop leaves unfilled. Fill them, or use data.missing: interpolate or ffill."
+        )
     history = prepared.values[None, len(prepared.values) - L :]
     known = data.known_future(prepared.series, run.prep, H)
-    output = np.asarray(model.predict(history if known is None else [history, known[None]], verbose=0))[0]
-    return unscale_quantiles(output, run.prep)
+    return history if known is None else [history, known[None]]
 
 
 def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForecasts:

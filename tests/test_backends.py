@@ -59,3 +59,20 @@ def test_help_never_imports_a_backend():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_tensorflow_training_does_not_load_jax_but_jax_still_imports():
+    """TensorFlow would import JAX (for TFLite) when it is installed: 140 MB that training never uses."""
+    probe = (
+        "import sys\n"
+        "from rnnforecast import environment\n"
+        "keras = environment.import_keras()\n"
+        "print(keras.backend.backend(), 'jax' in sys.modules)\n"
+        "import jax\n"
+        "print(jax.numpy.add(1, 2))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["tensorflow", "False", "3"]

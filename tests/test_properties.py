@@ -70,7 +70,10 @@ def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing):
     run = runs_dir / leftovers[0]
     out = folder / "f.csv"
     result = runner.invoke(app, ["predict", str(run), "--output", str(out)])
-    assert result.exit_code == 0, result.output
+    if result.exit_code != 0:  # e.g. the last window holds gaps that data.missing: drop leaves unfilled
+        assert result.exit_code == 2 and "Error: " in result.stderr and "Traceback" not in result.output
+        assert missing == "drop" and not out.exists()
+        return
     forecast = pd.read_csv(out)
     assert np.isfinite(forecast["value"]).all()
     last = pd.to_datetime(frame["when"]).max()
