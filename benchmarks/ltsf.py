@@ -3,10 +3,11 @@
     python benchmarks/ltsf.py --dataset ETTh1 --setting M --horizon 96 [--data-dir ../shared/data]
 
 The protocol (../shared/data/README.md): split by row index (ETTh train [0, 8640), validation
-[8640, 11520), test [11520, 14400), ETTm 4x these), validation and test windows start L rows before
-their part, every channel standardized with the training rows' mean and std (ddof=0), MSE and MAE on
-the standardized values over every test window (stride 1), step and channel. Setting M: all 7
-channels in and out; S: OT only. The config comes from configs/benchmarks/<dataset>-<setting>.yaml
+[8640, 11520), test [11520, 14400), ETTm 4x these; Weather the first 70% of the rows, the next 10%
+and the last 20%), validation and test windows start L rows before their part, every channel
+standardized with the training rows' mean and std (ddof=0), MSE and MAE on the standardized values
+over every test window (stride 1), step and channel. Setting M: every channel in and out (7 for ETT,
+21 for Weather); S: OT only. The config comes from configs/benchmarks/<dataset>-<setting>.yaml
 when there is one, else <dataset>.yaml; only the data file, the targets, the split and the horizon are
 set here (plus any --set override).
 
@@ -27,14 +28,39 @@ sys.path.insert(0, str(ROOT))
 
 from rnnforecast import config as config_module  # noqa: E402
 
-ETT_CHANNELS = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
 DATASETS = {
-    # name: (file, hours per step divisor: ETTm has 4 rows an hour, so 4x the ETTh row indices)
+    # name: (file, rows per hour relative to ETTh: ETTm has 4, so 4x the ETTh row indices; None: 70/10/20)
     "ETTh1": ("ETTh1.csv", 1),
     "ETTh2": ("ETTh2.csv", 1),
     "ETTm1": ("ETTm1.csv", 4),
     "ETTm2": ("ETTm2.csv", 4),
+    "Weather": ("weather.csv", None),
 }
+
+
+def protocol_split(factor: int | None, path: Path) -> dict:
+    """The protocol's split: ETT by fixed row indices; the other sets 70% / 10% / 20% of the file's rows.
+
+    For the fractional split (LTSF-Linear's custom loader: train int(0.7 n), test int(0.2 n), validation
+    the rest) the borders are given as the timestamps of those raw rows, so that they stay on the same
+    rows when the reader merges a duplicated timestamp or fills a gap earlier in the file (weather.csv
+    has one of each, both in the training part: its validation and test rows are the protocol's).
+    """
+    if factor is not None:
+        return {"train_end": 8640 * factor, "val_end": 11520 * factor, "test_end": 14400 * factor}
+    import pandas as pd
+
+    times = pd.read_csv(path, usecols=["date"], encoding_errors="replace")["date"]
+    n = len(times)
+    train, test = int(n * 0.7), int(n * 0.2)
+    return {"val_start": str(times.iloc[train]), "test_start": str(times.iloc[n - test])}
+
+
+def channels(path: Path) -> list[str]:
+    """Every column but the time column: the M setting's inputs and targets."""
+    import pandas as pd
+
+    return [c for c in pd.read_csv(path, nrows=0, encoding_errors="replace").columns if c != "date"]
 
 
 def find_data(name: str, data_dir: Path | None) -> Path:
@@ -53,12 +79,13 @@ def benchmark_config(args: argparse.Namespace):
     per_setting = folder / f"{args.dataset.lower()}-{args.setting.lower()}.yaml"
     path = args.config or (per_setting if per_setting.is_file() else folder / f"{args.dataset.lower()}.yaml")
     raw = config_module.read_yaml(Path(path))
-    targets = ETT_CHANNELS if args.setting == "M" else ["OT"]
+    data_path = find_data(file, args.data_dir)
+    targets = channels(data_path) if args.setting == "M" else ["OT"]
     overrides = [
-        f"data.path={find_data(file, args.data_dir)}",
+        f"data.path={data_path}",
         f"data.targets={json.dumps(targets)}",
         "data.features=[]",
-        f"data.split={json.dumps({'train_end': 8640 * factor, 'val_end': 11520 * factor, 'test_end': 14400 * factor})}",
+        f"data.split={json.dumps(protocol_split(factor, data_path))}",
         f"window.horizon={args.horizon}",
         f"run.name=ltsf-{args.dataset}-{args.setting}-{args.horizon}",
     ]

@@ -213,6 +213,17 @@ class ReduceLRConfig(Section):
     min_learning_rate: Annotated[Float, Field(ge=0)] = 1e-6
 
 
+class LRDecayConfig(Section):
+    """The learning rate holds for `after` epochs, then shrinks by `factor` every epoch.
+
+    The schedule SegRNN and LTSF-Linear train with ("type3"): it ignores the validation
+    loss, so a noisy validation set cannot cut the rate too early.
+    """
+
+    after: Annotated[Int, Field(ge=0)] = 3
+    factor: Fraction = 0.9
+
+
 class TrainingConfig(Section):
     epochs: PosInt = 20
     batch_size: PosInt = 32
@@ -221,12 +232,21 @@ class TrainingConfig(Section):
     optimizer: OptimizerConfig = OptimizerConfig()
     early_stopping: Optional[EarlyStoppingConfig] = EarlyStoppingConfig()
     reduce_lr: Optional[ReduceLRConfig] = ReduceLRConfig()
+    lr_decay: Optional[LRDecayConfig] = None
     shuffle: bool = True
     # At most this many batches per epoch, a fresh sample of the windows each epoch: for series
     # so long that one pass over every window is more than an epoch should be.
     steps_per_epoch: Optional[PosInt] = None
     # auto: mixed float16 on a GPU with tensor cores (compute capability 7.0 or newer), float32 elsewhere.
     precision: Precision = "auto"
+
+    @model_validator(mode="after")
+    def _one_schedule(self):
+        if self.lr_decay is not None and self.reduce_lr is not None:
+            if "reduce_lr" in self.model_fields_set:
+                raise ValueError("lr_decay and reduce_lr both set the learning rate; set reduce_lr: null to use lr_decay")
+            self.reduce_lr = None  # the default plateau schedule gives way to an explicit decay
+        return self
 
 
 class RunConfig(Section):

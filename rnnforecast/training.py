@@ -404,6 +404,9 @@ def _callbacks(config: Config) -> list:
                 monitor="val_loss", patience=rl.patience, factor=rl.factor, min_lr=rl.min_learning_rate
             )
         )
+    if config.training.lr_decay:
+        base, decay = config.training.optimizer.learning_rate, config.training.lr_decay
+        found.append(keras.callbacks.LearningRateScheduler(lambda epoch: base * decay.factor ** max(0, epoch - decay.after)))
     return found
 
 

@@ -127,3 +127,9 @@ def test_dump_round_trips(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(config.dump(cfg))
     assert config.validate(config.read_yaml(path)) == cfg
+
+
+def test_lr_decay_and_an_explicit_reduce_lr_are_refused():
+    raw = {"data": {"path": "x.csv", "targets": ["a"]}, "training": {"lr_decay": {}, "reduce_lr": {"patience": 2}}}
+    with pytest.raises(UserError, match="reduce_lr: null"):
+        config.validate(raw)

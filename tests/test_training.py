@@ -94,3 +94,13 @@ def test_window_batches_cover_every_training_window_once_per_epoch(tmp_path):
     order = batches.order.copy()
     batches.on_epoch_end()
     assert not np.array_equal(order, batches.order)  # reshuffled each epoch
+
+
+def test_lr_decay_holds_then_shrinks_every_epoch(tmp_path):
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
+                      training={"epochs": 4, "optimizer": {"learning_rate": 0.01}, "early_stopping": None,
+                                "lr_decay": {"after": 1, "factor": 0.5}})
+    cfg = config.validate(raw)
+    assert cfg.training.reduce_lr is None  # the default plateau schedule gives way
+    run = runs.load(training.train(cfg, verbose=0))
+    assert run.history["learning_rate"].tolist() == pytest.approx([0.01, 0.01, 0.005, 0.0025])
