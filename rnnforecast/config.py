@@ -179,6 +179,7 @@ class ModelConfig(Section):
     channel_independence: bool = False
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
+    highway: bool = False
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")

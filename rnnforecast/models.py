@@ -195,6 +195,46 @@ class SegmentQueries(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class Highway(keras.layers.Layer):
+    """LSTNet's autoregressive highway: one linear map from a target's look-back to its horizon.
+
+    The same weights serve every target (as in channel independence). Added to the
+    recurrent forecast, it carries the part of the future that is a linear function of
+    the past, so the recurrent stack only has to learn what is not: on short, smooth
+    univariate series a linear model is hard to beat, and this keeps its strength.
+    Inputs (batch, steps, columns) -> (batch, horizon, n_targets).
+    """
+
+    def __init__(self, horizon: int, n_targets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.horizon = int(horizon)
+        self.n_targets = int(n_targets)
+        self.linear = keras.layers.Dense(self.horizon, name="linear")
+
+    def build(self, input_shape):
+        self.linear.build((None, self.n_targets, input_shape[1]))
+
+    def call(self, inputs):
+        past = ops.transpose(inputs[:, :, : self.n_targets], (0, 2, 1))  # (batch, targets, steps)
+        return ops.transpose(self.linear(past), (0, 2, 1))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.horizon, self.n_targets)
+
+    def get_config(self):
+        return {**super().get_config(), "horizon": self.horizon, "n_targets": self.n_targets}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class AddHighway(keras.layers.Layer):
+    """Add the highway (batch, horizon, targets) to the forecast, to every quantile of a quantile forecast."""
+
+    def call(self, inputs):
+        forecast, highway = inputs
+        return forecast + (ops.expand_dims(highway, -1) if len(forecast.shape) == 4 else highway)
+
+
 def build_model(
     cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int, n_known: int = 0
 ) -> keras.Model:
@@ -208,7 +248,8 @@ def build_model(
     orders them so). Every recurrent layer but the last returns its whole sequence.
     The steps, in order, each an option of `cfg`: window normalization; channel
     independence (channels folded into the batch); segment embedding; the recurrent
-    stack; a direct head or the segment decoder; channels unfolded; normalization undone.
+    stack; a direct head or the segment decoder; channels unfolded; the highway added;
+    normalization undone.
     """
     seg = cfg.segment_length
     if seg is not None and input_length % seg:
@@ -220,6 +261,7 @@ def build_model(
     x = inputs
     if cfg.normalization != "none":
         x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
+    highway = Highway(horizon, n_targets, name="highway")(x) if cfg.highway else None
     width, out_cols = n_inputs, n_targets
     if cfg.channel_independence:
         x = keras.layers.Permute((2, 1), name="channels_first")(x)
@@ -281,6 +323,8 @@ def build_model(
         outputs = MonotoneQuantiles(name="forecast")(x)
     else:
         outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
+    if highway is not None:
+        outputs = AddHighway(name="add_highway")([outputs, highway])
     if cfg.normalization != "none":
         outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
     model_inputs = [inputs, future] if n_known and not by_segments else inputs

@@ -43,6 +43,8 @@ OPTIONS = [
     {"segment_length": 4, "channel_independence": True},
     {"segment_length": 4, "decoder": "segments"},
     {**SEGRNN, "normalization": "mean", "normalization_scale": True, "head_dropout": 0.5},
+    {**SEGRNN, "highway": True},
+    {"highway": True, "output": {"quantiles": [0.1, 0.5, 0.9]}},
 ]
 
 
@@ -50,8 +52,9 @@ OPTIONS = [
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(o) or "plain")
 def test_every_option_gives_batch_horizon_targets(cell, options):
     model = _model(type=cell, layers=[{"units": 6}, {"units": 5}], **options)
-    assert model.output_shape == (None, 7, 3)
-    assert tuple(model(_x(batch=2)).shape) == (2, 7, 3)
+    quantiles = (3,) if "output" in options else ()
+    assert model.output_shape == (None, 7, 3, *quantiles)
+    assert tuple(model(_x(batch=2)).shape) == (2, 7, 3, *quantiles)
 
 
 def test_horizon_that_is_not_a_multiple_of_the_segment_is_cropped():
@@ -61,7 +64,7 @@ def test_horizon_that_is_not_a_multiple_of_the_segment_is_cropped():
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
 def test_options_save_and_load_in_safe_mode(tmp_path, cell):
-    model = _model(type=cell, **SEGRNN, normalization_scale=True)
+    model = _model(type=cell, **SEGRNN, normalization_scale=True, highway=True)
     x = _x(seed=1)
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
@@ -172,3 +175,20 @@ def test_channel_independence_with_extra_features_is_refused():
 
 def test_scale_without_a_reference_is_refused():
     assert "normalization_scale needs normalization" in _error(_raw(normalization_scale=True))
+
+
+# ---------------------------------------------------------------------------- highway
+
+
+@pytest.mark.parametrize("options", [{}, SEGRNN], ids=["plain", "segrnn"])
+def test_highway_adds_one_shared_linear_map_of_the_normalized_look_back(options):
+    """With the recurrent head silenced, the forecast is the highway's linear map, undone from the reference."""
+    model = _model(n_inputs=3, n_targets=2, input_length=12, horizon=7, highway=True,
+                   **{**options, "channel_independence": False, "normalization": "last"})
+    _zero_head(model)
+    kernel, bias = model.get_layer("highway").get_weights()
+    assert kernel.shape == (12, 7)  # one map shared by both targets, none for the third input
+    x = _x(offset=10.0)
+    last = x[:, -1:, :2]
+    expected = np.einsum("btc,th->bhc", x[:, :, :2] - last, kernel) + bias[None, :, None] + last
+    assert np.allclose(np.asarray(model(x)), expected, atol=1e-4)
