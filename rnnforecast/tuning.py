@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 import warnings
@@ -204,6 +205,7 @@ def run_trial(study, trial, base: dict, dims: list[Dimension], objective: str) -
 
     started = time.monotonic()
     state, value = TrialState.FAIL, None
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     try:
         params = sample(trial, dims)
         config = config_module.validate(configure(base, params), source=f"trial {trial.number}'s config")
@@ -237,18 +239,7 @@ def open_study(storage: str, name: str, tune: TuneConfig, seed: int | None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if "://" in storage:
-        try:
-            backend = optuna.storages.RDBStorage(storage)
-        except ImportError as exc:
-            raise UserError(
-                f"--storage {_hide_password(storage)} needs a database driver that is not installed ({exc}). For "
-                "PostgreSQL: pip install psycopg2-binary (or pip install 'rnnforecast[cluster]')."
-            ) from None
-        except Exception as exc:
-            raise UserError(
-                f"could not open the study storage {_hide_password(storage)} ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:300]}). Check the URL, that the server runs and accepts this user."
-            ) from None
+        backend = _database(storage)
     else:
         from optuna.storages.journal import JournalFileBackend
 
@@ -265,13 +256,44 @@ def open_study(storage: str, name: str, tune: TuneConfig, seed: int | None):
     )
 
 
+def _database(storage: str, attempts: int = 5):
+    """Optuna's storage on a database URL; workers that start together race to create its tables, so retry."""
+    import optuna
+
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", storage)  # psycopg 3, whatever SQLAlchemy's default
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except ImportError as exc:
+            raise UserError(
+                f"--storage {_hide_password(storage)} needs a database driver that is not installed ({exc}). For "
+                "PostgreSQL: pip install 'rnnforecast[cluster]' (psycopg 3)."
+            ) from None
+        except Exception as exc:
+            if attempt + 1 < attempts and "IntegrityError" in type(exc).__name__ + str(exc):
+                time.sleep(0.5 + attempt)  # another worker is creating the same tables right now
+                continue
+            raise UserError(
+                f"could not open the study storage {_hide_password(storage)} ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:300]}). Check the URL, that the server runs and accepts this user."
+            ) from None
+
+
 def _hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def counted(study) -> list:
-    """The trials that use up the budget: all but the surplus and the interrupted ones (which run again)."""
-    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("reason") not in (SURPLUS, INTERRUPTED)]
+    """The trials that use up the budget: running or finished, but not the surplus or interrupted ones.
+
+    An interrupted trial is queued to run again (waiting); it counts once a worker takes it.
+    """
+    from optuna.trial import TrialState
+
+    return [
+        t for t in study.get_trials(deepcopy=False)
+        if t.state != TrialState.WAITING and t.user_attrs.get("reason") not in (SURPLUS, INTERRUPTED)
+    ]
 
 
 def recover_interrupted(study) -> int:
@@ -366,10 +388,12 @@ def tune(
                 _run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
             else:
                 work(study, base, dims, config.tune, progress)
+            _wait_for_others(study, progress)
     except KeyboardInterrupt:
-        if embedded and resume is None and not _finished(tmp / STUDY_FILE, study_name):
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        if not embedded or (resume is None and not _finished(tmp / STUDY_FILE, study_name)):
+            shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
+            if embedded:
+                raise
         raise Interrupted(
             f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {final}"
             if embedded else f"the search was interrupted; the study {study_name} keeps every finished trial. "
@@ -389,6 +413,20 @@ def tune(
     if refit:
         print(f"Refitting the best config on train+validation: {_refit(best, final)}", file=sys.stderr)
     return final
+
+
+def _wait_for_others(study, progress) -> None:
+    """Before writing the outputs, let the trials that other workers are running finish."""
+    from optuna.trial import TrialState
+
+    said = False
+    while running := study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not said:
+            print(f"Waiting for {len(running)} trial(s) that other workers are running (Ctrl-C stops waiting; "
+                  "the study keeps every trial).", file=sys.stderr)
+            said = True
+        time.sleep(2.0)
+        progress(study)
 
 
 def _finished(journal: Path, name: str) -> bool:
@@ -479,13 +517,13 @@ def trials_frame(study, objective: str) -> pd.DataFrame:
     """One row per trial: number, state, validation score, every sampled value, epochs, time, reason."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        if t.user_attrs.get("reason") == SURPLUS:
+        if t.user_attrs.get("reason") == SURPLUS or t.state.name == "WAITING":
             continue
         scores = t.user_attrs.get("scores") or {}
         row = {"trial": t.number, "state": t.state.name.lower(), score_column(objective): t.value}
         row |= {score_column(k): v for k, v in scores.items() if k != objective}
         row |= dict(t.params)
-        row |= {k: t.user_attrs.get(k) for k in ("epochs", "best_epoch", "duration_s", "reason")}
+        row |= {k: t.user_attrs.get(k) for k in ("epochs", "best_epoch", "duration_s", "worker", "reason")}
         rows.append(row)
     return pd.DataFrame(rows)
 
