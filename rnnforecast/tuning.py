@@ -245,7 +245,7 @@ def open_study(storage: str, name: str, tune: TuneConfig, seed: int | None):
 
         backend = optuna.storages.JournalStorage(JournalFileBackend(storage))
     pruners = {
-        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1),
         "none": optuna.pruners.NopPruner,
     }
@@ -498,7 +498,7 @@ class _progress_bar:
 
     def __call__(self, study) -> None:
         trials = [t for t in counted(study) if t.state.is_finished()]
-        values = [t.value for t in trials if t.value is not None]
+        values = [t.value for t in trials if t.state.name == "COMPLETE"]
         best = f"best validation {self.objective}: {min(values):.4g}" if values else ""
         self.bar.update(self.task, completed=len(trials), best=best)
 
@@ -520,8 +520,11 @@ def trials_frame(study, objective: str) -> pd.DataFrame:
         if t.user_attrs.get("reason") == SURPLUS or t.state.name == "WAITING":
             continue
         scores = t.user_attrs.get("scores") or {}
-        row = {"trial": t.number, "state": t.state.name.lower(), score_column(objective): t.value}
+        complete = t.state.name == "COMPLETE"  # Optuna gives a pruned trial its last val_loss as its value
+        row = {"trial": t.number, "state": t.state.name.lower(), score_column(objective): t.value if complete else None}
         row |= {score_column(k): v for k, v in scores.items() if k != objective}
+        if not complete and t.intermediate_values:
+            row["val_loss"] = t.intermediate_values[max(t.intermediate_values)]
         row |= dict(t.params)
         row |= {k: t.user_attrs.get(k) for k in ("epochs", "best_epoch", "duration_s", "worker", "reason")}
         rows.append(row)

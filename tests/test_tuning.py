@@ -289,3 +289,16 @@ def test_workers_on_a_postgresql_server_share_one_study(tmp_path, postgres_url):
     for out, _ in outputs:  # each worker's folder tables the whole study
         trials = pd.read_csv(Path(out.strip().splitlines()[-1]) / "trials.csv")
         assert sorted(trials["trial"]) == [0, 1, 2, 3]
+
+
+def test_a_pruned_trial_has_no_objective_value_only_its_last_validation_loss(tmp_path):
+    import optuna
+
+    config = config_module.validate(search_config(tmp_path))
+    study = tuning.open_study(str(tmp_path / "study.journal"), "s", config.tune, seed=0)
+    trial = study.ask()
+    trial.report(0.75, 0)
+    trial.report(0.5, 1)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    row = tuning.trials_frame(study, "mae").iloc[0]
+    assert row["state"] == "pruned" and pd.isna(row["val_mae"]) and row["val_loss"] == 0.5
