@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ N_LAYERS = "model.n_layers"  # not a config key: resizes model.layers before any
 TUNE_FILE = "tune.yaml"  # the search's config, in the run folder: what --resume and the workers read
 STUDY_FILE = "study.journal"  # the embedded study (Optuna's journal file storage)
 INTERRUPTED = "interrupted: the search stopped during this trial; it was run again"
+HEARTBEAT_S = 20  # a running trial's worker writes the time this often
+STALE_S = 180  # a running trial with no heartbeat for this long lost its worker (killed, machine gone)
 SURPLUS = "surplus: the study already had its number of trials when this one started"
 LAYER_KEY = re.compile(r"^model\.layers\[(\d+)\]")
 
@@ -206,6 +209,7 @@ def run_trial(study, trial, base: dict, dims: list[Dimension], objective: str) -
     started = time.monotonic()
     state, value = TrialState.FAIL, None
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    beating = _heartbeat(trial)
     try:
         params = sample(trial, dims)
         config = config_module.validate(configure(base, params), source=f"trial {trial.number}'s config")
@@ -225,8 +229,30 @@ def run_trial(study, trial, base: dict, dims: list[Dimension], objective: str) -
     except Exception as exc:  # NaN loss, a config the schema refuses, out of memory: record it and go on
         text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         trial.set_user_attr("reason", " ".join(text.split())[:1000])
-    trial.set_user_attr("duration_s", round(time.monotonic() - started, 1))
-    study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+    finally:
+        beating.set()
+    try:
+        trial.set_user_attr("duration_s", round(time.monotonic() - started, 1))
+        study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+    except optuna.exceptions.UpdateFinishedTrialError:  # another worker took this one for dead and ran it again
+        print(f"note: trial {trial.number} was given up by another worker (no heartbeat); its result is dropped.",
+              file=sys.stderr)
+
+
+def _heartbeat(trial) -> threading.Event:
+    """Write the time into the running trial every HEARTBEAT_S seconds, until the returned event is set."""
+    stop = threading.Event()
+    trial.set_user_attr("heartbeat", time.time())
+
+    def beat():
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                trial.set_user_attr("heartbeat", time.time())
+            except Exception:  # the trial was finished meanwhile, or the database is briefly away
+                pass
+
+    threading.Thread(target=beat, daemon=True, name=f"heartbeat-{trial.number}").start()
+    return stop
 
 
 # ---------------------------------------------------------------------------- the study
@@ -296,11 +322,19 @@ def counted(study) -> list:
     ]
 
 
-def recover_interrupted(study) -> int:
-    """Mark the trials a killed search left running as failed, and queue their values to run again."""
+def recover_interrupted(study, older_than: float | None = None) -> int:
+    """Mark the trials whose worker is gone as interrupted, and queue their values to run again.
+
+    With `older_than` (seconds), only running trials with no heartbeat for that long: their
+    worker was killed. Without it (`--resume` of the embedded study), every running trial.
+    """
     from optuna.trial import TrialState
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    now = time.time()
+    stale = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if older_than is None or now - float(t.user_attrs.get("heartbeat", now)) > older_than
+    ]
     for trial in stale:
         study._storage.set_trial_user_attr(trial._trial_id, "reason", INTERRUPTED)
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -309,18 +343,34 @@ def recover_interrupted(study) -> int:
 
 
 def work(study, base: dict, dims: list[Dimension], tune: TuneConfig, progress=None) -> None:
-    """Run trials until the study holds tune.trials of them (all workers together) or time is up."""
+    """Run trials until the study holds tune.trials of them (all workers together) or time is up.
+
+    Then wait for the trials other workers are still running, so that the outputs cover
+    the whole study; a trial whose worker died is run again here.
+    """
     from optuna.trial import TrialState
 
     deadline = time.monotonic() + 60 * tune.timeout_minutes if tune.timeout_minutes else math.inf
-    while time.monotonic() < deadline and len(counted(study)) < tune.trials:
-        trial = study.ask()
-        ahead = sorted(t.number for t in counted(study))
-        if trial.number not in ahead[: tune.trials]:  # another worker took the last one meanwhile
-            trial.set_user_attr("reason", SURPLUS)
-            study.tell(trial, state=TrialState.FAIL)
-            break
-        run_trial(study, trial, base, dims, tune.objective)
+    said = False
+    while True:
+        recover_interrupted(study, older_than=STALE_S)
+        if time.monotonic() >= deadline or len(counted(study)) >= tune.trials:
+            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if not running:
+                return
+            if not said:
+                print(f"Waiting for {len(running)} trial(s) that other workers are running (Ctrl-C stops waiting; "
+                      "the study keeps every trial).", file=sys.stderr)
+                said = True
+            time.sleep(2.0)
+        else:
+            trial = study.ask()
+            ahead = sorted(t.number for t in counted(study))
+            if trial.number not in ahead[: tune.trials]:  # another worker took the last one meanwhile
+                trial.set_user_attr("reason", SURPLUS)
+                study.tell(trial, state=TrialState.FAIL)
+                continue
+            run_trial(study, trial, base, dims, tune.objective)
         if progress is not None:
             progress(study)
 
@@ -388,7 +438,6 @@ def tune(
                 _run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
             else:
                 work(study, base, dims, config.tune, progress)
-            _wait_for_others(study, progress)
     except KeyboardInterrupt:
         if not embedded or (resume is None and not _finished(tmp / STUDY_FILE, study_name)):
             shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
@@ -413,20 +462,6 @@ def tune(
     if refit:
         print(f"Refitting the best config on train+validation: {_refit(best, final)}", file=sys.stderr)
     return final
-
-
-def _wait_for_others(study, progress) -> None:
-    """Before writing the outputs, let the trials that other workers are running finish."""
-    from optuna.trial import TrialState
-
-    said = False
-    while running := study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not said:
-            print(f"Waiting for {len(running)} trial(s) that other workers are running (Ctrl-C stops waiting; "
-                  "the study keeps every trial).", file=sys.stderr)
-            said = True
-        time.sleep(2.0)
-        progress(study)
 
 
 def _finished(journal: Path, name: str) -> bool:

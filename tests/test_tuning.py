@@ -302,3 +302,21 @@ def test_a_pruned_trial_has_no_objective_value_only_its_last_validation_loss(tmp
     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     row = tuning.trials_frame(study, "mae").iloc[0]
     assert row["state"] == "pruned" and pd.isna(row["val_mae"]) and row["val_loss"] == 0.5
+
+
+def test_a_trial_whose_worker_died_is_run_again_by_another(tmp_path):
+    """A running trial without a heartbeat for STALE_S seconds lost its worker: another runs its values again."""
+    raw = search_config(tmp_path, trials=1)
+    raw["tune"]["space"] = {"model.layers[0].units": {"int": [2, 9]}}
+    config = config_module.validate(raw)
+    study = tuning.open_study(str(tmp_path / "study.journal"), "s", config.tune, seed=0)
+    dead = study.ask()
+    dead.suggest_int("model.layers[0].units", 2, 9)
+    dead.set_user_attr("heartbeat", time.time() - tuning.STALE_S - 1)
+    units = dead.params["model.layers[0].units"]
+    tuning.work(study, config.model_dump(mode="json", exclude={"tune"}), tuning.parse_space(config.tune.space, "t"),
+                config.tune)
+    frame = tuning.trials_frame(study, "mae")
+    assert list(frame["state"]) == ["fail", "complete"]
+    assert frame["reason"].iloc[0].startswith("interrupted")
+    assert list(frame["model.layers[0].units"]) == [units, units]
