@@ -119,7 +119,7 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
 
     Args:
         trials: trials.csv (columns trial, state and `score`).
-        importances: parameter -> importance (fANOVA, summing to 1); empty draws a note instead.
+        importances: parameter -> importance (Optuna's, summing to 1); empty draws a note instead.
     """
     fig = Figure(figsize=(13, 4.5), layout="constrained")
     grid = fig.add_gridspec(1, 2, width_ratios=[3, 2])
@@ -149,7 +149,7 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
     if importances:
         names = list(importances)[::-1]
         imp.barh(names, [importances[n] for n in names], color="tab:blue")
-        imp.set_xlabel("importance (fANOVA, sums to 1)")
+        imp.set_xlabel("importance (Optuna's evaluator, sums to 1)")
     else:
         imp.text(0.5, 0.5, "importances need at least two\ncompleted trials that differ", ha="center",
                  va="center", transform=imp.transAxes)

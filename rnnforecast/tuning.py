@@ -548,6 +548,9 @@ class _progress_bar:
 # ---------------------------------------------------------------------------- the run folder
 
 
+TRIAL_FACTS = ("epochs", "best_epoch", "duration_s", "worker", "reason")
+
+
 def trials_frame(study, objective: str) -> pd.DataFrame:
     """One row per trial: number, state, validation score, every sampled value, epochs, time, reason."""
     rows = []
@@ -561,9 +564,11 @@ def trials_frame(study, objective: str) -> pd.DataFrame:
         if not complete and t.intermediate_values:
             row["val_loss"] = t.intermediate_values[max(t.intermediate_values)]
         row |= dict(t.params)
-        row |= {k: t.user_attrs.get(k) for k in ("epochs", "best_epoch", "duration_s", "worker", "reason")}
+        row |= {k: t.user_attrs.get(k) for k in TRIAL_FACTS}
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    facts = [c for c in TRIAL_FACTS if c in frame]
+    return frame[[c for c in frame if c not in facts] + facts]  # the sampled values before the facts
 
 
 def score_column(metric: str) -> str:
@@ -602,11 +607,13 @@ def write_outputs(study, folder: Path, tune: TuneConfig, name: str) -> dict | No
 
 
 def _importances(study) -> dict[str, float]:
-    """fANOVA parameter importances (Optuna's own); empty when the trials cannot support them."""
+    """Parameter importances by Optuna's default evaluator; empty when the trials cannot support them."""
     import optuna
 
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():  # "few trials in a regime": the plot is read with that in mind
+            warnings.simplefilter("ignore")
+            return dict(optuna.importance.get_param_importances(study))
     except (ValueError, RuntimeError, ZeroDivisionError):
         return {}
 
