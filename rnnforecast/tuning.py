@@ -10,6 +10,7 @@ never looked at. The number of trials is a study-wide total, counted in the stor
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import multiprocessing
 import os
@@ -193,6 +194,7 @@ def _train_trial(config: Config, trial) -> tuple[dict[str, float], int, int]:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} (val_loss {float(value):.4g})")
 
     keras.backend.clear_session()  # each trial builds a new graph; do not keep the old ones
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # "retracing" warnings: every trial is a new model
     prepared = training.prepare_data(config)
     model = training.build(config, len(prepared.series.columns))
     history = training.fit(model, prepared, config, verbose=0, extra_callbacks=[Pruning()]).history
