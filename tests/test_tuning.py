@@ -320,3 +320,12 @@ def test_a_trial_whose_worker_died_is_run_again_by_another(tmp_path):
     assert list(frame["state"]) == ["fail", "complete"]
     assert frame["reason"].iloc[0].startswith("interrupted")
     assert list(frame["model.layers[0].units"]) == [units, units]
+
+
+def test_the_shipped_search_config_is_valid_in_every_value_of_its_space():
+    """configs/quickstart-tune.yaml: its space parses and every value passes the schema (`train` ignores it)."""
+    path = Path(__file__).parent.parent / "configs" / "quickstart-tune.yaml"
+    config = config_module.load_config(path)
+    dims = tuning.parse_space(config.tune.space, str(path))
+    assert dims[0].key == tuning.N_LAYERS and config.tune.trials == 20 and config.tune.objective == "mae"
+    tuning.check_space(config.model_dump(mode="json", exclude={"tune"}), dims, str(path))
