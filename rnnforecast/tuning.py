@@ -431,8 +431,8 @@ def tune(
         study = open_study(storage, study_name, config.tune, seed)
         if resume is not None:
             again = recover_interrupted(study)
-            done = len(counted(study)) - again
-            print(f"Resuming {final}: {done} of {config.tune.trials} trials finished.", file=sys.stderr)
+            cut = f"; {again} cut short will run again" if again else ""
+            print(f"Resuming {final}: {len(counted(study))} of {config.tune.trials} trials finished{cut}.", file=sys.stderr)
         else:
             print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
         with _progress_bar(config.tune, study) as progress:

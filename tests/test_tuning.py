@@ -200,6 +200,7 @@ def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
     assert before and len(before) < 4
     result = cli("tune", "--resume", str(journal.parent))
     assert result.returncode == 0, result.stderr
+    assert f"{len(before)} of 4 trials finished" in result.stderr
     folder = Path(result.stdout.strip().splitlines()[-1])
     assert folder.name == journal.parent.name[1 : -len(".partial")] and not journal.parent.exists()
     trials = pd.read_csv(folder / "trials.csv")
