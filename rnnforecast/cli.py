@@ -210,6 +210,36 @@ def calibrate(
 
 @app.command()
 @_user_errors
+def tune(
+    config: Annotated[Optional[Path], typer.Argument(help="A YAML config with a `tune` section.")] = None,
+    set_: SetOpt = [],
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Go on with an interrupted search (its run folder).")
+    ] = None,
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Retrain the best config on train+validation, into the search's folder.")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Local worker processes sharing the study.")] = 1,
+    storage: Annotated[
+        Optional[str],
+        typer.Option("--storage", help="Share the study through a database, e.g. postgresql://user:pass@host/db."),
+    ] = None,
+    study: Annotated[Optional[str], typer.Option("--study", help="The study's name in --storage.")] = None,
+) -> None:
+    """Search the hyperparameters in the config's `tune` section (Optuna), scored on the validation windows."""
+    from rnnforecast import tuning
+
+    if (config is None) == (resume is None) or (resume is not None and (set_ or storage)):
+        raise UserError("give a config file (with any --set, --storage, --study options), or --resume FOLDER.")
+    if (storage is None) != (study is None):
+        raise UserError("--storage and --study go together: every worker of one study names the same two.")
+    run_path = tuning.tune(config, set_, resume=resume, refit=refit, workers=workers, storage=storage, study_name=study)
+    typer.echo(f"Search saved to: {run_path}", err=True)
+    typer.echo(str(run_path))
+
+
+@app.command()
+@_user_errors
 def info() -> None:
     """Versions, the Keras backend and the devices it sees (GPU or CPU)."""
     from rich.console import Console

@@ -267,6 +267,26 @@ class CalibrationConfig(Section):
         return self
 
 
+Objective = Literal["mae", "rmse", "mape", "smape", "mase", "scaled_mae", "val_loss"]
+PrunerName = Literal["median", "hyperband", "none"]
+
+
+class TuneConfig(Section):
+    """The hyperparameter search of `rnnforecast tune` (ignored by `train`).
+
+    space maps a config key (as in --set: `model.layers[0].units`, plus `model.n_layers`)
+    to a list of choices, `{int: [low, high], log: bool, step: n}` or `{float: [low, high],
+    log: bool, step: x}`. The objective is scored on the validation windows, never the test.
+    """
+
+    space: Annotated[dict[Str, Any], Field(min_length=1)]
+    objective: Objective = "mae"
+    trials: PosInt = 20
+    timeout_minutes: Optional[Annotated[Float, Field(gt=0)]] = None
+    pruner: PrunerName = "median"
+    seed: Annotated[Int, Field(ge=0)] = 0
+
+
 class Config(Section):
     data: DataConfig
     window: WindowConfig = WindowConfig()
@@ -274,6 +294,7 @@ class Config(Section):
     training: TrainingConfig = TrainingConfig()
     run: RunConfig = RunConfig()
     calibration: CalibrationConfig = CalibrationConfig()
+    tune: Optional[TuneConfig] = None
 
     @model_validator(mode="after")
     def _check_model_fits_data(self) -> "Config":
@@ -389,7 +410,15 @@ def apply_override(raw: dict, item: str) -> None:
             f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
             "--set model.layers[0].units=64)."
         )
-    value = yaml.safe_load(text) if text.strip() else None
+    set_path(raw, key.strip(), yaml.safe_load(text) if text.strip() else None, option=f"--set {key}")
+
+
+def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None:
+    """Set `model.layers[0].units` (a key path as --set writes it) in the raw config to `value`."""
+    option = option or key
+    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key)
+    if not tokens or tokens[0][0] == "" or _key_text(tokens) != key:
+        raise UserError(f"{option}: '{key}' is not a key path such as training.epochs or model.layers[0].units.")
     node: Any = raw
     for i, (name, idx) in enumerate(tokens):
         last = i == len(tokens) - 1
@@ -397,9 +426,9 @@ def apply_override(raw: dict, item: str) -> None:
         if isinstance(here, int):
             if not isinstance(node, list) or here >= len(node):
                 size = len(node) if isinstance(node, list) else 0
-                raise UserError(f"--set {key}: index {here} is out of range; that list has {size} item(s).")
+                raise UserError(f"{option}: index {here} is out of range; that list has {size} item(s).")
         elif not isinstance(node, dict):
-            raise UserError(f"--set {key}: '{name}' is not inside a section.")
+            raise UserError(f"{option}: '{name}' is not inside a section.")
         if last:
             node[here] = value
         else:
@@ -417,8 +446,8 @@ def _key_text(tokens: list[tuple[str, str]]) -> str:
 
 
 def dump(config: Config) -> str:
-    """The resolved config as YAML, every default written out."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    """The resolved config as YAML, every default written out (no `tune` section unless it has one)."""
+    return yaml.safe_dump(config.model_dump(mode="json", exclude=None if config.tune else {"tune"}), sort_keys=False)
 
 
 # ---------------------------------------------------------------------------- messages
@@ -491,11 +520,13 @@ __all__ = [
     "LayerConfig",
     "ModelConfig",
     "TrainingConfig",
+    "TuneConfig",
     "WindowConfig",
     "allowed_values",
     "apply_override",
     "dump",
     "load_config",
     "resolve_path",
+    "set_path",
     "validate",
 ]

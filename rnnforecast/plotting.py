@@ -114,6 +114,51 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
     return fig
 
 
+def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float], title: str) -> Figure:
+    """A hyperparameter search: each trial's validation score with the best so far, and what mattered.
+
+    Args:
+        trials: trials.csv (columns trial, state and `score`).
+        importances: parameter -> importance (Optuna's, summing to 1); empty draws a note instead.
+    """
+    fig = Figure(figsize=(13, 4.5), layout="constrained")
+    grid = fig.add_gridspec(1, 2, width_ratios=[3, 2])
+    ax = fig.add_subplot(grid[0, 0])
+    done = trials[trials["state"] == "complete"] if len(trials) else trials
+    if len(done):
+        ax.scatter(done["trial"], done[score], color="tab:blue", s=18, label="complete")
+        best = done.sort_values("trial")[score].cummin()
+        ax.step(done.sort_values("trial")["trial"], best, where="post", color="tab:red", label="best so far")
+        for state, marker in (("pruned", "x"), ("fail", "v")):
+            count = int((trials["state"] == state).sum())
+            if count:
+                low = ax.get_ylim()[0]
+                ax.scatter(trials.loc[trials["state"] == state, "trial"], [low] * count, marker=marker,
+                           color="0.45", label=f"{state} ({count})")
+        ax.set_yscale("log" if done[score].min() > 0 and done[score].max() / done[score].min() > 20 else "linear")
+    else:
+        ax.text(0.5, 0.5, "no trial completed (trials.csv gives each reason)", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{score} (validation windows)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"{title}\nValidation score by trial", loc="left")
+    ax.grid(alpha=0.3)
+    if len(done):
+        ax.legend(fontsize="small")
+    imp = fig.add_subplot(grid[0, 1])
+    if importances:
+        names = list(importances)[::-1]
+        imp.barh(names, [importances[n] for n in names], color="tab:blue")
+        imp.set_xlabel("importance (Optuna's evaluator, sums to 1)")
+    else:
+        imp.text(0.5, 0.5, "importances need at least two\ncompleted trials that differ", ha="center",
+                 va="center", transform=imp.transAxes)
+        imp.set_xticks([])
+        imp.set_yticks([])
+    imp.set_title("Parameter importances", loc="left")
+    return fig
+
+
 def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: list[str] | None = None) -> None:
     """Forecast the test period and the future with a run's model, draw them, save a PNG atomically.
 

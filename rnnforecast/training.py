@@ -129,6 +129,7 @@ def fit(
     verbose: int | None = None,
     checkpoint_dir: Path | None = None,
     resume_state: dict | None = None,
+    extra_callbacks: list | None = None,
 ):
     """Keras's fit loop over window batches with early stopping, LR schedule and the NaN guard.
 
@@ -137,7 +138,7 @@ def fit(
     validation epoch. Returns Keras's History; its `history` covers every epoch run.
     """
     keras = environment.import_keras()
-    callbacks = _callbacks(config)
+    callbacks = _callbacks(config) + list(extra_callbacks or [])
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     reduce = next((c for c in callbacks if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
     saver = None
@@ -175,6 +176,7 @@ def train(
     config_path: Path | None = None,
     verbose: int | None = None,
     resume: Path | None = None,
+    train_on_validation: bool = False,
 ) -> Path:
     """Fit the configured model and write a complete run folder; return its path.
 
@@ -192,6 +194,9 @@ def train(
     prepared = prepare_data(config)
     _release_freed_memory()
     prepared.prep["data_sha256"] = runs.sha256(prepared.series.path)
+    if train_on_validation:
+        stride = config.window.stride
+        prepared.starts["train"] = np.concatenate([prepared.starts["train"], prepared.starts["val"][::stride]])
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     device = _announce_device(config)
@@ -228,6 +233,7 @@ def train(
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin(history["val_loss"])),
             "resumed": resume is not None,
+            "trained_on": "train+validation" if train_on_validation else "train",
             "started": started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

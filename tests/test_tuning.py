@@ -1,0 +1,332 @@
+"""`rnnforecast tune` on a small real series: the search, failed trials, resume, workers, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import config as config_module
+from rnnforecast import tuning
+from rnnforecast.cli import app
+from rnnforecast.errors import UserError
+
+DATA = Path(__file__).parent / "data" / "airline-passengers.csv"
+runner = CliRunner()
+
+
+def search_config(tmp_path: Path, trials: int = 3, **tune) -> dict:
+    """A search that trains in a second or two per trial: monthly airline passengers, tiny models, one epoch."""
+    return {
+        "data": {"path": str(DATA), "time_column": "Month", "targets": ["Passengers"]},
+        "window": {"input_length": 12, "horizon": 3},
+        "model": {"type": "simple_rnn", "layers": [{"units": 4}]},
+        "training": {"epochs": 1, "batch_size": 32, "seed": 1},
+        "run": {"dir": str(tmp_path / "runs")},
+        "tune": {
+            "trials": trials,
+            "space": {
+                "model.type": ["simple_rnn", "lstm"],
+                "model.n_layers": [1, 2],
+                "model.layers[1].units": {"int": [2, 6]},
+                "training.optimizer.learning_rate": {"float": [1e-3, 1e-2], "log": True},
+            },
+        }
+        | tune,
+    }
+
+
+def write(tmp_path: Path, raw: dict, name: str = "search.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-m", "rnnforecast.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def finished_trials(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["state"].isin(["complete", "pruned", "fail"]) & ~frame["reason"].fillna("").str.startswith("interrupted")]
+
+
+def test_tiny_search_end_to_end_writes_every_output(tmp_path):
+    result = runner.invoke(app, ["tune", str(write(tmp_path, search_config(tmp_path))), "--refit"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert folder.is_dir() and not list(folder.parent.glob(".*partial"))
+    trials = pd.read_csv(folder / "trials.csv")
+    assert list(trials["trial"]) == [0, 1, 2]
+    assert set(trials["state"]) <= {"complete", "pruned"}
+    assert {"val_mae", "val_rmse", "val_mase", "val_loss", "model.type", "training.optimizer.learning_rate"} <= set(trials)
+    # a trial without a second layer does not draw that layer's units
+    one_layer = trials["model.n_layers"] == 1
+    assert trials.loc[one_layer, "model.layers[1].units"].isna().all()
+    assert trials.loc[~one_layer, "model.layers[1].units"].between(2, 6).all()
+    # best.yaml is a ready config: the best trial's values, no tune section, and it validates
+    best_row = trials.loc[trials["val_mae"].idxmin()]
+    raw = yaml.safe_load((folder / "best.yaml").read_text())
+    assert "tune" not in raw
+    best = config_module.validate(raw)
+    assert best.model.type == best_row["model.type"] and len(best.model.layers) == best_row["model.n_layers"]
+    assert best.training.optimizer.learning_rate == pytest.approx(best_row["training.optimizer.learning_rate"])
+    assert (folder / "search.png").stat().st_size > 10_000
+    # the refit trained on the training and validation windows; evaluate reads it like any run
+    (refit,) = folder.glob("refit-*")
+    meta = yaml.safe_load((refit / "metadata.json").read_text())
+    assert meta["trained_on"] == "train+validation"
+    assert meta["windows"]["train"] > 0
+    evaluated = runner.invoke(app, ["evaluate", str(refit), "--format", "json"])
+    assert evaluated.exit_code == 0, evaluated.output
+
+
+def test_the_objective_is_scored_on_the_validation_windows_not_the_test(tmp_path):
+    """Retrain the best config and score its validation windows the same way: the numbers agree."""
+    from rnnforecast import forecasting, metrics, runs, training
+
+    raw = search_config(tmp_path, trials=1)
+    raw["tune"]["space"] = {"model.layers[0].units": [3]}
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    reported = pd.read_csv(folder / "trials.csv")["val_mae"].iloc[0]
+    config = config_module.load_config(folder / "best.yaml")
+    prepared = training.prepare_data(config)
+    model = training.build(config, len(prepared.series.columns))
+    history = training.fit(model, prepared, config, verbose=0).history
+    scores = tuning.validation_scores(config, prepared.prep, model, history)
+    assert scores["mae"] == pytest.approx(reported, rel=1e-5)
+    run = runs.Run(folder, config, prepared.prep, {}, pd.DataFrame())
+    test = forecasting.test_forecasts(forecasting.prepare(run), model)
+    test_mae = metrics.score(test.actual, test.forecasts["model"], 1.0)["overall"]["mae"]
+    assert test_mae != pytest.approx(reported, rel=1e-3)
+
+
+def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp_path):
+    raw = search_config(tmp_path, trials=3)
+    raw["tune"]["space"] = {"window.input_length": [6, 500]}  # 500 rows of history: more than the file holds
+    config = config_module.validate(raw)
+    base = config.model_dump(mode="json", exclude={"tune"})
+    dims = tuning.parse_space(config.tune.space, "test")
+    study = tuning.open_study(str(tmp_path / "study.journal"), "s", config.tune, seed=0)
+    for length in (500, 6, 500):
+        study.enqueue_trial({"window.input_length": length})
+    tuning.work(study, base, dims, config.tune)
+    frame = tuning.trials_frame(study, "mae")
+    assert list(frame["state"]) == ["fail", "complete", "fail"]
+    assert frame["reason"].iloc[0] == frame["reason"].iloc[2]
+    assert "window" in frame["reason"].iloc[0] and "500" not in str(frame["val_mae"].iloc[0])
+    best = tuning.write_outputs(study, tmp_path, config.tune, "s")
+    assert best["window"]["input_length"] == 6
+    assert pd.read_csv(tmp_path / "trials.csv")["reason"].notna().sum() == 2
+
+
+@pytest.mark.parametrize(
+    "space, words",
+    [
+        ({"model.layers[3].units": [4]}, ["tune.space.model.layers[3].units", "out of range"]),
+        ({"model.type": ["lstm", "transformer"]}, ["tune.space.model.type", "'transformer'", "simple_rnn"]),
+        ({"training.batch_size": {"int": [0, 8]}}, ["tune.space.training.batch_size", "0"]),
+        ({"training.optimizer.learning_rate": {"float": [0, 1e-2], "log": True}}, ["positive low bound"]),
+        ({"model.units": {"integer": [1, 3]}}, ["{int: [low, high]}"]),
+    ],
+)
+def test_a_bad_search_space_is_refused_before_any_trial(tmp_path, space, words):
+    raw = search_config(tmp_path)
+    raw["tune"]["space"] = space
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw))])
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_without_a_tune_section_is_a_user_error(tmp_path):
+    raw = search_config(tmp_path)
+    del raw["tune"]
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw))])
+    assert result.exit_code == 2 and "no `tune` section" in result.output
+
+
+def test_more_layers_copy_the_last_one_before_the_sampled_values_apply():
+    base = {"model": {"layers": [{"units": 8, "dropout": 0.1}]}}
+    raw = tuning.configure(base, {"model.n_layers": 3, "model.layers[2].units": 5})
+    assert raw["model"]["layers"] == [{"units": 8, "dropout": 0.1}, {"units": 8, "dropout": 0.1}, {"units": 5, "dropout": 0.1}]
+    assert base["model"]["layers"] == [{"units": 8, "dropout": 0.1}]
+    with pytest.raises(UserError, match="out of range"):
+        tuning.configure(base, {"model.layers[1].units": 5})
+
+
+def _load_study(journal: Path):
+    import optuna
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage)
+
+
+def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
+    config = write(tmp_path, search_config(tmp_path, trials=4))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen([sys.executable, "-m", "rnnforecast.cli", "tune", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    journal, deadline = None, time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            found = list((tmp_path / "runs").glob(".*.partial/study.journal"))
+            if found and any(t.state.is_finished() for t in _load_study(found[0]).get_trials()):
+                journal = found[0]
+                break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+    assert journal is not None, "no trial finished in time"
+    before = {t.number: (t.value, t.params) for t in _load_study(journal).get_trials() if t.state.is_finished()}
+    assert before and len(before) < 4
+    result = cli("tune", "--resume", str(journal.parent))
+    assert result.returncode == 0, result.stderr
+    assert f"{len(before)} of 4 trials finished" in result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert folder.name == journal.parent.name[1 : -len(".partial")] and not journal.parent.exists()
+    trials = pd.read_csv(folder / "trials.csv")
+    for number, (value, params) in before.items():
+        row = trials.set_index("trial").loc[number]
+        assert row["val_mae"] == pytest.approx(value)
+        assert all(row[key] == pytest.approx(v) if isinstance(v, float) else row[key] == v for key, v in params.items())
+    assert len(finished_trials(trials)) == 4
+    # a trial the kill cut short is marked and run again with the same values
+    for _, cut in trials[trials["reason"].fillna("").str.startswith("interrupted")].iterrows():
+        again = trials[(trials["trial"] > cut["trial"]) & (trials["model.type"] == cut["model.type"])]
+        assert (again["training.optimizer.learning_rate"] == cut["training.optimizer.learning_rate"]).any()
+
+
+def test_two_local_workers_share_one_study_and_stop_at_the_requested_total(tmp_path):
+    result = cli("tune", str(write(tmp_path, search_config(tmp_path, trials=4))), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    trials = pd.read_csv(folder / "trials.csv")
+    assert len(trials) == 4 and sorted(trials["trial"]) == [0, 1, 2, 3]
+    assert set(trials["state"]) <= {"complete", "pruned"}
+    assert trials["worker"].nunique() <= 2 and (folder / "best.yaml").is_file()
+    study = _load_study(folder / "study.journal")
+    assert all(t.state.is_finished() for t in study.get_trials())  # nothing left running, nothing beyond the four
+    assert len([t for t in study.get_trials() if t.user_attrs.get("reason") != tuning.SURPLUS]) == 4
+
+
+# ---------------------------------------------------------------------------- PostgreSQL, as on a cluster
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent  # Debian links them from /usr/lib/postgresql/N/bin
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return versions[-1].parent if versions else None
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server on a loopback port in a temporary folder, stopped afterwards."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        message = (
+            "PostgreSQL binaries (initdb, pg_ctl) were not found: install them (Debian/Ubuntu: apt-get install "
+            "postgresql) to run this test. .ci/run installs them and sets RNNFORECAST_REQUIRE_POSTGRES=1."
+        )
+        if os.environ.get("RNNFORECAST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="rnnforecast-pg-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as the postgres user
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = folder / "data"
+    run = lambda *args: subprocess.run([*as_user, *map(str, args)], check=True, capture_output=True, text=True)  # noqa: E731
+    run(bindir / "initdb", "-D", data, "-U", "tuner", "--auth=trust")
+    run(bindir / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "-o",
+        f"-p {port} -h 127.0.0.1 -k {folder}", "start")
+    try:
+        run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "tuner", "studies")
+        yield f"postgresql://tuner@127.0.0.1:{port}/studies"
+    finally:
+        run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_workers_on_a_postgresql_server_share_one_study(tmp_path, postgres_url):
+    """Two `rnnforecast tune --storage postgresql://... --study NAME` processes, as a cluster's workers run them."""
+    import optuna
+
+    config = write(tmp_path, search_config(tmp_path, trials=4))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, "-m", "rnnforecast.cli", "tune", str(config), "--storage", postgres_url, "--study", "pg"]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
+    study = optuna.load_study(study_name="pg", storage=postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    counted = [t for t in study.get_trials() if t.user_attrs.get("reason") != tuning.SURPLUS]
+    assert len(counted) == 4 and sorted(t.number for t in counted) == [0, 1, 2, 3]
+    assert all(t.state.is_finished() for t in study.get_trials())
+    for out, _ in outputs:  # each worker's folder tables the whole study
+        trials = pd.read_csv(Path(out.strip().splitlines()[-1]) / "trials.csv")
+        assert sorted(trials["trial"]) == [0, 1, 2, 3]
+
+
+def test_a_pruned_trial_has_no_objective_value_only_its_last_validation_loss(tmp_path):
+    import optuna
+
+    config = config_module.validate(search_config(tmp_path))
+    study = tuning.open_study(str(tmp_path / "study.journal"), "s", config.tune, seed=0)
+    trial = study.ask()
+    trial.report(0.75, 0)
+    trial.report(0.5, 1)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    row = tuning.trials_frame(study, "mae").iloc[0]
+    assert row["state"] == "pruned" and pd.isna(row["val_mae"]) and row["val_loss"] == 0.5
+
+
+def test_a_trial_whose_worker_died_is_run_again_by_another(tmp_path):
+    """A running trial without a heartbeat for STALE_S seconds lost its worker: another runs its values again."""
+    raw = search_config(tmp_path, trials=1)
+    raw["tune"]["space"] = {"model.layers[0].units": {"int": [2, 9]}}
+    config = config_module.validate(raw)
+    study = tuning.open_study(str(tmp_path / "study.journal"), "s", config.tune, seed=0)
+    dead = study.ask()
+    dead.suggest_int("model.layers[0].units", 2, 9)
+    dead.set_user_attr("heartbeat", time.time() - tuning.STALE_S - 1)
+    units = dead.params["model.layers[0].units"]
+    tuning.work(study, config.model_dump(mode="json", exclude={"tune"}), tuning.parse_space(config.tune.space, "t"),
+                config.tune)
+    frame = tuning.trials_frame(study, "mae")
+    assert list(frame["state"]) == ["fail", "complete"]
+    assert frame["reason"].iloc[0].startswith("interrupted")
+    assert list(frame["model.layers[0].units"]) == [units, units]
+
+
+def test_the_shipped_search_config_is_valid_in_every_value_of_its_space():
+    """configs/quickstart-tune.yaml: its space parses and every value passes the schema (`train` ignores it)."""
+    path = Path(__file__).parent.parent / "configs" / "quickstart-tune.yaml"
+    config = config_module.load_config(path)
+    dims = tuning.parse_space(config.tune.space, str(path))
+    assert dims[0].key == tuning.N_LAYERS and config.tune.trials == 20 and config.tune.objective == "mae"
+    tuning.check_space(config.model_dump(mode="json", exclude={"tune"}), dims, str(path))
