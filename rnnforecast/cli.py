@@ -182,7 +182,8 @@ def backtest(
     resolved = config_module.load_config(config, set_)
     run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every)
     report = json.loads((run_path / "backtest.json").read_text())
-    Console(stderr=True).print(reporting.metrics_table(report))
+    for table in reporting.report_tables(report):
+        Console(stderr=True).print(table)
     typer.echo(f"Backtest saved to: {run_path}", err=True)
     typer.echo(str(run_path))
 

@@ -28,6 +28,7 @@ CalendarFeature = Literal["minute_of_hour", "hour_of_day", "day_of_week", "day_o
 DecoderType = Literal["direct", "segments"]
 Activation = Literal["tanh", "relu", "sigmoid", "linear"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+CalibrationMethod = Literal["rolling", "split"]
 LossName = Literal["mse", "mae", "huber"]
 Precision = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
 
@@ -235,14 +236,25 @@ class RunConfig(Section):
 
 
 class CalibrationConfig(Section):
-    """Quantiles of the forecast, calibrated on the validation windows (split conformal, per horizon step)."""
+    """Quantiles of the forecast, conformally calibrated per horizon step (see intervals.py).
+
+    rolling: at each forecast origin, the last `window` errors known by then (validation
+    windows, then every later window whose targets are observed); split: the validation
+    windows only. `window` defaults to the number of validation windows.
+    """
 
     quantiles: Annotated[list[Fraction], Field(min_length=1)] = [0.1, 0.5, 0.9]
+    method: CalibrationMethod = "rolling"
+    window: Optional[PosInt] = None
 
     @model_validator(mode="after")
     def _check(self) -> "CalibrationConfig":
         if sorted(set(self.quantiles)) != list(self.quantiles):
             raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
+        if self.method == "split" and self.window is not None:
+            raise ValueError(
+                "window applies to method: rolling (split uses every validation window); remove it or use rolling"
+            )
         return self
 
 

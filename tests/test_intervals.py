@@ -133,3 +133,67 @@ def test_scaling_by_window_spread_keeps_coverage_when_the_test_period_is_wilder(
     cover = intervals.interval_scores(actual_test, {"model": forecast_test}, scaled, wild)["model"]["coverage"]["80%"]
     assert unscaled_cover < 0.6  # a global interval fitted on a calm period fails in a wild one
     assert abs(cover - 0.8) < 0.02
+
+
+def test_rolling_quantiles_match_a_sort_of_each_pool():
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(60, 3, 2))
+    known = np.array([1, 5, 9, 20, 21, 40, 60])
+    for window in (1, 7, 20, 100):
+        got = intervals.rolling_conformal(scores, [0.1, 0.5, 0.9], known, window)
+        for row, k in enumerate(known):
+            expected = intervals.conformal_offsets(scores[max(k - window, 0) : k], [0.1, 0.5, 0.9])
+            assert np.array_equal(got[row], expected), (window, k)
+
+
+def test_a_residual_joins_the_calibration_only_once_all_its_targets_are_observed():
+    horizon = 3
+    history = np.arange(9.0)[:, None, None] * np.ones((1, horizon, 1))  # validation residuals 0..8 at every step
+    calibration = {"method": "rolling", "window": 10, "quantiles": [0.1, 0.5, 0.9], "bases": {}, "scores": {"m": history}}
+    recent = np.full((1, horizon, 1), 1000.0)  # a huge error in the window whose targets are rows 100, 101, 102
+    at = intervals.offsets_at(calibration, "m", [101, 102, 103], horizon, recent, np.array([100]))
+    # at origins 101 and 102 row 102 is not yet observed: only the validation residuals count (upper: the 9th of 9)
+    assert at[0, 2, 0, 0] == 8.0 and at[1, 2, 0, 0] == 8.0
+    # at 103 it is, and the 10th of 10 is that error: using it one step early would have changed the interval
+    assert at[2, 2, 0, 0] == 1000.0
+
+
+def _shifted_series(rng, calm_rows, wild_rows, horizon):
+    """A noise series whose level jumps from 1 to 3 at `calm_rows`, as windows forecast by zero."""
+    noise = rng.normal(size=calm_rows + wild_rows) * np.where(np.arange(calm_rows + wild_rows) < calm_rows, 1.0, 3.0)
+    origins = np.arange(len(noise) - horizon + 1)
+    actual = noise[origins[:, None] + np.arange(horizon)][..., None]
+    validation = origins + horizon <= calm_rows
+    test = origins >= calm_rows
+    return origins, actual, validation, test
+
+
+def test_rolling_calibration_recovers_the_nominal_coverage_after_a_shift_where_split_does_not():
+    rng = np.random.default_rng(6)
+    horizon = 2
+    origins, actual, validation, test = _shifted_series(rng, 600, 30000, horizon)
+    zero = np.zeros_like(actual)
+    covered = {}
+    for method in ("split", "rolling"):
+        calibration = intervals.calibration(
+            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method=method
+        )
+        assert calibration["window"] == validation.sum()  # default window: as many as the validation windows
+        found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
+        covered[method] = found["model"]["coverage"]["80%"]
+    # split keeps the calm period's +-1.28: it holds N(0, 9) only P(|Z| < 0.43) = 33% of the time
+    assert covered["split"] < 0.4
+    # rolling has forgotten the calm period after ~600 windows of 30,000: sampling error about +-0.005
+    assert abs(covered["rolling"] - 0.8) < 0.015
+
+
+def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
+    from rnnforecast import config
+    from rnnforecast.errors import UserError
+
+    calibration = intervals.calibration({"model": np.zeros((20, 2, 1))}, np.ones((20, 2, 1)), [0.1, 0.9], method="rolling")
+    with pytest.raises(ValueError, match="origin"):
+        intervals.interval_scores(np.ones((5, 2, 1)), {"model": np.zeros((5, 2, 1))}, calibration)
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split", "window": 50})
+    with pytest.raises(UserError, match="window applies to method: rolling"):
+        config.validate(raw)
