@@ -135,7 +135,8 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
     quantiles = config.model.output.quantiles or config.calibration.quantiles
     settings = config.calibration
     calibration = intervals.calibration(
-        val.forecasts, val.actual, quantiles, val.model_quantiles, val.spread, settings.method, settings.window
+        val.forecasts, val.actual, quantiles, val.model_quantiles, val.spread,
+        settings.method, settings.window, settings.gamma,
     )
     folds = forecasting.window_forecasts(view, group, model)
     seen = data.window_starts(valid, L, H, bounds.val_end, int(group[-1]) + L)  # targets before the last fold
@@ -148,7 +149,8 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
         )
         shifts = intervals.offsets_at(calibration, name, folds.origins, H, pool, None if recent is None else recent.origins)
         out[name] = intervals.apply(forecast, shifts, base, folds.spread)
-    return {"quantiles": quantiles, "method": settings.method, "window": calibration["window"], "bands": out}
+    settings_used = {"method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"]}
+    return {"quantiles": quantiles, "calibration": settings_used, "bands": out}
 
 
 def _interval_report(config: Config, prepared: training.TrainingData, folds: Folds, groups: list[dict]) -> dict:
@@ -161,7 +163,7 @@ def _interval_report(config: Config, prepared: training.TrainingData, folds: Fol
         found[name] = intervals.band_scores(actual, bands, first["quantiles"])
     return {
         "quantiles": first["quantiles"],
-        "calibration": {"method": first["method"], "window": first["window"]},
+        "calibration": first["calibration"],
         "intervals": found,
     }
 

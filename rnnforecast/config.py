@@ -240,20 +240,24 @@ class CalibrationConfig(Section):
 
     rolling: at each forecast origin, the last `window` errors known by then (validation
     windows, then every later window whose targets are observed); split: the validation
-    windows only. `window` defaults to the number of validation windows.
+    windows only. `window` defaults to the number of validation windows. `gamma` adds
+    adaptive conformal inference to rolling.
     """
 
     quantiles: Annotated[list[Fraction], Field(min_length=1)] = [0.1, 0.5, 0.9]
     method: CalibrationMethod = "rolling"
     window: Optional[PosInt] = None
+    # rolling only: adaptive conformal inference, the miscoverage level moves by this step after each observed window
+    gamma: Optional[Fraction] = None
 
     @model_validator(mode="after")
     def _check(self) -> "CalibrationConfig":
         if sorted(set(self.quantiles)) != list(self.quantiles):
             raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
-        if self.method == "split" and self.window is not None:
+        if self.method == "split" and (self.window is not None or self.gamma is not None):
             raise ValueError(
-                "window applies to method: rolling (split uses every validation window); remove it or use rolling"
+                "window and gamma apply to method: rolling (split uses every validation window, as it is); "
+                "remove them or use rolling"
             )
         return self
 

@@ -233,7 +233,7 @@ def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refre
     settings = run.config.calibration
     result = intervals.calibration(
         validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread,
-        settings.method, settings.window,
+        settings.method, settings.window, settings.gamma,
     )
     intervals.save(run.path, result)
     return result
@@ -277,7 +277,7 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
-        report["calibration"] = {"method": calibration["method"], "window": calibration["window"]}
+        report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma")}
         report["intervals"] = intervals.interval_scores(
             result.actual, result.for_intervals(), calibration, result.spread, result.origins
         )

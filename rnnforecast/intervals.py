@@ -122,7 +122,8 @@ def apply(forecast: np.ndarray, offsets_: np.ndarray, base: str = "point", sprea
     them to each window.
     """
     moved = np.moveaxis(offsets_, -3, -1) * np.asarray(spread)[..., None]
-    return forecast + moved if base == "quantiles" else forecast[..., None] + moved
+    # sorted: pairs calibrated apart (or adapted apart) never cross, and sorting never raises the pinball loss
+    return np.sort(forecast + moved if base == "quantiles" else forecast[..., None] + moved, axis=-1)
 
 
 def calibration(
@@ -133,6 +134,7 @@ def calibration(
     spread=1.0,
     method: str = "split",
     window: int | None = None,
+    gamma: float | None = None,
 ) -> dict:
     """Every forecaster's scores on the validation windows (in time order), and how to use them.
 
@@ -151,6 +153,7 @@ def calibration(
     return {
         "method": method,
         "window": int(window),
+        "gamma": gamma if method == "rolling" else None,
         "quantiles": list(quantiles),
         "windows": n,
         "bases": bases,
@@ -174,7 +177,62 @@ def offsets_at(calibration: dict, name: str, origins, horizon: int, recent=None,
         single = offsets(history, quantiles, base)
         return np.broadcast_to(single, (len(origins),) + single.shape)
     known = len(history) + np.searchsorted(np.asarray(recent_origins), origins - horizon, side="right")
-    return offsets(np.concatenate([history, recent]), quantiles, base, known, calibration["window"])
+    pool, window = np.concatenate([history, recent]), calibration["window"]
+    found = offsets(pool, quantiles, base, known, window)
+    if calibration.get("gamma"):
+        index = _index(quantiles)
+        for p, (low, high) in enumerate(central_pairs(quantiles)):
+            i, j = index[round(low, 10)], index[round(high, 10)]
+            lo, hi = adaptive(pool if base == "point" else pool[..., p], len(history), np.asarray(recent_origins),
+                              origins, horizon, window, 1 - (high - low), calibration["gamma"], base == "point")
+            found[:, i], found[:, j] = (lo, hi) if base == "point" else (-hi, hi)
+    return found
+
+
+def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, gamma, two_sided=True):
+    """Adaptive conformal inference (Gibbs & Candes 2021) on the rolling pool, for one central interval.
+
+    Per horizon step and target, the miscoverage level moves after every observed window:
+    alpha_t = alpha + gamma * sum(alpha - miss) over the windows known at t (a window is
+    known, as in the pool, once all its targets precede the origin). Too many misses
+    widen the interval, too few narrow it, which keeps the long-run coverage near nominal
+    even when the errors drift. The level used is clipped to [0, 1]; the sum is not.
+    Returns the (lower, upper) thresholds (origins, horizon, targets) of the scores: for
+    two_sided, the residual quantiles at alpha_t / 2 and 1 - alpha_t / 2; else the
+    1 - alpha_t quantile (as upper) of conformalized-quantile scores.
+    """
+    shape = pool.shape[1:]
+    flat = pool.reshape(len(pool), -1)
+
+    def thresholds(k, level):
+        ordered = np.sort(flat[max(k - window, 0) : k], axis=0)
+        n, a = len(ordered), np.clip(level, 0.0, 1.0)
+        lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1
+        hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(int) - 1
+        return np.take_along_axis(ordered, lo[None], 0)[0], np.take_along_axis(ordered, hi[None], 0)[0]
+
+    def level(known_recent, misses):
+        return alpha + gamma * (known_recent * alpha - misses[known_recent])
+
+    seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
+    misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
+    own = []
+    for j, m in enumerate(seen):
+        lo, hi = thresholds(n_history + m, level(m, misses))
+        score = flat[n_history + j]
+        misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
+        own.append((lo, hi))
+    lows, highs = [], []
+    for origin in origins:
+        j = int(np.searchsorted(recent_origins, origin))
+        if j < len(recent_origins) and recent_origins[j] == origin:  # one of the pool's windows: as computed
+            lo, hi = own[j]
+        else:
+            m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
+            lo, hi = thresholds(n_history + m, level(m, misses))
+        lows.append(lo.reshape(shape))
+        highs.append(hi.reshape(shape))
+    return np.stack(lows), np.stack(highs)
 
 
 def save(run_path, calibration: dict) -> None:

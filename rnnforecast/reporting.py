@@ -125,4 +125,6 @@ def _calibration_caption(settings: dict) -> str:
         source = "its own validation errors"
     else:
         source = f"its last {settings.get('window', '?')} errors known at each origin (validation, then test)"
+        if settings.get("gamma"):
+            source += f", its level adapted to its misses (gamma {settings['gamma']:g})"
     return f"Each forecaster's interval comes from {source}, per horizon step, scaled to each window's spread."

@@ -195,5 +195,46 @@ def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
     with pytest.raises(ValueError, match="origin"):
         intervals.interval_scores(np.ones((5, 2, 1)), {"model": np.zeros((5, 2, 1))}, calibration)
     raw = tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split", "window": 50})
-    with pytest.raises(UserError, match="window applies to method: rolling"):
+    with pytest.raises(UserError, match="window and gamma apply to method: rolling"):
         config.validate(raw)
+
+
+def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
+    rng = np.random.default_rng(7)
+    horizon, rows, calm = 2, 30000, 1000
+    t = np.arange(rows)
+    noise = rng.normal(size=rows) * np.where(t < calm, 1.0, 1.0 + 9.0 * (t - calm) / (rows - calm))
+    origins = np.arange(rows - horizon + 1)
+    actual = noise[origins[:, None] + np.arange(horizon)][..., None]
+    validation, test = origins + horizon <= calm, origins >= calm
+    zero = np.zeros_like(actual)
+    covered = {}
+    for gamma in (None, 0.005):
+        calibration = intervals.calibration(
+            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method="rolling", gamma=gamma
+        )
+        found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
+        covered[gamma] = found["model"]["coverage"]["80%"]
+    assert covered[None] < 0.79  # the last 1,000 errors lag a noise that grows all the time
+    # ACI's bound: |coverage - 0.8| <= (1 + gamma) / (gamma T) = 0.007 for T = 29,000 windows
+    assert abs(covered[0.005] - 0.8) < 0.01
+
+
+@pytest.mark.parametrize("gamma", [None, 0.05])
+@pytest.mark.parametrize("base", ["point", "quantiles"])
+def test_no_origin_sees_an_error_whose_targets_come_after_it(gamma, base):
+    rng = np.random.default_rng(8)
+    horizon, quantiles = 4, [0.1, 0.5, 0.9]
+    shape = (30, horizon, 1) + ((1,) if base == "quantiles" else ())
+    calibration = {"method": "rolling", "window": 25, "gamma": gamma, "quantiles": quantiles,
+                   "bases": {"m": base}, "scores": {"m": rng.normal(size=shape)}}
+    recent_origins = np.arange(100, 160)
+    recent = rng.normal(size=(60,) + shape[1:])
+    origins = np.arange(100, 170)
+    before = intervals.offsets_at(calibration, "m", origins, horizon, recent, recent_origins)
+    changed = recent.copy()
+    changed[40:] *= 50  # the windows from origin 140 on: their targets end at 143 and later
+    after = intervals.offsets_at(calibration, "m", origins, horizon, changed, recent_origins)
+    unchanged = origins < 140 + horizon  # origins up to 143 cannot know them yet
+    assert np.array_equal(before[unchanged], after[unchanged])
+    assert not np.array_equal(before[~unchanged], after[~unchanged])
