@@ -306,6 +306,22 @@ def parse_quantiles(text: str) -> list[float]:
         ) from None
 
 
+def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationConfig:
+    """A run's calibration section with `calibrate`'s options applied (None: keep), checked like the config."""
+    values = current.model_dump()
+    if changes.get("method") == "split":
+        values.update(window=None, gamma=None)  # what rolling needed does not carry over
+    values.update({key: value for key, value in changes.items() if value is not None})
+    try:
+        return CalibrationConfig(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'calibration'}: {err['msg']}" for err in exc.errors())
+        raise UserError(
+            f"calibrate options rejected ({problems}). --method is rolling or split, --window a positive whole "
+            "number of windows, --gamma a step between 0 and 1; --window and --gamma go with rolling."
+        ) from None
+
+
 # ---------------------------------------------------------------------------- loading
 
 

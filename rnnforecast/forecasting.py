@@ -222,15 +222,20 @@ def unscale_quantiles(values: np.ndarray, prep: dict) -> np.ndarray:
     return np.moveaxis(data.unscale(np.moveaxis(values, -1, 0), prep), 0, -1)
 
 
-def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
-    """The run's interval calibration: its validation windows' scores, computed and saved on first use."""
+def calibrated(
+    run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False, settings=None
+) -> dict:
+    """The run's interval calibration: its validation windows' scores, computed and saved on first use.
+
+    `settings` (a CalibrationConfig) replaces the run's config section, as `calibrate` does.
+    """
     saved = None if refresh else intervals.load(run)
     if saved is not None:
         return saved
     validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
     own = run.config.model.output.quantiles  # a quantile model is calibrated at its own quantiles
     wanted = own or quantiles or run.config.calibration.quantiles
-    settings = run.config.calibration
+    settings = settings or run.config.calibration
     result = intervals.calibration(
         validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread,
         settings.method, settings.window, settings.gamma,
@@ -239,11 +244,11 @@ def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refre
     return result
 
 
-def recalibrate(run: Run, quantiles: list[float]) -> dict:
-    """Calibrate (again) with these quantiles; only runs on one series have intervals."""
+def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
+    """Calibrate (again) with these quantiles and settings; only runs on one series have intervals."""
     if is_panel(run):
         raise UserError("intervals are calibrated for runs on one series; this run holds a panel (data.id_column).")
-    return calibrated(run, None, quantiles, refresh=True)
+    return calibrated(run, None, quantiles, refresh=True, settings=settings)
 
 
 def evaluate(prepared: Prepared, model=None) -> dict:

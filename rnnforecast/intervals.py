@@ -204,8 +204,7 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     shape = pool.shape[1:]
     flat = pool.reshape(len(pool), -1)
 
-    def thresholds(k, level):
-        ordered = np.sort(flat[max(k - window, 0) : k], axis=0)
+    def thresholds(ordered, level):
         n, a = len(ordered), np.clip(level, 0.0, 1.0)
         lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1
         hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(int) - 1
@@ -217,8 +216,13 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
     misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
     own = []
+    k = n_history + int(seen[0]) if len(seen) else n_history
+    ordered = np.sort(flat[max(k - window, 0) : k], axis=0)
     for j, m in enumerate(seen):
-        lo, hi = thresholds(n_history + m, level(m, misses))
+        while k < n_history + m:  # the pool moves forward one window at a time: no sort per origin
+            ordered = _slid(ordered, flat[k - window] if k >= window else None, flat[k])
+            k += 1
+        lo, hi = thresholds(ordered, level(m, misses))
         score = flat[n_history + j]
         misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
         own.append((lo, hi))
@@ -229,10 +233,24 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
             lo, hi = own[j]
         else:
             m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
-            lo, hi = thresholds(n_history + m, level(m, misses))
+            known = n_history + m
+            lo, hi = thresholds(np.sort(flat[max(known - window, 0) : known], axis=0), level(m, misses))
         lows.append(lo.reshape(shape))
         highs.append(hi.reshape(shape))
     return np.stack(lows), np.stack(highs)
+
+
+def _slid(ordered: np.ndarray, leaving, entering: np.ndarray) -> np.ndarray:
+    """Column-sorted `ordered` with the values `leaving` taken out of each column (if any) and `entering` put in."""
+    if leaving is not None:
+        rows = np.arange(len(ordered) - 1)[:, None]
+        ordered = np.take_along_axis(ordered, rows + (rows >= (ordered < leaving).sum(axis=0)), 0)
+    at = (ordered < entering).sum(axis=0)
+    rows = np.arange(len(ordered) + 1)[:, None]
+    if len(ordered) == 0:
+        return entering[None].copy()
+    kept = np.take_along_axis(ordered, np.clip(rows - (rows > at), 0, len(ordered) - 1), 0)
+    return np.where(rows == at, entering, kept)
 
 
 def save(run_path, calibration: dict) -> None:

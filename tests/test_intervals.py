@@ -238,3 +238,16 @@ def test_no_origin_sees_an_error_whose_targets_come_after_it(gamma, base):
     unchanged = origins < 140 + horizon  # origins up to 143 cannot know them yet
     assert np.array_equal(before[unchanged], after[unchanged])
     assert not np.array_equal(before[~unchanged], after[~unchanged])
+
+
+def test_sliding_the_sorted_pool_matches_a_fresh_sort():
+    rng = np.random.default_rng(9)
+    values = np.round(rng.normal(size=(40, 5)), 1)  # rounded: ties too
+    ordered = np.sort(values[:10], axis=0)
+    for k in range(10, 40):
+        ordered = intervals._slid(ordered, values[k - 10], values[k])
+        assert np.array_equal(ordered, np.sort(values[k - 9 : k + 1], axis=0))
+    growing = np.sort(values[:1], axis=0)
+    for k in range(1, 5):
+        growing = intervals._slid(growing, None, values[k])
+    assert np.array_equal(growing, np.sort(values[:5], axis=0))
