@@ -82,7 +82,8 @@ def scores(forecast: np.ndarray, actual: np.ndarray, quantiles: list[float], bas
         return (actual - forecast) / spread
     index = _index(quantiles)
     pairs = [(index[round(lo, 10)], index[round(hi, 10)]) for lo, hi in central_pairs(quantiles)]
-    return np.stack([np.maximum(forecast[..., i] - actual, actual - forecast[..., j]) / spread for i, j in pairs], -1)
+    found = [np.maximum(forecast[..., i] - actual, actual - forecast[..., j]) / spread for i, j in pairs]
+    return np.stack(found, -1) if found else np.zeros(actual.shape + (0,))  # no central pair: nothing to move
 
 
 def offsets(scores_: np.ndarray, quantiles: list[float], base: str = "point", known=None, window=None) -> np.ndarray:

@@ -201,7 +201,7 @@ def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
 
 def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     rng = np.random.default_rng(7)
-    horizon, rows, calm = 2, 30000, 1000
+    horizon, rows, calm = 2, 15000, 1000
     t = np.arange(rows)
     noise = rng.normal(size=rows) * np.where(t < calm, 1.0, 1.0 + 9.0 * (t - calm) / (rows - calm))
     origins = np.arange(rows - horizon + 1)
@@ -209,15 +209,15 @@ def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     validation, test = origins + horizon <= calm, origins >= calm
     zero = np.zeros_like(actual)
     covered = {}
-    for gamma in (None, 0.005):
+    for gamma in (None, 0.01):
         calibration = intervals.calibration(
             {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method="rolling", gamma=gamma
         )
         found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
         covered[gamma] = found["model"]["coverage"]["80%"]
-    assert covered[None] < 0.79  # the last 1,000 errors lag a noise that grows all the time
-    # ACI's bound: |coverage - 0.8| <= (1 + gamma) / (gamma T) = 0.007 for T = 29,000 windows
-    assert abs(covered[0.005] - 0.8) < 0.01
+    assert covered[None] < 0.78  # the last 1,000 errors lag a noise that grows all the time
+    # ACI's bound: |coverage - 0.8| <= (1 + gamma) / (gamma T) = 0.0072 for T = 14,000 windows
+    assert abs(covered[0.01] - 0.8) < 0.01
 
 
 @pytest.mark.parametrize("gamma", [None, 0.05])
