@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import config as config_module
-from rnnforecast import data, environment, forecasting, metrics, plotting, runs, training
+from rnnforecast import data, environment, forecasting, intervals, metrics, plotting, runs, training
 from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 
@@ -79,7 +79,7 @@ def backtest(
         )
     groups = [starts] if not retrain_every else [starts[i : i + retrain_every] for i in range(0, len(starts), retrain_every)]
     n_targets = len(prepared.series.targets)
-    predicted, trained_on, history, model = [], [], {}, None
+    predicted, trained_on, history, model, bands = [], [], {}, None, []
     for i, group in enumerate(groups):
         fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
         model = training.build(config, len(prepared.series.columns))
@@ -87,8 +87,10 @@ def backtest(
         output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
         predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
         trained_on.append(np.full(len(group), fold_data.bounds.val_end))
+        bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
     report = score(folds, prepared, config)
+    report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups))
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest")
@@ -118,6 +120,52 @@ def backtest(
         }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return final
+
+
+def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: data.Bounds, group, model) -> dict:
+    """Each forecaster's calibrated quantiles (folds, horizon, targets, quantiles) for these folds, data units.
+
+    Calibrated like `evaluate`: the scores of this model's validation windows, then (rolling)
+    those of every window whose targets were all observed before the fold's origin.
+    """
+    L, H = config.window.input_length, config.window.horizon
+    run = runs.Run(Path(config.run.dir), config, prepared.prep, {}, pd.DataFrame())
+    view = forecasting.Prepared(run, prepared.series, prepared.values, valid, bounds.val_end, bounds.n_rows)
+    val = forecasting.window_forecasts(view, data.window_starts(valid, L, H, bounds.train_end, bounds.val_end), model)
+    quantiles = config.model.output.quantiles or config.calibration.quantiles
+    settings = config.calibration
+    calibration = intervals.calibration(
+        val.forecasts, val.actual, quantiles, val.model_quantiles, val.spread,
+        settings.method, settings.window, settings.gamma,
+    )
+    folds = forecasting.window_forecasts(view, group, model)
+    seen = data.window_starts(valid, L, H, bounds.val_end, int(group[-1]) + L)  # targets before the last fold
+    recent = forecasting.window_forecasts(view, seen, model) if len(seen) else None
+    out = {}
+    for name, forecast in folds.for_intervals().items():
+        base = calibration["bases"][name]
+        pool = None if recent is None else intervals.scores(
+            recent.for_intervals()[name], recent.actual, quantiles, base, recent.spread
+        )
+        shifts = intervals.offsets_at(calibration, name, folds.origins, H, pool, None if recent is None else recent.origins)
+        out[name] = intervals.apply(forecast, shifts, base, folds.spread)
+    settings_used = {"method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"]}
+    return {"quantiles": quantiles, "calibration": settings_used, "bands": out}
+
+
+def _interval_report(config: Config, prepared: training.TrainingData, folds: Folds, groups: list[dict]) -> dict:
+    """Pinball loss, coverage and mean width of every forecaster's calibrated intervals over the folds."""
+    actual = data.unscale(folds.actual, prepared.prep)
+    first = groups[0]
+    found = {}
+    for name in FORECASTERS:
+        bands = np.concatenate([group["bands"][name] for group in groups])
+        found[name] = intervals.band_scores(actual, bands, first["quantiles"])
+    return {
+        "quantiles": first["quantiles"],
+        "calibration": first["calibration"],
+        "intervals": found,
+    }
 
 
 def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: Config, first_origin: int):

@@ -182,7 +182,8 @@ def backtest(
     resolved = config_module.load_config(config, set_)
     run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every)
     report = json.loads((run_path / "backtest.json").read_text())
-    Console(stderr=True).print(reporting.metrics_table(report))
+    for table in reporting.report_tables(report):
+        Console(stderr=True).print(table)
     typer.echo(f"Backtest saved to: {run_path}", err=True)
     typer.echo(str(run_path))
 
@@ -194,16 +195,24 @@ def calibrate(
     quantiles: Annotated[
         Optional[str], typer.Option("--quantiles", help="Comma-separated, e.g. 0.05,0.5,0.95; default: the config's.")
     ] = None,
+    method: Annotated[
+        Optional[str], typer.Option("--method", help="rolling (recent errors at each origin) or split (validation only).")
+    ] = None,
+    window: Annotated[Optional[int], typer.Option("--window", help="rolling: errors per calibration set.")] = None,
+    gamma: Annotated[Optional[float], typer.Option("--gamma", help="rolling: adaptive conformal step, e.g. 0.005.")] = None,
 ) -> None:
-    """Calibrate the forecast quantiles on the validation windows (split conformal, per horizon step)."""
+    """Calibrate the forecast quantiles per horizon step (default: the run's calibration section)."""
     from rnnforecast import config as config_module
     from rnnforecast import forecasting, runs
 
     loaded = runs.load(run)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
-    result = forecasting.recalibrate(loaded, wanted)
+    settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma)
+    result = forecasting.recalibrate(loaded, wanted, settings)
+    how = result["method"] + (f", window {result['window']}" if result["method"] == "rolling" else "")
+    how += f", gamma {result['gamma']:g}" if result.get("gamma") else ""
     typer.echo(
-        f"Calibrated quantiles {', '.join(f'{q:g}' for q in result['quantiles'])} on {result['windows']} "
+        f"Calibrated quantiles {', '.join(f'{q:g}' for q in result['quantiles'])} ({how}) on {result['windows']} "
         f"validation windows: {run / 'calibration.json'}"
     )
 

@@ -28,6 +28,7 @@ CalendarFeature = Literal["minute_of_hour", "hour_of_day", "day_of_week", "day_o
 DecoderType = Literal["direct", "segments"]
 Activation = Literal["tanh", "relu", "sigmoid", "linear"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+CalibrationMethod = Literal["rolling", "split"]
 LossName = Literal["mse", "mae", "huber"]
 Precision = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
 
@@ -256,14 +257,29 @@ class RunConfig(Section):
 
 
 class CalibrationConfig(Section):
-    """Quantiles of the forecast, calibrated on the validation windows (split conformal, per horizon step)."""
+    """Quantiles of the forecast, conformally calibrated per horizon step (see intervals.py).
+
+    rolling: at each forecast origin, the last `window` errors known by then (validation
+    windows, then every later window whose targets are observed); split: the validation
+    windows only. `window` defaults to the number of validation windows. `gamma` adds
+    adaptive conformal inference to rolling.
+    """
 
     quantiles: Annotated[list[Fraction], Field(min_length=1)] = [0.1, 0.5, 0.9]
+    method: CalibrationMethod = "rolling"
+    window: Optional[PosInt] = None
+    # rolling only: adaptive conformal inference, the miscoverage level moves by this step after each observed window
+    gamma: Optional[Fraction] = None
 
     @model_validator(mode="after")
     def _check(self) -> "CalibrationConfig":
         if sorted(set(self.quantiles)) != list(self.quantiles):
             raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
+        if self.method == "split" and (self.window is not None or self.gamma is not None):
+            raise ValueError(
+                "window and gamma apply to method: rolling (split uses every validation window, as it is); "
+                "remove them or use rolling"
+            )
         return self
 
 
@@ -329,6 +345,22 @@ def parse_quantiles(text: str) -> list[float]:
     except (ValueError, ValidationError):
         raise UserError(
             f"--quantiles {text!r} must be increasing numbers between 0 and 1, separated by commas (0.1,0.5,0.9)."
+        ) from None
+
+
+def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationConfig:
+    """A run's calibration section with `calibrate`'s options applied (None: keep), checked like the config."""
+    values = current.model_dump()
+    if changes.get("method") == "split":
+        values.update(window=None, gamma=None)  # what rolling needed does not carry over
+    values.update({key: value for key, value in changes.items() if value is not None})
+    try:
+        return CalibrationConfig(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'calibration'}: {err['msg']}" for err in exc.errors())
+        raise UserError(
+            f"calibrate options rejected ({problems}). --method is rolling or split, --window a positive whole "
+            "number of windows, --gamma a step between 0 and 1; --window and --gamma go with rolling."
         ) from None
 
 

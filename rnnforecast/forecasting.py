@@ -222,26 +222,33 @@ def unscale_quantiles(values: np.ndarray, prep: dict) -> np.ndarray:
     return np.moveaxis(data.unscale(np.moveaxis(values, -1, 0), prep), 0, -1)
 
 
-def calibrated(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
-    """The run's interval calibration, computed on its validation windows and saved on first use."""
+def calibrated(
+    run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False, settings=None
+) -> dict:
+    """The run's interval calibration: its validation windows' scores, computed and saved on first use.
+
+    `settings` (a CalibrationConfig) replaces the run's config section, as `calibrate` does.
+    """
     saved = None if refresh else intervals.load(run)
     if saved is not None:
         return saved
     validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
     own = run.config.model.output.quantiles  # a quantile model is calibrated at its own quantiles
     wanted = own or quantiles or run.config.calibration.quantiles
+    settings = settings or run.config.calibration
     result = intervals.calibration(
-        validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread
+        validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread,
+        settings.method, settings.window, settings.gamma,
     )
     intervals.save(run.path, result)
     return result
 
 
-def recalibrate(run: Run, quantiles: list[float]) -> dict:
-    """Calibrate (again) with these quantiles; only runs on one series have intervals."""
+def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
+    """Calibrate (again) with these quantiles and settings; only runs on one series have intervals."""
     if is_panel(run):
         raise UserError("intervals are calibrated for runs on one series; this run holds a panel (data.id_column).")
-    return calibrated(run, None, quantiles, refresh=True)
+    return calibrated(run, None, quantiles, refresh=True, settings=settings)
 
 
 def evaluate(prepared: Prepared, model=None) -> dict:
@@ -275,7 +282,10 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
-        report["intervals"] = intervals.interval_scores(result.actual, result.for_intervals(), calibration, result.spread)
+        report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma")}
+        report["intervals"] = intervals.interval_scores(
+            result.actual, result.for_intervals(), calibration, result.spread, result.origins
+        )
     return report
 
 
@@ -373,9 +383,7 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
         prepared = prepare(run, data_path)
-        point = future(prepared, model)
-        own = future_quantiles(prepared, model)
-        return with_quantiles(point, calibrated(run, model), own, future_spread(prepared)).reset_index()
+        return with_quantiles(prepared, future(prepared, model), model).reset_index()
     frames = []
     for key, prepared in prepare_panel(run, data_path, only).items():
         frame = future(prepared, model).reset_index()
@@ -389,16 +397,38 @@ def future_spread(prepared: Prepared) -> np.ndarray:
     return spread(prepared, np.array([len(prepared.values) - prepared.run.config.window.input_length]))[0]
 
 
-def with_quantiles(
-    point: pd.DataFrame, calibration: dict, own: np.ndarray | None = None, spread_: np.ndarray | float = 1.0
-) -> pd.DataFrame:
+def future_offsets(prepared: Prepared, model, calibration: dict) -> np.ndarray:
+    """The model's offsets (quantiles, horizon, targets) for the forecast after the last row.
+
+    Rolling calibration: the last `window` windows of the data after the validation
+    period (all of their targets are observed), after the validation scores.
+    """
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    origin = len(prepared.values)
+    recent = recent_origins = None
+    if calibration["method"] == "rolling":
+        starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, origin)[-calibration["window"] :]
+        if len(starts):
+            found = window_forecasts(prepared, starts, model)
+            base = calibration["bases"].get("model", "point")
+            recent = intervals.scores(
+                found.for_intervals()["model"], found.actual, calibration["quantiles"], base, found.spread
+            )
+            recent_origins = found.origins
+    return intervals.offsets_at(calibration, "model", [origin], H, recent, recent_origins)[0]
+
+
+def with_quantiles(prepared: Prepared, point: pd.DataFrame, model) -> pd.DataFrame:
     """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9.
 
-    `own` is a quantile model's own quantile forecast, which the calibration adjusts.
+    A quantile model's own quantile forecast is what the calibration adjusts.
     """
-    base = calibration.get("bases", {}).get("model", "point")
-    start = own if base == "quantiles" else point.to_numpy()
-    bands = intervals.apply(start, np.asarray(calibration["offsets"]["model"]), base, spread_)
+    calibration = calibrated(prepared.run, model)
+    base = calibration["bases"].get("model", "point")
+    start = future_quantiles(prepared, model) if base == "quantiles" else point.to_numpy()
+    offsets = future_offsets(prepared, model, calibration)
+    bands = intervals.apply(start, offsets, base, future_spread(prepared))
     out = point.copy()
     for t, target in enumerate(point.columns):
         for k, q in enumerate(calibration["quantiles"]):

@@ -1,20 +1,27 @@
-"""Prediction intervals that hold their stated coverage: split conformal calibration per horizon step.
+"""Prediction intervals that hold their stated coverage: conformal calibration per horizon step.
 
-The validation windows were not used to fit the weights, so their errors are an
-honest sample of the errors to come. Each residual (actual - forecast) is divided by
-its window's spread, the standard deviation of the target over the window's inputs
-(normalized conformal prediction): calm stretches get narrow intervals and volatile
-ones wide, so that a test period calmer or wilder than validation keeps its coverage.
-For each forecaster (the model and both baselines), each horizon step and each target,
-the q-quantile of these scaled residuals, times the spread of the window being
-forecast, is added to the forecast to give its q-quantile. With n residuals the rank
-is rounded outward ((n + 1) q), the finite-sample correction that makes a central
-interval cover at least its nominal level on exchangeable data. Quantiles never cross:
-the offsets are sorted residuals, monotone in q.
+A forecaster's errors on windows it was not fitted on are an honest sample of its errors
+to come. Each residual (actual - forecast) is divided by its window's spread, the
+standard deviation of the target over the window's inputs (normalized conformal
+prediction): calm stretches get narrow intervals and volatile ones wide. For each
+forecaster (the model and both baselines), each horizon step and each target, the
+q-quantile of these scaled residuals, times the spread of the window being forecast, is
+added to the forecast to give its q-quantile. With n residuals the rank is rounded
+outward ((n + 1) q), the finite-sample correction that makes a central interval cover at
+least its nominal level on exchangeable data. Quantiles never cross: the offsets are
+sorted residuals, monotone in q.
+
+Two methods choose which residuals. "split": those of the validation windows, one fixed
+set. "rolling" (sequential split conformal): at every forecast origin, the last `window`
+residuals known by then, those of the validation windows and of every later window whose
+targets all lie before the origin. A time series drifts, so the errors of the recent past
+describe the next ones better than one fixed period does, and no residual is used before
+its targets are observed.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -22,81 +29,246 @@ import numpy as np
 from rnnforecast import metrics, runs
 
 CALIBRATION_FILE = "calibration.json"
+SCORES_FILE = "calibration-scores.npz"  # the validation windows' scores, in time order
+
+
+def conformal_rank(n: int, q: float) -> int:
+    """The 1-based rank of the q-quantile of n scores, rounded outward and kept within 1..n."""
+    rank = math.ceil((n + 1) * q) if q >= 0.5 else math.floor((n + 1) * q)
+    return min(max(rank, 1), n)
 
 
 def conformal_offsets(residuals: np.ndarray, quantiles: list[float]) -> np.ndarray:
     """Residual quantiles (quantiles, horizon, targets) from residuals (windows, horizon, targets)."""
     ordered = np.sort(residuals, axis=0)
-    n = len(ordered)
-    out = []
-    for q in quantiles:
-        rank = math.ceil((n + 1) * q) if q >= 0.5 else math.floor((n + 1) * q)
-        out.append(ordered[min(max(rank, 1), n) - 1])
-    return np.stack(out)
+    return np.stack([ordered[conformal_rank(len(ordered), q) - 1] for q in quantiles])
 
 
-def apply(forecast: np.ndarray, offsets: np.ndarray, base: str = "point", spread=1.0) -> np.ndarray:
-    """Calibrated quantile forecasts (..., horizon, targets, quantiles).
+def rolling_conformal(scores: np.ndarray, levels: list[float], known: np.ndarray, window: int) -> np.ndarray:
+    """At each entry of `known`, the conformal quantiles of the last `window` of the first `known` scores.
 
-    base "point": forecast is (..., horizon, targets) and each quantile is it plus its
-    offset. base "quantiles": forecast already holds the model's own quantiles (a model
-    trained on the pinball loss), and the offsets widen or narrow them. `spread`
-    (..., 1, targets) scales the offsets to each window.
+    scores (windows, ...) are in time order; the result is (len(known), levels, ...). A
+    full window is a rolling quantile (pandas' skip list, not a sort per origin); a pool
+    shorter than the window is sorted directly.
     """
-    moved = np.moveaxis(offsets, 0, -1) * np.asarray(spread)[..., None]
-    return forecast + moved if base == "quantiles" else forecast[..., None] + moved
+    import pandas as pd
+
+    known = np.asarray(known, dtype=np.int64)
+    if len(known) and known.min() < 1:
+        raise ValueError("no calibration score is known before the first origin")
+    flat = scores.reshape(len(scores), -1)
+    out = np.empty((len(known), len(levels), flat.shape[1]))
+    full = known >= window
+    if full.any():
+        frame = pd.DataFrame(flat).rolling(window)
+        for j, q in enumerate(levels):
+            # 'lower' takes element floor(p (window - 1)): p just above (rank - 1) / (window - 1) picks that rank
+            p = min((conformal_rank(window, q) - 0.5) / max(window - 1, 1), 1.0)
+            out[full, j] = frame.quantile(p, interpolation="lower").to_numpy()[known[full] - 1]
+    for k in np.unique(known[~full]):
+        out[known == k] = conformal_offsets(flat[:k], levels)
+    return out.reshape((len(known), len(levels)) + scores.shape[1:])
+
+
+def scores(forecast: np.ndarray, actual: np.ndarray, quantiles: list[float], base: str = "point", spread=1.0):
+    """Nonconformity scores of each window, scaled by its spread.
+
+    base "point": the residual (windows, horizon, targets). base "quantiles" (a model's own
+    quantiles, last axis): per central pair (lo, hi) the score max(q_lo - y, y - q_hi), by
+    how much the interval missed y (negative: by how much it held it), as
+    (windows, horizon, targets, pairs): conformalized quantile regression.
+    """
+    if base == "point":
+        return (actual - forecast) / spread
+    index = _index(quantiles)
+    pairs = [(index[round(lo, 10)], index[round(hi, 10)]) for lo, hi in central_pairs(quantiles)]
+    found = [np.maximum(forecast[..., i] - actual, actual - forecast[..., j]) / spread for i, j in pairs]
+    return np.stack(found, -1) if found else np.zeros(actual.shape + (0,))  # no central pair: nothing to move
+
+
+def offsets(scores_: np.ndarray, quantiles: list[float], base: str = "point", known=None, window=None) -> np.ndarray:
+    """The offsets (len(known), quantiles, horizon, targets) from the last `window` of the first `known` scores.
+
+    Without `known`, every score is used once: (quantiles, horizon, targets). base
+    "quantiles" moves each central pair of the model's own quantiles out (or in) by the
+    conformal quantile of its scores at the pair's level; quantiles outside a pair (the
+    median) stay as the model gave them.
+    """
+    single = known is None
+    known = np.array([len(scores_)]) if single else np.asarray(known)
+    window = window or len(scores_)
+    if base == "point":
+        out = rolling_conformal(scores_, quantiles, known, window)
+    else:
+        out = np.zeros((len(known), len(quantiles)) + scores_.shape[1:-1])
+        index = _index(quantiles)
+        for p, (low, high) in enumerate(central_pairs(quantiles)):
+            amount = rolling_conformal(scores_[..., p], [high - low], known, window)[:, 0]
+            out[:, index[round(low, 10)]], out[:, index[round(high, 10)]] = -amount, amount
+    return out[0] if single else out
 
 
 def quantile_offsets(model_quantiles: np.ndarray, actual: np.ndarray, quantiles: list[float], spread=1.0) -> np.ndarray:
-    """Conformalized quantile regression: how far to move each central pair of the model's own quantiles.
+    """Conformalized quantile regression on one fixed set: how far to move each central pair of quantiles."""
+    return offsets(scores(model_quantiles, actual, quantiles, "quantiles", spread), quantiles, "quantiles")
 
-    For the pair (lo, hi) the score max(q_lo - y, y - q_hi) says by how much the interval
-    missed y (negative: by how much it held it); its conformal quantile at the pair's
-    level moves q_lo down and q_hi up by the same amount (or both inward when negative).
-    Quantiles outside a pair (the median) stay as the model gave them.
+
+def apply(forecast: np.ndarray, offsets_: np.ndarray, base: str = "point", spread=1.0) -> np.ndarray:
+    """Calibrated quantile forecasts (..., horizon, targets, quantiles).
+
+    base "point": forecast is (..., horizon, targets) and each quantile is it plus its
+    offset. base "quantiles": forecast already holds the model's own quantiles, and the
+    offsets widen or narrow them. offsets are (quantiles, horizon, targets), or one set
+    per window (windows, quantiles, horizon, targets); `spread` (..., 1, targets) scales
+    them to each window.
     """
-    offsets = np.zeros((len(quantiles),) + actual.shape[1:])
-    index = {round(q, 10): i for i, q in enumerate(quantiles)}
-    for low, high in central_pairs(quantiles):
-        i, j = index[round(low, 10)], index[round(high, 10)]
-        score = np.maximum(model_quantiles[..., i] - actual, actual - model_quantiles[..., j]) / spread
-        amount = conformal_offsets(score, [high - low])[0]
-        offsets[i], offsets[j] = -amount, amount
-    return offsets
+    moved = np.moveaxis(offsets_, -3, -1) * np.asarray(spread)[..., None]
+    # sorted: pairs calibrated apart (or adapted apart) never cross, and sorting never raises the pinball loss
+    return np.sort(forecast + moved if base == "quantiles" else forecast[..., None] + moved, axis=-1)
 
 
 def calibration(
-    forecasts: dict, actual: np.ndarray, quantiles: list[float], model_quantiles=None, spread=1.0
+    forecasts: dict,
+    actual: np.ndarray,
+    quantiles: list[float],
+    model_quantiles=None,
+    spread=1.0,
+    method: str = "split",
+    window: int | None = None,
+    gamma: float | None = None,
 ) -> dict:
-    """Per-step offsets of every forecaster, from its forecasts of the validation windows.
+    """Every forecaster's scores on the validation windows (in time order), and how to use them.
 
     With `model_quantiles` (a quantile model's own forecasts, their last axis the
-    quantiles) the model's offsets adjust those quantiles instead of its point forecast.
+    quantiles) the model's scores are those of its quantiles instead of its point forecast.
+    The rolling window defaults to the number of validation windows: at the first origin
+    it is the split calibration, then it slides forward.
     """
-    offsets = {name: conformal_offsets((actual - forecast) / spread, quantiles) for name, forecast in forecasts.items()}
     bases = {name: "point" for name in forecasts}
+    found = {name: scores(forecast, actual, quantiles, "point", spread) for name, forecast in forecasts.items()}
     if model_quantiles is not None:
-        offsets["model"], bases["model"] = quantile_offsets(model_quantiles, actual, quantiles, spread), "quantiles"
+        bases["model"] = "quantiles"
+        found["model"] = scores(model_quantiles, actual, quantiles, "quantiles", spread)
+    n = int(len(actual))
+    window = n if method == "split" else (window or n)
     return {
-        "method": "split conformal on the validation windows, per horizon step and target, residuals divided "
-        "by the standard deviation of each window's inputs",
+        "method": method,
+        "window": int(window),
+        "gamma": gamma if method == "rolling" else None,
         "quantiles": list(quantiles),
-        "windows": int(len(actual)),
+        "windows": n,
         "bases": bases,
-        "offsets": {name: value.tolist() for name, value in offsets.items()},
+        "scores": {name: value[max(n - window, 0) :] for name, value in found.items()},
     }
 
 
+def offsets_at(calibration: dict, name: str, origins, horizon: int, recent=None, recent_origins=None) -> np.ndarray:
+    """The offsets (origins, quantiles, horizon, targets) of forecaster `name` at each forecast origin.
+
+    The validation scores are known at every origin. With the rolling method, `recent`
+    holds the scores of later windows (in time order) whose first target rows are
+    `recent_origins`; a window joins the pool only once all of its `horizon` targets lie
+    before the origin (origin' + horizon <= origin), so no origin sees an error from its
+    own future.
+    """
+    history = calibration["scores"][name]
+    origins = np.asarray(origins, dtype=np.int64)
+    base, quantiles = calibration["bases"].get(name, "point"), calibration["quantiles"]
+    if calibration["method"] == "split" or recent is None or len(recent) == 0:
+        single = offsets(history, quantiles, base)
+        return np.broadcast_to(single, (len(origins),) + single.shape)
+    known = len(history) + np.searchsorted(np.asarray(recent_origins), origins - horizon, side="right")
+    pool, window = np.concatenate([history, recent]), calibration["window"]
+    found = offsets(pool, quantiles, base, known, window)
+    if calibration.get("gamma"):
+        index = _index(quantiles)
+        for p, (low, high) in enumerate(central_pairs(quantiles)):
+            i, j = index[round(low, 10)], index[round(high, 10)]
+            lo, hi = adaptive(pool if base == "point" else pool[..., p], len(history), np.asarray(recent_origins),
+                              origins, horizon, window, 1 - (high - low), calibration["gamma"], base == "point")
+            found[:, i], found[:, j] = (lo, hi) if base == "point" else (-hi, hi)
+    return found
+
+
+def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, gamma, two_sided=True):
+    """Adaptive conformal inference (Gibbs & Candes 2021) on the rolling pool, for one central interval.
+
+    Per horizon step and target, the miscoverage level moves after every observed window:
+    alpha_t = alpha + gamma * sum(alpha - miss) over the windows known at t (a window is
+    known, as in the pool, once all its targets precede the origin). Too many misses
+    widen the interval, too few narrow it, which keeps the long-run coverage near nominal
+    even when the errors drift. The level used is clipped to [0, 1]; the sum is not.
+    Returns the (lower, upper) thresholds (origins, horizon, targets) of the scores: for
+    two_sided, the residual quantiles at alpha_t / 2 and 1 - alpha_t / 2; else the
+    1 - alpha_t quantile (as upper) of conformalized-quantile scores.
+    """
+    shape = pool.shape[1:]
+    flat = pool.reshape(len(pool), -1)
+
+    def thresholds(ordered, level):
+        n, a = len(ordered), np.clip(level, 0.0, 1.0)
+        lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1
+        hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(int) - 1
+        return np.take_along_axis(ordered, lo[None], 0)[0], np.take_along_axis(ordered, hi[None], 0)[0]
+
+    def level(known_recent, misses):
+        return alpha + gamma * (known_recent * alpha - misses[known_recent])
+
+    seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
+    misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
+    own = []
+    k = n_history + int(seen[0]) if len(seen) else n_history
+    ordered = np.sort(flat[max(k - window, 0) : k], axis=0)
+    for j, m in enumerate(seen):
+        while k < n_history + m:  # the pool moves forward one window at a time: no sort per origin
+            ordered = _slid(ordered, flat[k - window] if k >= window else None, flat[k])
+            k += 1
+        lo, hi = thresholds(ordered, level(m, misses))
+        score = flat[n_history + j]
+        misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
+        own.append((lo, hi))
+    lows, highs = [], []
+    for origin in origins:
+        j = int(np.searchsorted(recent_origins, origin))
+        if j < len(recent_origins) and recent_origins[j] == origin:  # one of the pool's windows: as computed
+            lo, hi = own[j]
+        else:
+            m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
+            known = n_history + m
+            lo, hi = thresholds(np.sort(flat[max(known - window, 0) : known], axis=0), level(m, misses))
+        lows.append(lo.reshape(shape))
+        highs.append(hi.reshape(shape))
+    return np.stack(lows), np.stack(highs)
+
+
+def _slid(ordered: np.ndarray, leaving, entering: np.ndarray) -> np.ndarray:
+    """Column-sorted `ordered` with the values `leaving` taken out of each column (if any) and `entering` put in."""
+    if leaving is not None:
+        rows = np.arange(len(ordered) - 1)[:, None]
+        ordered = np.take_along_axis(ordered, rows + (rows >= (ordered < leaving).sum(axis=0)), 0)
+    at = (ordered < entering).sum(axis=0)
+    rows = np.arange(len(ordered) + 1)[:, None]
+    if len(ordered) == 0:
+        return entering[None].copy()
+    kept = np.take_along_axis(ordered, np.clip(rows - (rows > at), 0, len(ordered) - 1), 0)
+    return np.where(rows == at, entering, kept)
+
+
 def save(run_path, calibration: dict) -> None:
-    runs.write_json(run_path / CALIBRATION_FILE, calibration)
+    """calibration.json (how, which quantiles) and the validation scores beside it."""
+    runs.write_json(run_path / CALIBRATION_FILE, {k: v for k, v in calibration.items() if k != "scores"})
+    runs.atomic_write(run_path / SCORES_FILE, lambda path: np.savez(path, **calibration["scores"]))
 
 
 def load(run) -> dict | None:
-    """A run's calibration, or None for a run that has none (a panel, or an older run)."""
-    import json
-
-    path = run.path / CALIBRATION_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    """A run's calibration, or None for a run that has none (a panel, or one calibrated by an older version)."""
+    path, scores_path = run.path / CALIBRATION_FILE, run.path / SCORES_FILE
+    if not (path.is_file() and scores_path.is_file()):
+        return None
+    found = json.loads(path.read_text())
+    with np.load(scores_path) as saved:
+        found["scores"] = {name: saved[name] for name in saved.files}
+    return found
 
 
 def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
@@ -104,19 +276,36 @@ def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
     return [(q, 1 - q) for q in quantiles if q < 0.5 and any(math.isclose(1 - q, p) for p in quantiles)]
 
 
-def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spread=1.0) -> dict:
-    """Pinball loss, and the coverage and mean width of each central interval, for every forecaster."""
-    quantiles = calibration["quantiles"]
-    index = {round(q, 10): i for i, q in enumerate(quantiles)}
-    scores = {}
+def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float]) -> dict:
+    """Pinball loss, and the coverage and mean width of each central interval, of quantile forecasts."""
+    index = _index(quantiles)
+    entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
+    for low, high in central_pairs(quantiles):
+        lo, hi = bands[..., index[round(low, 10)]], bands[..., index[round(high, 10)]]
+        label = f"{round(100 * (high - low))}%"
+        entry["coverage"][label] = float(((actual >= lo) & (actual <= hi)).mean())
+        entry["width"][label] = float((hi - lo).mean())
+    return entry
+
+
+def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spread=1.0, origins=None) -> dict:
+    """band_scores of every forecaster on these windows, each calibrated as the calibration says.
+
+    With the rolling method, `origins` (the first target row of each window, increasing,
+    every origin of the period) says when each window's own errors join the pool.
+    """
+    if calibration["method"] == "rolling" and origins is None:
+        raise ValueError("rolling calibration needs the origin of each scored window")
+    quantiles, horizon = calibration["quantiles"], actual.shape[1]
+    found = {}
     for name, forecast in forecasts.items():
-        base = calibration.get("bases", {}).get(name, "point")
-        bands = apply(forecast, np.asarray(calibration["offsets"][name]), base, spread)
-        entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
-        for low, high in central_pairs(quantiles):
-            lo, hi = bands[..., index[round(low, 10)]], bands[..., index[round(high, 10)]]
-            label = f"{round(100 * (high - low))}%"
-            entry["coverage"][label] = float(((actual >= lo) & (actual <= hi)).mean())
-            entry["width"][label] = float((hi - lo).mean())
-        scores[name] = entry
-    return scores
+        base = calibration["bases"].get(name, "point")
+        at = np.zeros(len(actual), dtype=np.int64) if origins is None else origins
+        recent = scores(forecast, actual, quantiles, base, spread)
+        shifts = offsets_at(calibration, name, at, horizon, recent, origins)
+        found[name] = band_scores(actual, apply(forecast, shifts, base, spread), quantiles)
+    return found
+
+
+def _index(quantiles: list[float]) -> dict:
+    return {round(q, 10): i for i, q in enumerate(quantiles)}

@@ -218,11 +218,10 @@ def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
 def _bands(run: runs.Run, prepared, future: pd.DataFrame, model) -> dict:
     """The widest calibrated central interval of the future forecast, per target."""
     calibration = forecasting.calibrated(run, model)
-    own = forecasting.future_quantiles(prepared, model)
     pairs = intervals.central_pairs(calibration["quantiles"])
     if not pairs:
         return {}
     low, high = pairs[0]
-    quantiles = forecasting.with_quantiles(future, calibration, own, forecasting.future_spread(prepared))
+    quantiles = forecasting.with_quantiles(prepared, future, model)
     label = f"{round(100 * (high - low))}% interval (calibrated)"
     return {t: (quantiles[f"{t}_q{low:g}"], quantiles[f"{t}_q{high:g}"], label) for t in future.columns}

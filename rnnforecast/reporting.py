@@ -103,8 +103,7 @@ def intervals_table(report: dict) -> Table:
         title=f"Calibrated quantiles {', '.join(f'{q:g}' for q in report['quantiles'])} on the test windows",
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption="Intervals come from each forecaster's own validation errors, per horizon step, "
-        "scaled to each window's spread.",
+        caption=_calibration_caption(report.get("calibration", {})),
         caption_justify="left",
     )
     table.add_column("forecaster", no_wrap=True)
@@ -118,3 +117,14 @@ def intervals_table(report: dict) -> Table:
             row += [f"{100 * scores['coverage'][label]:.1f}%", _fmt(scores["width"][label])]
         table.add_row(NAMES.get(name, name), *row)
     return table
+
+
+def _calibration_caption(settings: dict) -> str:
+    """Where each forecaster's interval comes from, in a sentence."""
+    if settings.get("method") == "split":
+        source = "its own validation errors"
+    else:
+        source = f"its last {settings.get('window', '?')} errors known at each origin (validation, then test)"
+        if settings.get("gamma"):
+            source += f", its level adapted to its misses (gamma {settings['gamma']:g})"
+    return f"Each forecaster's interval comes from {source}, per horizon step, scaled to each window's spread."

@@ -133,3 +133,12 @@ def test_benchmark_configs_are_valid():
         raw = yaml.safe_load(path.read_text())
         cfg = config.validate(raw, source=str(path))
         assert cfg.data.split.test_end is not None, path.name
+
+
+def test_backtest_reports_calibrated_intervals_for_every_forecaster(retrained):
+    _, path = retrained
+    report = json.loads((path / "backtest.json").read_text())
+    assert report["quantiles"] == [0.1, 0.5, 0.9] and report["calibration"]["method"] == "rolling"
+    assert set(report["intervals"]) == {"model", "naive", "seasonal_naive"}
+    for scores in report["intervals"].values():
+        assert 0.5 < scores["coverage"]["80%"] < 1.0 and scores["width"]["80%"] > 0 and scores["pinball"] > 0

@@ -133,3 +133,137 @@ def test_scaling_by_window_spread_keeps_coverage_when_the_test_period_is_wilder(
     cover = intervals.interval_scores(actual_test, {"model": forecast_test}, scaled, wild)["model"]["coverage"]["80%"]
     assert unscaled_cover < 0.6  # a global interval fitted on a calm period fails in a wild one
     assert abs(cover - 0.8) < 0.02
+
+
+def test_rolling_quantiles_match_a_sort_of_each_pool():
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(60, 3, 2))
+    known = np.array([1, 5, 9, 20, 21, 40, 60])
+    for window in (1, 7, 20, 100):
+        got = intervals.rolling_conformal(scores, [0.1, 0.5, 0.9], known, window)
+        for row, k in enumerate(known):
+            expected = intervals.conformal_offsets(scores[max(k - window, 0) : k], [0.1, 0.5, 0.9])
+            assert np.array_equal(got[row], expected), (window, k)
+
+
+def test_a_residual_joins_the_calibration_only_once_all_its_targets_are_observed():
+    horizon = 3
+    history = np.arange(9.0)[:, None, None] * np.ones((1, horizon, 1))  # validation residuals 0..8 at every step
+    calibration = {"method": "rolling", "window": 10, "quantiles": [0.1, 0.5, 0.9], "bases": {}, "scores": {"m": history}}
+    recent = np.full((1, horizon, 1), 1000.0)  # a huge error in the window whose targets are rows 100, 101, 102
+    at = intervals.offsets_at(calibration, "m", [101, 102, 103], horizon, recent, np.array([100]))
+    # at origins 101 and 102 row 102 is not yet observed: only the validation residuals count (upper: the 9th of 9)
+    assert at[0, 2, 0, 0] == 8.0 and at[1, 2, 0, 0] == 8.0
+    # at 103 it is, and the 10th of 10 is that error: using it one step early would have changed the interval
+    assert at[2, 2, 0, 0] == 1000.0
+
+
+def _shifted_series(rng, calm_rows, wild_rows, horizon):
+    """A noise series whose level jumps from 1 to 3 at `calm_rows`, as windows forecast by zero."""
+    noise = rng.normal(size=calm_rows + wild_rows) * np.where(np.arange(calm_rows + wild_rows) < calm_rows, 1.0, 3.0)
+    origins = np.arange(len(noise) - horizon + 1)
+    actual = noise[origins[:, None] + np.arange(horizon)][..., None]
+    validation = origins + horizon <= calm_rows
+    test = origins >= calm_rows
+    return origins, actual, validation, test
+
+
+def test_rolling_calibration_recovers_the_nominal_coverage_after_a_shift_where_split_does_not():
+    rng = np.random.default_rng(6)
+    horizon = 2
+    origins, actual, validation, test = _shifted_series(rng, 600, 30000, horizon)
+    zero = np.zeros_like(actual)
+    covered = {}
+    for method in ("split", "rolling"):
+        calibration = intervals.calibration(
+            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method=method
+        )
+        assert calibration["window"] == validation.sum()  # default window: as many as the validation windows
+        found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
+        covered[method] = found["model"]["coverage"]["80%"]
+    # split keeps the calm period's +-1.28: it holds N(0, 9) only P(|Z| < 0.43) = 33% of the time
+    assert covered["split"] < 0.4
+    # rolling has forgotten the calm period after ~600 windows of 30,000: sampling error about +-0.005
+    assert abs(covered["rolling"] - 0.8) < 0.015
+
+
+def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
+    from rnnforecast import config
+    from rnnforecast.errors import UserError
+
+    calibration = intervals.calibration({"model": np.zeros((20, 2, 1))}, np.ones((20, 2, 1)), [0.1, 0.9], method="rolling")
+    with pytest.raises(ValueError, match="origin"):
+        intervals.interval_scores(np.ones((5, 2, 1)), {"model": np.zeros((5, 2, 1))}, calibration)
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split", "window": 50})
+    with pytest.raises(UserError, match="window and gamma apply to method: rolling"):
+        config.validate(raw)
+
+
+def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
+    rng = np.random.default_rng(7)
+    horizon, rows, calm = 2, 15000, 1000
+    t = np.arange(rows)
+    noise = rng.normal(size=rows) * np.where(t < calm, 1.0, 1.0 + 9.0 * (t - calm) / (rows - calm))
+    origins = np.arange(rows - horizon + 1)
+    actual = noise[origins[:, None] + np.arange(horizon)][..., None]
+    validation, test = origins + horizon <= calm, origins >= calm
+    zero = np.zeros_like(actual)
+    covered = {}
+    for gamma in (None, 0.01):
+        calibration = intervals.calibration(
+            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method="rolling", gamma=gamma
+        )
+        found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
+        covered[gamma] = found["model"]["coverage"]["80%"]
+    assert covered[None] < 0.78  # the last 1,000 errors lag a noise that grows all the time
+    # ACI's bound: |coverage - 0.8| <= (1 + gamma) / (gamma T) = 0.0072 for T = 14,000 windows
+    assert abs(covered[0.01] - 0.8) < 0.01
+
+
+@pytest.mark.parametrize("gamma", [None, 0.05])
+@pytest.mark.parametrize("base", ["point", "quantiles"])
+def test_no_origin_sees_an_error_whose_targets_come_after_it(gamma, base):
+    rng = np.random.default_rng(8)
+    horizon, quantiles = 4, [0.1, 0.5, 0.9]
+    shape = (30, horizon, 1) + ((1,) if base == "quantiles" else ())
+    calibration = {"method": "rolling", "window": 25, "gamma": gamma, "quantiles": quantiles,
+                   "bases": {"m": base}, "scores": {"m": rng.normal(size=shape)}}
+    recent_origins = np.arange(100, 160)
+    recent = rng.normal(size=(60,) + shape[1:])
+    origins = np.arange(100, 170)
+    before = intervals.offsets_at(calibration, "m", origins, horizon, recent, recent_origins)
+    changed = recent.copy()
+    changed[40:] *= 50  # the windows from origin 140 on: their targets end at 143 and later
+    after = intervals.offsets_at(calibration, "m", origins, horizon, changed, recent_origins)
+    unchanged = origins < 140 + horizon  # origins up to 143 cannot know them yet
+    assert np.array_equal(before[unchanged], after[unchanged])
+    assert not np.array_equal(before[~unchanged], after[~unchanged])
+
+
+def test_sliding_the_sorted_pool_matches_a_fresh_sort():
+    rng = np.random.default_rng(9)
+    values = np.round(rng.normal(size=(40, 5)), 1)  # rounded: ties too
+    ordered = np.sort(values[:10], axis=0)
+    for k in range(10, 40):
+        ordered = intervals._slid(ordered, values[k - 10], values[k])
+        assert np.array_equal(ordered, np.sort(values[k - 9 : k + 1], axis=0))
+    growing = np.sort(values[:1], axis=0)
+    for k in range(1, 5):
+        growing = intervals._slid(growing, None, values[k])
+    assert np.array_equal(growing, np.sort(values[:5], axis=0))
+
+
+def test_a_quantile_model_with_adaptive_calibration_end_to_end(tmp_path, write_config):
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
+                      model={"output": {"quantiles": [0.1, 0.5, 0.9]}}, calibration={"gamma": 0.05, "window": 200})
+    run = runner.invoke(app, ["train", str(write_config(raw))]).stdout.strip().splitlines()[-1]
+    report = __import__("json").loads(runner.invoke(app, ["evaluate", run, "--format", "json"]).stdout)
+    assert report["calibration"] == {"method": "rolling", "window": 200, "gamma": 0.05}
+    for scores in report["intervals"].values():
+        # ACI's bound over 535 test windows at gamma 0.05: within (1 + gamma) / (gamma T) = 0.04 of 0.8
+        # (this 1-epoch model's own quantiles, calibrated by split, cover 68%)
+        assert 0.75 < scores["coverage"]["80%"] < 0.85
+    forecast = pd.read_csv(__import__("io").StringIO(runner.invoke(app, ["predict", run]).stdout))
+    assert (forecast["Temp_q0.1"] <= forecast["Temp_q0.5"]).all() and (forecast["Temp_q0.5"] <= forecast["Temp_q0.9"]).all()
+    result = runner.invoke(app, ["calibrate", run, "--method", "split"])
+    assert result.exit_code == 0 and "(split)" in result.stdout
