@@ -66,6 +66,7 @@ def describe() -> dict:
         "numpy": _version("numpy"),
         "pandas": _version("pandas"),
         "devices": devices(backend),
+        "data_parallel": data_parallel_summary(backend, devices(backend)),
     }
 
 
@@ -123,6 +124,36 @@ def training_device(found: list[str]) -> str:
     """The device Keras places the model on: the first GPU when there is one."""
     gpus = [d for d in found if d.startswith("GPU")]
     return gpus[0] if gpus else "CPU"
+
+
+def parallel_devices(found: list[str]) -> list[str]:
+    """The devices training mirrors the model over: every GPU when there are two or more, else none."""
+    gpus = [d for d in found if d.startswith("GPU")]
+    return gpus if len(gpus) > 1 else []
+
+
+def mirrored(chosen: list[str]):
+    """TensorFlow's own data-parallel strategy over `chosen` (names like "GPU:0"); None for one device or none.
+
+    MirroredStrategy keeps a copy of the weights on every device, splits each batch
+    (training.batch_size stays the global batch) evenly over them and sums the gradients.
+    """
+    if len(chosen) < 2:
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy([f"/device:{d.split()[0]}" for d in chosen])
+
+
+def data_parallel_summary(backend: str, found: list[str]) -> str:
+    """What `info` and metadata.json say about training on several devices."""
+    gpus = [d for d in found if d.startswith("GPU")]
+    if backend != "tensorflow":
+        return f"none: {len(gpus)} GPU(s); multi-GPU training is TensorFlow-only" if len(gpus) > 1 else "none (1 device)"
+    chosen = parallel_devices(found)
+    if not chosen:
+        return "none (1 device)"
+    return f"MirroredStrategy, {len(chosen)} replicas ({', '.join(chosen)})"
 
 
 def _version(package: str) -> str:

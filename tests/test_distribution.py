@@ -1,0 +1,116 @@
+"""Several devices: training runs under TensorFlow's MirroredStrategy; one device means no strategy.
+
+There is no GPU here, so TensorFlow splits the CPU into two logical devices, which must
+happen before it initialises: the real trainings run in a child process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from rnnforecast import environment
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    from rnnforecast import checkpoints, config, errors, forecasting, models, runs, training
+    from tests.conftest import DATA, tiny_config
+
+    TWO = ["CPU:0", "CPU:1"]
+    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": sys.argv[1]},
+                      model={"type": sys.argv[2], "layers": [{"units": 8}, {"units": 6}]},
+                      training={"epochs": 2, "batch_size": 64, "early_stopping": None})
+    cfg = config.validate(raw)
+    out = {}
+
+    # An interrupted two-device training (Ctrl-C after epoch 1), resumed on two devices.
+    original = checkpoints.callback
+    def stop_after_first_epoch(*args, **kwargs):
+        saver = original(*args, **kwargs)
+        save = saver.on_epoch_end
+        def on_epoch_end(epoch, logs=None):
+            save(epoch, logs)
+            raise KeyboardInterrupt
+        saver.on_epoch_end = on_epoch_end
+        return saver
+    checkpoints.callback = stop_after_first_epoch
+    raw["run"]["name"] = "two"
+    try:
+        training.train(config.validate(raw), devices=TWO)
+    except errors.Interrupted as exc:
+        out["interrupted"] = str(exc)
+    checkpoints.callback = original
+    partial = next(p for p in __import__("pathlib").Path(sys.argv[1]).glob(".two-*.partial"))
+    two = training.train(None, resume=partial, devices=TWO)
+
+    raw["run"]["name"] = "one"
+    one = training.train(config.validate(raw))  # one physical CPU: no strategy
+    for name, path in (("two", two), ("one", one)):
+        run = runs.load(path)
+        forecast = forecasting.forecast_run(run)
+        out[name] = {
+            "replicas": run.metadata["replicas"],
+            "epochs": run.history["epoch"].tolist(),
+            "shape": list(forecast.shape),
+            "finite": bool(np.isfinite(forecast.select_dtypes("number").to_numpy()).all()),
+            "mae": forecasting.evaluate_run(run)["original"]["model"]["overall"]["mae"],
+        }
+
+    # Prediction from a model that lives under the strategy (as backtest does): one row per window.
+    prepared = training.prepare_data(cfg)
+    with training.replicated(cfg, TWO) as replicas:
+        model = training.build(cfg, 1)
+        out["built_replicas"] = replicas
+        out["jit_compile"] = bool(model.jit_compile)
+        training.fit(model, prepared, cfg, verbose=0)
+    starts = prepared.starts["val"][:7]
+    got = forecasting.predict_scaled(model, prepared.values, starts, cfg.window.input_length)
+    windows = prepared.values[starts[:, None] + np.arange(cfg.window.input_length)]
+    out["predict_rows"] = len(got)
+    out["predict_gap"] = float(np.abs(got - np.asarray(model(windows))).max())
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+def test_several_gpus_are_mirrored_and_one_device_is_not():
+    assert environment.parallel_devices(["GPU:0", "GPU:1", "CPU:0"]) == ["GPU:0", "GPU:1"]
+    assert environment.parallel_devices(["GPU:0", "CPU:0"]) == []
+    assert environment.parallel_devices(["CPU:0"]) == []
+    assert environment.mirrored([]) is None and environment.mirrored(["CPU:0"]) is None
+    assert environment.data_parallel_summary("tensorflow", ["CPU:0"]) == "none (1 device)"
+    assert environment.data_parallel_summary("tensorflow", ["GPU:0", "GPU:1", "CPU:0"]) == (
+        "MirroredStrategy, 2 replicas (GPU:0, GPU:1)"
+    )
+    assert "TensorFlow-only" in environment.data_parallel_summary("jax", ["GPU:0", "GPU:1", "CPU:0"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["gru"])  # XLA-compiled on one CPU, not under the strategy: the harder case
+def test_training_over_two_devices_resumes_saves_and_forecasts(tmp_path, cell):
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": ""}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "runs"), cell], capture_output=True,
+                            text=True, env=env, cwd=root, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Training on 2 devices (CPU:0, CPU:1) with tf.distribute.MirroredStrategy" in result.stderr
+    out = json.loads(result.stdout.split("RESULT ", 1)[1])
+    assert "--resume" in out["interrupted"]
+    two, one = out["two"], out["one"]
+    assert two["replicas"] == 2 and one["replicas"] == 1
+    assert two["epochs"] == one["epochs"] == [1, 2]  # the resumed run finished both epochs
+    assert two["shape"] == one["shape"] and two["finite"] and one["finite"]
+    assert 0 < two["mae"] < 10 and 0 < one["mae"] < 10  # degrees Celsius; the series spans 0 to 26
+    assert out["built_replicas"] == 2 and out["jit_compile"] is False
+    assert out["predict_rows"] == 7  # not one copy per device
+    assert out["predict_gap"] < 1e-5
