@@ -132,28 +132,36 @@ def parallel_devices(found: list[str]) -> list[str]:
     return gpus if len(gpus) > 1 else []
 
 
-def mirrored(chosen: list[str]):
-    """TensorFlow's own data-parallel strategy over `chosen` (names like "GPU:0"); None for one device or none.
+def data_parallel(backend: str, chosen: list[str]):
+    """The backend's own data-parallel distribution over `chosen` (names like "GPU:0"); None for fewer than two.
 
-    MirroredStrategy keeps a copy of the weights on every device, splits each batch
-    (training.batch_size stays the global batch) evenly over them and sums the gradients.
+    TensorFlow: tf.distribute.MirroredStrategy; JAX: keras.distribution.DataParallel.
+    Both keep a copy of the weights on every device, split each batch evenly over them
+    (training.batch_size stays the global batch) and combine the gradients. Enter its
+    `scope()` before building or loading the model. Other backends: None.
     """
-    if len(chosen) < 2:
+    if len(chosen) < 2 or backend not in ("tensorflow", "jax"):
         return None
-    import tensorflow as tf
+    names = [d.split()[0] for d in chosen]
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return tf.distribute.MirroredStrategy([f"/device:{d.split()[0]}" for d in chosen])
+        return tf.distribute.MirroredStrategy([f"/device:{name}" for name in names])
+    import keras
+
+    return keras.distribution.DataParallel(devices=[name.lower() for name in names])
 
 
 def data_parallel_summary(backend: str, found: list[str]) -> str:
     """What `info` and metadata.json say about training on several devices."""
-    gpus = [d for d in found if d.startswith("GPU")]
-    if backend != "tensorflow":
-        return f"none: {len(gpus)} GPU(s); multi-GPU training is TensorFlow-only" if len(gpus) > 1 else "none (1 device)"
     chosen = parallel_devices(found)
     if not chosen:
         return "none (1 device)"
-    return f"MirroredStrategy, {len(chosen)} replicas ({', '.join(chosen)})"
+    gpus = len([d for d in found if d.startswith("GPU")])
+    if backend not in ("tensorflow", "jax"):
+        return f"none: {gpus} GPUs, but multi-GPU training needs the tensorflow or jax backend"
+    kind = "tf.distribute.MirroredStrategy" if backend == "tensorflow" else "keras.distribution.DataParallel"
+    return f"{kind}, {len(chosen)} replicas ({', '.join(d.split()[0] for d in chosen)})"
 
 
 def _version(package: str) -> str:

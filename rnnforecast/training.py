@@ -242,27 +242,29 @@ def train(
 
 @contextlib.contextmanager
 def replicated(config: Config, devices: list[str] | None = None):
-    """Build, load and fit inside TensorFlow's MirroredStrategy when there are several devices; yield the replica count.
+    """Build, load and fit under the backend's own data-parallel distribution when there are several devices.
 
-    By default the devices are every GPU TensorFlow sees, when there are two or more
-    (environment.parallel_devices); one device, or another backend, means no strategy.
+    By default the devices are every GPU the backend sees, when there are two or more
+    (environment.parallel_devices); one device means no distribution. Yields the number
+    of replicas (1 without a distribution).
     """
     keras = environment.import_keras()
     backend = keras.backend.backend()
     if devices is None:
-        devices = environment.parallel_devices(environment.devices(backend)) if backend == "tensorflow" else []
-    strategy = environment.mirrored(devices) if backend == "tensorflow" else None
-    if strategy is None:
+        devices = environment.parallel_devices(environment.devices(backend))
+    distribution = environment.data_parallel(backend, devices)
+    if distribution is None:
         yield 1
         return
-    replicas = strategy.num_replicas_in_sync
+    replicas = len(devices)
     batch = config.training.batch_size
+    kind = "tf.distribute.MirroredStrategy" if backend == "tensorflow" else "keras.distribution.DataParallel"
     print(
-        f"Training on {replicas} devices ({', '.join(devices)}) with tf.distribute.MirroredStrategy: "
+        f"Training on {replicas} devices ({', '.join(d.split()[0] for d in devices)}) with {kind}: "
         f"each batch of {batch} windows is split into about {-(-batch // replicas)} per device.",
         file=sys.stderr,
     )
-    with strategy.scope():
+    with distribution.scope():
         yield replicas
 
 

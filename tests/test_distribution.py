@@ -1,9 +1,11 @@
-"""Several devices: training runs under TensorFlow's MirroredStrategy; one device means no strategy.
+"""Several devices: training runs under the backend's own data-parallel distribution; one device means none.
 
-There is no GPU here, so TensorFlow splits the CPU into two logical devices, which must
-happen before it initialises: the real trainings run in a child process.
+There is no GPU here, so the CPU is split into two devices: TensorFlow's logical devices,
+or XLA's forced host device count under JAX. Both must be set before the backend
+initialises, so the real trainings run in a child process.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,12 +18,14 @@ from rnnforecast import environment
 
 CHILD = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     import numpy as np
-    import tensorflow as tf
 
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    if os.environ["KERAS_BACKEND"] == "tensorflow":
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
     from rnnforecast import checkpoints, config, errors, forecasting, models, runs, training
     from tests.conftest import DATA, tiny_config
@@ -83,34 +87,59 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_several_gpus_are_mirrored_and_one_device_is_not():
-    assert environment.parallel_devices(["GPU:0", "GPU:1", "CPU:0"]) == ["GPU:0", "GPU:1"]
+def test_several_gpus_are_used_together_and_one_device_alone():
+    assert environment.parallel_devices(["GPU:0 NVIDIA H100", "GPU:1 NVIDIA H100", "CPU:0"]) == [
+        "GPU:0 NVIDIA H100", "GPU:1 NVIDIA H100"
+    ]
     assert environment.parallel_devices(["GPU:0", "CPU:0"]) == []
     assert environment.parallel_devices(["CPU:0"]) == []
-    assert environment.mirrored([]) is None and environment.mirrored(["CPU:0"]) is None
+    for backend in ("tensorflow", "jax", "torch"):
+        assert environment.data_parallel(backend, []) is None
+        assert environment.data_parallel(backend, ["CPU:0"]) is None
+    assert environment.data_parallel("torch", ["GPU:0", "GPU:1"]) is None
     assert environment.data_parallel_summary("tensorflow", ["CPU:0"]) == "none (1 device)"
     assert environment.data_parallel_summary("tensorflow", ["GPU:0", "GPU:1", "CPU:0"]) == (
-        "MirroredStrategy, 2 replicas (GPU:0, GPU:1)"
+        "tf.distribute.MirroredStrategy, 2 replicas (GPU:0, GPU:1)"
     )
-    assert "TensorFlow-only" in environment.data_parallel_summary("jax", ["GPU:0", "GPU:1", "CPU:0"])
+    assert environment.data_parallel_summary("jax", ["GPU:0 NVIDIA H100", "GPU:1 NVIDIA H100", "CPU:0"]) == (
+        "keras.distribution.DataParallel, 2 replicas (GPU:0, GPU:1)"
+    )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("cell", ["gru"])  # XLA-compiled on one CPU, not under the strategy: the harder case
-def test_training_over_two_devices_resumes_saves_and_forecasts(tmp_path, cell):
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": ""}
+def _train_on_two_devices(tmp_path, backend, cell):
+    env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "runs"), cell], capture_output=True,
                             text=True, env=env, cwd=root, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Training on 2 devices (CPU:0, CPU:1) with tf.distribute.MirroredStrategy" in result.stderr
-    out = json.loads(result.stdout.split("RESULT ", 1)[1])
+    return json.loads(result.stdout.split("RESULT ", 1)[1]), result.stderr
+
+
+def _check(out):
     assert "--resume" in out["interrupted"]
     two, one = out["two"], out["one"]
     assert two["replicas"] == 2 and one["replicas"] == 1
     assert two["epochs"] == one["epochs"] == [1, 2]  # the resumed run finished both epochs
     assert two["shape"] == one["shape"] and two["finite"] and one["finite"]
     assert 0 < two["mae"] < 10 and 0 < one["mae"] < 10  # degrees Celsius; the series spans 0 to 26
-    assert out["built_replicas"] == 2 and out["jit_compile"] is False
-    assert out["predict_rows"] == 7  # not one copy per device
+    assert out["built_replicas"] == 2
+    assert out["predict_rows"] == 7  # one row per window, not one copy per device
     assert out["predict_gap"] < 1e-5
+
+
+@pytest.mark.slow
+def test_tensorflow_trains_over_two_devices_resumes_saves_and_forecasts(tmp_path):
+    # The GRU is XLA-compiled on one CPU, but not under the strategy: the harder case.
+    out, log = _train_on_two_devices(tmp_path, "tensorflow", "gru")
+    assert "Training on 2 devices (CPU:0, CPU:1) with tf.distribute.MirroredStrategy" in log
+    _check(out)
+    assert out["jit_compile"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install -e '.[test]')")
+def test_jax_trains_over_two_devices_resumes_saves_and_forecasts(tmp_path):
+    out, log = _train_on_two_devices(tmp_path, "jax", "lstm")
+    assert "Training on 2 devices (CPU:0, CPU:1) with keras.distribution.DataParallel" in log
+    _check(out)
