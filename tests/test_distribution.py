@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     TWO = ["CPU:0", "CPU:1"]
     raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": sys.argv[1]},
                       model={"type": sys.argv[2], "layers": [{"units": 8}, {"units": 6}]},
-                      training={"epochs": 2, "batch_size": 64, "early_stopping": None})
+                      training={"epochs": 2, "batch_size": 64, "steps_per_epoch": 5, "early_stopping": None})
     cfg = config.validate(raw)
     out = {}
 
@@ -57,9 +57,11 @@ CHILD = textwrap.dedent(
     partial = next(p for p in __import__("pathlib").Path(sys.argv[1]).glob(".two-*.partial"))
     two = training.train(None, resume=partial, devices=TWO)
 
-    raw["run"]["name"] = "one"
-    one = training.train(config.validate(raw))  # one physical CPU: no strategy
-    for name, path in (("two", two), ("one", one)):
+    trained = {"two": two}
+    if sys.argv[3] == "compare":
+        raw["run"]["name"] = "one"
+        trained["one"] = training.train(config.validate(raw))  # one physical CPU: no distribution
+    for name, path in trained.items():
         run = runs.load(path)
         forecast = forecasting.forecast_run(run)
         out[name] = {
@@ -76,7 +78,8 @@ CHILD = textwrap.dedent(
         model = training.build(cfg, 1)
         out["built_replicas"] = replicas
         out["jit_compile"] = bool(model.jit_compile)
-        training.fit(model, prepared, cfg, verbose=0)
+        kernel = model.weights[0].value  # a copy on each device: TensorFlow's MirroredVariable, a JAX sharded array
+        out["kernel_copies"] = len(kernel.sharding.device_set) if hasattr(kernel, "sharding") else len(kernel.values)
     starts = prepared.starts["val"][:7]
     got = forecasting.predict_scaled(model, prepared.values, starts, cfg.window.input_length)
     windows = prepared.values[starts[:, None] + np.arange(cfg.window.input_length)]
@@ -106,24 +109,23 @@ def test_several_gpus_are_used_together_and_one_device_alone():
     )
 
 
-def _train_on_two_devices(tmp_path, backend, cell):
+def _train_on_two_devices(tmp_path, backend, cell, compare):
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "runs"), cell], capture_output=True,
+    result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "runs"), cell, compare], capture_output=True,
                             text=True, env=env, cwd=root, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.split("RESULT ", 1)[1]), result.stderr
 
 
-def _check(out):
+def _check(out, horizon=7):
     assert "--resume" in out["interrupted"]
-    two, one = out["two"], out["one"]
-    assert two["replicas"] == 2 and one["replicas"] == 1
-    assert two["epochs"] == one["epochs"] == [1, 2]  # the resumed run finished both epochs
-    assert two["shape"] == one["shape"] and two["finite"] and one["finite"]
-    assert 0 < two["mae"] < 10 and 0 < one["mae"] < 10  # degrees Celsius; the series spans 0 to 26
-    assert out["built_replicas"] == 2
+    two = out["two"]
+    assert two["replicas"] == 2 and two["epochs"] == [1, 2]  # the resumed run finished both epochs
+    assert two["shape"] == [horizon, 2 + 3] and two["finite"]  # time, Temp and its three quantiles
+    assert 0 < two["mae"] < 10  # degrees Celsius; the series spans 0 to 26
+    assert out["built_replicas"] == 2 and out["kernel_copies"] == 2
     assert out["predict_rows"] == 7  # one row per window, not one copy per device
     assert out["predict_gap"] < 1e-5
 
@@ -131,15 +133,17 @@ def _check(out):
 @pytest.mark.slow
 def test_tensorflow_trains_over_two_devices_resumes_saves_and_forecasts(tmp_path):
     # The GRU is XLA-compiled on one CPU, but not under the strategy: the harder case.
-    out, log = _train_on_two_devices(tmp_path, "tensorflow", "gru")
+    out, log = _train_on_two_devices(tmp_path, "tensorflow", "gru", "compare")
     assert "Training on 2 devices (CPU:0, CPU:1) with tf.distribute.MirroredStrategy" in log
     _check(out)
     assert out["jit_compile"] is False
+    one = out["one"]
+    assert one["replicas"] == 1 and one["epochs"] == [1, 2] and one["shape"] == out["two"]["shape"] and one["finite"]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install -e '.[test]')")
 def test_jax_trains_over_two_devices_resumes_saves_and_forecasts(tmp_path):
-    out, log = _train_on_two_devices(tmp_path, "jax", "lstm")
+    out, log = _train_on_two_devices(tmp_path, "jax", "lstm", "alone")
     assert "Training on 2 devices (CPU:0, CPU:1) with keras.distribution.DataParallel" in log
     _check(out)
