@@ -295,14 +295,18 @@ def _seed(config: Config) -> None:
 
 
 def _announce_device(config: Config) -> str:
-    """The device training runs on; on a GPU, say which options leave the fused cuDNN kernel."""
+    """The device training runs on; on a GPU, one line naming the options that leave the fused cuDNN kernel."""
     keras = environment.import_keras()
     from rnnforecast import models
 
     device = environment.training_device(environment.devices(keras.backend.backend()))
-    if device.startswith("GPU"):
-        for reason in models.leaves_cudnn(config.model):
-            print(f"note: not using the fused cuDNN kernel: {reason} (slower on GPU).", file=sys.stderr)
+    reasons = models.leaves_cudnn(config.model)
+    if device.startswith("GPU") and reasons:
+        print(
+            f"warning: {'; '.join(reasons)}: the recurrent layers run Keras's step-by-step loop on the GPU "
+            "instead of cuDNN's fused kernel, which makes training and prediction slower.",
+            file=sys.stderr,
+        )
     return device
 
 
