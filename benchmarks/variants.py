@@ -1,7 +1,7 @@
 """Where the training and prediction time goes: one lever at a time, against the path as it ships.
 
     python benchmarks/variants.py train --cell gru     # pipeline, XLA, steps_per_execution, threads
-    python benchmarks/variants.py predict --cell lstm  # model.predict vs one compiled call per chunk
+    python benchmarks/variants.py predict --cell lstm  # model.predict vs one compiled call per chunk, XLA, unroll, PyTorch
 
 Training variants run `training.fit` (or model.fit on the same windows materialised as
 arrays, for the pipeline's cost) one epoch at a time in turns, so that every variant
@@ -13,6 +13,7 @@ throughput.py (2 layers of 64, input 96, horizon 24, batch 256); fewer windows.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import tempfile
 import time
@@ -110,12 +111,55 @@ def predict_variants(args) -> None:
 
         return call
 
+    def compiled_call(net, jit_compile, size=4096):
+        import tensorflow as tf
+
+        function = tf.function(lambda x: net(x, training=False), jit_compile=jit_compile, reduce_retracing=True)
+
+        def call():
+            for i in range(0, len(starts), size):
+                chunk = starts[i : i + size]
+                np.asarray(function(values[chunk[:, None] + np.arange(args.input_length)]))
+
+        return call
+
+    def unrolled():
+        """The same layers and weights with `unroll=True`: a static graph of input_length steps, no loop."""
+        import keras
+
+        def clone(layer):
+            config = layer.get_config()
+            if isinstance(layer, keras.layers.RNN):
+                config["unroll"] = True
+            return layer.__class__.from_config(config)
+
+        copy = keras.models.clone_model(model, clone_function=clone)
+        copy.set_weights(model.get_weights())
+        return copy
+
     variants = {
         "model.predict, batch 1024 (before)": model_predict(1024),
         "predict_on_batch 1024": on_batch(1024),
         "predict_on_batch 4096": on_batch(4096),
+        "predict_on_batch 8192": on_batch(8192),
+        "predict_on_batch all": on_batch(len(starts)),
+        "tf.function 4096": compiled_call(model, False),
+        "tf.function xla 4096": compiled_call(model, True),
+        "unrolled tf.function 4096": compiled_call(unrolled(), False),
+        "unrolled tf.function xla 4096": compiled_call(unrolled(), True),
         "predict_scaled (as shipped)": lambda: forecasting.predict_scaled(model, values, starts, args.input_length),
     }
+    if importlib.util.find_spec("torch") is not None:
+        from throughput import Torch
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        reference = Torch(args.cell, values, starts, args)
+        variants["torch reference (batch 1024)"] = reference.predict
+    if args.only:
+        variants = {name: v for name, v in variants.items() if name in args.only.split(",")}
     rates = {name: [] for name in variants}
     for _ in range(args.epochs_timed + 1):
         for name, call in variants.items():
@@ -133,7 +177,7 @@ def main(argv=None) -> None:
     parser.add_argument("--windows", type=int, default=4096)
     parser.add_argument("--epochs-timed", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow intra/inter-op threads (default: its own)")
-    parser.add_argument("--only", default="", help="comma-separated variant names to run (train)")
+    parser.add_argument("--only", default="", help="comma-separated variant names to run")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96)
     parser.add_argument("--horizon", type=int, default=24)
