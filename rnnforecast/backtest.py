@@ -80,14 +80,15 @@ def backtest(
     groups = [starts] if not retrain_every else [starts[i : i + retrain_every] for i in range(0, len(starts), retrain_every)]
     n_targets = len(prepared.series.targets)
     predicted, trained_on, history, model, bands = [], [], {}, None, []
-    for i, group in enumerate(groups):
-        fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
-        model = training.build(config, len(prepared.series.columns))
-        history = training.fit(model, fold_data, config, verbose).history
-        output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
-        predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
-        trained_on.append(np.full(len(group), fold_data.bounds.val_end))
-        bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model))
+    with training.replicated(config):  # several GPUs: every fold trains on all of them
+        for i, group in enumerate(groups):
+            fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
+            model = training.build(config, len(prepared.series.columns))
+            history = training.fit(model, fold_data, config, verbose).history
+            output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
+            predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
+            trained_on.append(np.full(len(group), fold_data.bounds.val_end))
+            bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
     report = score(folds, prepared, config)
     report.update(_interval_report(config, prepared, folds, bands))

@@ -66,6 +66,7 @@ def describe() -> dict:
         "numpy": _version("numpy"),
         "pandas": _version("pandas"),
         "devices": devices(backend),
+        "data_parallel": data_parallel_summary(backend, devices(backend)),
     }
 
 
@@ -123,6 +124,44 @@ def training_device(found: list[str]) -> str:
     """The device Keras places the model on: the first GPU when there is one."""
     gpus = [d for d in found if d.startswith("GPU")]
     return gpus[0] if gpus else "CPU"
+
+
+def parallel_devices(found: list[str]) -> list[str]:
+    """The devices training mirrors the model over: every GPU when there are two or more, else none."""
+    gpus = [d for d in found if d.startswith("GPU")]
+    return gpus if len(gpus) > 1 else []
+
+
+def data_parallel(backend: str, chosen: list[str]):
+    """The backend's own data-parallel distribution over `chosen` (names like "GPU:0"); None for fewer than two.
+
+    TensorFlow: tf.distribute.MirroredStrategy; JAX: keras.distribution.DataParallel.
+    Both keep a copy of the weights on every device, split each batch evenly over them
+    (training.batch_size stays the global batch) and combine the gradients. Enter its
+    `scope()` before building or loading the model. Other backends: None.
+    """
+    if len(chosen) < 2 or backend not in ("tensorflow", "jax"):
+        return None
+    names = [d.split()[0] for d in chosen]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy([f"/device:{name}" for name in names])
+    import keras
+
+    return keras.distribution.DataParallel(devices=[name.lower() for name in names])
+
+
+def data_parallel_summary(backend: str, found: list[str]) -> str:
+    """What `info` and metadata.json say about training on several devices."""
+    chosen = parallel_devices(found)
+    if not chosen:
+        return "none (1 device)"
+    gpus = len([d for d in found if d.startswith("GPU")])
+    if backend not in ("tensorflow", "jax"):
+        return f"none: {gpus} GPUs, but multi-GPU training needs the tensorflow or jax backend"
+    kind = "tf.distribute.MirroredStrategy" if backend == "tensorflow" else "keras.distribution.DataParallel"
+    return f"{kind}, {len(chosen)} replicas ({', '.join(d.split()[0] for d in chosen)})"
 
 
 def _version(package: str) -> str:

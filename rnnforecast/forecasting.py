@@ -103,10 +103,22 @@ def predict_scaled(
         if n_known:
             known = values[chunk[:, None] + input_length + np.arange(horizon)][:, :, -n_known:]
             inputs = [inputs, known]
-        # One compiled call per chunk: model.predict's own batching and data pipeline cost
-        # more than the forecast itself here (benchmarks/PERFORMANCE.md).
-        out.append(np.asarray(model.predict_on_batch(inputs)))
+        out.append(np.asarray(_predict_chunk(model, inputs, len(chunk))))
     return np.concatenate(out) if out else np.empty((0,))
+
+
+def _predict_chunk(model, inputs, n: int):
+    """One compiled call per chunk: model.predict's own batching and data pipeline cost more
+    than the forecast itself here (benchmarks/PERFORMANCE.md).
+
+    A model built under a strategy over several devices (TensorFlow's MirroredStrategy) goes
+    through model.predict instead, which splits the chunk over the devices:
+    predict_on_batch would run the whole chunk on every device and return every copy.
+    """
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return model.predict(inputs, batch_size=n, verbose=0)
+    return model.predict_on_batch(inputs)
 
 
 def future(prepared: Prepared, model=None) -> pd.DataFrame:

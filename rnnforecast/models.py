@@ -332,7 +332,11 @@ def build_model(
 
 
 def leaves_cudnn(cfg: ModelConfig) -> list[str]:
-    """The options that make this model skip the fused cuDNN kernel on a GPU, for a warning."""
+    """The options that make this model skip the fused cuDNN kernel on a GPU, for a warning.
+
+    The other conditions Keras checks (sigmoid recurrent activation, a bias, GRU's
+    reset_after, no unroll, no mask) are not config options and always hold here.
+    """
     reasons = []
     if cfg.type == "simple_rnn":
         reasons.append("simple_rnn has no fused cuDNN kernel")

@@ -177,12 +177,14 @@ def train(
     verbose: int | None = None,
     resume: Path | None = None,
     train_on_validation: bool = False,
+    devices: list[str] | None = None,
 ) -> Path:
     """Fit the configured model and write a complete run folder; return its path.
 
     The folder appears under its final name only once every file is written. With
     `resume` (an interrupted run), training continues from its last completed epoch
-    with the config and data that run started with.
+    with the config and data that run started with. `devices` (default: every GPU
+    when there are several) are the devices to train on together; tests pass CPUs.
     """
     started = datetime.now(timezone.utc)
     if resume is not None:
@@ -200,7 +202,7 @@ def train(
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     device = _announce_device(config)
-    with runs.creating(final, resume=resume is not None) as tmp:
+    with runs.creating(final, resume=resume is not None) as tmp, replicated(config, devices) as replicas:
         state = checkpoints.load_state(tmp) if resume is not None else None
         if state is not None and state["data_sha256"] != prepared.prep["data_sha256"]:
             raise UserError(
@@ -210,6 +212,8 @@ def train(
         if state is not None:
             _seed(config)
             model = checkpoints.load_model(tmp, state)
+            if replicas > 1 and model.jit_compile:  # saved by a one-device run: XLA cannot reach other replicas
+                model.jit_compile = False
             print(f"Resuming {final} after epoch {state['epoch']}.", file=sys.stderr)
         else:
             model = build(config, len(prepared.series.columns))
@@ -223,6 +227,7 @@ def train(
         meta = {
             **environment.describe(),
             "device": device,
+            "replicas": replicas,
             "seed": config.training.seed,
             "precision": model.dtype_policy.name,
             "data_file": str(prepared.series.path),
@@ -239,6 +244,43 @@ def train(
         }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return final
+
+
+@contextlib.contextmanager
+def replicated(config: Config, devices: list[str] | None = None):
+    """Build, load and fit under the backend's own data-parallel distribution when there are several devices.
+
+    By default the devices are every GPU the backend sees, when there are two or more
+    (environment.parallel_devices); one device means no distribution. Yields the number
+    of replicas (1 without a distribution).
+    """
+    keras = environment.import_keras()
+    backend = keras.backend.backend()
+    if devices is None:
+        devices = environment.parallel_devices(environment.devices(backend))
+    distribution = environment.data_parallel(backend, devices)
+    if distribution is None:
+        yield 1
+        return
+    replicas = len(devices)
+    batch = config.training.batch_size
+    kind = "tf.distribute.MirroredStrategy" if backend == "tensorflow" else "keras.distribution.DataParallel"
+    print(
+        f"Training on {replicas} devices ({', '.join(d.split()[0] for d in devices)}) with {kind}: "
+        f"each batch of {batch} windows is split into about {-(-batch // replicas)} per device.",
+        file=sys.stderr,
+    )
+    with distribution.scope():
+        yield replicas
+
+
+def _replicas() -> int:
+    """How many devices the tf.distribute strategy in scope spans: 1 outside one, and on other backends."""
+    if sys.modules.get("keras") is None or sys.modules["keras"].backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def _release_freed_memory() -> None:
@@ -259,14 +301,18 @@ def _seed(config: Config) -> None:
 
 
 def _announce_device(config: Config) -> str:
-    """The device training runs on; on a GPU, say which options leave the fused cuDNN kernel."""
+    """The device training runs on; on a GPU, one line naming the options that leave the fused cuDNN kernel."""
     keras = environment.import_keras()
     from rnnforecast import models
 
     device = environment.training_device(environment.devices(keras.backend.backend()))
-    if device.startswith("GPU"):
-        for reason in models.leaves_cudnn(config.model):
-            print(f"note: not using the fused cuDNN kernel: {reason} (slower on GPU).", file=sys.stderr)
+    reasons = models.leaves_cudnn(config.model)
+    if device.startswith("GPU") and reasons:
+        print(
+            f"warning: {'; '.join(reasons)}: the recurrent layers run Keras's step-by-step loop on the GPU "
+            "instead of cuDNN's fused kernel, which makes training and prediction slower.",
+            file=sys.stderr,
+        )
     return device
 
 
@@ -301,11 +347,13 @@ def _xla_on_cpu(config: Config) -> bool:
 
     On a CPU with TensorFlow, XLA fuses the GRU's per-step gate arithmetic and trains it
     faster, but slows the LSTM and leaves the SimpleRNN as it was. On a GPU Keras's own
-    choice stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles.
+    choice stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Not
+    under a strategy over several devices (build inside its scope): XLA refuses to
+    reach a replica's weights on another device.
     """
     import keras
 
-    if keras.backend.backend() != "tensorflow" or config.model.type != "gru":
+    if keras.backend.backend() != "tensorflow" or config.model.type != "gru" or _replicas() > 1:
         return False
     return not environment.devices("tensorflow")[0].startswith("GPU")
 

@@ -100,6 +100,7 @@ def test_plot_writes_a_png(trained, tmp_path):
 def test_info_names_backend_and_devices():
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0 and "backend" in result.stdout and "CPU" in result.stdout
+    assert "data_parallel    none (1 device)" in result.stdout  # no GPU here: no strategy
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["plot"], ["info"]])

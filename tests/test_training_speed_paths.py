@@ -120,3 +120,37 @@ def test_precision_is_float32_on_the_cpu_and_can_be_set(data_dir):
     finally:
         keras.config.set_dtype_policy("float32")
     assert training.build(_config(data_dir, "lstm"), 1).dtype_policy.name == "float32"
+
+
+def test_auto_precision_is_mixed_float16_on_a_gpu_with_tensor_cores(data_dir, monkeypatch):
+    monkeypatch.setattr(training.environment, "mixed_precision_gpu", lambda: True)
+    assert training._precision(_config(data_dir, "lstm")) == "mixed_float16"
+    assert training._precision(_config(data_dir, "lstm", precision="float32")) == "float32"
+    monkeypatch.setattr(training.environment, "mixed_precision_gpu", lambda: False)
+    assert training._precision(_config(data_dir, "lstm")) == "float32"
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 0), True), ((8, 9), True), ((6, 1), False), (None, False)])
+def test_tensor_cores_mean_compute_capability_7_or_newer(monkeypatch, capability, expected):
+    import tensorflow as tf
+
+    from rnnforecast import environment
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["gpu"] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda d: {"compute_capability": capability})
+    assert environment.mixed_precision_gpu() is expected
+
+
+def test_one_warning_line_on_a_gpu_when_options_leave_cudnn(data_dir, monkeypatch, capsys):
+    raw = tiny_config(data_dir / "daily-min-temperatures.csv",
+                      model={"type": "lstm", "layers": [{"units": 4, "activation": "relu", "recurrent_dropout": 0.1}]})
+    leaving, plain = config.validate(raw), _config(data_dir, "lstm")
+    assert training._announce_device(leaving) == "CPU"  # this machine: no GPU, no warning
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(training.environment, "devices", lambda backend: ["GPU:0 NVIDIA H100", "CPU:0"])
+    assert training._announce_device(plain) == "GPU:0 NVIDIA H100"
+    assert capsys.readouterr().err == ""
+    training._announce_device(leaving)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ")
+    assert "activation is relu" in lines[0] and "recurrent_dropout" in lines[0] and "cuDNN" in lines[0]
