@@ -94,8 +94,8 @@ def backtest(
     report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups))
     name = config.run.name or (Path(config_path).stem if config_path else "run")
-    final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest")
-    with runs.creating(final) as tmp:
+    final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
+    with runs.creating(final, claimed=True) as tmp:
         model.save(tmp / runs.MODEL_FILE)
         (tmp / "config.yaml").write_text(config_module.dump(config))
         (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")

@@ -58,15 +58,25 @@ class Run:
             raise UserError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). Train the run again.") from None
 
 
-def new_run_path(base: Path, name: str) -> Path:
-    """A fresh folder name, `<name>-<date>-<time>`, never one that exists."""
+def new_run_path(base: Path, name: str, claim: bool = False) -> Path:
+    """A fresh folder name, `<name>-<date>-<time>`, never one that exists.
+
+    With `claim`, its hidden temporary folder is created here, atomically, so two runs
+    started in the same second (two seeds launched together) never get the same name.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = base / f"{name}-{stamp}"
-    n = 2
-    while path.exists() or partial_path(path).exists():
+    path, n = base / f"{name}-{stamp}", 2
+    while True:
+        if not (path.exists() or partial_path(path).exists()):
+            if not claim:
+                return path
+            try:
+                partial_path(path).mkdir(parents=True)
+                return path
+            except FileExistsError:  # another process took it between the check and the mkdir
+                pass
         path = base / f"{name}-{stamp}-{n}"
         n += 1
-    return path
 
 
 def partial_path(path: Path) -> Path:
@@ -74,15 +84,15 @@ def partial_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def creating(path: Path, resume: bool = False) -> Iterator[Path]:
+def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterator[Path]:
     """Yield a hidden temporary folder; rename it to `path` only when the block succeeds.
 
     A failure removes the folder. An interrupt (Ctrl-C) after at least one completed
     epoch keeps it, hidden, so that `train --resume` can finish the run; a killed
-    process leaves it the same way.
+    process leaves it the same way. `claimed`: new_run_path(claim=True) made the folder.
     """
     tmp = partial_path(path)
-    if not resume:
+    if not (resume or claimed):
         tmp.mkdir(parents=True)
     try:
         yield tmp

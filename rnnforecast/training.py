@@ -191,8 +191,7 @@ def train(
         final, tmp = runs.resumable(resume)
         config = config_module.validate(config_module.read_yaml(tmp / "config.yaml"), source=str(tmp / "config.yaml"))
     else:
-        name = config.run.name or (Path(config_path).stem if config_path else "run")
-        final = runs.new_run_path(Path(config.run.dir), name)
+        final = None
     prepared = prepare_data(config)
     _release_freed_memory()
     prepared.prep["data_sha256"] = runs.sha256(prepared.series.path)
@@ -202,7 +201,10 @@ def train(
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     device = _announce_device(config)
-    with runs.creating(final, resume=resume is not None) as tmp, replicated(config, devices) as replicas:
+    if final is None:  # named now, right before its folder is made: no half-made folder if the data fail
+        name = config.run.name or (Path(config_path).stem if config_path else "run")
+        final = runs.new_run_path(Path(config.run.dir), name, claim=True)
+    with runs.creating(final, resume=resume is not None, claimed=True) as tmp, replicated(config, devices) as replicas:
         state = checkpoints.load_state(tmp) if resume is not None else None
         if state is not None and state["data_sha256"] != prepared.prep["data_sha256"]:
             raise UserError(

@@ -104,3 +104,10 @@ def test_lr_decay_holds_then_shrinks_every_epoch(tmp_path):
     assert cfg.training.reduce_lr is None  # the default plateau schedule gives way
     run = runs.load(training.train(cfg, verbose=0))
     assert run.history["learning_rate"].tolist() == pytest.approx([0.01, 0.01, 0.005, 0.0025])
+
+
+def test_runs_started_in_the_same_second_get_different_folders(tmp_path):
+    first = runs.new_run_path(tmp_path, "seed", claim=True)
+    second = runs.new_run_path(tmp_path, "seed", claim=True)  # two seeds launched together
+    assert first != second
+    assert runs.partial_path(first).is_dir() and runs.partial_path(second).is_dir()
