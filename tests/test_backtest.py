@@ -132,7 +132,8 @@ def test_benchmark_configs_are_valid():
     for path in sorted((Path(__file__).parent.parent / "configs" / "benchmarks").glob("*.yaml")):
         raw = yaml.safe_load(path.read_text())
         cfg = config.validate(raw, source=str(path))
-        assert cfg.data.split.test_end is not None, path.name
+        split = cfg.data.split  # the protocol's split: by row index (ETT), or by the dates of its rows (Weather)
+        assert split.test_end is not None or split.test_start is not None, path.name
 
 
 def test_backtest_reports_calibrated_intervals_for_every_forecaster(retrained):
