@@ -183,7 +183,8 @@ def train(
 
     The folder appears under its final name only once every file is written. With
     `resume` (an interrupted run), training continues from its last completed epoch
-    with the config and data that run started with. `devices` (default: every GPU
+    with the config and data that run started with. `train_on_validation` (tune's
+    refit) also trains on the validation windows. `devices` (default: every GPU
     when there are several) are the devices to train on together; tests pass CPUs.
     """
     started = datetime.now(timezone.utc)
