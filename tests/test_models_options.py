@@ -192,3 +192,47 @@ def test_highway_adds_one_shared_linear_map_of_the_normalized_look_back(options)
     last = x[:, -1:, :2]
     expected = np.einsum("btc,th->bhc", x[:, :, :2] - last, kernel) + bias[None, :, None] + last
     assert np.allclose(np.asarray(model(x)), expected, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+
+@pytest.mark.parametrize("options", [{}, SEGRNN, {"output": {"quantiles": [0.1, 0.5, 0.9]}}], ids=["plain", "segrnn", "quantiles"])
+def test_ensemble_members_are_separate_copies_of_the_network(options):
+    single = _model(**options)
+    ensemble = _model(ensemble=3, **options)
+    assert ensemble.output_shape == (None, 3, *single.output_shape[1:])
+    assert ensemble.count_params() == 3 * single.count_params()  # no weight is shared between members
+    x = _x()
+    out = np.asarray(ensemble(x))
+    for k in range(3):  # member k's forecast is its own network's: copy its weights into a single model
+        names = [layer.name for layer in ensemble.layers if layer.name.startswith(f"m{k + 1}_")]
+        for name in names:
+            single.get_layer(name.removeprefix(f"m{k + 1}_")).set_weights(ensemble.get_layer(name).get_weights())
+        assert np.allclose(out[:, k], np.asarray(single(x)), atol=1e-5)
+    assert np.allclose(models.member_mean(ensemble, out), out.mean(axis=1))
+    assert models.member_mean(single, out) is out
+
+
+def test_member_loss_is_the_mean_of_each_members_own_loss():
+    rng = np.random.default_rng(3)
+    y, forecasts = rng.normal(size=(5, 7, 2)), rng.normal(size=(5, 4, 7, 2))
+    expected = np.mean([np.mean((forecasts[:, k] - y) ** 2) for k in range(4)])
+    assert float(models.MemberLoss(keras.losses.MeanSquaredError())(y, forecasts)) == pytest.approx(expected, rel=1e-5)
+    # not the loss of the members' mean, which would let the members lean on each other
+    assert expected > np.mean((forecasts.mean(axis=1) - y) ** 2) * 1.5
+    q = [0.1, 0.5, 0.9]
+    pinball = models.PinballLoss(q)
+    quantiles = np.sort(rng.normal(size=(5, 4, 7, 2, 3)), axis=-1)
+    expected = np.mean([float(pinball(y, quantiles[:, k])) for k in range(4)])
+    assert float(models.MemberLoss(pinball)(y, quantiles)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_ensemble_saves_and_loads_in_safe_mode_with_its_loss(tmp_path):
+    model = _model(ensemble=2, **SEGRNN)
+    model.compile(optimizer="adam", loss=models.MemberLoss(keras.losses.Huber()))
+    x = _x()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert np.allclose(np.asarray(model(x)), np.asarray(loaded(x)), atol=1e-6)
+    assert isinstance(loaded.loss, models.MemberLoss) and isinstance(loaded.loss.loss, keras.losses.Huber)
