@@ -169,8 +169,6 @@ class ModelConfig(Section):
     through the same weights as its own sample. decoder: segments runs one recurrent step
     per output segment from the encoder's final state, with a learned position embedding
     (SegRNN's parallel multi-step forecasting); direct maps the final state to the horizon.
-    ensemble trains that many copies of the network side by side, each from its own initial
-    weights and on its own loss, and forecasts their mean: less variance, N times the work.
     """
 
     type: CellType = "lstm"
@@ -183,7 +181,6 @@ class ModelConfig(Section):
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
     highway: bool = False
-    ensemble: PosInt = 1
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")

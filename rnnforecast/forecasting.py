@@ -117,14 +117,8 @@ def _predict_chunk(model, inputs, n: int):
     """
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
     if strategy is not None and strategy.num_replicas_in_sync > 1:
-        return _member_mean(model, np.asarray(model.predict(inputs, batch_size=n, verbose=0)))
-    return _member_mean(model, np.asarray(model.predict_on_batch(inputs)))
-
-
-def _member_mean(model, output: np.ndarray) -> np.ndarray:
-    from rnnforecast import models  # a model is loaded, so Keras is imported already
-
-    return models.member_mean(model, output)
+        return model.predict(inputs, batch_size=n, verbose=0)
+    return model.predict_on_batch(inputs)
 
 
 def future(prepared: Prepared, model=None) -> pd.DataFrame:
@@ -132,8 +126,7 @@ def future(prepared: Prepared, model=None) -> pd.DataFrame:
     run = prepared.run
     H = run.config.window.horizon
     model = model or run.load_model()
-    output = _member_mean(model, np.asarray(model.predict(_future_inputs(prepared), verbose=0)))
-    scaled, _ = split_quantiles(run, output[0])
+    scaled, _ = split_quantiles(run, np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0])
     index = data.future_index(prepared.series.index, prepared.series.frequency, H)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
 
@@ -143,7 +136,7 @@ def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
     run = prepared.run
     if not run.config.model.output.quantiles:
         return None
-    output = _member_mean(model, np.asarray(model.predict(_future_inputs(prepared), verbose=0)))[0]
+    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
     return unscale_quantiles(output, run.prep)
 
 

@@ -235,43 +235,6 @@ class AddHighway(keras.layers.Layer):
         return forecast + (ops.expand_dims(highway, -1) if len(forecast.shape) == 4 else highway)
 
 
-MEMBERS = "members"
-
-
-@keras.saving.register_keras_serializable(package="rnnforecast")
-class StackMembers(keras.layers.Layer):
-    """An ensemble's forecasts side by side: (batch, members, ...)."""
-
-    def call(self, inputs):
-        return ops.stack(inputs, axis=1)
-
-
-@keras.saving.register_keras_serializable(package="rnnforecast")
-class MemberLoss(keras.losses.Loss):
-    """`loss` for every ensemble member on its own: the targets are compared with each member's forecast.
-
-    The members then learn independently (the mean of their losses, not the loss of their
-    mean, which would let them lean on each other), as separately trained models would.
-    """
-
-    def __init__(self, loss, name="member_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.loss = keras.saving.deserialize_keras_object(loss) if isinstance(loss, dict) else loss  # a Loss
-
-    def call(self, y_true, y_pred):
-        return self.loss.call(ops.expand_dims(ops.cast(y_true, y_pred.dtype), 1), y_pred)
-
-    def get_config(self):
-        return {**super().get_config(), "loss": keras.saving.serialize_keras_object(self.loss)}
-
-
-def member_mean(model, output):
-    """The forecast of `model` from its raw output: the members' mean for an ensemble, else the output."""
-    if any(layer.name == MEMBERS for layer in model.layers):
-        return output.mean(axis=1)
-    return output
-
-
 def build_model(
     cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int, n_known: int = 0
 ) -> keras.Model:
@@ -281,31 +244,6 @@ def build_model(
     the horizon (batch, horizon, n_known), which the direct head reads beside the
     recurrent state: a forecast can follow a planned price or the calendar.
 
-    With cfg.ensemble = N > 1 the network is built N times side by side on the same
-    inputs and the output gains a member axis, (batch, N, horizon, n_targets): each
-    member is trained on its own loss (`MemberLoss`) and the forecast is their mean
-    (`member_mean`).
-    """
-    if cfg.segment_length is not None and input_length % cfg.segment_length:
-        raise ValueError(
-            f"segment_length must divide input_length. Received: {cfg.segment_length} and {input_length}"
-        )
-    if cfg.channel_independence and n_inputs != n_targets:
-        raise ValueError(f"channel_independence needs every input to be a target. Received: {n_inputs} inputs, {n_targets} targets")
-    inputs = keras.Input(shape=(input_length, n_inputs), name="history")
-    future = keras.Input(shape=(horizon, n_known), name="known_future") if n_known and cfg.decoder != "segments" else None
-    if cfg.ensemble == 1:
-        outputs = _network(cfg, inputs, future, horizon, n_targets, prefix="")
-    else:
-        members = [_network(cfg, inputs, future, horizon, n_targets, prefix=f"m{k + 1}_") for k in range(cfg.ensemble)]
-        outputs = StackMembers(name=MEMBERS)(members)
-    model_inputs = [inputs, future] if future is not None else inputs
-    return keras.Model(model_inputs, outputs, name=f"rnnforecast_{cfg.type}")
-
-
-def _network(cfg: ModelConfig, inputs, future, horizon: int, n_targets: int, prefix: str):
-    """One forecaster on `inputs`; every layer name starts with `prefix` (one per ensemble member).
-
     The target columns must be the first `n_targets` input columns (the data module
     orders them so). Every recurrent layer but the last returns its whole sequence.
     The steps, in order, each an option of `cfg`: window normalization; channel
@@ -313,21 +251,25 @@ def _network(cfg: ModelConfig, inputs, future, horizon: int, n_targets: int, pre
     stack; a direct head or the segment decoder; channels unfolded; the highway added;
     normalization undone.
     """
-    _, input_length, n_inputs = inputs.shape
     seg = cfg.segment_length
+    if seg is not None and input_length % seg:
+        raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
+    if cfg.channel_independence and n_inputs != n_targets:
+        raise ValueError(f"channel_independence needs every input to be a target. Received: {n_inputs} inputs, {n_targets} targets")
     n_quantiles = len(cfg.output.quantiles or [None])
+    inputs = keras.Input(shape=(input_length, n_inputs), name="history")
     x = inputs
     if cfg.normalization != "none":
-        x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name=f"{prefix}window_normalization")(x)
-    highway = Highway(horizon, n_targets, name=f"{prefix}highway")(x) if cfg.highway else None
+        x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
+    highway = Highway(horizon, n_targets, name="highway")(x) if cfg.highway else None
     width, out_cols = n_inputs, n_targets
     if cfg.channel_independence:
-        x = keras.layers.Permute((2, 1), name=f"{prefix}channels_first")(x)
-        x = BatchReshape((input_length, 1), name=f"{prefix}fold_channels")(x)  # (batch * channels, steps, 1)
+        x = keras.layers.Permute((2, 1), name="channels_first")(x)
+        x = BatchReshape((input_length, 1), name="fold_channels")(x)  # (batch * channels, steps, 1)
         width, out_cols = 1, 1
     if seg is not None:
-        x = keras.layers.Reshape((input_length // seg, seg * width), name=f"{prefix}segments")(x)
-        x = keras.layers.Dense(cfg.layers[0].units, activation="relu", name=f"{prefix}segment_embedding")(x)
+        x = keras.layers.Reshape((input_length // seg, seg * width), name="segments")(x)
+        x = keras.layers.Dense(cfg.layers[0].units, activation="relu", name="segment_embedding")(x)
     layer_class = RECURRENT_LAYERS[cfg.type]
     by_segments = cfg.decoder == "segments"
     recurrent_layers, states = [], []
@@ -339,10 +281,10 @@ def _network(cfg: ModelConfig, inputs, future, horizon: int, n_targets: int, pre
             recurrent_dropout=layer.recurrent_dropout,
             return_sequences=i < len(cfg.layers) - 1,
             return_state=by_segments,
-            name=f"{prefix}{cfg.type}_{i + 1}",
+            name=f"{cfg.type}_{i + 1}",
         )
         if cfg.bidirectional:
-            x = keras.layers.Bidirectional(recurrent, name=f"{prefix}bidirectional_{i + 1}")(x)
+            x = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{i + 1}")(x)
         elif by_segments:
             x, *layer_states = recurrent(x)
             recurrent_layers.append(recurrent)
@@ -356,36 +298,37 @@ def _network(cfg: ModelConfig, inputs, future, horizon: int, n_targets: int, pre
             cfg.layers[0].units,
             n_channels=n_inputs,
             channel_embedding=cfg.channel_independence and n_inputs > 1,
-            name=f"{prefix}segment_queries",
+            name="segment_queries",
         )(x)
         for i, (recurrent, layer_states) in enumerate(zip(recurrent_layers, states)):
-            repeated = [RepeatRows(n_out, name=f"{prefix}repeat_state_{i + 1}_{j + 1}")(s) for j, s in enumerate(layer_states)]
+            repeated = [RepeatRows(n_out, name=f"repeat_state_{i + 1}_{j + 1}")(s) for j, s in enumerate(layer_states)]
             x, *_ = recurrent(x, initial_state=repeated)  # one step per output segment, shared weights
     if cfg.head_dropout > 0:
-        x = keras.layers.Dropout(cfg.head_dropout, name=f"{prefix}head_dropout")(x)
+        x = keras.layers.Dropout(cfg.head_dropout, name="head_dropout")(x)
     if by_segments:
-        x = keras.layers.Dense(seg * out_cols, name=f"{prefix}head")(x)
-        x = BatchReshape((n_out * seg, out_cols), name=f"{prefix}join_segments")(x)
+        x = keras.layers.Dense(seg * out_cols, name="head")(x)
+        x = BatchReshape((n_out * seg, out_cols), name="join_segments")(x)
         if n_out * seg > horizon:
-            x = keras.layers.Cropping1D((0, n_out * seg - horizon), name=f"{prefix}crop_horizon")(x)
+            x = keras.layers.Cropping1D((0, n_out * seg - horizon), name="crop_horizon")(x)
     else:
-        if future is not None:
-            flat = keras.layers.Flatten(name=f"{prefix}flat_future")(future)
-            x = keras.layers.Concatenate(name=f"{prefix}with_known_future")([x, flat])
-        x = keras.layers.Dense(horizon * out_cols * n_quantiles, name=f"{prefix}head")(x)
+        if n_known:
+            future = keras.Input(shape=(horizon, n_known), name="known_future")
+            x = keras.layers.Concatenate(name="with_known_future")([x, keras.layers.Flatten(name="flat_future")(future)])
+        x = keras.layers.Dense(horizon * out_cols * n_quantiles, name="head")(x)
     if cfg.channel_independence:
-        x = BatchReshape((n_inputs, horizon), name=f"{prefix}unfold_channels")(x)
-        outputs = keras.layers.Permute((2, 1), name=f"{prefix}forecast")(x)
+        x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)
+        outputs = keras.layers.Permute((2, 1), name="forecast")(x)
     elif n_quantiles > 1:
-        x = keras.layers.Reshape((horizon, n_targets, n_quantiles), name=f"{prefix}quantiles")(x)
-        outputs = MonotoneQuantiles(name=f"{prefix}forecast")(x)
+        x = keras.layers.Reshape((horizon, n_targets, n_quantiles), name="quantiles")(x)
+        outputs = MonotoneQuantiles(name="forecast")(x)
     else:
-        outputs = keras.layers.Reshape((horizon, n_targets), name=f"{prefix}forecast")(x)
+        outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if highway is not None:
-        outputs = AddHighway(name=f"{prefix}add_highway")([outputs, highway])
+        outputs = AddHighway(name="add_highway")([outputs, highway])
     if cfg.normalization != "none":
-        outputs = AddReference(n_targets, scale=cfg.normalization_scale, name=f"{prefix}add_reference")([outputs, *stats])
-    return outputs
+        outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
+    model_inputs = [inputs, future] if n_known and not by_segments else inputs
+    return keras.Model(model_inputs, outputs, name=f"rnnforecast_{cfg.type}")
 
 
 def leaves_cudnn(cfg: ModelConfig) -> list[str]:

@@ -379,16 +379,12 @@ def _optimizer(config: Config):
 def _loss(config: Config):
     import keras
 
-    from rnnforecast.models import MemberLoss, PinballLoss
-
     if config.model.output.quantiles:
-        loss = PinballLoss(config.model.output.quantiles)
-    elif config.model.ensemble > 1:
-        loss = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError, "huber": keras.losses.Huber}
-        loss = loss[config.training.loss]()
-    else:
-        return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.training.loss]
-    return MemberLoss(loss) if config.model.ensemble > 1 else loss
+        from rnnforecast.models import PinballLoss
+
+        return PinballLoss(config.model.output.quantiles)
+
+    return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.training.loss]
 
 
 @contextlib.contextmanager

@@ -111,24 +111,3 @@ def test_runs_started_in_the_same_second_get_different_folders(tmp_path):
     second = runs.new_run_path(tmp_path, "seed", claim=True)  # two seeds launched together
     assert first != second
     assert runs.partial_path(first).is_dir() and runs.partial_path(second).is_dir()
-
-
-def test_an_ensemble_trains_and_forecasts_the_mean_of_its_members(tmp_path):
-    raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
-                      model={"ensemble": 3}, training={"epochs": 2})
-    cfg = config.validate(raw)
-    run = runs.load(training.train(cfg, verbose=0))
-    model = run.load_model()
-    train_data = training.prepare_data(cfg)
-    x, y = data.gather(train_data.values, train_data.starts["val"], 14, 7, 1)
-    members = np.asarray(model.predict(x, verbose=0))
-    assert members.shape == (len(x), 3, 7, 1)
-    spread = members.std(axis=1).mean()
-    assert spread > 1e-3  # the members differ: each started from its own weights
-    # the best validation loss recorded is the members' mean loss, each member on its own
-    assert np.mean((members - y[:, None]) ** 2) == pytest.approx(run.history["val_loss"].min(), rel=1e-3)
-    scaled = forecasting.predict_scaled(model, train_data.values, train_data.starts["val"], 14, 7)
-    assert np.allclose(scaled, members.mean(axis=1), atol=1e-5)
-    prepared = forecasting.prepare(run)
-    assert forecasting.future(prepared, model).shape == (7, 1)
-    assert np.isfinite(forecasting.evaluate(prepared)["original"]["model"]["overall"]["mae"])
