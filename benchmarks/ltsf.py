@@ -101,8 +101,8 @@ def benchmark_config(args: argparse.Namespace):
 def validation_mse(prepared) -> float:
     """MSE of the model's forecasts on the validation windows, standardized: what configs are chosen by.
 
-    Equal to the best val_loss of an MSE-trained single model; for an ensemble the val_loss is the
-    members' mean loss, and this is the loss of their mean forecast.
+    Computed from the saved model's forecasts, so it holds for any training loss (the best val_loss
+    is this number only for a model trained on MSE).
     """
     from rnnforecast import forecasting
 
