@@ -204,26 +204,37 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     """
     shape = pool.shape[1:]
     flat = pool.reshape(len(pool), -1)
+    ranked = _RankedPool(flat)
 
-    def thresholds(ordered, level):
-        n, a = len(ordered), np.clip(level, 0.0, 1.0)
-        lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1
-        hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(int) - 1
-        return np.take_along_axis(ordered, lo[None], 0)[0], np.take_along_axis(ordered, hi[None], 0)[0]
+    def bounds(n):
+        """Ranks (1-based, per column) of the lower and upper thresholds in a pool of n at level a."""
+        def at(a):
+            a = np.clip(a, 0.0, 1.0)
+            lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(np.int64)
+            hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(np.int64)
+            return lo, hi
+        return at
 
     def level(known_recent, misses):
         return alpha + gamma * (known_recent * alpha - misses[known_recent])
+
+    def thresholds_of(lo_hi, ordered):
+        lo, hi = lo_hi
+        return np.take_along_axis(ordered, lo[None] - 1, 0)[0], np.take_along_axis(ordered, hi[None] - 1, 0)[0]
 
     seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
     misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
     own = []
     k = n_history + int(seen[0]) if len(seen) else n_history
-    ordered = np.sort(flat[max(k - window, 0) : k], axis=0)
+    ranked.fill(max(k - window, 0), k)
     for j, m in enumerate(seen):
-        while k < n_history + m:  # the pool moves forward one window at a time: no sort per origin
-            ordered = _slid(ordered, flat[k - window] if k >= window else None, flat[k])
+        while k < n_history + m:  # the pool moves forward one window at a time
+            if k >= window:
+                ranked.remove(k - window)
+            ranked.add(k)
             k += 1
-        lo, hi = thresholds(ordered, level(m, misses))
+        lo, hi = bounds(min(k, window))(level(m, misses))
+        lo, hi = ranked.kth(lo), ranked.kth(hi)
         score = flat[n_history + j]
         misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
         own.append((lo, hi))
@@ -235,23 +246,67 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
         else:
             m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
             known = n_history + m
-            lo, hi = thresholds(np.sort(flat[max(known - window, 0) : known], axis=0), level(m, misses))
+            ordered = np.sort(flat[max(known - window, 0) : known], axis=0)
+            lo, hi = thresholds_of(bounds(len(ordered))(level(m, misses)), ordered)
         lows.append(lo.reshape(shape))
         highs.append(hi.reshape(shape))
     return np.stack(lows), np.stack(highs)
 
 
-def _slid(ordered: np.ndarray, leaving, entering: np.ndarray) -> np.ndarray:
-    """Column-sorted `ordered` with the values `leaving` taken out of each column (if any) and `entering` put in."""
-    if leaving is not None:
-        rows = np.arange(len(ordered) - 1)[:, None]
-        ordered = np.take_along_axis(ordered, rows + (rows >= (ordered < leaving).sum(axis=0)), 0)
-    at = (ordered < entering).sum(axis=0)
-    rows = np.arange(len(ordered) + 1)[:, None]
-    if len(ordered) == 0:
-        return entering[None].copy()
-    kept = np.take_along_axis(ordered, np.clip(rows - (rows > at), 0, len(ordered) - 1), 0)
-    return np.where(rows == at, entering, kept)
+class _RankedPool:
+    """Order statistics of a sliding set of rows of `values`, per column, in O(log n) per step.
+
+    Each column's values are ranked once; a Fenwick tree per column counts which ranks are
+    in the pool, so adding or removing a row and finding the k-th smallest value of every
+    column are a few vectorized operations per tree level (a sorted copy of the pool, kept
+    up to date, costs O(n) per step: minutes on ETTm-sized test sets).
+    """
+
+    def __init__(self, values: np.ndarray):
+        n, columns = values.shape
+        order = np.argsort(values, axis=0, kind="stable")
+        self.sorted = np.take_along_axis(values, order, 0)
+        self.rank = np.empty_like(order)
+        np.put_along_axis(self.rank, order, np.arange(n)[:, None].repeat(columns, 1), 0)
+        self.n, self.columns = n, np.arange(columns)
+        self.tree = np.zeros((n + 1, columns), dtype=np.int64)
+        self.top = 1 << max(n.bit_length() - 1, 0)
+
+    def fill(self, start: int, stop: int) -> None:
+        """The pool is rows [start, stop): counts, then each tree node's sum over its range."""
+        counts = np.zeros((self.n + 1, len(self.columns)), dtype=np.int64)
+        np.put_along_axis(counts, self.rank[start:stop] + 1, 1, 0)
+        prefix = np.cumsum(counts, axis=0)
+        nodes = np.arange(1, self.n + 1)
+        self.tree[1:] = prefix[nodes] - prefix[nodes - (nodes & -nodes)]
+
+    def _update(self, row: int, delta: int) -> None:
+        node = self.rank[row] + 1
+        while True:
+            inside = node <= self.n
+            if not inside.any():
+                return
+            self.tree[node[inside], self.columns[inside]] += delta
+            node = node + (node & -node)
+
+    def add(self, row: int) -> None:
+        self._update(row, 1)
+
+    def remove(self, row: int) -> None:
+        self._update(row, -1)
+
+    def kth(self, k: np.ndarray) -> np.ndarray:
+        """The k-th smallest value (1-based k, one per column) of each column's pool."""
+        position, left = np.zeros(len(self.columns), dtype=np.int64), np.asarray(k, dtype=np.int64).copy()
+        step = self.top
+        while step:
+            ahead = position + step
+            count = self.tree[np.minimum(ahead, self.n), self.columns]
+            move = (ahead <= self.n) & (count < left)
+            position = np.where(move, ahead, position)
+            left = np.where(move, left - count, left)
+            step >>= 1
+        return self.sorted[np.minimum(position, self.n - 1), self.columns]
 
 
 def save(run_path, calibration: dict) -> None:

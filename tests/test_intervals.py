@@ -240,17 +240,53 @@ def test_no_origin_sees_an_error_whose_targets_come_after_it(gamma, base):
     assert not np.array_equal(before[~unchanged], after[~unchanged])
 
 
-def test_sliding_the_sorted_pool_matches_a_fresh_sort():
+def test_ranked_pool_gives_the_order_statistics_of_a_fresh_sort():
     rng = np.random.default_rng(9)
-    values = np.round(rng.normal(size=(40, 5)), 1)  # rounded: ties too
-    ordered = np.sort(values[:10], axis=0)
-    for k in range(10, 40):
-        ordered = intervals._slid(ordered, values[k - 10], values[k])
-        assert np.array_equal(ordered, np.sort(values[k - 9 : k + 1], axis=0))
-    growing = np.sort(values[:1], axis=0)
-    for k in range(1, 5):
-        growing = intervals._slid(growing, None, values[k])
-    assert np.array_equal(growing, np.sort(values[:5], axis=0))
+    values = np.round(rng.normal(size=(60, 5)), 1)  # rounded: ties too
+    pool = intervals._RankedPool(values)
+    pool.fill(0, 10)
+    for k in range(10, 60):
+        if k >= 25:  # first growing, then sliding
+            pool.remove(k - 25)
+        pool.add(k)
+        expected = np.sort(values[max(k - 24, 0) : k + 1], axis=0)
+        for rank in (1, 2, len(expected) // 2, len(expected)):
+            assert np.array_equal(pool.kth(np.full(5, rank)), expected[rank - 1])
+        ranks = rng.integers(1, len(expected) + 1, size=5)  # a different rank in every column
+        assert np.array_equal(pool.kth(ranks), expected[ranks - 1, np.arange(5)])
+
+
+def _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, alpha, gamma):
+    """The definition, one fresh sort per origin: what intervals.adaptive must match."""
+    flat = pool.reshape(len(pool), -1)
+    misses = np.zeros(flat.shape[1])
+    misses_at, lows, highs = [misses.copy()], [], []
+    for j, origin in enumerate(recent_origins):
+        m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
+        known = n_history + m
+        ordered = np.sort(flat[max(known - window, 0) : known], axis=0)
+        n = len(ordered)
+        a = np.clip(alpha + gamma * (m * alpha - misses_at[m]), 0, 1)
+        lo = ordered[np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1, np.arange(flat.shape[1])]
+        hi = ordered[np.clip(np.ceil((n + 1) * (1 - a / 2)), 1, n).astype(int) - 1, np.arange(flat.shape[1])]
+        score = flat[n_history + j]
+        misses = misses + ((score > hi) | (score < lo))
+        misses_at.append(misses.copy())
+        lows.append(lo)
+        highs.append(hi)
+    return np.stack(lows), np.stack(highs)
+
+
+@pytest.mark.parametrize("window", [30, 500])
+def test_adaptive_matches_its_definition(window):
+    rng = np.random.default_rng(4)
+    n_history, n_recent, horizon = 80, 300, 5
+    pool = rng.normal(size=(n_history + n_recent, horizon, 2)) * np.linspace(1, 3, n_history + n_recent)[:, None, None]
+    recent_origins = np.arange(n_recent) + 1000
+    lows, highs = intervals.adaptive(pool, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05)
+    expected_lows, expected_highs = _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, 0.2, 0.05)
+    assert np.array_equal(lows.reshape(n_recent, -1), expected_lows)
+    assert np.array_equal(highs.reshape(n_recent, -1), expected_highs)
 
 
 def test_a_quantile_model_with_adaptive_calibration_end_to_end(tmp_path, write_config):
