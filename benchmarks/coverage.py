@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "rnnforecast")]  # the entry point installed beside this Python
-METHODS = {"split": ["--method", "split"], "rolling": ["--method", "rolling"], "aci": ["--method", "rolling"]}
+METHODS = {"split": ["--method", "split"], "rolling": ["--method", "rolling", "--gamma", "0"], "aci": ["--method", "rolling"]}
 
 
 def run_cli(*args: str) -> str:
