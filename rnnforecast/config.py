@@ -269,7 +269,7 @@ class CalibrationConfig(Section):
     method: CalibrationMethod = "rolling"
     window: Optional[PosInt] = None
     # rolling only: adaptive conformal inference, the miscoverage level moves by this step after each observed window
-    gamma: Optional[Rate] = None  # 0 or null: off
+    gamma: Optional[Rate] = None  # 0 or null: off (why off by default: benchmarks/RESULTS.md, the calibration study)
 
     @model_validator(mode="after")
     def _check(self) -> "CalibrationConfig":
