@@ -206,21 +206,15 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     flat = pool.reshape(len(pool), -1)
     ranked = _RankedPool(flat)
 
-    def bounds(n):
-        """Ranks (1-based, per column) of the lower and upper thresholds in a pool of n at level a."""
-        def at(a):
-            a = np.clip(a, 0.0, 1.0)
-            lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(np.int64)
-            hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(np.int64)
-            return lo, hi
-        return at
+    def ranks(n, level):
+        """The 1-based ranks, per column, of the lower and upper thresholds in a pool of n at this level."""
+        a = np.clip(level, 0.0, 1.0)
+        lo = np.clip(np.floor((n + 1) * a / 2), 1, n).astype(np.int64)
+        hi = np.clip(np.ceil((n + 1) * (1 - a / 2 if two_sided else 1 - a)), 1, n).astype(np.int64)
+        return lo, hi
 
     def level(known_recent, misses):
         return alpha + gamma * (known_recent * alpha - misses[known_recent])
-
-    def thresholds_of(lo_hi, ordered):
-        lo, hi = lo_hi
-        return np.take_along_axis(ordered, lo[None] - 1, 0)[0], np.take_along_axis(ordered, hi[None] - 1, 0)[0]
 
     seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
     misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
@@ -233,8 +227,7 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
                 ranked.remove(k - window)
             ranked.add(k)
             k += 1
-        lo, hi = bounds(min(k, window))(level(m, misses))
-        lo, hi = ranked.kth(lo), ranked.kth(hi)
+        lo, hi = (ranked.kth(rank) for rank in ranks(min(k, window), level(m, misses)))
         score = flat[n_history + j]
         misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
         own.append((lo, hi))
@@ -247,7 +240,8 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
             m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
             known = n_history + m
             ordered = np.sort(flat[max(known - window, 0) : known], axis=0)
-            lo, hi = thresholds_of(bounds(len(ordered))(level(m, misses)), ordered)
+            at = ranks(len(ordered), level(m, misses))
+            lo, hi = (np.take_along_axis(ordered, rank[None] - 1, 0)[0] for rank in at)
         lows.append(lo.reshape(shape))
         highs.append(hi.reshape(shape))
     return np.stack(lows), np.stack(highs)
