@@ -10,6 +10,8 @@ with the config's own settings again. Methods:
     split     the validation windows' errors only
     rolling   the last N errors known at each test origin (the default)
     aci       rolling, plus adaptive conformal inference with step --gamma (Gibbs and Candes, 2021)
+    pool-kH   rolling with a pool of min(n, k H) errors instead of n (n validation windows, H the
+              horizon), one method per k in --pool-multiples
 
 The last line printed is the mean absolute distance of the model's coverage from the nominal 80% over
 every data set, per method, e.g. `mean |coverage - 80%|: split 2.31  rolling 1.20  aci 0.71 (points)`.
@@ -48,10 +50,20 @@ def trained_run(item: str) -> Path:
     return ROOT / lines[-1]  # `train` prints the run folder last on stdout
 
 
-def interval_scores(run: Path, method: str, gamma: float) -> dict[str, tuple[float, float]]:
+def run_methods(run: Path, multiples: list[int]) -> dict[str, list[str]]:
+    """The calibrate options of every method, the pool sizes from the run's horizon and validation windows."""
+    import yaml
+
+    horizon = yaml.safe_load((run / "config.yaml").read_text())["window"]["horizon"]
+    n = json.loads((run / "calibration.json").read_text())["windows"]
+    pools = {f"pool-{k}H": ["--method", "rolling", "--gamma", "0", "--window", str(min(n, k * horizon))] for k in multiples}
+    return METHODS | pools
+
+
+def interval_scores(run: Path, options: list[str], gamma: float) -> dict[str, tuple[float, float]]:
     """(coverage, mean width) of the 80% interval for the model and seasonal naive, after calibrating."""
-    extra = ["--gamma", str(gamma)] if method == "aci" else []
-    run_cli("calibrate", str(run), "--quantiles", "0.1,0.5,0.9", *METHODS[method], *extra)
+    extra = ["--gamma", str(gamma)] if options == METHODS["aci"] else []
+    run_cli("calibrate", str(run), "--quantiles", "0.1,0.5,0.9", *options, *extra)
     report = json.loads(run_cli("evaluate", str(run), "--format", "json"))
     intervals = report["intervals"]
     return {name: (intervals[name]["coverage"]["80%"], intervals[name]["width"]["80%"]) for name in ("model", "seasonal_naive")}
@@ -61,13 +73,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("items", nargs="+", help="configs to train, or run folders")
     parser.add_argument("--gamma", type=float, default=0.005, help="the aci method's step (Gibbs and Candes's value)")
+    parser.add_argument("--pool-multiples", default="", help="e.g. 10,20: also rolling pools of 10 H and 20 H errors")
+    parser.add_argument("--methods", default="", help="only these, e.g. rolling,pool-10H (default: every method)")
     args = parser.parse_args(argv)
+    multiples = [int(k) for k in args.pool_multiples.split(",") if k]
+    only = set(filter(None, args.methods.split(",")))
 
     rows = []
     for item in args.items:
         started = time.perf_counter()
         run = trained_run(item)
-        scores = {method: interval_scores(run, method, args.gamma) for method in METHODS}
+        run_cli("calibrate", str(run))  # the config's own calibration, which records n
+        methods = {m: o for m, o in run_methods(run, multiples).items() if not only or m in only}
+        scores = {method: interval_scores(run, options, args.gamma) for method, options in methods.items()}
         run_cli("calibrate", str(run))  # back to the config's own calibration
         rows.append((run.name, scores))
         cells = "  ".join(
@@ -76,8 +94,9 @@ def main(argv: list[str] | None = None) -> None:
             for m, s in scores.items()
         )
         print(f"{run.name}: {cells}  [{time.perf_counter() - started:.0f} s]", flush=True)
-    distance = {m: sum(abs(100 * s[m]["model"][0] - 80) for _, s in rows) / len(rows) for m in METHODS}
-    narrower = {m: sum(s[m]["model"][1] < s[m]["seasonal_naive"][1] for _, s in rows) for m in METHODS}
+    methods = list(rows[0][1])
+    distance = {m: sum(abs(100 * s[m]["model"][0] - 80) for _, s in rows) / len(rows) for m in methods}
+    narrower = {m: sum(s[m]["model"][1] < s[m]["seasonal_naive"][1] for _, s in rows) for m in methods}
     print(
         f"{len(rows)} data sets, gamma {args.gamma:g}: mean |coverage - 80%|: "
         + "  ".join(f"{m} {d:.2f}" for m, d in distance.items())
