@@ -9,7 +9,8 @@ with the config's own settings again. Methods:
 
     split     the validation windows' errors only
     rolling   the last N errors known at each test origin (the default)
-    aci       rolling, plus adaptive conformal inference with step --gamma (Gibbs and Candes, 2021)
+    aci       rolling, plus adaptive conformal inference with step --gamma (Gibbs and Candes, 2021), its
+              level kept at or above --floor times the nominal miss rate (the defaults since 2026-11-25)
     pool-kH   rolling with a pool of min(n, k H) errors instead of n (n validation windows, H the
               horizon), one method per k in --pool-multiples
 
@@ -60,9 +61,9 @@ def run_methods(run: Path, multiples: list[int]) -> dict[str, list[str]]:
     return METHODS | pools
 
 
-def interval_scores(run: Path, options: list[str], gamma: float) -> dict[str, tuple[float, float]]:
+def interval_scores(run: Path, options: list[str], gamma: float, floor: float) -> dict[str, tuple[float, float]]:
     """(coverage, mean width) of the 80% interval for the model and seasonal naive, after calibrating."""
-    extra = ["--gamma", str(gamma)] if options == METHODS["aci"] else []
+    extra = ["--gamma", str(gamma), "--floor", str(floor)] if options == METHODS["aci"] else []
     run_cli("calibrate", str(run), "--quantiles", "0.1,0.5,0.9", *options, *extra)
     report = json.loads(run_cli("evaluate", str(run), "--format", "json"))
     intervals = report["intervals"]
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("items", nargs="+", help="configs to train, or run folders")
     parser.add_argument("--gamma", type=float, default=0.005, help="the aci method's step (Gibbs and Candes's value)")
+    parser.add_argument("--floor", type=float, default=0.25, help="the aci method's lower bound on its level, x the miss rate")
     parser.add_argument("--pool-multiples", default="", help="e.g. 10,20: also rolling pools of 10 H and 20 H errors")
     parser.add_argument("--methods", default="", help="only these, e.g. rolling,pool-10H (default: every method)")
     args = parser.parse_args(argv)
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         run = trained_run(item)
         run_cli("calibrate", str(run))  # the config's own calibration, which records n
         methods = {m: o for m, o in run_methods(run, multiples).items() if not only or m in only}
-        scores = {method: interval_scores(run, options, args.gamma) for method, options in methods.items()}
+        scores = {method: interval_scores(run, options, args.gamma, args.floor) for method, options in methods.items()}
         run_cli("calibrate", str(run))  # back to the config's own calibration
         rows.append((run.name, scores))
         cells = "  ".join(
@@ -98,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     distance = {m: sum(abs(100 * s[m]["model"][0] - 80) for _, s in rows) / len(rows) for m in methods}
     narrower = {m: sum(s[m]["model"][1] < s[m]["seasonal_naive"][1] for _, s in rows) for m in methods}
     print(
-        f"{len(rows)} data sets, gamma {args.gamma:g}: mean |coverage - 80%|: "
-        + "  ".join(f"{m} {d:.2f}" for m, d in distance.items())
+        f"{len(rows)} data sets, gamma {args.gamma:g}, floor {args.floor:g}: mean |coverage - 80%|: "
+        + "  ".join(f"{m} {d:.3f}" for m, d in distance.items())
         + " (points); narrower than seasonal naive: "
         + "  ".join(f"{m} {n}/{len(rows)}" for m, n in narrower.items()),
         flush=True,

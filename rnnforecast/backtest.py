@@ -137,7 +137,7 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
     settings = config.calibration
     calibration = intervals.calibration(
         val.forecasts, val.actual, quantiles, val.model_quantiles, val.spread,
-        settings.method, settings.window, settings.gamma,
+        settings.method, settings.window, settings.gamma, settings.floor,
     )
     folds = forecasting.window_forecasts(view, group, model)
     seen = data.window_starts(valid, L, H, bounds.val_end, int(group[-1]) + L)  # targets before the last fold
@@ -150,7 +150,9 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
         )
         shifts = intervals.offsets_at(calibration, name, folds.origins, H, pool, None if recent is None else recent.origins)
         out[name] = intervals.apply(forecast, shifts, base, folds.spread)
-    settings_used = {"method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"]}
+    settings_used = {
+        "method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"], "floor": calibration.get("floor")
+    }
     return {"quantiles": quantiles, "calibration": settings_used, "bands": out}
 
 

@@ -199,7 +199,10 @@ def calibrate(
         Optional[str], typer.Option("--method", help="rolling (recent errors at each origin) or split (validation only).")
     ] = None,
     window: Annotated[Optional[int], typer.Option("--window", help="rolling: errors per calibration set.")] = None,
-    gamma: Annotated[Optional[float], typer.Option("--gamma", help="rolling: adaptive conformal step, e.g. 0.005.")] = None,
+    gamma: Annotated[Optional[float], typer.Option("--gamma", help="rolling: adaptive conformal step, 0 for off.")] = None,
+    floor: Annotated[
+        Optional[float], typer.Option("--floor", help="rolling with gamma: the level's lower bound, times the miss rate.")
+    ] = None,
 ) -> None:
     """Calibrate the forecast quantiles per horizon step (default: the run's calibration section)."""
     from rnnforecast import config as config_module
@@ -207,10 +210,11 @@ def calibrate(
 
     loaded = runs.load(run)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
-    settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma)
+    settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma, floor=floor)
     result = forecasting.recalibrate(loaded, wanted, settings)
     how = result["method"] + (f", window {result['window']}" if result["method"] == "rolling" else "")
     how += f", gamma {result['gamma']:g}" if result.get("gamma") else ""
+    how += f", floor {result['floor']:g}" if result.get("floor") else ""
     typer.echo(
         f"Calibrated quantiles {', '.join(f'{q:g}' for q in result['quantiles'])} ({how}) on {result['windows']} "
         f"validation windows: {run / 'calibration.json'}"

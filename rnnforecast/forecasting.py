@@ -250,7 +250,7 @@ def calibrated(
     settings = settings or run.config.calibration
     result = intervals.calibration(
         validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread,
-        settings.method, settings.window, settings.gamma,
+        settings.method, settings.window, settings.gamma, settings.floor,
     )
     intervals.save(run.path, result)
     return result
@@ -294,7 +294,7 @@ def evaluate(prepared: Prepared, model=None) -> dict:
     if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
-        report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma")}
+        report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma", "floor")}
         report["intervals"] = intervals.interval_scores(
             result.actual, result.for_intervals(), calibration, result.spread, result.origins
         )

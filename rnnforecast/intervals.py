@@ -136,6 +136,7 @@ def calibration(
     method: str = "split",
     window: int | None = None,
     gamma: float | None = None,
+    floor: float | None = None,
 ) -> dict:
     """Every forecaster's scores on the validation windows (in time order), and how to use them.
 
@@ -155,6 +156,7 @@ def calibration(
         "method": method,
         "window": int(window),
         "gamma": gamma if method == "rolling" else None,
+        "floor": floor if method == "rolling" and gamma else None,
         "quantiles": list(quantiles),
         "windows": n,
         "bases": bases,
@@ -185,12 +187,13 @@ def offsets_at(calibration: dict, name: str, origins, horizon: int, recent=None,
         for p, (low, high) in enumerate(central_pairs(quantiles)):
             i, j = index[round(low, 10)], index[round(high, 10)]
             lo, hi = adaptive(pool if base == "point" else pool[..., p], len(history), np.asarray(recent_origins),
-                              origins, horizon, window, 1 - (high - low), calibration["gamma"], base == "point")
+                              origins, horizon, window, 1 - (high - low), calibration["gamma"], base == "point",
+                              calibration.get("floor"))
             found[:, i], found[:, j] = (lo, hi) if base == "point" else (-hi, hi)
     return found
 
 
-def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, gamma, two_sided=True):
+def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, gamma, two_sided=True, floor=None):
     """Adaptive conformal inference (Gibbs & Candes 2021) on the rolling pool, for one central interval.
 
     Per horizon step and target, the miscoverage level moves after every observed window:
@@ -198,6 +201,9 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     known, as in the pool, once all its targets precede the origin). Too many misses
     widen the interval, too few narrow it, which keeps the long-run coverage near nominal
     even when the errors drift. The level used is clipped to [0, 1]; the sum is not.
+    With `floor` (a fraction of alpha) the level itself is projected onto [floor alpha, 1]
+    after every update instead: no debt is carried while it is clipped, and the interval
+    is never wider than the one at level floor alpha.
     Returns the (lower, upper) thresholds (origins, horizon, targets) of the scores: for
     two_sided, the residual quantiles at alpha_t / 2 and 1 - alpha_t / 2; else the
     1 - alpha_t quantile (as upper) of conformalized-quantile scores.
@@ -214,10 +220,13 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
         return lo, hi
 
     def level(known_recent, misses):
+        if floor is not None:
+            return projected[known_recent]
         return alpha + gamma * (known_recent * alpha - misses[known_recent])
 
     seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
     misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
+    projected = np.full_like(misses, alpha)  # projected[m]: the projected level after the first m windows
     own = []
     k = n_history + int(seen[0]) if len(seen) else n_history
     ranked.fill(max(k - window, 0), k)
@@ -229,7 +238,10 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
             k += 1
         lo, hi = (ranked.kth(rank) for rank in ranks(min(k, window), level(m, misses)))
         score = flat[n_history + j]
-        misses[j + 1] = misses[j] + ((score > hi) | (two_sided & (score < lo)))
+        miss = (score > hi) | (two_sided & (score < lo))
+        misses[j + 1] = misses[j] + miss
+        if floor is not None:
+            projected[j + 1] = np.clip(projected[j] + gamma * (alpha - miss), floor * alpha, 1.0)
         own.append((lo, hi))
     lows, highs = [], []
     for origin in origins:

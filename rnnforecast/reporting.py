@@ -126,5 +126,6 @@ def _calibration_caption(settings: dict) -> str:
     else:
         source = f"its last {settings.get('window', '?')} errors known at each origin (validation, then test)"
         if settings.get("gamma"):
-            source += f", its level adapted to its misses (gamma {settings['gamma']:g})"
+            source += f", its level adapted to its misses (gamma {settings['gamma']:g}"
+            source += f", at least {settings['floor']:g} of the nominal miss rate)" if settings.get("floor") else ")"
     return f"Each forecaster's interval comes from {source}, per horizon step, scaled to each window's spread."

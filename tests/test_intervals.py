@@ -194,9 +194,14 @@ def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
     calibration = intervals.calibration({"model": np.zeros((20, 2, 1))}, np.ones((20, 2, 1)), [0.1, 0.9], method="rolling")
     with pytest.raises(ValueError, match="origin"):
         intervals.interval_scores(np.ones((5, 2, 1)), {"model": np.zeros((5, 2, 1))}, calibration)
-    raw = tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split", "window": 50})
-    with pytest.raises(UserError, match="window and gamma apply to method: rolling"):
-        config.validate(raw)
+    for wrong in ({"window": 50}, {"gamma": 0.005}, {"floor": 0.5}):
+        raw = tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split", **wrong})
+        with pytest.raises(UserError, match=f"{next(iter(wrong))}: window, gamma and floor apply to method: rolling"):
+            config.validate(raw)
+    # rolling's defaults (gamma, floor) are dropped from a split config, so that the run's saved config loads again
+    split = config.validate(tiny_config(DATA / "daily-min-temperatures.csv", calibration={"method": "split"}))
+    assert split.calibration.gamma is None and split.calibration.floor is None
+    assert config.validate(__import__("yaml").safe_load(config.dump(split))) == split
 
 
 def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
@@ -209,15 +214,36 @@ def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     validation, test = origins + horizon <= calm, origins >= calm
     zero = np.zeros_like(actual)
     covered = {}
-    for gamma in (None, 0.01):
+    for gamma, floor in ((None, None), (0.01, None), (0.01, 0.25)):
         calibration = intervals.calibration(
-            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method="rolling", gamma=gamma
+            {"model": zero[validation]}, actual[validation], [0.1, 0.5, 0.9], method="rolling", gamma=gamma, floor=floor
         )
         found = intervals.interval_scores(actual[test], {"model": zero[test]}, calibration, origins=origins[test])
-        covered[gamma] = found["model"]["coverage"]["80%"]
-    assert covered[None] < 0.78  # the last 1,000 errors lag a noise that grows all the time
+        covered[gamma, floor] = found["model"]["coverage"]["80%"]
+    assert covered[None, None] < 0.78  # the last 1,000 errors lag a noise that grows all the time
     # ACI's bound: |coverage - 0.8| <= (1 + gamma) / (gamma T) = 0.0072 for T = 14,000 windows
-    assert abs(covered[0.01] - 0.8) < 0.01
+    assert abs(covered[0.01, None] - 0.8) < 0.01
+    # a steady drift keeps the level well above the floor, where the projection changes nothing
+    assert abs(covered[0.01, 0.25] - 0.8) < 0.01
+
+
+def test_the_floor_stops_a_burst_of_misses_from_widening_the_interval_to_the_largest_error():
+    rng = np.random.default_rng(5)
+    n_history, n_recent, horizon, window = 300, 600, 3, 300
+    pool = rng.normal(size=(n_history + n_recent, horizon, 1))
+    pool[n_history + 100 : n_history + 250] *= 8  # 150 windows of errors eight times as large
+    origins = np.arange(n_recent) + 2000
+    _, plain = intervals.adaptive(pool, n_history, origins, origins, horizon, window, 0.2, 0.05)
+    _, floored = intervals.adaptive(pool, n_history, origins, origins, horizon, window, 0.2, 0.05, floor=0.25)
+    known = n_history + np.searchsorted(origins, origins - horizon, side="right")  # the pool at each origin
+    ordered = [np.sort(pool[max(k - window, 0) : k], axis=0) for k in known]
+    # with the floor, the upper threshold is never above the pool's 97.5% order statistic (level 0.25 x 0.2)
+    bound = np.stack([part[min(int(np.ceil((len(part) + 1) * 0.975)), len(part)) - 1] for part in ordered])
+    assert (floored <= bound).all()
+    # without it, the level falls to 0 during the burst and stays there while the debt is paid back:
+    # the interval is the largest error in the pool
+    widest = np.stack([part[-1] for part in ordered])
+    assert (plain == widest).sum() > 100 and (floored == widest).sum() == 0
 
 
 @pytest.mark.parametrize("gamma", [None, 0.05])
@@ -256,35 +282,40 @@ def test_ranked_pool_gives_the_order_statistics_of_a_fresh_sort():
         assert np.array_equal(pool.kth(ranks), expected[ranks - 1, np.arange(5)])
 
 
-def _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, alpha, gamma):
+def _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, alpha, gamma, floor=None):
     """The definition, one fresh sort per origin: what intervals.adaptive must match."""
     flat = pool.reshape(len(pool), -1)
     misses = np.zeros(flat.shape[1])
     misses_at, lows, highs = [misses.copy()], [], []
+    levels = [np.full(flat.shape[1], alpha)]  # with a floor: the projected level after each known window
     for j, origin in enumerate(recent_origins):
         m = int(np.searchsorted(recent_origins, origin - horizon, side="right"))
         known = n_history + m
         ordered = np.sort(flat[max(known - window, 0) : known], axis=0)
         n = len(ordered)
-        a = np.clip(alpha + gamma * (m * alpha - misses_at[m]), 0, 1)
+        a = np.clip(alpha + gamma * (m * alpha - misses_at[m]), 0, 1) if floor is None else levels[m]
         lo = ordered[np.clip(np.floor((n + 1) * a / 2), 1, n).astype(int) - 1, np.arange(flat.shape[1])]
         hi = ordered[np.clip(np.ceil((n + 1) * (1 - a / 2)), 1, n).astype(int) - 1, np.arange(flat.shape[1])]
         score = flat[n_history + j]
-        misses = misses + ((score > hi) | (score < lo))
+        miss = (score > hi) | (score < lo)
+        misses = misses + miss
         misses_at.append(misses.copy())
+        if floor is not None:
+            levels.append(np.clip(levels[-1] + gamma * (alpha - miss), floor * alpha, 1))
         lows.append(lo)
         highs.append(hi)
     return np.stack(lows), np.stack(highs)
 
 
+@pytest.mark.parametrize("floor", [None, 0.25])
 @pytest.mark.parametrize("window", [30, 500])
-def test_adaptive_matches_its_definition(window):
+def test_adaptive_matches_its_definition(window, floor):
     rng = np.random.default_rng(4)
     n_history, n_recent, horizon = 80, 300, 5
     pool = rng.normal(size=(n_history + n_recent, horizon, 2)) * np.linspace(1, 3, n_history + n_recent)[:, None, None]
     recent_origins = np.arange(n_recent) + 1000
-    lows, highs = intervals.adaptive(pool, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05)
-    expected_lows, expected_highs = _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, 0.2, 0.05)
+    lows, highs = intervals.adaptive(pool, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05, floor=floor)
+    expected_lows, expected_highs = _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, 0.2, 0.05, floor)
     assert np.array_equal(lows.reshape(n_recent, -1), expected_lows)
     assert np.array_equal(highs.reshape(n_recent, -1), expected_highs)
 
@@ -294,7 +325,7 @@ def test_a_quantile_model_with_adaptive_calibration_end_to_end(tmp_path, write_c
                       model={"output": {"quantiles": [0.1, 0.5, 0.9]}}, calibration={"gamma": 0.05, "window": 200})
     run = runner.invoke(app, ["train", str(write_config(raw))]).stdout.strip().splitlines()[-1]
     report = __import__("json").loads(runner.invoke(app, ["evaluate", run, "--format", "json"]).stdout)
-    assert report["calibration"] == {"method": "rolling", "window": 200, "gamma": 0.05}
+    assert report["calibration"] == {"method": "rolling", "window": 200, "gamma": 0.05, "floor": 0.25}
     for scores in report["intervals"].values():
         # ACI's bound over 535 test windows at gamma 0.05: within (1 + gamma) / (gamma T) = 0.04 of 0.8
         # (this 1-epoch model's own quantiles, calibrated by split, cover 68%)
