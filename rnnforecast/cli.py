@@ -201,7 +201,7 @@ def calibrate(
     window: Annotated[Optional[int], typer.Option("--window", help="rolling: errors per calibration set.")] = None,
     gamma: Annotated[Optional[float], typer.Option("--gamma", help="rolling: adaptive conformal step, 0 for off.")] = None,
     floor: Annotated[
-        Optional[float], typer.Option("--floor", help="rolling with gamma: the level's lower bound, times the miss rate.")
+        Optional[float], typer.Option("--floor", help="rolling with gamma: the level's lower bound x the miss rate; 0: none.")
     ] = None,
 ) -> None:
     """Calibrate the forecast quantiles per horizon step (default: the run's calibration section)."""

@@ -273,8 +273,8 @@ class CalibrationConfig(Section):
     # rolling only: adaptive conformal inference, the miscoverage level moves by this step after each observed window
     gamma: Optional[Rate] = 0.005  # 0 or null: off
     # rolling with gamma: the level never falls below floor x (1 - coverage), so a burst of misses cannot widen
-    # the interval past that level's (0.25: an 80% interval at most as wide as the 95% one); null: no bound
-    floor: Optional[Fraction] = 0.25
+    # the interval past that level's (0.25: an 80% interval at most as wide as the 95% one); 0 or null: no bound
+    floor: Optional[Rate] = 0.25
 
     @model_validator(mode="after")
     def _check(self) -> "CalibrationConfig":
@@ -368,7 +368,7 @@ def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationCo
         problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'calibration'}: {err['msg']}" for err in exc.errors())
         raise UserError(
             f"calibrate options rejected ({problems}). --method is rolling or split, --window a positive whole "
-            "number of windows, --gamma a step from 0 (off) to below 1, --floor a fraction between 0 and 1; --window, "
+            "number of windows, --gamma a step from 0 (off) to below 1, --floor from 0 (no bound) to below 1; --window, "
             "--gamma and --floor go with rolling."
         ) from None
 

@@ -156,7 +156,7 @@ def calibration(
         "method": method,
         "window": int(window),
         "gamma": gamma if method == "rolling" else None,
-        "floor": floor if method == "rolling" and gamma else None,
+        "floor": (floor or None) if method == "rolling" and gamma else None,  # 0: no bound
         "quantiles": list(quantiles),
         "windows": n,
         "bases": bases,

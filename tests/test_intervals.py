@@ -227,6 +227,14 @@ def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     assert abs(covered[0.01, 0.25] - 0.8) < 0.01
 
 
+def test_floor_zero_is_plain_aci_and_the_floor_only_goes_with_gamma():
+    found = lambda **kw: intervals.calibration({"model": np.zeros((9, 2, 1))}, np.ones((9, 2, 1)), [0.1, 0.9], **kw)  # noqa: E731
+    assert found(method="rolling", gamma=0.01, floor=0)["floor"] is None
+    assert found(method="rolling", gamma=0.01, floor=0.25)["floor"] == 0.25
+    assert found(method="rolling", gamma=0, floor=0.25)["floor"] is None
+    assert found(method="split", floor=0.25)["floor"] is None
+
+
 def test_the_floor_stops_a_burst_of_misses_from_widening_the_interval_to_the_largest_error():
     rng = np.random.default_rng(5)
     n_history, n_recent, horizon, window = 300, 600, 3, 300
