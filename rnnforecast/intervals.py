@@ -226,7 +226,7 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
 
     seen = np.searchsorted(recent_origins, recent_origins - horizon, side="right")
     misses = np.zeros((len(recent_origins) + 1, flat.shape[1]))  # misses[m]: of the first m recent windows
-    projected = np.full_like(misses, alpha)  # projected[m]: the projected level after the first m windows
+    projected = None if floor is None else np.full_like(misses, alpha)  # the level after the first m windows
     own = []
     k = n_history + int(seen[0]) if len(seen) else n_history
     ranked.fill(max(k - window, 0), k)
