@@ -10,6 +10,7 @@ The preprocessing (fill values, scaler) stays the one fitted on the training spl
 The run folder holds what `train` writes (of the last model trained) and:
     backtest.json       overall and per-step scores of the model and both baselines, data and scaled units
     folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
+    forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value
     error_by_step.png   MAE by horizon step, model against the baselines
 """
 
@@ -56,7 +57,7 @@ def backtest(
         retrain_every: train a fresh model before every this many folds; default never (train once).
     """
     started = datetime.now(timezone.utc)
-    L, H = config.window.input_length, config.window.horizon
+    H = config.window.horizon
     stride = stride or H
     for name, value in (("--stride", stride), ("--retrain-every", retrain_every)):
         if value is not None and value < 1:
@@ -68,6 +69,7 @@ def backtest(
             "or use `rnnforecast evaluate` on a trained panel run."
         )
     prepared = training.prepare_data(config)
+    L = config.window.input_length  # known now: derived from the data when the config leaves it out
     for note in prepared.series.notes:
         print(f"note: {note}", file=sys.stderr)
     _, valid = data.prepare(prepared.series, prepared.prep)
@@ -83,7 +85,7 @@ def backtest(
     with training.replicated(config):  # several GPUs: every fold trains on all of them
         for i, group in enumerate(groups):
             fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
-            model = training.build(config, len(prepared.series.columns))
+            model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
             history = training.fit(model, fold_data, config, verbose).history
             output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
             predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
@@ -103,6 +105,7 @@ def backtest(
         report["run"] = str(final)
         (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
         fold_table(folds, prepared).to_csv(tmp / "folds.csv", index=False)
+        forecast_table(folds, prepared).to_csv(tmp / "forecasts.csv", index=False)
         title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
         figure = plotting.error_by_step_figure(title, {n: report["original"][n]["per_step"] for n in FORECASTERS})
         figure.savefig(tmp / "error_by_step.png", dpi=110)
@@ -231,4 +234,22 @@ def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
         err = data.unscale(folds.forecasts[name], prep) - actual
         table[f"{name}_mae"] = np.abs(err).mean(axis=(1, 2))
         table[f"{name}_rmse"] = np.sqrt((err**2).mean(axis=(1, 2)))
+    return table
+
+
+def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
+    """Every fold's forecasts in the data's units, one row per (fold, step, target), so any metric can be computed."""
+    prep, index = prepared.prep, prepared.series.index
+    n_folds, H, n_targets = folds.actual.shape
+    rows = folds.origins[:, None] + np.arange(H)
+    table = pd.DataFrame({
+        "fold": np.repeat(np.arange(1, n_folds + 1), H * n_targets),
+        "origin": np.repeat([str(index[row]) for row in folds.origins], H * n_targets),
+        "step": np.tile(np.repeat(np.arange(1, H + 1), n_targets), n_folds),
+        "time": np.repeat([str(t) for t in index[rows.ravel()]], n_targets),
+        "target": np.tile(prep["targets"], n_folds * H),
+        "actual": data.unscale(folds.actual, prep).ravel(),
+    })
+    for name in FORECASTERS:
+        table[name] = data.unscale(folds.forecasts[name], prep).ravel()
     return table

@@ -134,12 +134,13 @@ def predict(
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
-    forecast = forecasting.forecast_run(runs.load(run), data, series or None)
+    loaded = runs.load(run)
+    forecast = forecasting.forecast_run(loaded, data, series or None)
     if output is None:
         forecast.to_csv(sys.stdout, index=False)
     else:
         runs.atomic_write(output, lambda tmp: forecast.to_csv(tmp, index=False))
-        typer.echo(f"Written: {output} ({len(forecast)} steps)", err=True)
+        typer.echo(f"Written: {output} ({forecasting.describe_forecast(loaded, forecast)})", err=True)
 
 
 @app.command()

@@ -59,28 +59,55 @@ class Section(BaseModel):
 
 
 class SplitConfig(Section):
-    """Chronological split: by fractions of the rows, by the first date of each later part, or by row index.
+    """Chronological split: by fractions of the rows, by the last steps, by dates, or by row index.
 
-    By row index (the LTSF benchmark protocol): training targets are rows [0, train_end),
-    validation [train_end, val_end), test [val_end, test_end); rows from test_end on are unused.
+    By the last steps (the forecasting competitions' protocol, for one series or every
+    series of a panel): the last `test_length` rows are the test period and the
+    `val_length` rows before them (default: as many) validation. By row index (the LTSF
+    benchmark protocol): training targets are rows [0, train_end), validation
+    [train_end, val_end), test [val_end, test_end); rows from test_end on are unused.
+    With none of these given, a panel is split by its horizon (test and validation the
+    last `window.horizon` steps of every series each) and one series by fractions.
     """
 
-    train: Fraction = 0.7
-    val: Fraction = 0.15
+    train: Optional[Fraction] = None  # 0.7 when the split is by fractions
+    val: Optional[Fraction] = None  # 0.15 when the split is by fractions
+    test_length: Optional[PosInt] = None
+    val_length: Optional[PosInt] = None
     val_start: Optional[Str] = None
     test_start: Optional[Str] = None
     train_end: Optional[PosInt] = None
     val_end: Optional[PosInt] = None
     test_end: Optional[PosInt] = None
 
+    @property
+    def fractions(self) -> tuple[float, float]:
+        return (0.7 if self.train is None else self.train, 0.15 if self.val is None else self.val)
+
+    @property
+    def by_fractions(self) -> bool:
+        return self.test_length is None and self.val_start is None and self.train_end is None
+
     @model_validator(mode="after")
     def _check(self) -> "SplitConfig":
+        kinds = [
+            name
+            for name, keys in (
+                ("fractions (train, val)", ("train", "val")),
+                ("last steps (test_length, val_length)", ("test_length", "val_length")),
+                ("dates (val_start, test_start)", ("val_start", "test_start")),
+                ("rows (train_end, val_end, test_end)", ("train_end", "val_end", "test_end")),
+            )
+            if any(getattr(self, key) is not None for key in keys)
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"split one way only; this split gives {' and '.join(kinds)}")
+        if self.val_length is not None and self.test_length is None:
+            raise ValueError("val_length needs test_length (the steps at the end that are the test period)")
         rows = (self.train_end, self.val_end, self.test_end)
         if any(r is not None for r in rows):
             if any(r is None for r in rows):
                 raise ValueError("give all of train_end, val_end and test_end (row numbers), or none of them")
-            if self.val_start is not None:
-                raise ValueError("split either by dates (val_start, test_start) or by rows (train_end, ...), not both")
             if not self.train_end < self.val_end < self.test_end:
                 raise ValueError(
                     f"train_end ({self.train_end}) < val_end ({self.val_end}) < test_end ({self.test_end}) must hold"
@@ -88,10 +115,9 @@ class SplitConfig(Section):
             return self
         if (self.val_start is None) != (self.test_start is None):
             raise ValueError("give both val_start and test_start (dates), or neither to split by fractions")
-        if self.val_start is None and self.train + self.val >= 1:
-            raise ValueError(
-                f"train + val is {self.train + self.val:g}, which leaves no test rows; make it less than 1"
-            )
+        train, val = self.fractions
+        if self.by_fractions and train + val >= 1:
+            raise ValueError(f"train + val is {train + val:g}, which leaves no test rows; make it less than 1")
         return self
 
 
@@ -135,7 +161,8 @@ class DataConfig(Section):
 
 
 class WindowConfig(Section):
-    input_length: PosInt = 48
+    # None: derived from the season and the horizon when the data are read (data.default_input_length)
+    input_length: Optional[PosInt] = None
     horizon: PosInt = 12
     stride: PosInt = 1
 
@@ -180,7 +207,7 @@ class ModelConfig(Section):
     channel_independence: bool = False
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
-    highway: bool = False
+    highway: Union[bool, Literal["seasonal"]] = False
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
@@ -241,6 +268,9 @@ class TrainingConfig(Section):
     steps_per_epoch: Optional[PosInt] = None
     # auto: mixed float16 on a GPU with tensor cores (compute capability 7.0 or newer), float32 elsewhere.
     precision: Precision = "auto"
+    # After the honest fit, train the final model on every window of the file, validation and test included,
+    # for the best epoch count at the same learning rates; `predict` forecasts with it, `evaluate` never does.
+    refit: bool = True
 
     @model_validator(mode="after")
     def _one_schedule(self):
@@ -322,8 +352,12 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check_model_fits_data(self) -> "Config":
-        model, window = self.model, self.window
-        if model.segment_length is not None and window.input_length % model.segment_length:
+        model, window, split = self.model, self.window, self.data.split
+        if self.data.id_column and split.by_fractions and split.train is None and split.val is None:
+            split.test_length = split.val_length = window.horizon  # a panel's default: the competition split
+        elif split.by_fractions:
+            split.train, split.val = split.fractions  # written out, so the saved config says what was used
+        if model.segment_length is not None and window.input_length and window.input_length % model.segment_length:
             raise ValueError(
                 f"model.segment_length {model.segment_length} does not divide window.input_length "
                 f"{window.input_length}; the segments must cover the look-back exactly. Choose a segment_length "

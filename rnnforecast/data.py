@@ -494,11 +494,38 @@ def season_length(frequency: str | None) -> int:
     return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)
 
 
+def default_input_length(season: int, horizon: int, training_rows: int) -> int:
+    """The look-back used when window.input_length is not given.
+
+    Two seasons or two horizons, whichever is longer, so that the seasonal skip path
+    has a whole season to copy and the network sees the level move over a horizon;
+    then shortened until a window (look-back plus horizon) fits in `training_rows`,
+    the typical series' training part, and capped at 336 steps to keep training cheap.
+    """
+    wanted = min(max(2 * season, 2 * horizon, 8), 336)
+    return max(1, min(wanted, training_rows - horizon))
+
+
 # ---------------------------------------------------------------------------- split
 
 
 def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bounds:
     """Where the validation and test targets start; every part must hold at least one window."""
+    train_end, val_end, n = split_rows(series, cfg)
+    L, H = window.input_length, window.horizon
+    parts = {"training": (0, train_end, L + H), "validation": (train_end, val_end, H), "test": (val_end, n, H)}
+    for name, (lo, hi, need) in parts.items():
+        if hi - lo < need or (name != "training" and lo < L):
+            raise UserError(
+                f"the {name} part of {series.label} has {hi - lo} rows, but a window needs "
+                f"{need} there (input_length {L}, horizon {H}; the file has {n} rows on its grid). "
+                "Shorten window.input_length or window.horizon, change data.split, or use more data."
+            )
+    return Bounds(train_end, val_end, n)
+
+
+def split_rows(series: Series, cfg: DataConfig) -> tuple[int, int, int]:
+    """(train_end, val_end, n_rows) of data.split on this series, before any window is checked."""
     n = len(series.frame)
     if cfg.split.train_end is not None:
         train_end, val_end, n = cfg.split.train_end, cfg.split.val_end, cfg.split.test_end
@@ -513,19 +540,19 @@ def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bound
         val_end_ts = pd.Timestamp(cfg.split.test_start)
         train_end = int(series.index.searchsorted(pd.Timestamp(cfg.split.val_start)))
         val_end = int(series.index.searchsorted(val_end_ts))
-    else:
-        train_end = int(n * cfg.split.train)
-        val_end = int(n * (cfg.split.train + cfg.split.val))
-    L, H = window.input_length, window.horizon
-    parts = {"training": (0, train_end, L + H), "validation": (train_end, val_end, H), "test": (val_end, n, H)}
-    for name, (lo, hi, need) in parts.items():
-        if hi - lo < need or (name != "training" and lo < L):
+    elif cfg.split.test_length is not None:
+        test, val = cfg.split.test_length, cfg.split.val_length or cfg.split.test_length
+        val_end, train_end = n - test, n - test - val
+        if train_end <= 0:
             raise UserError(
-                f"the {name} part of {series.label} has {hi - lo} rows, but a window needs "
-                f"{need} there (input_length {L}, horizon {H}; the file has {n} rows on its grid). "
-                "Shorten window.input_length or window.horizon, change data.split, or use more data."
+                f"{series.label} has {n} rows on its grid, not more than the {test + val} that data.split gives "
+                f"to the test (test_length {test}) and validation ({val}) periods. Lower them or give more data."
             )
-    return Bounds(train_end, val_end, n)
+    else:
+        train, val = cfg.split.fractions
+        train_end = int(n * train)
+        val_end = int(n * (train + val))
+    return train_end, val_end, n
 
 
 # ---------------------------------------------------------------------------- preprocessing

@@ -388,20 +388,38 @@ def panel_report(run: Run, reports: dict[str, dict]) -> dict:
     }
 
 
+def models_for_future(run: Run):
+    """(honest, final): the final model forecasts the future; the honest one's errors calibrate its intervals."""
+    honest = run.load_model()
+    return honest, (run.load_model(final=True) if run.has_final_model else honest)
+
+
 def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
-    """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table."""
-    model = run.load_model()
+    """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table.
+
+    The forecast comes from the final model (trained on every row) when the run has one.
+    """
     if not is_panel(run):
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
+        honest, final = models_for_future(run)
         prepared = prepare(run, data_path)
-        return with_quantiles(prepared, future(prepared, model), model).reset_index()
+        return with_quantiles(prepared, future(prepared, final), honest, final).reset_index()
+    model = run.load_model(final=True)
     frames = []
     for key, prepared in prepare_panel(run, data_path, only).items():
         frame = future(prepared, model).reset_index()
         frame.insert(0, run.prep["id_column"], key)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:
+    """'7 steps', or '366 series x 24 steps' for a panel's table."""
+    if not is_panel(run):
+        return f"{len(forecast)} steps"
+    n = forecast[run.prep["id_column"]].nunique()
+    return f"{n} series x {run.config.window.horizon} steps"
 
 
 def future_spread(prepared: Prepared) -> np.ndarray:
@@ -431,14 +449,16 @@ def future_offsets(prepared: Prepared, model, calibration: dict) -> np.ndarray:
     return intervals.offsets_at(calibration, "model", [origin], H, recent, recent_origins)[0]
 
 
-def with_quantiles(prepared: Prepared, point: pd.DataFrame, model) -> pd.DataFrame:
+def with_quantiles(prepared: Prepared, point: pd.DataFrame, model, final=None) -> pd.DataFrame:
     """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9.
 
-    A quantile model's own quantile forecast is what the calibration adjusts.
+    A quantile model's own quantile forecast is what the calibration adjusts. The
+    calibration comes from `model` (the honest one: its errors on rows it never saw);
+    `final`, when given, is the model whose forecast (and own quantiles) it widens.
     """
     calibration = calibrated(prepared.run, model)
     base = calibration["bases"].get("model", "point")
-    start = future_quantiles(prepared, model) if base == "quantiles" else point.to_numpy()
+    start = future_quantiles(prepared, final or model) if base == "quantiles" else point.to_numpy()
     offsets = future_offsets(prepared, model, calibration)
     bands = intervals.apply(start, offsets, base, future_spread(prepared))
     out = point.copy()

@@ -203,17 +203,23 @@ class Highway(keras.layers.Layer):
     recurrent forecast, it carries the part of the future that is a linear function of
     the past, so the recurrent stack only has to learn what is not: on short, smooth
     univariate series a linear model is hard to beat, and this keeps its strength.
+    With `season`, the map starts as the seasonal naive forecast (step h copies the
+    value one season before it; the last value when the look-back is shorter than a
+    season), so training starts from the baseline every forecast is measured against.
     Inputs (batch, steps, columns) -> (batch, horizon, n_targets).
     """
 
-    def __init__(self, horizon: int, n_targets: int, **kwargs):
+    def __init__(self, horizon: int, n_targets: int, season: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.horizon = int(horizon)
         self.n_targets = int(n_targets)
+        self.season = None if season is None else int(season)
         self.linear = keras.layers.Dense(self.horizon, name="linear")
 
     def build(self, input_shape):
         self.linear.build((None, self.n_targets, input_shape[1]))
+        if self.season is not None:
+            self.linear.kernel.assign(seasonal_naive_map(int(input_shape[1]), self.horizon, self.season))
 
     def call(self, inputs):
         past = ops.transpose(inputs[:, :, : self.n_targets], (0, 2, 1))  # (batch, targets, steps)
@@ -223,7 +229,22 @@ class Highway(keras.layers.Layer):
         return (input_shape[0], self.horizon, self.n_targets)
 
     def get_config(self):
-        return {**super().get_config(), "horizon": self.horizon, "n_targets": self.n_targets}
+        return {**super().get_config(), "horizon": self.horizon, "n_targets": self.n_targets, "season": self.season}
+
+
+def seasonal_naive_map(input_length: int, horizon: int, season: int):
+    """The (input_length, horizon) 0/1 matrix that maps a look-back to its seasonal naive forecast.
+
+    Column h picks the row one season (or as many as it takes) before step h; a look-back
+    shorter than that picks its last row (the naive forecast).
+    """
+    import numpy as np
+
+    matrix = np.zeros((input_length, horizon), dtype="float32")
+    for h in range(horizon):
+        row = input_length + h - season * (h // season + 1)
+        matrix[row if 0 <= row < input_length else input_length - 1, h] = 1.0
+    return matrix
 
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
@@ -236,10 +257,17 @@ class AddHighway(keras.layers.Layer):
 
 
 def build_model(
-    cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int, n_known: int = 0
+    cfg: ModelConfig,
+    input_length: int,
+    n_inputs: int,
+    horizon: int,
+    n_targets: int,
+    n_known: int = 0,
+    season: int = 1,
 ) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
 
+    `season` is the data's season length, which `highway: seasonal` starts from.
     With n_known > 0 the model takes a second input, the known-future columns over
     the horizon (batch, horizon, n_known), which the direct head reads beside the
     recurrent state: a forecast can follow a planned price or the calendar.
@@ -261,7 +289,10 @@ def build_model(
     x = inputs
     if cfg.normalization != "none":
         x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
-    highway = Highway(horizon, n_targets, name="highway")(x) if cfg.highway else None
+    highway = None
+    if cfg.highway:
+        seasonal = season if cfg.highway == "seasonal" else None
+        highway = Highway(horizon, n_targets, season=seasonal, name="highway")(x)
     width, out_cols = n_inputs, n_targets
     if cfg.channel_independence:
         x = keras.layers.Permute((2, 1), name="channels_first")(x)
@@ -314,7 +345,9 @@ def build_model(
         if n_known:
             future = keras.Input(shape=(horizon, n_known), name="known_future")
             x = keras.layers.Concatenate(name="with_known_future")([x, keras.layers.Flatten(name="flat_future")(future)])
-        x = keras.layers.Dense(horizon * out_cols * n_quantiles, name="head")(x)
+        # A seasonal highway starts as the seasonal naive forecast; a zero head keeps the whole model there at first.
+        init = "zeros" if cfg.highway == "seasonal" else "glorot_uniform"
+        x = keras.layers.Dense(horizon * out_cols * n_quantiles, kernel_initializer=init, name="head")(x)
     if cfg.channel_independence:
         x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)
         outputs = keras.layers.Permute((2, 1), name="forecast")(x)

@@ -164,28 +164,30 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
 
     A panel run draws small multiples of a few series (the first ones, or `only`).
     """
-    model = run.load_model()
+    model, final = forecasting.models_for_future(run)
     if forecasting.is_panel(run):
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
         prepared = forecasting.prepare_panel(run, data_path, chosen)
-        fig = panel_figure(run, prepared, model)
+        fig = panel_figure(run, prepared, model, final)
         runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(output).suffix.lstrip(".") or "png"))
         return
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
     prepared = forecasting.prepare(run, data_path)
     test_forecast = forecasting.test_path(prepared, model)
-    future = forecasting.future(prepared, model)
+    future = forecasting.future(prepared, final)
     actual = prepared.series.frame[future.columns]
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
-    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, _bands(run, prepared, future, model))
+    bands = _bands(run, prepared, future, model, final)
+    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))
 
 
-def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
-    """Small multiples: for each series, the recent history, the last test forecasts and the future."""
+def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
+    """Small multiples: for each series, the recent history, the last test forecasts (of the honest `model`)
+    and the future (of the `final` model when given)."""
     n = len(prepared)
     cols = min(3, n)
     rows = -(-n // cols)
@@ -204,7 +206,7 @@ def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
             ax.plot(test.index, test, color="tab:blue", lw=1.1, label="test forecast")
         except UserError:
             pass  # a series without a full test window still gets its future drawn
-        ahead = forecasting.future(one, model)[target]
+        ahead = forecasting.future(one, final or model)[target]
         ax.plot(ahead.index, ahead, color="tab:red", lw=1.6, label="forecast")
         ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
         ax.set_ylabel(target)
@@ -215,13 +217,13 @@ def panel_figure(run: runs.Run, prepared: dict, model) -> Figure:
     return fig
 
 
-def _bands(run: runs.Run, prepared, future: pd.DataFrame, model) -> dict:
+def _bands(run: runs.Run, prepared, future: pd.DataFrame, model, final=None) -> dict:
     """The widest calibrated central interval of the future forecast, per target."""
     calibration = forecasting.calibrated(run, model)
     pairs = intervals.central_pairs(calibration["quantiles"])
     if not pairs:
         return {}
     low, high = pairs[0]
-    quantiles = forecasting.with_quantiles(prepared, future, model)
+    quantiles = forecasting.with_quantiles(prepared, future, model, final)
     label = f"{round(100 * (high - low))}% interval (calibrated)"
     return {t: (quantiles[f"{t}_q{low:g}"], quantiles[f"{t}_q{high:g}"], label) for t in future.columns}

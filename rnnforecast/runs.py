@@ -1,7 +1,8 @@
 """The run folder: created under a temporary name, renamed when complete, read back whole.
 
 A run folder holds:
-    model.keras         the trained model (Keras format, loaded in safe mode)
+    model.keras         the honest model, trained on the training rows (Keras format, loaded in safe mode)
+    final.keras         the final model, trained on every row (training.refit), which `predict` uses
     config.yaml         the resolved config, every default written out
     preprocessing.json  the fitted fill values, scaler and split, needed to forecast new data
     history.csv         per-epoch loss, validation loss and learning rate
@@ -25,7 +26,8 @@ import pandas as pd
 from rnnforecast import config as config_module
 from rnnforecast.errors import Interrupted, UserError
 
-MODEL_FILE = "model.keras"
+MODEL_FILE = "model.keras"  # the honest model: trained on the training rows, scored by `evaluate`
+FINAL_MODEL_FILE = "final.keras"  # trained on every row (training.refit): what `predict` forecasts with
 RESUMABLE_MARK = "checkpoint.json"  # written after each completed epoch while training
 REQUIRED = (MODEL_FILE, "config.yaml", "preprocessing.json", "history.csv", "metadata.json")
 
@@ -38,15 +40,24 @@ class Run:
     metadata: dict
     history: pd.DataFrame
 
-    def load_model(self):
-        """The trained Keras model, after checking it is the file this tool wrote."""
+    def load_model(self, final: bool = False):
+        """The trained Keras model, after checking it is the file this tool wrote.
+
+        `final`: the model trained on every row (training.refit), when the run has one;
+        otherwise the honest model, which is what a run without a refit forecasts with.
+        """
         from rnnforecast import environment
 
         keras = environment.import_keras()
         from rnnforecast import models  # noqa: F401  registers the custom layers
 
-        model_path = self.path / MODEL_FILE
-        expected = self.metadata.get("model_sha256")
+        name, key = MODEL_FILE, "model_sha256"
+        if final and self.metadata.get("final_model_sha256"):
+            name, key = FINAL_MODEL_FILE, "final_model_sha256"
+        model_path = self.path / name
+        expected = self.metadata.get(key)
+        if not model_path.is_file():
+            raise UserError(f"{model_path} is missing from the run folder. Train the run again, or restore the file.")
         if expected and sha256(model_path) != expected:
             raise UserError(
                 f"{model_path} has changed since training (its SHA-256 differs from metadata.json). "
@@ -56,6 +67,10 @@ class Run:
             return keras.saving.load_model(model_path, safe_mode=True)
         except Exception as exc:  # a truncated zip, a file from another Keras version
             raise UserError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). Train the run again.") from None
+
+    @property
+    def has_final_model(self) -> bool:
+        return bool(self.metadata.get("final_model_sha256"))
 
 
 def new_run_path(base: Path, name: str, claim: bool = False) -> Path:

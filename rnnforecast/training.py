@@ -43,30 +43,42 @@ class TrainingData:
 
 
 def prepare_data(config: Config) -> TrainingData:
-    """Read, split, fit the preprocessing on the training rows, and index the windows."""
+    """Read, split, fit the preprocessing on the training rows, and index the windows.
+
+    `starts` holds the training and validation windows, and under "all" every window
+    of the file, which the final model (training.refit) is trained on. A config without
+    window.input_length gets the derived one here (data.default_input_length), so that
+    the run's saved config says what was used.
+    """
     panel = data.load_panel(config.data)
+    resolve_input_length(config, panel)
     if not config.data.id_column:
         (series,) = panel.values()
         bounds, prep, values, starts = _prepare_one(series, config)
         return TrainingData(series, bounds, prep, values, starts, series.notes)
-    kept, arrays, skipped, notes = {}, [], [], []
-    starts: dict[str, list] = {"train": [], "val": []}
+    kept, arrays, skipped, untrained, notes = {}, [], [], [], []
+    starts: dict[str, list] = {"train": [], "val": [], "all": []}
     offset, first = 0, None
     fixed = data.static_scaling(panel, list(config.data.static_features))
     for key, series in panel.items():
         try:
             bounds, prep, values, own = _prepare_one(series, config, fixed)
         except UserError:
-            skipped.append(key)
-            continue
-        first = first or (series, bounds)
+            try:  # too short to split: still forecast, and trained on by the final model, when it holds a window
+                prep, values, own = _prepare_unsplit(series, config, fixed)
+            except UserError:
+                skipped.append(key)
+                continue
+            untrained.append(key)
+        else:
+            first = first or (series, bounds)
         kept[key] = prep
         arrays.append(values)
         for part in starts:
-            starts[part].append(own[part] + offset)
+            starts[part].append(own.get(part, np.empty(0, dtype=np.int64)) + offset)
         offset += len(values)
         notes.extend(series.notes)
-    if not kept:
+    if first is None:
         raise UserError(
             f"no series in {Path(config.data.path).name} is long enough for a training, a validation and a test "
             f"window (input_length {config.window.input_length}, horizon {config.window.horizon}). "
@@ -74,15 +86,45 @@ def prepare_data(config: Config) -> TrainingData:
         )
     if len(notes) > 3:
         notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
+    if untrained:
+        notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
+                     f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
+                     f"them: {_examples(untrained)}")
     if skipped:
-        notes.append(f"{len(skipped)} of {len(panel)} series were too short for a window in every part and were "
-                     f"skipped: {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
+        notes.append(f"{len(skipped)} of {len(panel)} series are shorter than one input window "
+                     f"({config.window.input_length} steps) and are left out: {_examples(skipped)}")
     shared = ("columns", "targets", "features", "known", "future_features", "calendar", "categories", "frequency",
               "missing", "scaling", "season_length")
     some = next(iter(kept.values()))
-    prep = {key: some[key] for key in shared} | {"id_column": config.data.id_column, "series": kept, "skipped": skipped}
+    prep = {key: some[key] for key in shared} | {
+        "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped
+    }
     stacked = {part: np.concatenate(found) for part, found in starts.items()}
     return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes)
+
+
+def _examples(keys: list[str]) -> str:
+    return ", ".join(map(str, keys[:10])) + (" ..." if len(keys) > 10 else "")
+
+
+def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
+    """Set window.input_length from the season, the horizon and the typical series when the config leaves it out."""
+    window = config.window
+    if window.input_length is not None:
+        return
+    some = next(iter(panel.values()))
+    season = config.data.season_length or data.season_length(some.frequency)
+    rows = []
+    for series in panel.values():
+        try:
+            rows.append(data.split_rows(series, config.data)[0])
+        except UserError:
+            rows.append(0)
+    length = data.default_input_length(season, window.horizon, int(np.median(rows)))
+    seg = config.model.segment_length
+    if seg is not None:
+        length = max(seg, length - length % seg)
+    window.input_length = length
 
 
 def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):
@@ -100,11 +142,28 @@ def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None)
                 f"no complete {part} window is left after the gaps in {series.label} were dropped "
                 "(data.missing: drop). Use data.missing: interpolate, or a shorter window."
             )
+    L, H = config.window.input_length, config.window.horizon
+    starts["all"] = data.window_starts(valid, L, H, 0, len(values), config.window.stride)
     return bounds, prep, values, starts
 
 
-def build(config: Config, n_inputs: int):
-    """The seeded, compiled model for this config and this many input columns."""
+def _prepare_unsplit(series: data.Series, config: Config, fixed: dict | None = None):
+    """A panel series too short for the split: preprocessing fitted on all its rows, every window it holds.
+
+    It must hold one input window, so that `predict` can forecast it.
+    """
+    n = len(series.frame)
+    L, H = config.window.input_length, config.window.horizon
+    if n < L:
+        raise UserError(f"{series.label} has {n} rows, fewer than input_length {L}")
+    prep = data.fit_preprocessing(series, data.Bounds(n, n, n), config.data, fixed)
+    values, valid = data.prepare(series, prep)
+    prep["mase_scale"] = metrics.mase_scale(data.unscale(values[:, : len(series.targets)], prep), prep["season_length"]).tolist()
+    return prep, values, {"all": data.window_starts(valid, L, H, 0, n, config.window.stride)}
+
+
+def build(config: Config, n_inputs: int, season: int = 1):
+    """The seeded, compiled model for this config and this many input columns (`season`: the data's)."""
     keras = environment.import_keras()
     from rnnforecast import models
 
@@ -117,6 +176,7 @@ def build(config: Config, n_inputs: int):
         config.window.horizon,
         len(config.data.targets),
         n_known=data.n_known(config.data),
+        season=season,
     )
     model.compile(optimizer=_optimizer(config), loss=_loss(config), jit_compile=True if _xla_on_cpu(config) else "auto")
     return model
@@ -219,12 +279,18 @@ def train(
                 model.jit_compile = False
             print(f"Resuming {final} after epoch {state['epoch']}.", file=sys.stderr)
         else:
-            model = build(config, len(prepared.series.columns))
+            model = build(config, len(prepared.series.columns), prepared.prep["season_length"])
             (tmp / "config.yaml").write_text(config_module.dump(config))
             print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
         history = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state).history
-        checkpoints.clear(tmp)
         model.save(tmp / runs.MODEL_FILE)
+        final_meta = {}
+        if config.training.refit and not train_on_validation and len(prepared.starts.get("all", [])):
+            print("Training the final model on every window of the data (training.refit).", file=sys.stderr)
+            final_model, final_meta = refit(config, prepared, history, verbose)
+            final_model.save(tmp / runs.FINAL_MODEL_FILE)
+            final_meta["final_model_sha256"] = runs.sha256(tmp / runs.FINAL_MODEL_FILE)
+        checkpoints.clear(tmp)
         (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
         _history_frame(history).to_csv(tmp / "history.csv", index=False)
         meta = {
@@ -240,6 +306,7 @@ def train(
             "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin(history["val_loss"])),
+            **final_meta,
             "resumed": resume is not None,
             "trained_on": "train+validation" if train_on_validation else "train",
             "started": started.isoformat(timespec="seconds"),
@@ -247,6 +314,37 @@ def train(
         }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return final
+
+
+def refit(config: Config, prepared: TrainingData, history: dict, verbose: int | None = None):
+    """The final model: a fresh one trained on every window for the honest fit's best epoch count.
+
+    The learning rate of each epoch is the one the honest fit used in that epoch, so
+    the final model follows the same schedule without needing a validation set.
+    Returns the model and what metadata.json records about it.
+    """
+    keras = environment.import_keras()
+    losses = np.asarray(history["val_loss"], dtype=float)
+    epochs = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else len(losses)
+    rates = [float(r) for r in history.get("learning_rate", [])] or [config.training.optimizer.learning_rate]
+    plain = config.model_copy(deep=True)
+    plain.training.early_stopping = plain.training.reduce_lr = plain.training.lr_decay = None
+    model = build(plain, len(prepared.series.columns), prepared.prep["season_length"])
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: rates[min(epoch, len(rates) - 1)])
+    batches = window_batches(
+        prepared.values, prepared.starts["all"], plain, plain.training.shuffle, steps=plain.training.steps_per_epoch
+    )
+    try:
+        with _interrupts_between_batches() as interrupted:
+            model.fit(
+                batches,
+                epochs=epochs,
+                callbacks=[_interrupt_guard(interrupted), *_callbacks(plain), schedule],
+                verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+            )
+    except NaNLoss as exc:
+        raise UserError(f"{exc} (while training the final model; training.refit: false skips it)") from None
+    return model, {"final_epochs": epochs, "final_windows": int(len(prepared.starts["all"]))}
 
 
 @contextlib.contextmanager

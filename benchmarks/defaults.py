@@ -1,0 +1,275 @@
+"""The minimal config against the classical forecasters, on the development collection.
+
+Two steps, kept apart so that no default is ever chosen on a test number:
+
+    python benchmarks/defaults.py select --out /tmp/dev   # candidates' VALIDATION scores; the rule picks one
+    python benchmarks/defaults.py report --out /tmp/dev   # the chosen defaults on the TEST periods, with peers
+
+`select` trains every candidate of CANDIDATES on every item of the collection
+(benchmarks/collection.py) and scores it on the validation windows only, relative to
+seasonal naive. The rule that picks the winner was written down (benchmarks/DEFAULTS.md)
+before the first score was seen.
+
+`report` runs the minimal config as a user would: `rnnforecast backtest CONFIG --stride H`
+for single series (the peers forecast the same origins, read from the run's
+forecasts.csv), and `rnnforecast train` then `predict` on the training part of each
+competition panel (the last H points of every series held out), scored by MASE.
+Results are appended as JSON lines to OUT/select.jsonl and OUT/report.jsonl, so an
+interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import collection  # noqa: E402  (benchmarks/collection.py)
+
+# Each candidate is a set of overrides on the minimal config (data and horizon only; input_length derived).
+# "none" is the defaults before this study, for reference; it cannot win.
+CANDIDATES = {
+    "before": {"model.normalization": "none", "window.input_length": 48, "model.highway": False},
+    "last": {"model.normalization": "last", "model.highway": False},
+    "last+highway": {"model.normalization": "last", "model.highway": True},
+    "last+seasonal": {"model.normalization": "last", "model.highway": "seasonal"},
+}
+RULE_CANDIDATES = ("last", "last+highway", "last+seasonal")
+
+
+def minimal_config(path: Path, target: str, horizon: int, panel: bool, run_dir: Path) -> dict:
+    """What a new user writes: the file, the target, the horizon (and the id column of a panel)."""
+    raw = {"data": {"path": str(path), "targets": [target]}, "window": {"horizon": horizon}, "run": {"dir": str(run_dir)}}
+    if panel:
+        raw["data"]["id_column"] = "id"
+    return raw
+
+
+def items(out: Path, data_dir: Path | None, include_held_out: bool = False) -> list[dict]:
+    found = []
+    for entry in collection.SINGLE:
+        path = collection.single_series(entry["name"], out / "data", data_dir)
+        found.append({"name": entry["name"], "path": path, "target": entry["target"], "horizon": entry["horizon"],
+                      "panel": False})
+    panels = list(collection.PANELS) + (list(collection.HELD_OUT_PANELS) if include_held_out else [])
+    for entry in panels:
+        made = collection.panel(entry["name"], out / "data")
+        found.append({"name": entry["name"], "path": Path(made["train"]), "test": Path(made["test"]), "target": "value",
+                      "horizon": made["horizon"], "season": made["season"], "panel": True})
+    return found
+
+
+def _done(log: Path) -> set[tuple]:
+    if not log.is_file():
+        return set()
+    return {(r["item"], r["candidate"]) for r in map(json.loads, log.read_text().splitlines())}
+
+
+# ---------------------------------------------------------------------------- select (validation only)
+
+
+def validation_score(raw: dict) -> dict:
+    """Train as `train` does (no refit) and score every validation window against seasonal naive, scaled units."""
+    from rnnforecast import config as config_module
+    from rnnforecast import data, environment, forecasting, metrics, training
+
+    config = config_module.validate(raw)
+    config.training.refit = False
+    started = time.perf_counter()
+    prepared = training.prepare_data(config)
+    L, H = config.window.input_length, config.window.horizon
+    model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
+    history = training.fit(model, prepared, config, verbose=0).history
+    seconds = time.perf_counter() - started
+    starts = prepared.starts["val"]
+    n = len(config.data.targets)
+    output = forecasting.predict_scaled(model, prepared.values, starts, L, H, data.n_known(config.data))
+    point = forecasting.point_of(config.model.output.quantiles, output)[0]
+    origins = starts + L
+    season = int(prepared.prep["season_length"])
+    if season * ((H - 1) // season + 1) > L:
+        season = 1  # the seasonal lag would reach before the window (into another series of a panel)
+    targets = prepared.values[:, :n]
+    actual = targets[origins[:, None] + np.arange(H)]
+    errors = {
+        "model": np.abs(point - actual).mean(),
+        "naive": np.abs(metrics.naive(targets, origins, H) - actual).mean(),
+        "seasonal_naive": np.abs(metrics.seasonal_naive(targets, origins, H, season) - actual).mean(),
+    }
+    environment.import_keras().backend.clear_session()
+    return {
+        "relative_mae": float(errors["model"] / errors["seasonal_naive"]),
+        "naive_relative_mae": float(errors["naive"] / errors["seasonal_naive"]),
+        "val_windows": int(len(starts)),
+        "input_length": L,
+        "epochs": len(history["loss"]),
+        "train_seconds": round(seconds, 1),
+    }
+
+
+def select(out: Path, data_dir: Path | None, only: list[str] | None) -> None:
+    from rnnforecast import config as config_module
+
+    log = out / "select.jsonl"
+    done = _done(log)
+    for item in items(out, data_dir):
+        if only and item["name"] not in only:
+            continue
+        for name, overrides in CANDIDATES.items():
+            if (item["name"], name) in done:
+                continue
+            raw = minimal_config(item["path"], item["target"], item["horizon"], item["panel"], out / "runs")
+            for key, value in overrides.items():
+                config_module.set_path(raw, key, value)
+            result = {"item": item["name"], "candidate": name, **validation_score(raw)}
+            print(json.dumps(result), flush=True)
+            with open(log, "a") as handle:
+                handle.write(json.dumps(result) + "\n")
+    summarize_select(log)
+
+
+def summarize_select(log: Path) -> None:
+    """The rule of DEFAULTS.md: lowest geometric mean of the validation relative MAE over the collection."""
+    table = pd.DataFrame(map(json.loads, log.read_text().splitlines()))
+    wide = table.pivot(index="item", columns="candidate", values="relative_mae")
+    print(wide.round(3).to_string())
+    complete = wide.dropna()
+    geo = np.exp(np.log(complete).mean()).sort_values()
+    wins = (complete < 1).sum()
+    print("\ngeometric mean of validation MAE / seasonal naive MAE over", len(complete), "items:")
+    for name, value in geo.items():
+        print(f"  {name:16s} {value:.3f}   below 1 on {wins[name]} of {len(complete)}")
+    ranked = [name for name in geo.index if name in RULE_CANDIDATES]
+    if ranked:
+        print("rule's choice:", ranked[0])
+
+
+# ---------------------------------------------------------------------------- report (test periods)
+
+
+def rnnforecast(*args: str) -> str:
+    """Run the CLI as a user would; return its last stdout line (the run folder)."""
+    command = [str(Path(sys.executable).parent / "rnnforecast"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"rnnforecast {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: bool) -> None:
+    import yaml
+
+    import peers
+
+    log = out / "report.jsonl"
+    done = _done(log)
+    for item in items(out, data_dir, include_held_out=held_out):
+        if only and item["name"] not in only:
+            continue
+        if (item["name"], "minimal") in done:
+            continue
+        raw = minimal_config(item["path"], item["target"], item["horizon"], item["panel"], out / "runs")
+        config_path = out / "configs" / f"{item['name']}.yaml"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        started = time.perf_counter()
+        if item["panel"]:
+            result = _report_panel(item, config_path, out, peers)
+        else:
+            result = _report_single(item, config_path, peers)
+        result = {"item": item["name"], "candidate": "minimal", "seconds": round(time.perf_counter() - started, 1),
+                  **result}
+        print(json.dumps(result), flush=True)
+        with open(log, "a") as handle:
+            handle.write(json.dumps(result) + "\n")
+    summarize_report(log)
+
+
+def _report_single(item: dict, config_path: Path, peers) -> dict:
+    H = item["horizon"]
+    run = Path(rnnforecast("backtest", str(config_path), "--stride", str(H)))
+    forecasts = pd.read_csv(run / "forecasts.csv")
+    prep = json.loads((run / "preprocessing.json").read_text())
+    season = int(prep["season_length"])
+    frame = pd.read_csv(item["path"])
+    y = frame[item["target"]].to_numpy(dtype=float)
+    # The run's grid may have added missing steps: take the series as the run saw it.
+    from rnnforecast import config as config_module
+    from rnnforecast import data
+
+    config = config_module.load_config(run / "config.yaml")
+    series = data.load_series(config.data)
+    y = series.frame[item["target"]].to_numpy(dtype=float)
+    folds = forecasts.drop_duplicates("fold")
+    index = series.index.astype(str)
+    origins = np.array([int(np.flatnonzero(index == o)[0]) for o in folds["origin"]])
+    actual = forecasts["actual"].to_numpy().reshape(len(origins), H)
+    scores = {}
+    for name in ("model", "seasonal_naive"):
+        scores[name] = float(np.abs(forecasts[name].to_numpy().reshape(len(origins), H) - actual).mean())
+    for name, values in peers.origin_forecasts(y, origins, H, season).items():
+        scores[name] = float(np.abs(values - actual).mean())
+    base = scores["seasonal_naive"]
+    return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
+            "relative_mae": {name: round(v / base, 4) for name, v in scores.items()}, "run": str(run)}
+
+
+def _report_panel(item: dict, config_path: Path, out: Path, peers) -> dict:
+    H, season = item["horizon"], item["season"]
+    run = Path(rnnforecast("train", str(config_path)))
+    forecast_file = out / "forecasts" / f"{item['name']}.csv"
+    forecast_file.parent.mkdir(parents=True, exist_ok=True)
+    rnnforecast("predict", str(run), "--output", str(forecast_file))
+    train = pd.read_csv(item["path"])
+    test = pd.read_csv(item["test"])
+    ours = pd.read_csv(forecast_file)
+    ours["step"] = ours.groupby("id").cumcount() + 1
+    ours = ours.rename(columns={"value": "forecast"})[["id", "step", "forecast"]]
+    frequency = json.loads((run / "preprocessing.json").read_text())["frequency"]
+    mase = {"model": peers.mean_mase(test, ours, train, season)}
+    for name, frame in peers.panel_forecasts(train, H, season, frequency).items():
+        mase[name] = peers.mean_mase(test, frame, train, season)
+    forecast_ids = set(ours["id"].astype(str))
+    return {"series": int(test["id"].nunique()), "forecast_series": len(forecast_ids), "horizon": H,
+            "season": season, "mean_mase": {k: round(float(v), 4) for k, v in mase.items()}, "run": str(run)}
+
+
+def summarize_report(log: Path) -> None:
+    for row in map(json.loads, log.read_text().splitlines()):
+        scores = row.get("relative_mae") or row.get("mean_mase")
+        kind = "rel. MAE" if "relative_mae" in row else "mean MASE"
+        cells = "  ".join(f"{k} {v:.3f}" for k, v in scores.items())
+        print(f"{row['item']:24s} {kind:9s} {cells}   ({row['seconds']} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=("select", "report", "summary"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
+    parser.add_argument("--data-dir", type=Path, default=None, help="the shared data sets (default ../shared/data)")
+    parser.add_argument("--only", nargs="*", help="items of the collection to run (default all)")
+    parser.add_argument("--held-out", action="store_true", help="report: also Tourism monthly (never for choosing)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.step == "select":
+        select(args.out, args.data_dir, args.only)
+    elif args.step == "report":
+        report(args.out, args.data_dir, args.only, args.held_out)
+    else:
+        summarize_select(args.out / "select.jsonl")
+        if (args.out / "report.jsonl").is_file():
+            summarize_report(args.out / "report.jsonl")
+
+
+if __name__ == "__main__":
+    main()

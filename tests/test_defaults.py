@@ -1,0 +1,132 @@
+"""The minimal config's defaults: derived look-back, the competition split, the seasonal start, the final model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import config, data, forecasting, models, runs, training
+from rnnforecast.cli import app
+from tests.conftest import DATA
+
+runner = CliRunner()
+
+
+def _minimal(tmp_path, path=DATA / "airline-passengers.csv", target="Passengers", horizon=12, **extra):
+    """What a new user writes: the file, the target and the horizon; every other key its default."""
+    raw = {"data": {"path": str(path), "targets": [target], **extra.pop("data", {})}, "window": {"horizon": horizon},
+           "training": {"epochs": 2, "seed": 1, **extra.pop("training", {})}, "run": {"dir": str(tmp_path / "runs")}}
+    raw.update(extra)
+    return config.validate(raw)
+
+
+def test_default_input_length_is_two_seasons_or_two_horizons_and_fits_the_training_rows():
+    assert data.default_input_length(season=12, horizon=12, training_rows=1000) == 24
+    assert data.default_input_length(season=24, horizon=96, training_rows=10_000) == 192
+    assert data.default_input_length(season=144, horizon=144, training_rows=10_000) == 288
+    assert data.default_input_length(season=672, horizon=24, training_rows=10_000) == 336  # capped
+    assert data.default_input_length(season=12, horizon=18, training_rows=40) == 22  # a window must fit
+    assert data.default_input_length(season=1, horizon=2, training_rows=1000) == 8
+
+
+def test_a_config_without_input_length_saves_the_derived_one(tmp_path):
+    cfg = _minimal(tmp_path)
+    assert cfg.window.input_length is None
+    prepared = training.prepare_data(cfg)
+    assert cfg.window.input_length == 24  # monthly: two seasons of 12
+    assert prepared.prep["season_length"] == 12
+
+
+def test_split_by_the_last_steps_puts_exactly_those_rows_in_test_and_validation(tmp_path):
+    cfg = _minimal(tmp_path, horizon=6, data={"split": {"test_length": 12, "val_length": 6}})
+    bounds = training.prepare_data(cfg).bounds
+    assert (bounds.train_end, bounds.val_end, bounds.n_rows) == (144 - 18, 144 - 12, 144)
+
+
+def test_split_is_one_kind_only():
+    with pytest.raises(Exception, match="split one way only"):
+        config.validate({"data": {"path": "x.csv", "targets": ["y"], "split": {"train": 0.6, "test_length": 5}}})
+    with pytest.raises(Exception, match="val_length needs test_length"):
+        config.validate({"data": {"path": "x.csv", "targets": ["y"], "split": {"val_length": 5}}})
+
+
+def test_a_panel_is_split_by_its_horizon_and_one_series_by_fractions():
+    panel = config.validate({"data": {"path": "x.csv", "targets": ["y"], "id_column": "id"}, "window": {"horizon": 8}})
+    assert (panel.data.split.test_length, panel.data.split.val_length) == (8, 8)
+    single = config.validate({"data": {"path": "x.csv", "targets": ["y"]}})
+    assert (single.data.split.train, single.data.split.val, single.data.split.test_length) == (0.7, 0.15, None)
+    again = config.validate(yaml.safe_load(config.dump(panel)))  # the saved config loads as it was
+    assert again.data.split == panel.data.split
+
+
+def test_seasonal_highway_starts_as_the_seasonal_naive_forecast():
+    matrix = models.seasonal_naive_map(input_length=10, horizon=6, season=4)
+    window = np.arange(10.0)
+    assert (window @ matrix).tolist() == [6, 7, 8, 9, 6, 7]  # the last season, repeated
+    assert (np.arange(3.0) @ models.seasonal_naive_map(3, 2, 4)).tolist() == [2, 2]  # shorter than a season: last value
+    cfg = config.ModelConfig(normalization="last", highway="seasonal", layers=[{"units": 4}])
+    model = models.build_model(cfg, input_length=14, n_inputs=1, horizon=7, n_targets=1, season=7)
+    x = np.random.default_rng(0).normal(size=(5, 14, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model.predict(x, verbose=0)), x[:, 7:14, :], atol=1e-6)
+
+
+def test_predict_uses_the_final_model_trained_on_every_row_and_evaluate_the_honest_one(tmp_path):
+    cfg = _minimal(tmp_path, DATA / "daily-min-temperatures.csv", "Temp", 7,
+                   model={"type": "gru", "layers": [{"units": 4}]}, training={"batch_size": 256})
+    path = training.train(cfg, verbose=0)
+    run = runs.load(path)
+    meta = run.metadata
+    prepared = training.prepare_data(config.validate(yaml.safe_load((path / "config.yaml").read_text())))
+    assert meta["final_windows"] == len(prepared.starts["all"]) > meta["windows"]["train"] + meta["windows"]["val"]
+    assert 1 <= meta["final_epochs"] <= 2
+    assert (path / runs.FINAL_MODEL_FILE).is_file()
+    honest, final = forecasting.models_for_future(run)
+    one = forecasting.prepare(run)
+    by_final = forecasting.future(one, final)
+    assert not np.allclose(by_final.to_numpy(), forecasting.future(one, honest).to_numpy())
+    table = forecasting.forecast_run(run)
+    np.testing.assert_allclose(table["Temp"].to_numpy(), by_final["Temp"].to_numpy(), rtol=1e-6)
+    assert (table["Temp_q0.1"] < table["Temp"]).all() and (table["Temp"] < table["Temp_q0.9"]).all()
+    report = forecasting.evaluate(one)
+    assert report["original"]["model"]["overall"]["mae"] == pytest.approx(
+        forecasting.evaluate(one, honest)["original"]["model"]["overall"]["mae"]
+    )
+
+
+def test_refit_false_keeps_one_model(tmp_path):
+    cfg = _minimal(tmp_path, training={"refit": False}, model={"layers": [{"units": 4}]})
+    run = runs.load(training.train(cfg, verbose=0))
+    assert not (run.path / runs.FINAL_MODEL_FILE).exists() and not run.has_final_model
+
+
+def _short_panel(path):
+    """Monthly series; s2 is too short for the split but holds an input window."""
+    rows = []
+    for key, n in (("s0", 120), ("s1", 100), ("s2", 40), ("s3", 5)):
+        t = np.arange(n)
+        y = 100 + 10 * np.sin(2 * np.pi * t / 12) + t
+        rows.append(pd.DataFrame({"id": key, "month": pd.date_range("2010-01-01", periods=n, freq="MS"), "y": y}))
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+def test_a_panel_series_too_short_to_train_on_is_still_forecast(tmp_path):
+    raw = {"data": {"path": str(_short_panel(tmp_path / "p.csv")), "targets": ["y"], "id_column": "id"},
+           "window": {"input_length": 24, "horizon": 6},
+           "model": {"type": "gru", "layers": [{"units": 4}]}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+    path = tmp_path / "panel.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    run_dir = training.train(config.load_config(path), verbose=0)
+    prep = json.loads((run_dir / "preprocessing.json").read_text())
+    assert prep["untrained"] == ["s2"] and prep["skipped"] == ["s3"]
+    result = runner.invoke(app, ["predict", str(run_dir), "--output", str(tmp_path / "f.csv")])
+    assert result.exit_code == 0, result.output
+    assert "3 series x 6 steps" in result.output
+    forecast = pd.read_csv(tmp_path / "f.csv")
+    assert sorted(forecast["id"].unique()) == ["s0", "s1", "s2"]
+    assert forecast.loc[forecast["id"] == "s2", "month"].iloc[0] == "2013-05-01"  # right after its last month
+    only = runner.invoke(app, ["predict", str(run_dir), "--series", "s2"])
+    assert only.exit_code == 0, only.output
