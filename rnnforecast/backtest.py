@@ -63,11 +63,12 @@ def backtest(
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive whole number of steps; got {value}.")
     if config.data.id_column:
-        raise UserError(
-            f"backtest scores one series, but data.id_column ('{config.data.id_column}') makes "
-            f"{Path(config.data.path).name} a panel of series. Backtest one series at a time (filter the file), "
-            "or use `rnnforecast evaluate` on a trained panel run."
-        )
+        if retrain_every:
+            raise UserError(
+                "--retrain-every moves one series' training up to each fold; a panel (data.id_column) is backtested "
+                "with one model trained once. Leave --retrain-every out, or backtest one series at a time."
+            )
+        return backtest_panel(config, config_path, stride, verbose, started)
     prepared = training.prepare_data(config)
     L = config.window.input_length  # known now: derived from the data when the config leaves it out
     for note in prepared.series.notes:
@@ -253,3 +254,79 @@ def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFram
     for name in FORECASTERS:
         table[name] = data.unscale(folds.forecasts[name], prep).ravel()
     return table
+
+
+def backtest_panel(config: Config, config_path: Path | None, stride: int, verbose: int | None, started) -> Path:
+    """Every series of a panel: one model trained once, every `stride`-th test origin of each series a fold.
+
+    Scored per series in its own units and summarised by the mean and median over the
+    series (as `evaluate` does for panels); series too short for the split have no test
+    origin and are not scored. Intervals are for single series only, as in `evaluate`.
+    """
+    prepared = training.prepare_data(config)
+    L, H = config.window.input_length, config.window.horizon
+    for note in prepared.notes:
+        print(f"note: {note}", file=sys.stderr)
+    trained = [key for key in prepared.prep["series"] if key not in prepared.prep["untrained"]]
+    with training.replicated(config):
+        model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
+        history = training.fit(model, prepared, config, verbose).history
+    per_series, reports, folds_tables, forecast_tables = {}, {}, [], []
+    for key in trained:
+        own = prepared.prep["series"][key]
+        offset = prepared.offsets[key]
+        starts = data.window_starts(prepared.valid, L, H, offset + own["val_end"], offset + own["test_end"], stride)
+        if len(starts) == 0:
+            continue
+        output = forecasting.predict_scaled(model, prepared.values, starts, L, H, data.n_known(config.data))
+        point = forecasting.point_of(config.model.output.quantiles, output)[0]
+        rows = slice(offset, offset + own["test_end"])
+        view = replace(prepared, prep=own, values=prepared.values[rows])
+        folds = _with_baselines(view, starts - offset, point, np.full(len(starts), own["val_end"]), L, H, len(own["targets"]))
+        frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
+        series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
+        reports[key] = score(folds, series_view, config)
+        for table, make in ((folds_tables, fold_table), (forecast_tables, forecast_table)):
+            found = make(folds, series_view)
+            found.insert(0, config.data.id_column, key)
+            table.append(found)
+    if not reports:
+        raise UserError(
+            f"no series of {Path(config.data.path).name} has a complete test window (input_length {L}, horizon {H}). "
+            "Shorten the window or change data.split."
+        )
+    report = {
+        "data": str(prepared.series.path),
+        "id_column": config.data.id_column,
+        "targets": prepared.prep["targets"],
+        "horizon": H,
+        "season_length": int(prepared.prep["season_length"]),
+        "stride": stride,
+        **forecasting.panel_summary(reports),
+    }
+    name = config.run.name or (Path(config_path).stem if config_path else "run")
+    final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
+    with runs.creating(final, claimed=True) as tmp:
+        model.save(tmp / runs.MODEL_FILE)
+        (tmp / "config.yaml").write_text(config_module.dump(config))
+        (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
+        training._history_frame(history).to_csv(tmp / "history.csv", index=False)
+        report["run"] = str(final)
+        (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
+        pd.concat(folds_tables, ignore_index=True).to_csv(tmp / "folds.csv", index=False)
+        pd.concat(forecast_tables, ignore_index=True).to_csv(tmp / "forecasts.csv", index=False)
+        meta = {
+            **environment.describe(),
+            "seed": config.training.seed,
+            "data_file": str(prepared.series.path),
+            "data_sha256": runs.sha256(prepared.series.path),
+            "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
+            "config_file": str(config_path) if config_path else None,
+            "backtest": {"series": len(reports), "folds": int(report["windows"]), "stride": stride},
+            "epochs_run": len(history.get("loss", [])),
+            "best_val_loss": float(np.nanmin(history["val_loss"])),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return final

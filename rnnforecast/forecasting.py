@@ -364,6 +364,18 @@ def evaluate_run(run: Run, data_path: Path | None = None) -> dict:
 
 def panel_report(run: Run, reports: dict[str, dict]) -> dict:
     """Per-series scores and their mean and median, so that large series do not drown small ones."""
+    return {
+        "run": str(run.path),
+        "id_column": run.prep["id_column"],
+        "targets": run.prep["targets"],
+        "horizon": run.config.window.horizon,
+        "season_length": int(run.prep["season_length"]),
+        **panel_summary(reports),
+    }
+
+
+def panel_summary(reports: dict[str, dict]) -> dict:
+    """From one evaluate-shaped report per series: each series' MASE, sMAPE, MAE and scaled MAE, and their mean and median."""
     first = next(iter(reports.values()))
     per_series = {
         key: {name: {"mase": r["original"][name]["overall"]["mase"], "smape": r["original"][name]["overall"]["smape"],
@@ -376,11 +388,6 @@ def panel_report(run: Run, reports: dict[str, dict]) -> dict:
         table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T
         aggregate[name] = {"mean": table.mean().to_dict(), "median": table.median().to_dict()}
     return {
-        "run": str(run.path),
-        "id_column": run.prep["id_column"],
-        "targets": run.prep["targets"],
-        "horizon": run.config.window.horizon,
-        "season_length": int(run.prep["season_length"]),
         "series_scored": len(reports),
         "windows": int(sum(r["windows"] for r in reports.values())),
         "aggregate": aggregate,

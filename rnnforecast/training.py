@@ -38,8 +38,11 @@ class TrainingData:
     bounds: data.Bounds  # the split of that series
     prep: dict
     values: np.ndarray
-    starts: dict[str, np.ndarray]  # "train" and "val"
+    starts: dict[str, np.ndarray]  # "train", "val" and "all" (every window of the file: the final model's)
     notes: list[str] = field(default_factory=list)
+    valid: np.ndarray | None = None  # rows a window may use (gaps under data.missing: drop are not)
+    offsets: dict[str, int] = field(default_factory=dict)  # a panel: the first row of each series in `values`
+    indexes: dict[str, pd.Index] = field(default_factory=dict)  # a panel: each series' time index
 
 
 def prepare_data(config: Config) -> TrainingData:
@@ -54,18 +57,18 @@ def prepare_data(config: Config) -> TrainingData:
     resolve_input_length(config, panel)
     if not config.data.id_column:
         (series,) = panel.values()
-        bounds, prep, values, starts = _prepare_one(series, config)
-        return TrainingData(series, bounds, prep, values, starts, series.notes)
-    kept, arrays, skipped, untrained, notes = {}, [], [], [], []
+        bounds, prep, values, valid, starts = _prepare_one(series, config)
+        return TrainingData(series, bounds, prep, values, starts, series.notes, valid)
+    kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     starts: dict[str, list] = {"train": [], "val": [], "all": []}
     offset, first = 0, None
     fixed = data.static_scaling(panel, list(config.data.static_features))
     for key, series in panel.items():
         try:
-            bounds, prep, values, own = _prepare_one(series, config, fixed)
+            bounds, prep, values, valid, own = _prepare_one(series, config, fixed)
         except UserError:
             try:  # too short to split: still forecast, and trained on by the final model, when it holds a window
-                prep, values, own = _prepare_unsplit(series, config, fixed)
+                prep, values, valid, own = _prepare_unsplit(series, config, fixed)
             except UserError:
                 skipped.append(key)
                 continue
@@ -73,7 +76,9 @@ def prepare_data(config: Config) -> TrainingData:
         else:
             first = first or (series, bounds)
         kept[key] = prep
+        offsets[key], indexes[key] = offset, series.index
         arrays.append(values)
+        masks.append(valid)
         for part in starts:
             starts[part].append(own.get(part, np.empty(0, dtype=np.int64)) + offset)
         offset += len(values)
@@ -100,7 +105,7 @@ def prepare_data(config: Config) -> TrainingData:
         "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped
     }
     stacked = {part: np.concatenate(found) for part, found in starts.items()}
-    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes)
+    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
 
 
 def _examples(keys: list[str]) -> str:
@@ -144,7 +149,7 @@ def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None)
             )
     L, H = config.window.input_length, config.window.horizon
     starts["all"] = data.window_starts(valid, L, H, 0, len(values), config.window.stride)
-    return bounds, prep, values, starts
+    return bounds, prep, values, valid, starts
 
 
 def _prepare_unsplit(series: data.Series, config: Config, fixed: dict | None = None):
@@ -159,7 +164,7 @@ def _prepare_unsplit(series: data.Series, config: Config, fixed: dict | None = N
     prep = data.fit_preprocessing(series, data.Bounds(n, n, n), config.data, fixed)
     values, valid = data.prepare(series, prep)
     prep["mase_scale"] = metrics.mase_scale(data.unscale(values[:, : len(series.targets)], prep), prep["season_length"]).tolist()
-    return prep, values, {"all": data.window_starts(valid, L, H, 0, n, config.window.stride)}
+    return prep, values, valid, {"all": data.window_starts(valid, L, H, 0, n, config.window.stride)}
 
 
 def build(config: Config, n_inputs: int, season: int = 1):

@@ -1,6 +1,7 @@
 """The minimal config's defaults: derived look-back, the competition split, the seasonal start, the final model."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,3 +131,46 @@ def test_a_panel_series_too_short_to_train_on_is_still_forecast(tmp_path):
     assert forecast.loc[forecast["id"] == "s2", "month"].iloc[0] == "2013-05-01"  # right after its last month
     only = runner.invoke(app, ["predict", str(run_dir), "--series", "s2"])
     assert only.exit_code == 0, only.output
+
+
+def test_backtest_of_a_panel_scores_every_series_and_writes_every_forecast(tmp_path):
+    raw = {"data": {"path": str(_short_panel(tmp_path / "p.csv")), "targets": ["y"], "id_column": "id"},
+           "window": {"input_length": 24, "horizon": 6},
+           "model": {"type": "gru", "layers": [{"units": 4}]}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+    path = tmp_path / "panel.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["backtest", str(path), "--stride", "3"])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    report = json.loads((run / "backtest.json").read_text())
+    assert report["series_scored"] == 2 and set(report["series"]) == {"s0", "s1"}  # s2 has no test period
+    forecasts = pd.read_csv(run / "forecasts.csv")
+    # test = the last 6 months of each series; origins every 3 steps: only the first fits a whole horizon
+    assert forecasts.groupby("id")["fold"].nunique().to_dict() == {"s0": 1, "s1": 1}
+    s0 = forecasts[forecasts["id"] == "s0"]
+    assert s0["time"].tolist() == [str(t) for t in pd.date_range("2010-01-01", periods=120, freq="MS")[-6:]]
+    t = np.arange(120)
+    np.testing.assert_allclose(s0["actual"], (100 + 10 * np.sin(2 * np.pi * t / 12) + t)[-6:], rtol=1e-6)
+    np.testing.assert_allclose(s0["seasonal_naive"], (100 + 10 * np.sin(2 * np.pi * t / 12) + t)[-18:-12], rtol=1e-6)
+    mae = np.abs(s0["model"] - s0["actual"]).mean()
+    assert report["series"]["s0"]["model"]["mae"] == pytest.approx(mae, rel=1e-6)
+    refused = runner.invoke(app, ["backtest", str(path), "--retrain-every", "2"])
+    assert refused.exit_code == 2 and "panel" in refused.output
+
+
+def test_backtest_writes_each_folds_forecasts_in_the_data_units(tmp_path):
+    cfg = {"data": {"path": str(DATA / "airline-passengers.csv"), "targets": ["Passengers"]},
+           "window": {"input_length": 24, "horizon": 12}, "model": {"type": "gru", "layers": [{"units": 4}]},
+           "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["backtest", str(path)])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    forecasts, folds = pd.read_csv(run / "forecasts.csv"), pd.read_csv(run / "folds.csv")
+    assert len(forecasts) == 12 * len(folds)
+    table = pd.read_csv(DATA / "airline-passengers.csv")
+    actual = pd.Series(table["Passengers"].to_numpy(), index=pd.to_datetime(table["Month"]))
+    np.testing.assert_allclose(forecasts["actual"], actual.loc[pd.to_datetime(forecasts["time"])].to_numpy(), rtol=1e-6)
+    by_fold = forecasts.assign(err=(forecasts["model"] - forecasts["actual"]).abs()).groupby("fold")["err"].mean()
+    np.testing.assert_allclose(by_fold.to_numpy(), folds["model_mae"].to_numpy(), rtol=1e-5)
