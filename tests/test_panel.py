@@ -65,7 +65,7 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path):
     cfg_path = _config(tmp_path, _panel_csv(tmp_path / "p.csv"))
     result = runner.invoke(app, ["train", str(cfg_path)])
     assert result.exit_code == 0, result.output
-    assert "2 of 120 series were too short" in result.stderr
+    assert "2 of 120 series are shorter than one input window (21 steps) and are left out: s003, s007" in result.stderr
     run = Path(result.stdout.strip().splitlines()[-1])
 
     result = runner.invoke(app, ["evaluate", str(run)])
