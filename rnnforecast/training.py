@@ -216,6 +216,12 @@ def fit(
         steps=config.training.steps_per_epoch,
     )
     val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
+    initial = None
+    if early is not None and resume_state is None:
+        # The untrained model is a candidate too: with `highway: seasonal` it is the seasonal naive forecast,
+        # and early stopping then keeps it unless some epoch beats it on validation.
+        initial = float(model.evaluate(val_batches, verbose=0))
+        early.initial = (initial, model.get_weights()) if math.isfinite(initial) else None
     try:
         with _interrupts_between_batches() as interrupted:
             callbacks.insert(0, _interrupt_guard(interrupted))
@@ -233,6 +239,10 @@ def fit(
         model.set_weights(early.best_weights)  # Keras restores them only when it stops early
     if saver is not None:
         history.history = saver.history
+    epochs_run = len(history.history.get("loss", []))
+    # 0-based epoch whose weights the model ends with; -1: the untrained model won
+    history.best_epoch = int(early.best_epoch) if early is not None and early.best_weights is not None else epochs_run - 1
+    history.initial_val_loss = initial
     return history
 
 
@@ -287,12 +297,13 @@ def train(
             model = build(config, len(prepared.series.columns), prepared.prep["season_length"])
             (tmp / "config.yaml").write_text(config_module.dump(config))
             print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
-        history = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state).history
+        fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state)
+        history = fitted.history
         model.save(tmp / runs.MODEL_FILE)
         final_meta = {}
         if config.training.refit and not train_on_validation and len(prepared.starts.get("all", [])):
             print("Training the final model on every window of the data (training.refit).", file=sys.stderr)
-            final_model, final_meta = refit(config, prepared, history, verbose)
+            final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose)
             final_model.save(tmp / runs.FINAL_MODEL_FILE)
             final_meta["final_model_sha256"] = runs.sha256(tmp / runs.FINAL_MODEL_FILE)
         checkpoints.clear(tmp)
@@ -310,7 +321,9 @@ def train(
             "config_file": str(config_path) if config_path else None,
             "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
             "epochs_run": len(history.get("loss", [])),
-            "best_val_loss": float(np.nanmin(history["val_loss"])),
+            "best_val_loss": float(np.nanmin([*history["val_loss"], np.nan if fitted.initial_val_loss is None else fitted.initial_val_loss])),
+            "best_epoch": fitted.best_epoch + 1,  # 0: no epoch beat the untrained model on validation
+            "initial_val_loss": fitted.initial_val_loss,
             **final_meta,
             "resumed": resume is not None,
             "trained_on": "train+validation" if train_on_validation else "train",
@@ -321,16 +334,15 @@ def train(
     return final
 
 
-def refit(config: Config, prepared: TrainingData, history: dict, verbose: int | None = None):
+def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, verbose: int | None = None):
     """The final model: a fresh one trained on every window for the honest fit's best epoch count.
 
     The learning rate of each epoch is the one the honest fit used in that epoch, so
-    the final model follows the same schedule without needing a validation set.
-    Returns the model and what metadata.json records about it.
+    the final model follows the same schedule without needing a validation set. With
+    `epochs` 0 (no epoch beat the untrained model) it is the untrained model, as the
+    honest one is. Returns the model and what metadata.json records about it.
     """
     keras = environment.import_keras()
-    losses = np.asarray(history["val_loss"], dtype=float)
-    epochs = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else len(losses)
     rates = [float(r) for r in history.get("learning_rate", [])] or [config.training.optimizer.learning_rate]
     plain = config.model_copy(deep=True)
     plain.training.early_stopping = plain.training.reduce_lr = plain.training.lr_decay = None
@@ -339,6 +351,8 @@ def refit(config: Config, prepared: TrainingData, history: dict, verbose: int | 
     batches = window_batches(
         prepared.values, prepared.starts["all"], plain, plain.training.shuffle, steps=plain.training.steps_per_epoch
     )
+    if epochs == 0:
+        return model, {"final_epochs": 0, "final_windows": int(len(prepared.starts["all"]))}
     try:
         with _interrupts_between_batches() as interrupted:
             model.fit(
@@ -552,11 +566,19 @@ def _callbacks(config: Config) -> list:
     found = [NaNGuard()]
     if config.training.early_stopping:
         es = config.training.early_stopping
-        found.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=es.patience, min_delta=es.min_delta, restore_best_weights=True
-            )
-        )
+
+        class EarlyStopping(keras.callbacks.EarlyStopping):
+            """Keras's, with the untrained model's validation loss and weights as the first best (`initial`)."""
+
+            initial = None
+
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                if self.initial is not None:
+                    self.best, self.best_weights = self.initial
+                    self.best_epoch = -1
+
+        found.append(EarlyStopping(monitor="val_loss", patience=es.patience, min_delta=es.min_delta, restore_best_weights=True))
     if config.training.reduce_lr:
         rl = config.training.reduce_lr
         found.append(

@@ -174,3 +174,15 @@ def test_backtest_writes_each_folds_forecasts_in_the_data_units(tmp_path):
     np.testing.assert_allclose(forecasts["actual"], actual.loc[pd.to_datetime(forecasts["time"])].to_numpy(), rtol=1e-6)
     by_fold = forecasts.assign(err=(forecasts["model"] - forecasts["actual"]).abs()).groupby("fold")["err"].mean()
     np.testing.assert_allclose(by_fold.to_numpy(), folds["model_mae"].to_numpy(), rtol=1e-5)
+
+
+def test_the_untrained_seasonal_start_is_kept_when_no_epoch_beats_it(tmp_path):
+    """A learning rate that only makes the model worse: early stopping keeps the untrained model (seasonal naive)."""
+    cfg = _minimal(tmp_path, DATA / "daily-min-temperatures.csv", "Temp", 7,
+                   model={"layers": [{"units": 4}], "normalization": "last", "highway": "seasonal"},
+                   training={"epochs": 2, "batch_size": 256, "optimizer": {"learning_rate": 3.0}})
+    run = runs.load(training.train(cfg, verbose=0))
+    assert run.metadata["best_epoch"] == 0 and run.metadata["final_epochs"] == 0
+    assert run.metadata["best_val_loss"] == pytest.approx(run.metadata["initial_val_loss"])
+    result = forecasting.test_forecasts(forecasting.prepare(run))
+    np.testing.assert_allclose(result.forecasts["model"], result.forecasts["seasonal_naive"], rtol=1e-5, atol=1e-4)
