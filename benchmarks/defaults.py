@@ -4,6 +4,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
 
     python benchmarks/defaults.py select --out /tmp/dev   # candidates' VALIDATION scores; the rule picks one
     python benchmarks/defaults.py report --out /tmp/dev   # the chosen defaults on the TEST periods, with peers
+    python benchmarks/defaults.py neuralforecast --out /tmp/dev   # NeuralForecast's LSTM on report's origins
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -244,6 +245,59 @@ def _report_panel(item: dict, config_path: Path, out: Path, peers) -> dict:
             "season": season, "mean_mase": {k: round(float(v), 4) for k, v in mase.items()}, "run": str(run)}
 
 
+def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
+    """NeuralForecast's LSTM (its defaults) on the same origins as each `report` row; appended to OUT/nf.jsonl.
+
+    It lives in its own virtual environment (benchmarks/requirements-neuralforecast.txt), so it runs
+    as a subprocess of benchmarks/nf_peer.py; it reads the series and origins `report` used.
+    """
+    import peers
+
+    log = out / "nf.jsonl"
+    done = {row[0] for row in _done(log)}
+    script = ROOT / "benchmarks" / "nf_peer.py"
+    work = out / "nf"
+    work.mkdir(exist_ok=True)
+    for row in map(json.loads, (out / "report.jsonl").read_text().splitlines()):
+        name = row["item"]
+        if name in done or (only and name not in only):
+            continue
+        run = Path(row["run"])
+        H = row["horizon"]
+        started = time.perf_counter()
+        if "relative_mae" in row:
+            from rnnforecast import config as config_module
+            from rnnforecast import data
+
+            series = data.load_series(config_module.load_config(run / "config.yaml").data)
+            target = series.targets[0]
+            forecasts = pd.read_csv(run / "forecasts.csv")
+            index = series.index.astype(str)
+            folds = forecasts.drop_duplicates("fold")
+            origins = np.array([int(np.flatnonzero(index == o)[0]) for o in folds["origin"]])
+            series.frame[[target]].rename(columns={target: "y"}).to_csv(work / f"{name}.csv", index=False)
+            np.savetxt(work / f"{name}-origins.txt", origins, fmt="%d")
+            subprocess.run([str(python), str(script), "origins", "--csv", str(work / f"{name}.csv"), "--column", "y",
+                            "--origins", str(work / f"{name}-origins.txt"), "--horizon", str(H),
+                            "--out", str(work / f"{name}.npy")], check=True, capture_output=True)
+            actual = forecasts["actual"].to_numpy().reshape(len(origins), H)
+            snaive = forecasts["seasonal_naive"].to_numpy().reshape(len(origins), H)
+            nf = np.load(work / f"{name}.npy")
+            result = {"relative_mae": round(float(np.abs(nf - actual).mean() / np.abs(snaive - actual).mean()), 4)}
+        else:
+            train_file = out / "data" / f"{name}-train.csv"
+            subprocess.run([str(python), str(script), "panel", "--train", str(train_file), "--horizon", str(H),
+                            "--out", str(work / f"{name}.csv")], check=True, capture_output=True)
+            test = pd.read_csv(out / "data" / f"{name}-test.csv")
+            result = {"mean_mase": round(float(peers.mean_mase(test, pd.read_csv(work / f"{name}.csv"),
+                                                               pd.read_csv(train_file), row["season"])), 4)}
+        result = {"item": name, "candidate": "neuralforecast-lstm", "seconds": round(time.perf_counter() - started, 1),
+                  **result}
+        print(json.dumps(result), flush=True)
+        with open(log, "a") as handle:
+            handle.write(json.dumps(result) + "\n")
+
+
 def summarize_report(log: Path) -> None:
     for row in map(json.loads, log.read_text().splitlines()):
         scores = row.get("relative_mae") or row.get("mean_mase")
@@ -254,7 +308,9 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "summary"))
+    parser.add_argument("step", choices=("select", "report", "neuralforecast", "summary"))
+    parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),
+                        help="neuralforecast: the python of the venv of benchmarks/requirements-neuralforecast.txt")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
     parser.add_argument("--data-dir", type=Path, default=None, help="the shared data sets (default ../shared/data)")
     parser.add_argument("--only", nargs="*", help="items of the collection to run (default all)")
@@ -266,6 +322,8 @@ def main() -> None:
         select(args.out, args.data_dir, args.only, args.before)
     elif args.step == "report":
         report(args.out, args.data_dir, args.only, args.held_out)
+    elif args.step == "neuralforecast":
+        neuralforecast(args.out, args.nf_python, args.only)
     else:
         summarize_select(args.out / "select.jsonl")
         if (args.out / "report.jsonl").is_file():

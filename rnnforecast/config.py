@@ -201,13 +201,13 @@ class ModelConfig(Section):
     type: CellType = "lstm"
     layers: Annotated[list[LayerConfig], Field(min_length=1)] = [LayerConfig()]
     bidirectional: bool = False
-    normalization: WindowNorm = "none"
+    normalization: WindowNorm = "last"  # the defaults were chosen on a development collection: benchmarks/DEFAULTS.md
     normalization_scale: bool = False
     segment_length: Optional[PosInt] = None
     channel_independence: bool = False
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
-    highway: Union[bool, Literal["seasonal"]] = False
+    highway: Union[bool, Literal["seasonal"]] = "seasonal"
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ runner = CliRunner()
 CONFIGS = Path(__file__).parent.parent / "configs"
 TEMPS = "daily-min-temperatures.csv"
 TEST_FILE = {
-    "quickstart": TEMPS, "quickstart-tune": TEMPS, "simple_rnn": TEMPS, "lstm": TEMPS, "gru": TEMPS,
+    "quickstart": TEMPS, "quickstart-lstm-2x32": TEMPS, "quickstart-tune": TEMPS, "simple_rnn": TEMPS, "lstm": TEMPS, "gru": TEMPS,
     "classic-stacked-lstm": TEMPS, "classic-stacked-simple-rnn": TEMPS,
     "classic-lstm-next-value": TEMPS, "classic-lstm-relu": TEMPS,
     "airline-passengers": "airline-passengers.csv", "monthly-sunspots": "monthly-sunspots.csv",
