@@ -235,15 +235,18 @@ class Highway(keras.layers.Layer):
 def seasonal_naive_map(input_length: int, horizon: int, season: int):
     """The (input_length, horizon) 0/1 matrix that maps a look-back to its seasonal naive forecast.
 
-    Column h picks the row one season (or as many as it takes) before step h; a look-back
-    shorter than that picks its last row (the naive forecast).
+    Column h picks the row one season (or as many as it takes) before step h. When the
+    look-back does not reach that far for every step, every column picks the last row
+    (the naive forecast), as the seasonal naive baseline does without a season of history.
     """
     import numpy as np
 
+    steps = np.arange(horizon)
+    rows = input_length + steps - season * (steps // season + 1)
+    if rows.min() < 0:
+        rows = np.full(horizon, input_length - 1)
     matrix = np.zeros((input_length, horizon), dtype="float32")
-    for h in range(horizon):
-        row = input_length + h - season * (h // season + 1)
-        matrix[row if 0 <= row < input_length else input_length - 1, h] = 1.0
+    matrix[rows, steps] = 1.0
     return matrix
 
 
