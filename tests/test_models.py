@@ -43,7 +43,7 @@ def test_bidirectional_wraps_every_layer():
 
 @pytest.mark.parametrize("mode", ["last", "mean"])
 def test_window_normalization_is_added_back_exactly(mode):
-    cfg = _model_cfg(type="gru", layers=[{"units": 4}], normalization=mode)
+    cfg = _model_cfg(type="gru", layers=[{"units": 4}], normalization=mode, highway=False)
     model = models.build_model(cfg, 6, 2, 3, 1)
     head = model.get_layer("head")
     head.set_weights([np.zeros_like(w) for w in head.get_weights()])  # the network predicts no change

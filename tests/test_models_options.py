@@ -78,7 +78,7 @@ def test_options_save_and_load_in_safe_mode(tmp_path, cell):
 @pytest.mark.parametrize("options", [{}, SEGRNN], ids=["plain", "segrnn"])
 def test_scaled_normalization_is_undone_exactly(mode, options):
     """A head that outputs zeros (no change from the reference) must return the reference."""
-    model = _model(**{**options, "normalization": mode, "normalization_scale": True})
+    model = _model(**{**options, "normalization": mode, "normalization_scale": True, "highway": False})
     _zero_head(model)
     x = _x(offset=50.0) * 3
     expected = x[:, -1, :] if mode == "last" else x.mean(axis=1)
@@ -107,7 +107,7 @@ def test_a_constant_window_stays_finite():
 
 def test_segments_cover_the_look_back_in_order():
     """The embedding sees segment k as rows [k*s, (k+1)*s) of the window, every row exactly once."""
-    model = _model(n_inputs=2, n_targets=2, input_length=12, segment_length=4)
+    model = _model(n_inputs=2, n_targets=2, input_length=12, segment_length=4, normalization="none")
     segments = keras.Model(model.input, model.get_layer("segments").output)
     x = np.arange(12 * 2, dtype="float32").reshape(1, 12, 2)
     got = np.asarray(segments(x))
@@ -174,7 +174,7 @@ def test_channel_independence_with_extra_features_is_refused():
 
 
 def test_scale_without_a_reference_is_refused():
-    assert "normalization_scale needs normalization" in _error(_raw(normalization_scale=True))
+    assert "normalization_scale needs normalization" in _error(_raw(normalization_scale=True, normalization="none"))
 
 
 # ---------------------------------------------------------------------------- highway

@@ -105,7 +105,7 @@ def test_the_objective_is_scored_on_the_validation_windows_not_the_test(tmp_path
     reported = pd.read_csv(folder / "trials.csv")["val_mae"].iloc[0]
     config = config_module.load_config(folder / "best.yaml")
     prepared = training.prepare_data(config)
-    model = training.build(config, len(prepared.series.columns))
+    model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
     history = training.fit(model, prepared, config, verbose=0).history
     scores = tuning.validation_scores(config, prepared.prep, model, history)
     assert scores["mae"] == pytest.approx(reported, rel=1e-5)
