@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONFIG ?= configs/quickstart.yaml
+# Worker processes for the test suite (pytest-xdist); each is a TensorFlow process of its own.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test clean-venv
 
@@ -34,7 +36,7 @@ demo: install
 
 ## Install the test extras and run the whole suite (CPU, a few minutes).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 clean-venv:
 	rm -rf $(VENV)

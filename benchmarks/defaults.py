@@ -164,7 +164,8 @@ def rnnforecast(*args: str) -> str:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"rnnforecast {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout.strip().splitlines()[-1]
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: bool) -> None:
@@ -202,8 +203,6 @@ def _report_single(item: dict, config_path: Path, peers) -> dict:
     forecasts = pd.read_csv(run / "forecasts.csv")
     prep = json.loads((run / "preprocessing.json").read_text())
     season = int(prep["season_length"])
-    frame = pd.read_csv(item["path"])
-    y = frame[item["target"]].to_numpy(dtype=float)
     # The run's grid may have added missing steps: take the series as the run saw it.
     from rnnforecast import config as config_module
     from rnnforecast import data
@@ -211,9 +210,7 @@ def _report_single(item: dict, config_path: Path, peers) -> dict:
     config = config_module.load_config(run / "config.yaml")
     series = data.load_series(config.data)
     y = series.frame[item["target"]].to_numpy(dtype=float)
-    folds = forecasts.drop_duplicates("fold")
-    index = series.index.astype(str)
-    origins = np.array([int(np.flatnonzero(index == o)[0]) for o in folds["origin"]])
+    origins = _origin_rows(series.index, forecasts.drop_duplicates("fold")["origin"])
     actual = forecasts["actual"].to_numpy().reshape(len(origins), H)
     scores = {}
     for name in ("model", "seasonal_naive"):
@@ -223,6 +220,17 @@ def _report_single(item: dict, config_path: Path, peers) -> dict:
     base = scores["seasonal_naive"]
     return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
             "relative_mae": {name: round(v / base, 4) for name, v in scores.items()}, "run": str(run)}
+
+
+def _origin_rows(index: pd.Index, origins: pd.Series) -> np.ndarray:
+    """Row positions of the folds' origins (timestamps, or row numbers for a file without a time column)."""
+    if isinstance(index, pd.DatetimeIndex):
+        rows = index.get_indexer(pd.to_datetime(origins.astype(str)))
+    else:
+        rows = index.get_indexer(origins.astype(int))
+    if (rows < 0).any():
+        raise RuntimeError(f"fold origins not found on the series' grid: {origins[rows < 0].tolist()[:3]}")
+    return rows
 
 
 def _report_panel(item: dict, config_path: Path, out: Path, peers) -> dict:
@@ -272,9 +280,7 @@ def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
             series = data.load_series(config_module.load_config(run / "config.yaml").data)
             target = series.targets[0]
             forecasts = pd.read_csv(run / "forecasts.csv")
-            index = series.index.astype(str)
-            folds = forecasts.drop_duplicates("fold")
-            origins = np.array([int(np.flatnonzero(index == o)[0]) for o in folds["origin"]])
+            origins = _origin_rows(series.index, forecasts.drop_duplicates("fold")["origin"])
             series.frame[[target]].rename(columns={target: "y"}).to_csv(work / f"{name}.csv", index=False)
             np.savetxt(work / f"{name}-origins.txt", origins, fmt="%d")
             subprocess.run([str(python), str(script), "origins", "--csv", str(work / f"{name}.csv"), "--column", "y",
