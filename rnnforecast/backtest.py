@@ -96,35 +96,10 @@ def backtest(
     report = score(folds, prepared, config)
     report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups))
-    name = config.run.name or (Path(config_path).stem if config_path else "run")
-    final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
-    with runs.creating(final, claimed=True) as tmp:
-        model.save(tmp / runs.MODEL_FILE)
-        (tmp / "config.yaml").write_text(config_module.dump(config))
-        (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
-        training._history_frame(history).to_csv(tmp / "history.csv", index=False)
-        report["run"] = str(final)
-        (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
-        fold_table(folds, prepared).to_csv(tmp / "folds.csv", index=False)
-        forecast_table(folds, prepared).to_csv(tmp / "forecasts.csv", index=False)
-        title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
-        figure = plotting.error_by_step_figure(title, {n: report["original"][n]["per_step"] for n in FORECASTERS})
-        figure.savefig(tmp / "error_by_step.png", dpi=110)
-        meta = {
-            **environment.describe(),
-            "seed": config.training.seed,
-            "data_file": str(prepared.series.path),
-            "data_sha256": runs.sha256(prepared.series.path),
-            "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
-            "config_file": str(config_path) if config_path else None,
-            "backtest": {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every},
-            "epochs_run": len(history.get("loss", [])),
-            "best_val_loss": float(np.nanmin(history["val_loss"])),
-            "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return final
+    tables = {"folds.csv": fold_table(folds, prepared), "forecasts.csv": forecast_table(folds, prepared)}
+    per_step = {n: report["original"][n]["per_step"] for n in FORECASTERS}
+    summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every}
+    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step)
 
 
 def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: data.Bounds, group, model) -> dict:
@@ -304,6 +279,14 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         "stride": stride,
         **forecasting.panel_summary(reports),
     }
+    tables = {name: pd.concat(found, ignore_index=True)
+              for name, found in (("folds.csv", folds_tables), ("forecasts.csv", forecast_tables))}
+    summary = {"series": len(reports), "folds": int(report["windows"]), "stride": stride}
+    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started)
+
+
+def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None) -> Path:
+    """The backtest's run folder: the usual run files of the last model, backtest.json, the tables (and the plot)."""
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
     with runs.creating(final, claimed=True) as tmp:
@@ -313,8 +296,11 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         training._history_frame(history).to_csv(tmp / "history.csv", index=False)
         report["run"] = str(final)
         (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
-        pd.concat(folds_tables, ignore_index=True).to_csv(tmp / "folds.csv", index=False)
-        pd.concat(forecast_tables, ignore_index=True).to_csv(tmp / "forecasts.csv", index=False)
+        for file_name, table in tables.items():
+            table.to_csv(tmp / file_name, index=False)
+        if per_step is not None:
+            title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
+            plotting.error_by_step_figure(title, per_step).savefig(tmp / "error_by_step.png", dpi=110)
         meta = {
             **environment.describe(),
             "seed": config.training.seed,
@@ -322,7 +308,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
             "data_sha256": runs.sha256(prepared.series.path),
             "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
             "config_file": str(config_path) if config_path else None,
-            "backtest": {"series": len(reports), "folds": int(report["windows"]), "stride": stride},
+            "backtest": summary,
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin(history["val_loss"])),
             "started": started.isoformat(timespec="seconds"),
