@@ -121,12 +121,12 @@ class Ours:
     def train_epoch(self) -> float:
         from rnnforecast import training
 
-        original = training._callbacks
-        training._callbacks = lambda cfg: original(cfg) + [self.timer]  # time the real fit, callbacks and all
+        original = training.make_callbacks
+        training.make_callbacks = lambda cfg: original(cfg) + [self.timer]  # time the real fit, callbacks and all
         try:
             training.fit(self.model, self.prepared, self.config, verbose=0)
         finally:
-            training._callbacks = original
+            training.make_callbacks = original
         return self.timer.seconds[-1]
 
     def predict(self):

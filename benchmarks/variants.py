@@ -53,7 +53,7 @@ def train_variants(args) -> None:
                 tf_config.disable_op_determinism()  # Keras refuses XLA while it is on
             else:
                 tf_config.enable_op_determinism()
-            model.compile(optimizer=training._optimizer(cfg), loss=training._loss(cfg), **kwargs)
+            model.compile(optimizer=training.optimizer_for(cfg), loss=training.loss_for(cfg), **kwargs)
         return model
 
     x, y = data.gather(prepared.values, prepared.starts["train"], args.input_length, args.horizon, 1)
@@ -62,22 +62,22 @@ def train_variants(args) -> None:
         "arrays (no pipeline)": (compiled(), "arrays"),
         "xla off": (compiled(jit_compile=False), "fit"),
         "xla on": (compiled(jit_compile=True), "fit"),
-        "steps_per_execution=16": (compiled(steps_per_execution=16, jit_compile=training._xla_on_cpu(cfg)), "fit"),
+        "steps_per_execution=16": (compiled(steps_per_execution=16, jit_compile=training.xla_on_cpu(cfg)), "fit"),
     }
     if args.only:
         variants = {name: v for name, v in variants.items() if name in args.only.split(",")}
     timers = {name: epoch_timer() for name in variants}
-    original = training._callbacks
+    original = training.make_callbacks
     for _ in range(args.epochs_timed + 1):
         for name, (model, how) in variants.items():
             if how == "arrays":
                 model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=[timers[name]])
                 continue
-            training._callbacks = lambda c, t=timers[name]: original(c) + [t]
+            training.make_callbacks = lambda c, t=timers[name]: original(c) + [t]
             try:
                 training.fit(model, prepared, cfg, verbose=0)
             finally:
-                training._callbacks = original
+                training.make_callbacks = original
     for name, timer in timers.items():
         rates = [n / s for s in timer.seconds]
         print(f"{args.cell:<10} {name:<24} {' '.join(f'{r:6.0f}' for r in rates)}   median {statistics.median(rates[1:]):6.0f}")

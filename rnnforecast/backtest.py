@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnforecast import config as config_module
-from rnnforecast import data, environment, forecasting, intervals, metrics, plotting, runs, training
+from rnnforecast import data, forecasting, intervals, plotting, runs, training
 from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 
@@ -58,10 +57,10 @@ def backtest(
     """
     started = datetime.now(timezone.utc)
     H = config.window.horizon
-    stride = stride or H
     for name, value in (("--stride", stride), ("--retrain-every", retrain_every)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive whole number of steps; got {value}.")
+    stride = stride or H
     if config.data.id_column:
         if retrain_every:
             raise UserError(
@@ -110,7 +109,7 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
     """
     L, H = config.window.input_length, config.window.horizon
     run = runs.Run(Path(config.run.dir), config, prepared.prep, {}, pd.DataFrame())
-    view = forecasting.Prepared(run, prepared.series, prepared.values, valid, bounds.val_end, bounds.n_rows)
+    view = forecasting.Prepared(run, prepared.series, prepared.values, valid, bounds.val_end, bounds.test_end)
     val = forecasting.window_forecasts(view, data.window_starts(valid, L, H, bounds.train_end, bounds.val_end), model)
     quantiles = config.model.output.quantiles or config.calibration.quantiles
     settings = config.calibration
@@ -153,7 +152,7 @@ def _interval_report(config: Config, prepared: training.TrainingData, folds: Fol
 def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: Config, first_origin: int):
     """Training data moved up to `first_origin`: validation is the same length, ending just before it."""
     val_length = prepared.bounds.val_end - prepared.bounds.train_end
-    bounds = data.Bounds(first_origin - val_length, first_origin, prepared.bounds.n_rows)
+    bounds = data.Bounds(first_origin - val_length, first_origin, prepared.bounds.test_end)
     starts = {part: data.part_starts(valid, bounds, config.window, part) for part in ("train", "val")}
     starts["train"] = starts["train"][:: config.window.stride]
     return replace(prepared, bounds=bounds, starts=starts)
@@ -163,22 +162,13 @@ def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets)
     """The naive and seasonal-naive forecasts and the actual values for the same origins."""
     targets = prepared.values[:, :n_targets]
     origins = starts + L
-    season = int(prepared.prep["season_length"])
-    if origins.min() < season:
-        season = 1  # not one season of history before the first origin: fall back to naive
-    forecasts = {
-        "model": model_scaled,
-        "naive": metrics.naive(targets, origins, H),
-        "seasonal_naive": metrics.seasonal_naive(targets, origins, H, season),
-    }
-    return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], forecasts)
+    baselines = forecasting.baseline_forecasts(targets, origins, H, int(prepared.prep["season_length"]))
+    return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], {"model": model_scaled, **baselines})
 
 
 def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict:
     """Scores over every fold, in the data's units and in scaled units, shaped like `evaluate`'s report."""
-    prep, n = prepared.prep, len(prepared.series.targets)
-    unit = np.asarray(prep["scale"][:n])
-    mase_scale = np.asarray(prep["mase_scale"])
+    prep = prepared.prep
     H = config.window.horizon
     origins = folds.origins
     index = prepared.series.index
@@ -190,12 +180,8 @@ def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict
         "horizon": H,
         "season_length": int(prep["season_length"]),
         "period": [str(index[origins[0]]), str(index[origins[-1] + H - 1])],
-        "original": {},
-        "scaled": {},
+        **forecasting.score_forecasts(actual, {k: data.unscale(v, prep) for k, v in folds.forecasts.items()}, prep),
     }
-    for name, forecast in folds.forecasts.items():
-        report["original"][name] = metrics.score(actual, data.unscale(forecast, prep), mase_scale)
-        report["scaled"][name] = metrics.score(folds.actual, forecast, mase_scale / unit)
     return report
 
 
@@ -246,7 +232,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     with training.replicated(config):
         model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
         history = training.fit(model, prepared, config, verbose).history
-    per_series, reports, folds_tables, forecast_tables = {}, {}, [], []
+    reports, folds_tables, forecast_tables = {}, [], []
     for key in trained:
         own = prepared.prep["series"][key]
         offset = prepared.offsets[key]
@@ -290,10 +276,6 @@ def _write_run(config, config_path, prepared, model, history, report, tables, su
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
     with runs.creating(final, claimed=True) as tmp:
-        model.save(tmp / runs.MODEL_FILE)
-        (tmp / "config.yaml").write_text(config_module.dump(config))
-        (tmp / "preprocessing.json").write_text(json.dumps(prepared.prep, indent=2) + "\n")
-        training._history_frame(history).to_csv(tmp / "history.csv", index=False)
         report["run"] = str(final)
         (tmp / "backtest.json").write_text(json.dumps(report, indent=2) + "\n")
         for file_name, table in tables.items():
@@ -302,17 +284,14 @@ def _write_run(config, config_path, prepared, model, history, report, tables, su
             title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
             plotting.error_by_step_figure(title, per_step).savefig(tmp / "error_by_step.png", dpi=110)
         meta = {
-            **environment.describe(),
             "seed": config.training.seed,
             "data_file": str(prepared.series.path),
             "data_sha256": runs.sha256(prepared.series.path),
-            "model_sha256": runs.sha256(tmp / runs.MODEL_FILE),
             "config_file": str(config_path) if config_path else None,
             "backtest": summary,
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin(history["val_loss"])),
             "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+        runs.write_run_files(tmp, config, prepared.prep, model, history, meta)
     return final

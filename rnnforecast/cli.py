@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from rnnforecast import errors
 from rnnforecast.errors import Interrupted, UserError
 
 app = typer.Typer(
@@ -25,6 +26,9 @@ _state = {"debug": False}
 RunArg = Annotated[Path, typer.Argument(help="A run folder written by `rnnforecast train`.")]
 DataOpt = Annotated[
     Optional[Path], typer.Option("--data", help="Newer data with the same columns; default: the training file.")
+]
+SeriesOpt = Annotated[
+    Optional[list[str]], typer.Option("--series", help="Only these series of a panel run (repeatable).")
 ]
 
 
@@ -62,6 +66,10 @@ def _user_errors(command):
         except Exception as exc:
             if _state["debug"]:
                 raise
+            found = errors.from_environment(exc)
+            if found is not None:
+                typer.echo(f"Error: {found}", err=True)
+                raise typer.Exit(2) from None
             typer.echo(
                 f"Internal error: {type(exc).__name__}: {exc}\n"
                 "This is a bug in rnnforecast. Run the command again with --debug for the traceback and report it.",
@@ -88,12 +96,13 @@ def train(
 ) -> None:
     """Train the model a config describes; print the run folder it wrote."""
     from rnnforecast import config as config_module
-    from rnnforecast import training
+    from rnnforecast import forecasting, training
 
     if (config is None) == (resume is None) or (resume is not None and set_):
         raise UserError("give a config file (with any --set overrides), or --resume RUN alone.")
     resolved = config_module.load_config(config, set_) if config is not None else None
     run_path = training.train(resolved, config, resume=resume)
+    forecasting.calibrate_new_run(run_path)
     typer.echo(f"Run saved to: {run_path}", err=True)
     typer.echo(str(run_path))
 
@@ -127,19 +136,19 @@ def predict(
     run: RunArg,
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write; default: print.")] = None,
-    series: Annotated[
-        Optional[list[str]], typer.Option("--series", help="Only these series of a panel run (repeatable).")
-    ] = None,
+    series: SeriesOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
     loaded = runs.load(run)
     forecast = forecasting.forecast_run(loaded, data, series or None)
+    for note in forecast.attrs.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     if output is None:
         forecast.to_csv(sys.stdout, index=False)
     else:
-        runs.atomic_write(output, lambda tmp: forecast.to_csv(tmp, index=False))
+        runs.write_output(output, lambda tmp: forecast.to_csv(tmp, index=False))
         typer.echo(f"Written: {output} ({forecasting.describe_forecast(loaded, forecast)})", err=True)
 
 
@@ -149,9 +158,7 @@ def plot(
     run: RunArg,
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG file; default: <run>/forecast.png.")] = None,
-    series: Annotated[
-        Optional[list[str]], typer.Option("--series", help="Series of a panel run to draw (repeatable).")
-    ] = None,
+    series: SeriesOpt = None,
 ) -> None:
     """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
     from rnnforecast import plotting, runs

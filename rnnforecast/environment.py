@@ -176,3 +176,14 @@ def _backend_version(backend: str) -> str:
     if module is None:
         return "unknown"
     return getattr(sys.modules.get(module) or __import__(module), "__version__", "unknown")
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory in bytes (None where the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+

@@ -11,3 +11,37 @@ class UserError(Exception):
 
 class Interrupted(Exception):
     """Training stopped by the user after a checkpoint; the message says how to resume."""
+
+
+def from_environment(exc: BaseException) -> UserError | None:
+    """The UserError for a failure of the machine, not of the code: disk full, permissions, names, memory.
+
+    Args:
+        exc: any exception that reached the command line.
+
+    Returns:
+        A UserError naming the file (when the system said which), what happened and what to do;
+        None when `exc` is not such a failure (then it is a bug).
+    """
+    import errno
+
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        return UserError(
+            "the machine ran out of memory. Lower training.batch_size, the layers' units or window.input_length, "
+            "or keep fewer rows (data.keep_last), then run the command again."
+        )
+    if not isinstance(exc, OSError):
+        return None
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return UserError(
+            f"no space left on the device while writing{where}. Free some disk space (or point run.dir or "
+            "--output at a disk with room) and run the command again."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UserError(f"permission denied on{where or ' a file'}: {exc.strerror}. Choose a folder you can write to.")
+    if exc.errno == errno.ENAMETOOLONG:
+        return UserError(f"a file name is too long for this file system:{where}. Choose a shorter name.")
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+        return UserError(f"{exc.strerror}:{where}. Check the path.")
+    return None

@@ -108,11 +108,6 @@ def offsets(scores_: np.ndarray, quantiles: list[float], base: str = "point", kn
     return out[0] if single else out
 
 
-def quantile_offsets(model_quantiles: np.ndarray, actual: np.ndarray, quantiles: list[float], spread=1.0) -> np.ndarray:
-    """Conformalized quantile regression on one fixed set: how far to move each central pair of quantiles."""
-    return offsets(scores(model_quantiles, actual, quantiles, "quantiles", spread), quantiles, "quantiles")
-
-
 def apply(forecast: np.ndarray, offsets_: np.ndarray, base: str = "point", spread=1.0) -> np.ndarray:
     """Calibrated quantile forecasts (..., horizon, targets, quantiles).
 

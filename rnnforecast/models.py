@@ -382,3 +382,34 @@ def leaves_cudnn(cfg: ModelConfig) -> list[str]:
         if layer.recurrent_dropout > 0:
             reasons.append(f"model.layers[{i}].recurrent_dropout is above 0")
     return reasons
+
+
+GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+
+
+def training_memory(cfg: ModelConfig, input_length: int, n_inputs: int, horizon: int, n_targets: int,
+                    batch_size: int) -> tuple[int, int]:
+    """An estimate of a model's parameters and of the bytes training it takes, before anything is built.
+
+    Args:
+        cfg: the model section; input_length, n_inputs, horizon, n_targets: the window's shape;
+        batch_size: windows per training step.
+
+    Returns:
+        (parameters, bytes): weights, their gradients and two Adam moments in float32, plus every
+        recurrent step's gate activations of one batch kept for the backward pass.
+    """
+    gates, sides = GATES[cfg.type], 2 if cfg.bidirectional else 1
+    steps = input_length // cfg.segment_length if cfg.segment_length else input_length
+    params, width, activations = 0, n_inputs, 0
+    if cfg.segment_length:  # each segment embedded by a dense layer to the first layer's width
+        params += (cfg.segment_length * n_inputs + 1) * cfg.layers[0].units
+        width = cfg.layers[0].units
+    for layer in cfg.layers:
+        params += sides * gates * (layer.units * (width + layer.units) + 2 * layer.units)
+        activations += sides * gates * layer.units * steps
+        width = sides * layer.units
+    outputs = horizon * n_targets * max(1, len(cfg.output.quantiles or []))
+    params += width * outputs + (input_length * horizon if cfg.highway else 0)
+    return params, 16 * params + 8 * batch_size * (activations + width * outputs)
+

@@ -159,17 +159,34 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
     return fig
 
 
+IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "webp", "tif", "tiff", "eps", "ps")
+
+
+def image_format(output: Path) -> str:
+    """The image format an output's name asks for (png when it has no suffix); anything else is refused."""
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if not suffix:
+        return "png"
+    if suffix not in IMAGE_FORMATS:
+        raise UserError(
+            f"--output {output}: '.{suffix}' is not an image format. End the name with .png (or "
+            f"{', '.join('.' + f for f in IMAGE_FORMATS[1:])})."
+        )
+    return suffix
+
+
 def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: list[str] | None = None) -> None:
     """Forecast the test period and the future with a run's model, draw them, save a PNG atomically.
 
     A panel run draws small multiples of a few series (the first ones, or `only`).
     """
+    image_format(output)  # an output that is no image is refused before any work
     model, final = forecasting.models_for_future(run)
-    if forecasting.is_panel(run):
+    if run.is_panel:
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
         prepared = forecasting.prepare_panel(run, data_path, chosen)
         fig = panel_figure(run, prepared, model, final)
-        runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(output).suffix.lstrip(".") or "png"))
+        runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=100, format=image_format(output)))
         return
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
@@ -182,7 +199,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
     bands = _bands(run, prepared, future, model, final)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
-    runs.atomic_write(output, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(output).suffix.lstrip(".") or "png"))
+    runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=110, format=image_format(output)))
 
 
 def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:

@@ -11,15 +11,11 @@ NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
 def metrics_table(report: dict) -> Table:
     """Model against baselines on the test windows: data units first, then scaled units."""
     season = report["season_length"]
-    table = Table(
-        title=f"Test period {_when(report['period'][0])} to {_when(report['period'][1])}: "
+    table = _scores_table(
+        f"Test period {_when(report['period'][0])} to {_when(report['period'][1])}: "
         f"{report['windows']} windows, horizon {report['horizon']}, target {', '.join(report['targets'])}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
+        ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"),
     )
-    table.add_column("forecaster", no_wrap=True)
-    for column in ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"):
-        table.add_column(column, justify="right")
     best = min(report["original"], key=lambda name: report["original"][name]["overall"]["mae"])
     for name, scores in report["original"].items():
         o, s = scores["overall"], report["scaled"][name]["overall"]
@@ -38,7 +34,17 @@ def metrics_table(report: dict) -> Table:
     return table
 
 
+def _scores_table(title: str, columns: tuple[str, ...]) -> Table:
+    """An empty table of forecasters (rows) by scores (columns), as every score table here is."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("forecaster", no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right")
+    return table
+
+
 def environment_table(info: dict) -> Table:
+    """The `env` command's facts (versions, backend, devices) as a two-column table."""
     table = Table(show_header=False, box=None)
     for key, value in info.items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
@@ -65,15 +71,11 @@ def report_tables(report: dict) -> list[Table]:
 
 def panel_table(report: dict) -> Table:
     """Mean and median of the per-series scores, for the model and both baselines."""
-    table = Table(
-        title=f"{report['series_scored']} series ({report['id_column']}), {report['windows']} test windows, "
+    table = _scores_table(
+        f"{report['series_scored']} series ({report['id_column']}), {report['windows']} test windows, "
         f"horizon {report['horizon']}, target {', '.join(report['targets'])}: per-series scores aggregated",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
+        ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%", "mean scaled MAE"),
     )
-    table.add_column("forecaster", no_wrap=True)
-    for column in ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%", "mean scaled MAE"):
-        table.add_column(column, justify="right")
     best = min(report["aggregate"], key=lambda name: report["aggregate"][name]["mean"]["mase"])
     for name, agg in report["aggregate"].items():
         row = [agg["mean"]["mase"], agg["median"]["mase"], agg["mean"]["smape"], agg["median"]["smape"],

@@ -17,7 +17,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,6 +29,7 @@ from rnnforecast.errors import Interrupted, UserError
 MODEL_FILE = "model.keras"  # the honest model: trained on the training rows, scored by `evaluate`
 FINAL_MODEL_FILE = "final.keras"  # trained on every row (training.refit): what `predict` forecasts with
 RESUMABLE_MARK = "checkpoint.json"  # written after each completed epoch while training
+LOCK_FILE = "lock"  # held (flock) by the process writing a run folder
 REQUIRED = (MODEL_FILE, "config.yaml", "preprocessing.json", "history.csv", "metadata.json")
 
 
@@ -69,6 +70,11 @@ class Run:
             raise UserError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). Train the run again.") from None
 
     @property
+    def is_panel(self) -> bool:
+        """A run on many series (data.id_column): one model, one fitted preprocessing per series."""
+        return bool(self.config.data.id_column)
+
+    @property
     def has_final_model(self) -> bool:
         return bool(self.metadata.get("final_model_sha256"))
 
@@ -79,6 +85,8 @@ def new_run_path(base: Path, name: str, claim: bool = False) -> Path:
     With `claim`, its hidden temporary folder is created here, atomically, so two runs
     started in the same second (two seeds launched together) never get the same name.
     """
+    if base.exists() and not base.is_dir():
+        raise UserError(f"run.dir {base} is a file, not a folder. Point run.dir at a folder (it is created if missing).")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path, n = base / f"{name}-{stamp}", 2
     while True:
@@ -95,6 +103,7 @@ def new_run_path(base: Path, name: str, claim: bool = False) -> Path:
 
 
 def partial_path(path: Path) -> Path:
+    """The hidden folder a run is written in until it is complete."""
     return path.with_name(f".{path.name}.partial")
 
 
@@ -102,27 +111,80 @@ def partial_path(path: Path) -> Path:
 def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterator[Path]:
     """Yield a hidden temporary folder; rename it to `path` only when the block succeeds.
 
-    A failure removes the folder. An interrupt (Ctrl-C) after at least one completed
-    epoch keeps it, hidden, so that `train --resume` can finish the run; a killed
-    process leaves it the same way. `claimed`: new_run_path(claim=True) made the folder.
+    A failure removes the folder of a new run; a resumed run's folder is kept as it was
+    (its last checkpoint whole), so that fixing the cause and resuming again still works.
+    An interrupt (Ctrl-C) after at least one completed epoch keeps it, hidden, so that
+    `train --resume` can finish the run; a killed process leaves it the same way.
+    While the block runs the folder is locked: a second process training or resuming
+    the same run is refused. `claimed`: new_run_path(claim=True) made the folder.
     """
     tmp = partial_path(path)
     if not (resume or claimed):
         tmp.mkdir(parents=True)
-    try:
-        yield tmp
-    except KeyboardInterrupt:
-        if not (tmp / RESUMABLE_MARK).is_file():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with _locked(tmp, path, remove_on_refusal=not resume):
+        try:
+            yield tmp
+        except KeyboardInterrupt:
+            if not (tmp / RESUMABLE_MARK).is_file() and not resume:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            raise Interrupted(
+                f"training was interrupted; the last completed epoch is kept. Resume with: "
+                f"rnnforecast train --resume {path}"
+            ) from None
+        except OSError as exc:
+            if _disk_full(exc) and (tmp / RESUMABLE_MARK).is_file():
+                size = sum(f.stat().st_size for f in tmp.iterdir() if f.is_file())
+                raise UserError(
+                    f"no space left on the device while writing {exc.filename or tmp}. The last complete epoch is "
+                    f"kept in {tmp} ({size / 1e6:.1f} MB); finishing needs about that much free space again (a "
+                    f"checkpoint is written beside the last, then the models). Free some space, then: "
+                    f"rnnforecast train --resume {path}"
+                ) from None
+            if not resume:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
-        raise Interrupted(
-            f"training was interrupted; the last completed epoch is kept. Resume with: "
-            f"rnnforecast train --resume {path}"
-        ) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        except BaseException:
+            if not resume:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        (tmp / LOCK_FILE).unlink(missing_ok=True)
     tmp.rename(path)
+
+
+def _disk_full(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, path: Path, remove_on_refusal: bool) -> Iterator[None]:
+    """An exclusive lock on a run folder being written (released when the process ends, even killed)."""
+    import fcntl
+    import os
+
+    handle = open(folder / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        if remove_on_refusal:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise UserError(
+            f"run {path} is being trained by {owner} right now; wait for it to finish (or stop it) before "
+            "resuming it. Two processes writing one run would corrupt it."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}\n")
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
 
 
 def resumable(path: Path | str) -> tuple[Path, Path]:
@@ -132,7 +194,12 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
         path = path.with_name(path.name[1 : -len(".partial")])
     tmp = partial_path(path)
     if path.is_dir():
-        raise UserError(f"run {path} is already complete; there is nothing to resume.")
+        if all((path / name).is_file() for name in REQUIRED):
+            raise UserError(f"run {path} is already complete; there is nothing to resume.")
+        raise UserError(
+            f"{path} is a folder but not a run (it lacks {', '.join(n for n in REQUIRED if not (path / n).is_file())}); "
+            "--resume takes an interrupted run's folder, as `train` printed it. Start a new run with `rnnforecast train`."
+        )
     if not (tmp / "config.yaml").is_file():
         waiting = sorted(p.name[1 : -len(".partial")] for p in path.parent.glob(".*.partial"))
         listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
@@ -141,8 +208,19 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
 
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file and rename, so a reader never sees half a file."""
+    """Write through a temporary file and rename, so a reader never sees half a file.
+
+    A symbolic link is written through (its target replaced, the link kept), and a target
+    that is not a regular file (/dev/stdout, a named pipe) is written to directly.
+    """
     target = Path(target)
+    if target.is_symlink():
+        target = target.resolve()
+    if target.is_dir():
+        raise UserError(f"{target} is a folder; give a file name to write (for example {target / 'forecast.csv'}).")
+    if target.exists() and not target.is_file():
+        write(target)  # a device or a pipe: there is nothing to replace
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial{target.suffix}")
     try:
@@ -152,11 +230,65 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# A run's own files: a user's --output never lands on one (PROTECTED in a folder holding metadata.json).
+PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibration.json", "calibration-scores.npz",
+             "backtest.json", "folds.csv", "forecasts.csv", "tune.yaml", "study.journal", "trials.csv", "best.yaml",
+             "best.json")
+
+
+def write_output(target: Path, write: Callable[[Path], None], option: str = "--output") -> None:
+    """A file the user named, written atomically; refused when it would replace a run's own file."""
+    target = Path(target)
+    real = target.resolve() if target.is_symlink() else target
+    if real.name in PROTECTED and (real.parent / "metadata.json").is_file():
+        raise UserError(
+            f"{option} {target} would overwrite {real.name}, a file of the run in {real.parent}. "
+            "Choose another file name (for example forecast.csv)."
+        )
+    atomic_write(target, write)
+
+
 def write_json(target: Path, payload: dict) -> None:
+    """A JSON file written atomically (never half-written)."""
     atomic_write(target, lambda p: p.write_text(json.dumps(payload, indent=2, default=str) + "\n"))
 
 
+def history_frame(history: dict) -> pd.DataFrame:
+    """A Keras history (metric -> per-epoch values) as history.csv's table, epochs counted from 1."""
+    frame = pd.DataFrame({k: [float(x) for x in v] for k, v in history.items()})
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame
+
+
+def write_run_files(folder: Path, config, prep: dict, model, history: dict, meta: dict) -> None:
+    """The files every run folder holds (REQUIRED), written by `train` and `backtest` alike.
+
+    Args:
+        folder: the run's temporary folder (inside `creating`).
+        config: the resolved Config; written out with every default.
+        prep: the fitted preprocessing (JSON-ready).
+        model: the honest Keras model, saved as model.keras.
+        history: the Keras history of its fit.
+        meta: the command's own facts; the machine's, the model's SHA-256 and the finishing time are added.
+    """
+    from rnnforecast import environment
+
+    model.save(folder / MODEL_FILE)
+    (folder / "config.yaml").write_text(config_module.dump(config))
+    (folder / "preprocessing.json").write_text(json.dumps(prep, indent=2) + "\n")
+    history_frame(history).to_csv(folder / "history.csv", index=False)
+    meta = {
+        **environment.describe(),
+        **meta,
+        "model_sha256": sha256(folder / MODEL_FILE),
+        "config_sha256": sha256(folder / "config.yaml"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
 def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks: the run records its data's and models' hashes."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -175,9 +307,43 @@ def load(path: Path | str) -> Run:
             f"{path} is not a complete run folder (missing {', '.join(missing)}). "
             "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000."
         )
-    raw = config_module.read_yaml(path / "config.yaml")
-    config = config_module.validate(raw, source=str(path / "config.yaml"))
-    prep = json.loads((path / "preprocessing.json").read_text())
-    metadata = json.loads((path / "metadata.json").read_text())
-    history = pd.read_csv(path / "history.csv")
+    metadata = _json_file(path / "metadata.json", ("model_sha256",))
+    config_file = path / "config.yaml"
+    expected = metadata.get("config_sha256")
+    if expected is not None and sha256(config_file) != expected:
+        raise UserError(
+            f"{config_file} has been edited since training (its SHA-256 differs from metadata.json), so it no longer "
+            "describes the saved model. Restore the original file, or train a new run with the edited config."
+        )
+    config = config_module.validate(config_module.read_yaml(config_file), source=str(config_file))
+    prep = _json_file(path / "preprocessing.json", ("targets",))
+    try:
+        history = pd.read_csv(path / "history.csv")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise _damaged(path / "history.csv", f"not a CSV table ({type(exc).__name__})") from None
+    if "epoch" not in history.columns:
+        raise _damaged(path / "history.csv", "no epoch column")
     return Run(path, config, prep, metadata, history)
+
+
+def _json_file(path: Path, required: tuple[str, ...]) -> dict:
+    """A run's JSON file, parsed and checked for the keys everything after relies on."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise _damaged(path, "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _damaged(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(found, dict):
+        raise _damaged(path, "not a JSON object")
+    missing = [key for key in required if not found.get(key)]
+    if missing:
+        raise _damaged(path, f"{', '.join(missing)} missing")
+    return found
+
+
+def _damaged(path: Path, what: str) -> UserError:
+    return UserError(
+        f"{path} is damaged ({what}): the run folder cannot be trusted. Copy the run again from where it was "
+        "written, or train it again."
+    )

@@ -45,7 +45,7 @@ def test_every_stride_th_test_origin_is_one_fold(retrained):
     cfg, path = retrained
     series = data.load_series(cfg.data)
     bounds = data.split_bounds(series, cfg.data, cfg.window)
-    expected = np.arange(bounds.val_end, bounds.n_rows - cfg.window.horizon + 1, 7)
+    expected = np.arange(bounds.val_end, bounds.test_end - cfg.window.horizon + 1, 7)
     folds = pd.read_csv(path / "folds.csv")
     assert list(folds["origin"]) == [str(series.index[row]) for row in expected]
     report = json.loads((path / "backtest.json").read_text())
@@ -105,7 +105,7 @@ def test_split_by_row_index_sets_the_bounds_and_leaves_later_rows_unused():
     cfg = config.validate(tiny_config(TEMPS, data={"split": {"train_end": 2000, "val_end": 2500, "test_end": 3000}}))
     series = data.load_series(cfg.data)
     bounds = data.split_bounds(series, cfg.data, cfg.window)
-    assert (bounds.train_end, bounds.val_end, bounds.n_rows) == (2000, 2500, 3000)
+    assert (bounds.train_end, bounds.val_end, bounds.test_end) == (2000, 2500, 3000)
     _, valid = data.prepare(series, data.fit_preprocessing(series, bounds, cfg.data))
     test = data.part_starts(valid, bounds, cfg.window, "test")
     L, H = cfg.window.input_length, cfg.window.horizon

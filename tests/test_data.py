@@ -56,16 +56,16 @@ def test_no_window_crosses_a_split_boundary(data_dir):
     )
     series = data.load_series(cfg.data)
     bounds = data.split_bounds(series, cfg.data, cfg.window)
-    valid = np.ones(bounds.n_rows, dtype=bool)
+    valid = np.ones(bounds.test_end, dtype=bool)
     L, H = 30, 7
     train = data.part_starts(valid, bounds, cfg.window, "train")
     val = data.part_starts(valid, bounds, cfg.window, "val")
     test = data.part_starts(valid, bounds, cfg.window, "test")
     assert (train + L + H <= bounds.train_end).all() and train[-1] + L + H == bounds.train_end
     assert (val + L >= bounds.train_end).all() and (val + L + H <= bounds.val_end).all()
-    assert (test + L >= bounds.val_end).all() and test[-1] + L + H == bounds.n_rows
+    assert (test + L >= bounds.val_end).all() and test[-1] + L + H == bounds.test_end
     assert test[0] + L == bounds.val_end  # every test target row is scored
-    assert len(test) == bounds.n_rows - bounds.val_end - H + 1
+    assert len(test) == bounds.test_end - bounds.val_end - H + 1
 
 
 def test_scaler_is_fitted_on_the_training_rows_only(tmp_path):
@@ -178,8 +178,31 @@ def test_too_short_series_names_the_numbers(data_dir):
 
 
 def test_windowing_does_not_copy_the_series_per_window():
-    values = np.zeros((1_000_000, 1), dtype="float32")
+    values = np.arange(1_000_000, dtype="float32")[:, None]
     starts = data.window_starts(np.ones(len(values), dtype=bool), 336, 24, 0, len(values))
-    assert starts.nbytes < 10 * values.nbytes  # an index, not 336 copies
-    x, _ = data.gather(values, starts[:64], 336, 24, 1)
-    assert x.shape == (64, 336, 1)
+    assert starts.shape == (1_000_000 - 336 - 24 + 1,)  # one row number per window: an index, not 360 copies
+    some = starts[[0, 5000, -1]]
+    x, y = data.gather(values, some, 336, 24, 1)
+    assert x.shape == (3, 336, 1) and y.shape == (3, 24, 1)
+    assert (x[:, :, 0] == some[:, None] + np.arange(336)).all()  # each window the rows it starts at
+    assert (y[:, :, 0] == some[:, None] + 336 + np.arange(24)).all()
+
+
+@pytest.mark.parametrize(
+    ("freq", "season"),
+    [("15min", 96), ("h", 24), ("D", 7), ("B", 5), ("W-SUN", 52), ("MS", 12), ("QS-JAN", 4), ("YS", 1)],
+)
+def test_season_length_of_each_common_frequency(tmp_path, freq, season):
+    path = _write(tmp_path, np.arange(60.0), freq=freq)
+    series = data.load_series(_cfg(path).data)
+    assert data.season_length(series.frequency) == season
+
+
+def test_date_split_bounds_are_the_first_rows_on_or_after_each_date(tmp_path):
+    path = _write(tmp_path, np.arange(100.0))  # daily from 2024-01-01: row i is day i
+    cfg = _cfg(path, split={"val_start": "2024-02-10", "test_start": "2024-03-01"})
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    assert (bounds.train_end, bounds.val_end, bounds.test_end) == (40, 60, 100)
+    assert str(series.index[bounds.train_end].date()) == "2024-02-10"
+    assert str(series.index[bounds.train_end - 1].date()) == "2024-02-09"

@@ -44,7 +44,7 @@ def test_a_config_without_input_length_saves_the_derived_one(tmp_path):
 def test_split_by_the_last_steps_puts_exactly_those_rows_in_test_and_validation(tmp_path):
     cfg = _minimal(tmp_path, horizon=6, data={"split": {"test_length": 12, "val_length": 6}})
     bounds = training.prepare_data(cfg).bounds
-    assert (bounds.train_end, bounds.val_end, bounds.n_rows) == (144 - 18, 144 - 12, 144)
+    assert (bounds.train_end, bounds.val_end, bounds.test_end) == (144 - 18, 144 - 12, 144)
 
 
 def test_split_is_one_kind_only():

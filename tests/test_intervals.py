@@ -115,7 +115,8 @@ def test_conformalized_quantiles_move_a_too_narrow_interval_out():
     rng = np.random.default_rng(2)
     actual = rng.normal(size=(4000, 1, 1))
     too_narrow = np.stack([np.full_like(actual, -0.5), np.zeros_like(actual), np.full_like(actual, 0.5)], axis=-1)
-    offsets = intervals.quantile_offsets(too_narrow, actual, [0.1, 0.5, 0.9])
+    scores = intervals.scores(too_narrow, actual, [0.1, 0.5, 0.9], "quantiles", 1.0)
+    offsets = intervals.offsets(scores, [0.1, 0.5, 0.9], "quantiles")
     # the 80% interval of N(0, 1) is +-1.2816: the offsets move each end out by about 0.78
     assert offsets[0, 0, 0] == pytest.approx(-0.7816, abs=0.06) and offsets[2, 0, 0] == pytest.approx(0.7816, abs=0.06)
     assert offsets[1, 0, 0] == 0.0

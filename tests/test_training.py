@@ -111,3 +111,14 @@ def test_runs_started_in_the_same_second_get_different_folders(tmp_path):
     second = runs.new_run_path(tmp_path, "seed", claim=True)  # two seeds launched together
     assert first != second
     assert runs.partial_path(first).is_dir() and runs.partial_path(second).is_dir()
+
+
+@pytest.mark.parametrize(("name", "keras_class"), [("adamw", "AdamW"), ("rmsprop", "RMSprop"), ("sgd", "SGD")])
+def test_each_optimizer_is_built_with_its_settings(name, keras_class):
+    raw = tiny_config(DATA, training={"optimizer": {"name": name, "learning_rate": 0.02, "clipnorm": 1.5,
+                                                    "weight_decay": 0.01 if name == "adamw" else 0.0}})
+    optimizer = training.optimizer_for(config.validate(raw))
+    assert type(optimizer).__name__ == keras_class
+    assert float(optimizer.learning_rate) == pytest.approx(0.02) and optimizer.clipnorm == 1.5
+    if name == "adamw":
+        assert optimizer.weight_decay == pytest.approx(0.01)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnforecast import config, forecasting, models, training
+from rnnforecast import config, environment, forecasting, models, training
 from tests.conftest import tiny_config
 
 
@@ -18,7 +18,7 @@ def _plain_copy(model, cfg):
     """The same network and weights, compiled the plain way: no XLA."""
     plain = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
     plain.set_weights(model.get_weights())
-    plain.compile(optimizer=training._optimizer(cfg), loss=training._loss(cfg), jit_compile=False)
+    plain.compile(optimizer=training.optimizer_for(cfg), loss=training.loss_for(cfg), jit_compile=False)
     return plain
 
 
@@ -30,9 +30,9 @@ def _random_batch(cfg, seed=0, n=16):
 
 
 def test_only_the_gru_is_xla_compiled_on_the_cpu(data_dir):
-    assert training._xla_on_cpu(_config(data_dir, "gru"))
-    assert not training._xla_on_cpu(_config(data_dir, "lstm"))
-    assert not training._xla_on_cpu(_config(data_dir, "simple_rnn"))
+    assert training.xla_on_cpu(_config(data_dir, "gru"))
+    assert not training.xla_on_cpu(_config(data_dir, "lstm"))
+    assert not training.xla_on_cpu(_config(data_dir, "simple_rnn"))
     assert training.build(_config(data_dir, "gru"), 1).jit_compile is True
     assert training.build(_config(data_dir, "lstm"), 1).jit_compile is False
 
@@ -75,7 +75,7 @@ def test_predict_scaled_matches_calling_the_model_window_by_window(data_dir, mon
     model = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
     values = np.random.default_rng(2).normal(size=(200, 1)).astype("float32")
     starts = np.arange(0, 150, 3)
-    monkeypatch.setattr(forecasting, "PREDICT_CHUNK", 7)  # several chunks and a short last one
+    monkeypatch.setattr(forecasting.inference, "PREDICT_CHUNK", 7)  # several chunks and a short last one
     got = forecasting.predict_scaled(model, values, starts, cfg.window.input_length)
     windows = values[starts[:, None] + np.arange(cfg.window.input_length)]
     expected = np.concatenate([np.asarray(model(windows[i : i + 1])) for i in range(len(starts))])
@@ -89,7 +89,7 @@ def test_long_windows_are_predicted_in_smaller_chunks(data_dir, monkeypatch):
     sizes = []
     original = model.predict_on_batch
     monkeypatch.setattr(model, "predict_on_batch", lambda x: sizes.append(len(x)) or original(x))
-    monkeypatch.setattr(forecasting, "PREDICT_STEPS", 5 * cfg.window.input_length)
+    monkeypatch.setattr(forecasting.inference, "PREDICT_STEPS", 5 * cfg.window.input_length)
     values = np.zeros((100, 1), dtype="float32")
     forecasting.predict_scaled(model, values, np.arange(12), cfg.window.input_length)
     assert sizes == [5, 5, 2]
@@ -123,11 +123,11 @@ def test_precision_is_float32_on_the_cpu_and_can_be_set(data_dir):
 
 
 def test_auto_precision_is_mixed_float16_on_a_gpu_with_tensor_cores(data_dir, monkeypatch):
-    monkeypatch.setattr(training.environment, "mixed_precision_gpu", lambda: True)
-    assert training._precision(_config(data_dir, "lstm")) == "mixed_float16"
-    assert training._precision(_config(data_dir, "lstm", precision="float32")) == "float32"
-    monkeypatch.setattr(training.environment, "mixed_precision_gpu", lambda: False)
-    assert training._precision(_config(data_dir, "lstm")) == "float32"
+    monkeypatch.setattr(environment, "mixed_precision_gpu", lambda: True)
+    assert training.precision_policy(_config(data_dir, "lstm")) == "mixed_float16"
+    assert training.precision_policy(_config(data_dir, "lstm", precision="float32")) == "float32"
+    monkeypatch.setattr(environment, "mixed_precision_gpu", lambda: False)
+    assert training.precision_policy(_config(data_dir, "lstm")) == "float32"
 
 
 @pytest.mark.parametrize("capability, expected", [((7, 0), True), ((8, 9), True), ((6, 1), False), (None, False)])
@@ -145,12 +145,12 @@ def test_one_warning_line_on_a_gpu_when_options_leave_cudnn(data_dir, monkeypatc
     raw = tiny_config(data_dir / "daily-min-temperatures.csv",
                       model={"type": "lstm", "layers": [{"units": 4, "activation": "relu", "recurrent_dropout": 0.1}]})
     leaving, plain = config.validate(raw), _config(data_dir, "lstm")
-    assert training._announce_device(leaving) == "CPU"  # this machine: no GPU, no warning
+    assert training.announce_device(leaving) == "CPU"  # this machine: no GPU, no warning
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr(training.environment, "devices", lambda backend: ["GPU:0 NVIDIA H100", "CPU:0"])
-    assert training._announce_device(plain) == "GPU:0 NVIDIA H100"
+    monkeypatch.setattr(environment, "devices", lambda backend: ["GPU:0 NVIDIA H100", "CPU:0"])
+    assert training.announce_device(plain) == "GPU:0 NVIDIA H100"
     assert capsys.readouterr().err == ""
-    training._announce_device(leaving)
+    training.announce_device(leaving)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: ")
     assert "activation is relu" in lines[0] and "recurrent_dropout" in lines[0] and "cuDNN" in lines[0]

@@ -49,7 +49,7 @@ CASES = {
     "loss turns NaN": (
         lambda t: tiny_config(_csv(t, _days(300, lambda d: 1e25 * (1 + d % 5)), "huge.csv"), data={"scaling": "none", "targets": ["y"]}),
         "epoch 1"),
-    "binary file": (lambda t: tiny_config(t / "bin.csv"), "could not be read"),
+    "binary file": (lambda t: tiny_config(t / "bin.csv"), "is not text"),
 }
 
 

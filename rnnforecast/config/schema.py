@@ -1,4 +1,4 @@
-"""The typed config schema: defaults, validation and readable errors.
+"""The typed config schema: every section and key, its default, and the checks across keys.
 
 A config is a YAML file with four sections (data, window, model, training) and an
 optional `run` section. Every key has a default except `data.path` and
@@ -8,28 +8,45 @@ out-of-range values are refused here, before any data is read.
 
 from __future__ import annotations
 
-import difflib
-import re
-import typing
-from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rnnforecast.errors import UserError
 
 CellType = Literal["simple_rnn", "lstm", "gru"]
+
+
 MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
+
+
 DuplicatePolicy = Literal["mean", "last", "first", "error"]
+
+
 Scaling = Literal["standard", "minmax", "none"]
+
+
 WindowNorm = Literal["none", "last", "mean"]
+
+
 CalendarFeature = Literal["minute_of_hour", "hour_of_day", "day_of_week", "day_of_month", "day_of_year", "month"]
+
+
 DecoderType = Literal["direct", "segments"]
+
+
 Activation = Literal["tanh", "relu", "sigmoid", "linear"]
+
+
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+
+
 CalibrationMethod = Literal["rolling", "split"]
+
+
 LossName = Literal["mse", "mae", "huber"]
+
+
 Precision = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
 
 
@@ -46,11 +63,23 @@ def _column_name(value: Any) -> Any:
 
 
 Float = Annotated[float, BeforeValidator(_not_bool)]
+
+
 Column = Annotated[str, BeforeValidator(_column_name)]
+
+
 Int = Annotated[int, BeforeValidator(_not_bool)]
+
+
 Str = Annotated[str, BeforeValidator(_not_bool)]
+
+
 PosInt = Annotated[Int, Field(gt=0)]
+
+
 Fraction = Annotated[Float, Field(gt=0, lt=1)]
+
+
 Rate = Annotated[Float, Field(ge=0, lt=1)]
 
 
@@ -282,8 +311,24 @@ class TrainingConfig(Section):
 
 
 class RunConfig(Section):
+    """Where runs are written: `dir/<name>-<date>-<time>`; name defaults to the config file's stem."""
+
     dir: Str = "runs"
     name: Optional[Str] = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_name(cls, name):
+        if name is not None:
+            if not name.strip() or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+                raise ValueError(
+                    "must be a plain folder name (no '/', no '..'); run.dir says which folder the runs go in"
+                )
+            if name.startswith("."):
+                raise ValueError("starts with '.', which would hide the run; drop the dot")
+            if len(name.encode()) > 120:
+                raise ValueError(f"is {len(name.encode())} bytes long; at most 120 (a date and time are added to it)")
+        return name
 
 
 class CalibrationConfig(Section):
@@ -322,6 +367,8 @@ class CalibrationConfig(Section):
 
 
 Objective = Literal["mae", "rmse", "mape", "smape", "mase", "scaled_mae", "val_loss"]
+
+
 PrunerName = Literal["median", "hyperband", "none"]
 
 
@@ -405,203 +452,3 @@ def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationCo
             "number of windows, --gamma a step from 0 (off) to below 1, --floor from 0 (no bound) to below 1; --window, "
             "--gamma and --floor go with rolling."
         ) from None
-
-
-# ---------------------------------------------------------------------------- loading
-
-
-def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config, apply `key.path=value` overrides, validate, resolve data.path.
-
-    Raises:
-        UserError: the file is missing or not YAML, an override is malformed, or the
-            schema refuses a value. The message names the key and the allowed values.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"config file {path} does not exist. Check the path, or start from one in configs/.")
-    raw = read_yaml(path)
-    for item in overrides:
-        apply_override(raw, item)
-    config = validate(raw, source=str(path))
-    config.data.path = str(resolve_path(config.data.path, path.parent, key="data.path"))
-    return config
-
-
-def read_yaml(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UserError(
-            f"{path} is not valid YAML{where}: {problem}. Check the indentation and the quoting on that line."
-        ) from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not a UTF-8 text file; save the config as UTF-8 YAML.") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise UserError(f"{path} must hold a mapping with the sections data, window, model, training.")
-    return raw
-
-
-def validate(raw: dict, source: str = "config") -> Config:
-    try:
-        return Config.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_describe(err) for err in exc.errors()]
-        raise UserError(
-            f"{source} has {len(lines)} problem{'s' if len(lines) > 1 else ''}:\n  "
-            + "\n  ".join(lines)
-            + "\nFix the key(s) above; the README's config reference lists every key and its default."
-        ) from None
-
-
-def resolve_path(value: str, config_dir: Path, key: str) -> Path:
-    """A relative path is tried from the working directory, then from the config's folder."""
-    candidate = Path(value).expanduser()
-    if candidate.is_absolute():
-        if candidate.exists():
-            return candidate
-        raise UserError(f"{key}: file {candidate} does not exist. Fix the path in the config.")
-    tried = [Path.cwd() / candidate, config_dir.resolve() / candidate]
-    for place in tried:
-        if place.exists():
-            return place.resolve()
-    raise UserError(
-        f"{key}: file '{value}' was not found; tried {tried[0]} (from the working directory) and "
-        f"{tried[1]} (from the config's folder). Fix the path in the config or run from another folder."
-    )
-
-
-def apply_override(raw: dict, item: str) -> None:
-    """Apply one `--set model.layers[0].units=64` to the raw config, value parsed as YAML."""
-    key, sep, text = item.partition("=")
-    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key.strip())
-    if not sep or not tokens or tokens[0][0] == "" or _key_text(tokens) != key.strip():
-        raise UserError(
-            f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
-            "--set model.layers[0].units=64)."
-        )
-    set_path(raw, key.strip(), yaml.safe_load(text) if text.strip() else None, option=f"--set {key}")
-
-
-def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None:
-    """Set `model.layers[0].units` (a key path as --set writes it) in the raw config to `value`."""
-    option = option or key
-    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key)
-    if not tokens or tokens[0][0] == "" or _key_text(tokens) != key:
-        raise UserError(f"{option}: '{key}' is not a key path such as training.epochs or model.layers[0].units.")
-    node: Any = raw
-    for i, (name, idx) in enumerate(tokens):
-        last = i == len(tokens) - 1
-        here = name if name else int(idx)
-        if isinstance(here, int):
-            if not isinstance(node, list) or here >= len(node):
-                size = len(node) if isinstance(node, list) else 0
-                raise UserError(f"{option}: index {here} is out of range; that list has {size} item(s).")
-        elif not isinstance(node, dict):
-            raise UserError(f"{option}: '{name}' is not inside a section.")
-        if last:
-            node[here] = value
-        else:
-            nxt_is_index = tokens[i + 1][1] != ""
-            if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
-                node[here] = [] if nxt_is_index else {}
-            node = node[here]
-
-
-def _key_text(tokens: list[tuple[str, str]]) -> str:
-    out = ""
-    for name, idx in tokens:
-        out += (("." if out else "") + name) if name else f"[{idx}]"
-    return out
-
-
-def dump(config: Config) -> str:
-    """The resolved config as YAML, every default written out (no `tune` section unless it has one)."""
-    return yaml.safe_dump(config.model_dump(mode="json", exclude=None if config.tune else {"tune"}), sort_keys=False)
-
-
-# ---------------------------------------------------------------------------- messages
-
-
-def _path_text(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
-    return out or "(top level)"
-
-
-def _section_at(loc: tuple) -> type[BaseModel] | None:
-    """The schema class that holds the key at `loc`, to list its valid keys."""
-    node: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = node.model_fields.get(part) if isinstance(node, type) and issubclass(node, BaseModel) else None
-        if field is None:
-            return None
-        node = _inner_model(field.annotation)
-    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _describe(err: dict) -> str:
-    loc, kind, value = err["loc"], err["type"], err.get("input")
-    where = _path_text(loc)
-    if kind == "extra_forbidden":
-        section = _section_at(loc)
-        valid = list(section.model_fields) if section else []
-        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        return f"{where}: unknown key{hint} Valid keys here: {', '.join(valid)}."
-    if kind == "literal_error":
-        allowed = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
-        return f"{where}: {value!r} is not one of {allowed}"
-    if kind == "missing":
-        return f"{where}: required key is missing"
-    message = err["msg"].removeprefix("Value error, ")
-    if isinstance(value, bool):
-        return (
-            f"{where}: got the boolean {value}, because YAML reads unquoted yes/no/on/off/true/false as "
-            "booleans; write the number, or put the text in quotes (e.g. \"off\")"
-        )
-    if isinstance(value, (dict, list)) and len(str(value)) > 60:
-        return f"{where}: {message}"
-    return f"{where}: {message} (got {value!r})"
-
-
-def allowed_values(literal: Any) -> tuple[str, ...]:
-    """The names a Literal type allows, for checks that the factory covers the schema."""
-    return typing.get_args(literal)
-
-
-__all__ = [
-    "CellType",
-    "Config",
-    "DataConfig",
-    "LayerConfig",
-    "ModelConfig",
-    "TrainingConfig",
-    "TuneConfig",
-    "WindowConfig",
-    "allowed_values",
-    "apply_override",
-    "dump",
-    "load_config",
-    "resolve_path",
-    "set_path",
-    "validate",
-]

@@ -1,0 +1,171 @@
+"""A config from YAML: read, `--set` overrides applied, validated, data.path resolved; and dumped back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from rnnforecast.config.messages import describe_error
+from rnnforecast.config.schema import Config
+from rnnforecast.errors import UserError
+
+
+def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config, apply `key.path=value` overrides, validate, resolve data.path.
+
+    Raises:
+        UserError: the file is missing or not YAML, an override is malformed, or the
+            schema refuses a value. The message names the key and the allowed values.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
+    if not path.is_file():
+        raise UserError(f"config file {path} does not exist. Check the path, or start from one in configs/.")
+    raw = read_yaml(path)
+    for item in overrides:
+        apply_override(raw, item)
+    config = validate(raw, source=str(path))
+    config.data.path = str(resolve_path(config.data.path, path.parent, key="data.path"))
+    return config
+
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_VALUES = 100_000  # values after alias expansion: an alias bomb stops here, not at 3 GB
+
+
+def _values_within(node, budget: int) -> int:
+    """What is left of `budget` after counting every value under `node` as written out (aliases expanded).
+
+    Negative once the budget is spent: the walk stops there, so it never takes long.
+    """
+    budget -= 1
+    if isinstance(node, dict):
+        children = [*node.keys(), *node.values()]
+    elif isinstance(node, list):
+        children = node
+    else:
+        return budget
+    for child in children:
+        if budget < 0:
+            return budget
+        budget = _values_within(child, budget)
+    return budget
+
+
+def read_yaml(path: Path) -> dict:
+    """The raw mapping of a YAML file; a file that is not YAML, not UTF-8 or not a mapping is a UserError naming it."""
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise UserError(
+            f"{path} is {size / 1e6:.1f} MB; a config is a few kB of YAML, at most {MAX_CONFIG_BYTES // 1000} kB. "
+            "Check that the path names the config, not a data file."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UserError(
+            f"{path} is not valid YAML{where}: {problem}. Check the indentation and the quoting on that line."
+        ) from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a UTF-8 text file; save the config as UTF-8 YAML.") from None
+    if raw is None:
+        raw = {}
+    if _values_within(raw, MAX_CONFIG_VALUES) < 0:
+        raise UserError(
+            f"{path} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases such as *a repeat a block "
+            "each time they are used). A config needs a few dozen; remove the repeated aliases."
+        )
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must hold a mapping with the sections data, window, model, training.")
+    return raw
+
+
+def validate(raw: dict, source: str = "config") -> Config:
+    """A Config from a raw mapping; every schema problem listed in one UserError (`source` names the file)."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = [describe_error(err) for err in exc.errors()]
+        raise UserError(
+            f"{source} has {len(lines)} problem{'s' if len(lines) > 1 else ''}:\n  "
+            + "\n  ".join(lines)
+            + "\nFix the key(s) above; the README's config reference lists every key and its default."
+        ) from None
+
+
+def resolve_path(value: str, config_dir: Path, key: str) -> Path:
+    """A relative path is tried from the working directory, then from the config's folder."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        if candidate.exists():
+            return candidate
+        raise UserError(f"{key}: file {candidate} does not exist. Fix the path in the config.")
+    tried = [Path.cwd() / candidate, config_dir.resolve() / candidate]
+    for place in tried:
+        if place.exists():
+            return place.resolve()
+    raise UserError(
+        f"{key}: file '{value}' was not found; tried {tried[0]} (from the working directory) and "
+        f"{tried[1]} (from the config's folder). Fix the path in the config or run from another folder."
+    )
+
+
+def apply_override(raw: dict, item: str) -> None:
+    """Apply one `--set model.layers[0].units=64` to the raw config, value parsed as YAML."""
+    key, sep, text = item.partition("=")
+    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key.strip())
+    if not sep or not tokens or tokens[0][0] == "" or _key_text(tokens) != key.strip():
+        raise UserError(
+            f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
+            "--set model.layers[0].units=64)."
+        )
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text  # not YAML (e.g. `data.thousands=,`): the text as it was typed
+    set_path(raw, key.strip(), value, option=f"--set {key}")
+
+
+def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None:
+    """Set `model.layers[0].units` (a key path as --set writes it) in the raw config to `value`."""
+    option = option or key
+    tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key)
+    if not tokens or tokens[0][0] == "" or _key_text(tokens) != key:
+        raise UserError(f"{option}: '{key}' is not a key path such as training.epochs or model.layers[0].units.")
+    node: Any = raw
+    for i, (name, idx) in enumerate(tokens):
+        last = i == len(tokens) - 1
+        here = name if name else int(idx)
+        if isinstance(here, int):
+            if not isinstance(node, list) or here >= len(node):
+                size = len(node) if isinstance(node, list) else 0
+                raise UserError(f"{option}: index {here} is out of range; that list has {size} item(s).")
+        elif not isinstance(node, dict):
+            raise UserError(f"{option}: '{name}' is not inside a section.")
+        if last:
+            node[here] = value
+        else:
+            nxt_is_index = tokens[i + 1][1] != ""
+            if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
+                node[here] = [] if nxt_is_index else {}
+            node = node[here]
+
+
+def _key_text(tokens: list[tuple[str, str]]) -> str:
+    out = ""
+    for name, idx in tokens:
+        out += (("." if out else "") + name) if name else f"[{idx}]"
+    return out
+
+
+def dump(config: Config) -> str:
+    """The resolved config as YAML, every default written out (no `tune` section unless it has one)."""
+    return yaml.safe_dump(config.model_dump(mode="json", exclude=None if config.tune else {"tune"}), sort_keys=False)

@@ -1,0 +1,68 @@
+"""Schema errors as a user reads them: the key path, what was found, the valid keys or values."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from rnnforecast.config.schema import Config
+
+
+def _path_text(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out or "(top level)"
+
+
+def _section_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc`, to list its valid keys."""
+    node: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = node.model_fields.get(part) if isinstance(node, type) and issubclass(node, BaseModel) else None
+        if field is None:
+            return None
+        node = _inner_model(field.annotation)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def describe_error(err: dict) -> str:
+    """One pydantic error as a line a user reads: the key path, what was wrong, what is allowed."""
+    loc, kind, value = err["loc"], err["type"], err.get("input")
+    where = _path_text(loc)
+    if kind == "extra_forbidden":
+        section = _section_at(loc)
+        valid = list(section.model_fields) if section else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        return f"{where}: unknown key{hint} Valid keys here: {', '.join(valid)}."
+    if kind == "literal_error":
+        allowed = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
+        return f"{where}: {value!r} is not one of {allowed}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    message = err["msg"].removeprefix("Value error, ")
+    if isinstance(value, bool):
+        return (
+            f"{where}: got the boolean {value}, because YAML reads unquoted yes/no/on/off/true/false as "
+            "booleans; write the number, or put the text in quotes (e.g. \"off\")"
+        )
+    if isinstance(value, (dict, list)):
+        return f"{where}: {message}"  # a whole section (or an alias-expanded one) is no help to read
+    shown = repr(value)
+    return f"{where}: {message} (got {shown if len(shown) <= 60 else shown[:50] + '...'})"

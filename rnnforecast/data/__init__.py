@@ -1,0 +1,28 @@
+"""From a CSV file to model-ready windows: read, clean, split, scale, window.
+
+    io.read_table -> series.load_series (select, sort, dedupe, regular grid)
+                  -> windows.split_bounds (chronological train / validation / test)
+                  -> preprocessing.fit_preprocessing (fill values and scaler, from the training rows only)
+                  -> preprocessing.prepare (filled, scaled float32 array and a mask of usable rows)
+                  -> windows.window_starts / gather (windows indexed, never copied)
+
+No Keras here: this package is plain pandas and NumPy so that it tests fast. Its public names are
+importable from `rnnforecast.data` itself.
+"""
+
+from rnnforecast.data.grid import CALENDAR_PERIODS, calendar_features, future_index, infer_frequency, season_length  # noqa: F401
+from rnnforecast.data.io import TIME_NAMES, detect_time_column, read_table  # noqa: F401
+from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
+from rnnforecast.data.preprocessing import fit_preprocessing, known_future, prepare, static_scaling, unscale  # noqa: F401
+from rnnforecast.data.series import Series, load_panel, load_series, table_to_series, time_columns_of  # noqa: F401
+from rnnforecast.data.windows import (  # noqa: F401
+    Bounds,
+    default_input_length,
+    gather,
+    n_batches,
+    n_known,
+    part_starts,
+    split_bounds,
+    split_rows,
+    window_starts,
+)

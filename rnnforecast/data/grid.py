@@ -1,0 +1,104 @@
+"""The time grid: duplicates, the frequency and its season, calendar features, future steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from rnnforecast.errors import UserError
+
+CALENDAR_PERIODS = {
+    "minute_of_hour": (lambda t: t.minute, 60),
+    "hour_of_day": (lambda t: t.hour + t.minute / 60, 24),
+    "day_of_week": (lambda t: t.dayofweek, 7),
+    "day_of_month": (lambda t: t.day - 1, 31),
+    "day_of_year": (lambda t: t.dayofyear - 1, 366),
+    "month": (lambda t: t.month - 1, 12),
+}
+
+
+def calendar_features(index: pd.DatetimeIndex, names: list[str]) -> pd.DataFrame:
+    """Sine and cosine of each calendar position, so that the end of a cycle meets its start."""
+    columns = {}
+    for name in names:
+        position, period = CALENDAR_PERIODS[name]
+        angle = 2 * np.pi * np.asarray(position(index), dtype="float64") / period
+        columns[f"{name}_sin"], columns[f"{name}_cos"] = np.sin(angle), np.cos(angle)
+    return pd.DataFrame(columns, index=index)
+
+
+def _resolve_duplicates(frame: pd.DataFrame, policy: str, where: str, notes: list[str]) -> pd.DataFrame:
+    dup = frame.index.duplicated(keep="first")
+    if not dup.any():
+        return frame
+    if policy == "error":
+        raise UserError(
+            f"{where} has {int(dup.sum())} duplicated timestamp(s), the first at {frame.index[dup][0]}. "
+            "Remove them, or set data.duplicates to mean, first or last."
+        )
+    notes.append(f"{int(dup.sum())} duplicated timestamp(s) in {where} were merged ({policy}).")
+    grouped = frame.groupby(level=0, sort=True)
+    return {"mean": grouped.mean, "first": grouped.first, "last": grouped.last}[policy]()
+
+
+def infer_frequency(index: pd.DatetimeIndex) -> str | None:
+    """The series' step, found despite gaps.
+
+    pandas' own inference needs a gap-free index. Otherwise the greatest common
+    divisor of the steps between rows is the grid, when it is a fixed length (hours,
+    days) and at most two thirds of that grid are missing; calendar steps (months,
+    quarters) are inferred on short gap-free stretches instead.
+    """
+    if len(index) < 3:
+        return None
+    whole = pd.infer_freq(index)
+    if whole:
+        return whole
+    steps = np.diff(index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8)
+    steps = steps[steps > 0]
+    if len(steps):
+        step = int(np.gcd.reduce(steps))
+        grid_rows = (index[-1] - index[0]) / pd.Timedelta(step, unit="ns") + 1
+        if step < pd.Timedelta(days=28).value and grid_rows <= 3 * len(index):  # at most 2/3 of the grid missing
+            return _alias(pd.Timedelta(step, unit="ns"))
+    found: dict[str, int] = {}
+    for start in np.linspace(0, max(len(index) - 8, 0), num=min(60, len(index)), dtype=int):
+        try:
+            freq = pd.infer_freq(index[start : start + 8])
+        except ValueError:
+            freq = None
+        if freq:
+            found[freq] = found.get(freq, 0) + 1
+    return max(found, key=found.get) if found else None
+
+
+def _alias(step: pd.Timedelta) -> str:
+    """A fixed step as a pandas alias; whole days as days ('D', '2D'), not as 24-hour multiples."""
+    days = step / pd.Timedelta(days=1)
+    if days == int(days):
+        return "D" if days == 1 else f"{int(days)}D"
+    return to_offset(step).freqstr
+
+
+def season_length(frequency: str | None) -> int:
+    """The conventional season: a day of sub-daily steps, a week of days, a year of months or quarters."""
+    if frequency is None:
+        return 1
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    try:
+        step = pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        step = None
+    if step is not None:
+        day = pd.Timedelta(days=1)
+        return max(1, int(round(day / step))) if step < day else (7 if step == day else 1)
+    code = offset.rule_code.split("-")[0].upper()
+    return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)
+
+
+def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Index:
+    """The timestamps (or step numbers) of the `horizon` steps after the last row."""
+    if frequency is None or not isinstance(index, pd.DatetimeIndex):
+        return pd.RangeIndex(len(index), len(index) + horizon, name="step")
+    return pd.date_range(index[-1], periods=horizon + 1, freq=frequency, name=index.name)[1:]

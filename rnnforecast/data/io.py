@@ -1,0 +1,162 @@
+"""Reading a table: CSV (encoding and separator sniffed, compressed or not), Parquet; and its time column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from rnnforecast.data.parse import _datetimes
+from rnnforecast.errors import UserError
+
+TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "month", "day", "period")
+
+
+COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}  # read as pandas does, sniffed inside
+NOT_TABLES = {  # suffixes of files that hold a table, but not as CSV text: refused by name, never guessed at
+    ".json": "JSON", ".jsonl": "JSON lines", ".xlsx": "Excel", ".xls": "Excel", ".feather": "Feather",
+    ".arrow": "Arrow", ".h5": "HDF5", ".hdf5": "HDF5", ".pkl": "pickle", ".pickle": "pickle", ".sqlite": "SQLite",
+    ".db": "database", ".npy": "NumPy", ".npz": "NumPy",
+}
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV file as text cells, so that every number is checked by us, not guessed.
+
+    The encoding (UTF-8, UTF-8 with BOM, UTF-16/32 with BOM, else Latin-1) and the
+    separator (, ; tab |) are detected from the start of the file, after decompressing
+    a .gz, .bz2, .xz or .zip file. Parquet (.parquet, .pq) keeps its own types.
+
+    Raises:
+        UserError: the path is missing or a folder, the file is of another kind, empty, binary,
+            has two columns of one name, or cannot be parsed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(
+            f"data file {path} is a folder, not a file. Point data.path (or --data) at a CSV or Parquet file inside it."
+        )
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
+    kind = suffixes[-2] if compression and len(suffixes) == 2 else (suffixes[-1] if suffixes else "")
+    if kind in (".parquet", ".pq") and not compression:
+        return _read_parquet(path)
+    if kind in NOT_TABLES:
+        raise UserError(
+            f"data file {path} is a {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
+            ".xz or .zip compressed) and Parquet. Save the table as CSV or Parquet and point data.path at it."
+        )
+    head = _head(path, compression)
+    encoding = _encoding(head)
+    if encoding is None:
+        raise UserError(
+            f"data file {path} is not text (it holds binary bytes). Point data.path at a CSV file, or a Parquet "
+            "file ending in .parquet."
+        )
+    sample = head.decode(encoding, errors="ignore")
+    if not sample.strip():
+        raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.")
+    sep = _separator(sample)
+    try:
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, compression=compression)
+        header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
+                             compression=compression, header=None, nrows=1).iloc[0]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
+        raise UserError(f"data file {path} could not be read as CSV: {exc}. Check that it is a CSV file.") from None
+    names = [str(c).strip() for c in header]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(
+            f"data file {path} has more than one column named {', '.join(repr(n) for n in twice)}; which one is "
+            "meant cannot be told. Rename or remove the extra column(s) in the file."
+        )
+    frame.columns = names
+    if frame.empty:
+        raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
+    return frame
+
+
+def _head(path: Path, compression: str | None) -> bytes:
+    """The first 64 KiB of the file's text, decompressed."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    try:
+        if compression == "zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if not m.endswith("/")]
+                if len(members) != 1:
+                    raise UserError(
+                        f"data file {path} is a zip archive of {len(members)} files; it must hold exactly one CSV file."
+                    )
+                with archive.open(members[0]) as handle:
+                    return handle.read(64 * 1024)
+        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
+        with opener(path, "rb") as handle:
+            return handle.read(64 * 1024)
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        what = f"a valid {compression} file" if compression else "readable"
+        raise UserError(f"data file {path} is not {what} ({exc}). Check the file, or its name's ending.") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet keeps its column types: numbers stay numbers, text columns become strings."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError, ImportError) as exc:
+        raise UserError(f"data file {path} could not be read as Parquet: {exc}.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise UserError(f"data file {path} has no rows. Point data.path at a file with data.")
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("string")
+    return frame.reset_index(drop=True)
+
+
+def _encoding(head: bytes) -> str | None:
+    """The text encoding of a file's first bytes; None when they are not text."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+                      (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if head.startswith(bom):
+            return name
+    if b"\x00" in head:  # UTF-16 without a BOM puts a NUL beside every ASCII character; else it is binary
+        if head[1::2].count(0) > len(head) // 4:
+            return "utf-16-le"
+        if head[0::2].count(0) > len(head) // 4:
+            return "utf-16-be"
+        return None
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
+
+
+def _separator(sample: str) -> str:
+    """The separator that splits the header and the next lines into the same number of cells."""
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut short
+    best, best_cells = ",", 1
+    for sep in (",", ";", "\t", "|"):
+        counts = {line.count(sep) for line in lines}
+        if len(counts) == 1 and (cells := counts.pop() + 1) > best_cells:
+            best, best_cells = sep, cells
+    return best
+
+
+def detect_time_column(frame: pd.DataFrame) -> str | None:
+    """The first column whose name looks like a time and whose cells parse as dates, else None."""
+    candidates = [c for c in frame.columns if c.lower() in TIME_NAMES] + list(frame.columns[:1])
+    for column in dict.fromkeys(candidates):
+        sample = frame[column].dropna().head(50)
+        if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():
+            continue
+        if _datetimes(sample)[0].notna().all():
+            return column
+    return None

@@ -1,0 +1,102 @@
+"""Cells to values: numbers (thousands, decimal marks, junk reported by line) and dates."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import DataConfig
+from rnnforecast.errors import UserError
+
+DATE_PARTS = ("year", "month", "day", "hour", "minute", "second")
+
+
+def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
+    """Parse times (NaT where a cell is not one); changing UTC offsets (daylight saving) become UTC.
+
+    One format is inferred for the whole column, month-first and then day-first, so that
+    01.02.2014 and 31.12.2014 in one file are both read day-first; a cell-by-cell guess
+    would read the first as January 2nd and silently swap days and months.
+    """
+    for dayfirst in (False, True):
+        try:
+            with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
+                warnings.simplefilter("ignore", UserWarning)
+                return pd.to_datetime(text, dayfirst=dayfirst), False
+        except (ValueError, TypeError, OverflowError):
+            continue
+    try:
+        return pd.to_datetime(text, errors="coerce", format="mixed"), False
+    except ValueError:
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
+
+
+def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
+    """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
+    text = table[columns].astype(str).agg(" ".join, axis=1) if len(columns) > 1 else table[columns[0]]
+    if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
+        parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
+        times = pd.to_datetime(parts, errors="coerce")
+    else:
+        times, mixed_offsets = _datetimes(text)
+        if mixed_offsets:
+            notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
+    bad = times.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(
+            f"time column {', '.join(columns)} in {where} has a cell that is not a date: "
+            f"{text.iloc[row]!r} on line {_line(text, row)}. Fix or remove that row, or set data.time_column."
+        )
+    return times
+
+
+def _line(cells: pd.Series, row: int) -> int:
+    """The file's line number of a cell: the header is line 1."""
+    return int(cells.index[row]) + 2
+
+
+def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
+    """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        return _checked(cells.astype("float64"), cells, column, where)
+    text = cells.str.strip()
+    if cfg.thousands:
+        text = text.str.replace(cfg.thousands, "", regex=False)
+    if cfg.decimal != ".":
+        text = text.str.replace(cfg.decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    missing_words = cells.isna() | cells.str.strip().str.upper().isin(["", "NA", "NAN", "N/A", "NULL", "NONE", "-"])
+    bad = numbers.isna() & ~missing_words
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = cells.iloc[row]
+        if any(ch.isalpha() for ch in value):
+            how = (
+                "If it is a category, list the column under data.categorical; if the cells carry units, "
+                "remove them from the file."
+            )
+        else:
+            how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."
+        raise UserError(
+            f"column '{column}' in {where} has a cell that is not a number: {value!r} on line {_line(cells, row)}. "
+            f"Targets and features must be numeric. {how}"
+        )
+    return _checked(numbers, cells, column, where)
+
+
+def _checked(numbers: pd.Series, cells: pd.Series, column: str, where: str) -> pd.Series:
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise UserError(
+            f"column '{column}' in {where} has an infinite value ({cells.iloc[row]!r}) on line {_line(cells, row)}. "
+            "Replace it with a number, or leave the cell empty to treat it as missing."
+        )
+    if numbers.isna().all():
+        raise UserError(
+            f"column '{column}' in {where} has no numbers at all (every cell is empty). Choose another column."
+        )
+    return numbers.astype("float64")

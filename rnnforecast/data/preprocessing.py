@@ -1,0 +1,128 @@
+"""The fitted preprocessing (fill values, scaler, known-future inputs), fitted on training rows only.
+
+The fitted state is a JSON-ready dict, saved in a run's preprocessing.json.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import DataConfig
+from rnnforecast.data.grid import calendar_features, future_index, season_length
+from rnnforecast.data.series import Series
+from rnnforecast.data.windows import Bounds
+from rnnforecast.errors import UserError
+
+
+def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: dict | None = None) -> dict:
+    """Fill values and scaler fitted on the training rows only, as a JSON-ready dict.
+
+    `fixed` gives (center, scale) for columns scaled across series, not within one: a
+    static feature is constant in its series, and only its differences between series
+    carry information.
+    """
+    train = series.frame.iloc[: bounds.train_end]
+    means = train.mean()
+    if means.isna().any():
+        column = means.index[means.isna()][0]
+        raise UserError(
+            f"column '{column}' has no values in the training rows of {series.label}. "
+            "Choose another column or move data.split so that training has data."
+        )
+    if cfg.scaling == "standard":
+        center, scale = means, train.std(ddof=0)
+    elif cfg.scaling == "minmax":
+        center, scale = train.min(), train.max() - train.min()
+    else:
+        center, scale = means * 0.0, means * 0.0 + 1.0
+    scale = scale.where(scale > 1e-12 * np.maximum(1.0, center.abs()), 1.0)  # a constant column stays finite
+    for column, (mid, unit) in (fixed or {}).items():
+        center[column], scale[column] = mid, unit
+    return {
+        "columns": series.columns,
+        "targets": series.targets,
+        "features": series.features,
+        "known": series.known,
+        "future_features": list(cfg.future_features),
+        "calendar": list(cfg.calendar),
+        "categories": series.categories,
+        "frequency": series.frequency,
+        "missing": cfg.missing,
+        "fill_values": [float(v) for v in means],
+        "scaling": cfg.scaling,
+        "center": [float(v) for v in center],
+        "scale": [float(v) for v in scale],
+        "season_length": cfg.season_length or season_length(series.frequency),
+        "train_end": bounds.train_end,
+        "val_end": bounds.val_end,
+        "test_end": bounds.test_end,
+        "last_seen": str(series.index[bounds.val_end - 1]),
+    }
+
+
+def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled float32 values with gaps filled, and a mask of rows a window may use."""
+    frame = series.frame
+    policy = prep["missing"]
+    missing = frame.isna().to_numpy()
+    if missing.any() and policy == "error":
+        row, col = np.argwhere(missing)[0]
+        raise UserError(
+            f"column '{frame.columns[col]}' in {series.label} has a missing value at {frame.index[row]}. "
+            "Set data.missing to interpolate, ffill, mean or drop, or fill the file."
+        )
+    if policy == "interpolate":
+        method = "time" if isinstance(frame.index, pd.DatetimeIndex) else "linear"
+        frame = frame.interpolate(method=method, limit_direction="both")
+    elif policy == "ffill":
+        frame = frame.ffill().bfill()
+    filled = frame.fillna(dict(zip(prep["columns"], prep["fill_values"])))
+    values = (filled.to_numpy() - np.asarray(prep["center"])) / np.asarray(prep["scale"])
+    valid = ~missing.any(axis=1) if policy == "drop" else np.ones(len(frame), dtype=bool)
+    return values.astype("float32"), valid
+
+
+def unscale(values: np.ndarray, prep: dict) -> np.ndarray:
+    """Back to the data's units, for arrays whose last axis is the target columns."""
+    n = len(prep["targets"])
+    return values * np.asarray(prep["scale"][:n]) + np.asarray(prep["center"][:n])
+
+
+def static_scaling(panel: dict[str, Series], columns: list[str]) -> dict:
+    """(center, scale) of each static feature across the series of a panel, one value per series."""
+    out = {}
+    for column in columns:
+        values = np.array([s.frame[column].iloc[0] for s in panel.values()], dtype="float64")
+        std = float(np.nanstd(values))
+        out[column] = (float(np.nanmean(values)), std if std > 1e-12 else 1.0)
+    return out
+
+
+def known_future(series: Series, prep: dict, horizon: int) -> np.ndarray | None:
+    """The known-future inputs for the `horizon` steps after the last row, scaled; None when there are none.
+
+    Future features come from the rows after the last target in the file; the
+    calendar is computed from the future timestamps.
+    """
+    known = prep.get("known", [])
+    if not known:
+        return None
+    index = future_index(series.index, series.frequency, horizon)
+    given = prep["future_features"]
+    frame = pd.DataFrame(index=index)
+    if given:
+        frame[given] = series.future.reindex(index)[given]
+        missing = frame[given].isna().any(axis=1)
+        if missing.any():
+            absent = [str(t) for t in index[missing.to_numpy()]]
+            raise UserError(
+                f"{series.label} does not give the future features ({', '.join(given)}) for the steps to forecast: "
+                f"missing at {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}. Add rows for the next "
+                f"{horizon} steps after the last target, with the targets left empty and these columns filled."
+            )
+    if prep["calendar"]:
+        frame = pd.concat([frame, calendar_features(index, prep["calendar"])], axis=1)
+    center = np.asarray(prep["center"][-len(known):])
+    scale = np.asarray(prep["scale"][-len(known):])
+    return ((frame[known].to_numpy() - center) / scale).astype("float32")

@@ -1,0 +1,239 @@
+"""Series and panels: a table's targets and features on a regular grid, with the notes of what was done."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from rnnforecast.config import DataConfig
+from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
+from rnnforecast.data.io import detect_time_column, read_table
+from rnnforecast.data.parse import _parse_times, _to_numbers
+from rnnforecast.errors import UserError
+
+
+@dataclass
+class Series:
+    """A table on a regular time grid; missing values are still NaN here."""
+
+    frame: pd.DataFrame  # columns: targets then features, float64
+    targets: list[str]
+    features: list[str]
+    frequency: str | None  # pandas offset alias, None for a plain step index
+    path: Path
+    notes: list[str] = field(default_factory=list)
+    categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot columns' values
+    known: list[str] = field(default_factory=list)  # known-future inputs: future_features, calendar
+    future: pd.DataFrame | None = None  # future_features given for the steps after the last target
+    name: str = ""  # the file, and the series' id in a panel, for messages
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.name
+
+    @property
+    def columns(self) -> list[str]:
+        """Model inputs in order: targets, past features, known-future inputs last."""
+        return self.targets + self.features + self.known
+
+    @property
+    def index(self) -> pd.Index:
+        return self.frame.index
+
+
+def load_series(
+    cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
+    strict_frequency: bool = False,
+) -> Series:
+    """Read the file and put the chosen columns on a regular time grid.
+
+    Args:
+        cfg: the data section of the config.
+        path: another file with the same columns (predict/evaluate --data); default cfg.path.
+        frequency: the frequency found at training time, so newer data uses the same grid.
+        categories: the categories of each categorical column found at training time.
+        strict_frequency: refuse a file whose own steps differ from `frequency` (newer data for a run)
+            instead of putting it on that grid.
+    """
+    path = Path(path or cfg.path)
+    if cfg.id_column:
+        raise UserError(f"{path.name} holds many series (data.id_column); read it with load_panel.")
+    return table_to_series(read_table(path), cfg, path, frequency, categories, strict_frequency=strict_frequency)
+
+
+def load_panel(
+    cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
+    strict_frequency: bool = False,
+) -> dict[str, Series]:
+    """Every series of a long table (one per value of data.id_column, sorted by id), each on its own grid.
+
+    A file without data.id_column is a panel of one series, keyed "". Categories and,
+    unless given, the frequency are found once for the whole table, so that every
+    series has the same columns and step. `strict_frequency`: the longest series must
+    have the steps of `frequency` (as load_series).
+    """
+    path = Path(path or cfg.path)
+    table = read_table(path)
+    if not cfg.id_column:
+        return {"": table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)}
+    if cfg.id_column not in table.columns:
+        raise UserError(
+            f"column '{cfg.id_column}' (data.id_column) is not in {path.name}. Columns there: "
+            f"{', '.join(table.columns)}. Fix the name in the config."
+        )
+    ids = table[cfg.id_column].fillna("").astype(str).str.strip()
+    if categories is None:
+        categories = _categories(table, cfg)
+    groups = {key: rows.index for key, rows in table.groupby(ids, sort=True)}
+    if strict_frequency and frequency is not None and time_columns_of(cfg, table):
+        largest = max(groups.values(), key=len)
+        table_to_series(table.loc[largest], cfg, path, frequency, categories, label="", strict_frequency=True)
+    if frequency is None and cfg.frequency is None and time_columns_of(cfg, table):
+        largest = max(groups.values(), key=len)
+        probe = table_to_series(table.loc[largest], cfg, path, None, categories, label="")
+        frequency = probe.frequency
+    return {
+        key: table_to_series(table.loc[rows], cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
+        for key, rows in groups.items()
+    }
+
+
+def time_columns_of(cfg: DataConfig, table: pd.DataFrame) -> list[str]:
+    """The configured time column(s), or the detected one, or none."""
+    return _as_list(cfg.time_column) or [c for c in [detect_time_column(table)] if c]
+
+
+def table_to_series(
+    table: pd.DataFrame,
+    cfg: DataConfig,
+    path: Path,
+    frequency: str | None = None,
+    categories: dict | None = None,
+    label: str = "",
+    strict_frequency: bool = False,
+) -> Series:
+    """One series from its rows of the table: numbers checked, sorted, deduplicated, on a regular grid.
+
+    Rows at the end whose targets are all empty are the future: they carry the
+    known-future inputs (data.future_features) for the steps to forecast.
+    """
+    where = f"{path.name} ({label})" if label else path.name
+    time_columns = _as_list(cfg.time_column)
+    _check_columns(table, cfg, time_columns, path)
+    inputs = list(cfg.targets) + list(cfg.features) + list(cfg.static_features) + list(cfg.future_features)
+    numeric = {c: _to_numbers(table[c], c, where, cfg) for c in inputs}
+    for column in cfg.static_features:
+        if numeric[column].nunique(dropna=True) > 1:
+            raise UserError(
+                f"static feature '{column}' takes {numeric[column].nunique()} different values in {where}; a static "
+                "feature has one value per series. Move it to data.features if it changes over time."
+            )
+    categories = categories if categories is not None else _categories(table, cfg)
+    onehot = {
+        f"{c}={value}": (table[c].str.strip() == value).astype("float64").to_numpy()
+        for c in cfg.categorical
+        for value in categories[c]
+    }
+    values = pd.DataFrame({**numeric, **onehot}, index=table.index)
+    columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features) + list(cfg.future_features)
+    values = values[columns]
+    notes: list[str] = []
+    time_columns = time_columns or [c for c in [detect_time_column(table)] if c]
+    if not time_columns:
+        if cfg.calendar:
+            raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
+        frame = values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0)
+        return _finish(frame, cfg, onehot, None, path, where, notes, categories)
+
+    times = _parse_times(table, time_columns, where, notes)
+    name = time_columns[0] if len(time_columns) == 1 else "time"
+    frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
+    frame = _resolve_duplicates(frame, cfg.duplicates, where, notes)
+    if frequency is not None and strict_frequency and cfg.frequency is None:
+        _check_same_frequency(frame.index, frequency, where)
+    freq = frequency or cfg.frequency or infer_frequency(frame.index)
+    if freq is None:
+        raise UserError(
+            f"the time steps in {where} ('{name}') have no regular frequency. "
+            "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
+        )
+    try:
+        regular = frame.asfreq(freq)
+    except ValueError as exc:
+        raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
+    if len(regular) > len(frame):
+        notes.append(f"{len(regular) - len(frame)} missing time step(s) in {where} were added and filled ({cfg.missing}).")
+    off_grid = int((~frame.index.isin(regular.index)).sum())
+    if off_grid:
+        notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
+    return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+def _check_same_frequency(index: pd.DatetimeIndex, frequency: str, where: str) -> None:
+    """Newer data must have the run's steps: daily rows on an hourly grid would be 23 interpolated hours of 24."""
+    own = infer_frequency(index) if len(index) >= 3 else None
+    if own is None or to_offset(own) == to_offset(frequency):
+        return
+    raise UserError(
+        f"{where} has time steps of {own}, but the run was trained on steps of {frequency}. Forecasting from it "
+        f"would fill in (or drop) rows to match. Give data at the run's frequency ({frequency}), or train a run on "
+        "this data."
+    )
+
+
+def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
+    """Split off the future rows (with data.future_features) and add the calendar columns.
+
+    With known-future inputs, the rows after the last target value carry them for the
+    steps to forecast. Without, empty target cells at the end are missing values like any
+    other, handled by data.missing.
+    """
+    has_target = frame[list(cfg.targets)].notna().any(axis=1).to_numpy()
+    if not has_target.any():
+        raise UserError(f"{where} has no target values at all. Check data.targets.")
+    future = None
+    if cfg.future_features:
+        last = int(np.flatnonzero(has_target)[-1])
+        future = frame.iloc[last + 1 :][list(cfg.future_features)]
+        frame = frame.iloc[: last + 1]
+    if cfg.static_features:  # one value per series: the grid's added rows get it too
+        frame[list(cfg.static_features)] = frame[list(cfg.static_features)].ffill().bfill()
+    if cfg.calendar:
+        frame = pd.concat([frame, calendar_features(frame.index, cfg.calendar)], axis=1)
+    known = list(cfg.future_features) + [f"{n}_{part}" for n in cfg.calendar for part in ("sin", "cos")]
+    features = list(cfg.features) + list(onehot) + list(cfg.static_features)
+    return Series(frame, list(cfg.targets), features, freq, path, notes, categories, known, future, where)
+
+
+def _categories(table: pd.DataFrame, cfg: DataConfig) -> dict[str, list[str]]:
+    return {c: sorted(table[c].dropna().str.strip().unique().tolist()) for c in cfg.categorical}
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str], path: Path) -> None:
+    keys = {
+        **{c: "data.time_column" for c in time_columns},
+        **{c: "data.categorical" for c in cfg.categorical},
+        **{c: "data.features" for c in cfg.features},
+        **{c: "data.static_features" for c in cfg.static_features},
+        **{c: "data.future_features" for c in cfg.future_features},
+        **{c: "data.targets" for c in cfg.targets},
+    }
+    for column, key in keys.items():
+        if column not in table.columns:
+            close = difflib.get_close_matches(column, list(table.columns), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UserError(
+                f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. "
+                "Fix the name in the config (names are case-sensitive)."
+            )

@@ -1,0 +1,46 @@
+"""Forecasting with a trained run: inference, the baselines, scoring, calibration, the future.
+
+    inference.prepare (the run's data as in training) -> inference.window_forecasts (model and baselines)
+      -> evaluation.evaluate (evaluation.score_forecasts: the one scorer) / evaluation.evaluate_run (panels)
+      -> future.forecast_run (the final model's forecast after the last row, calibrated intervals)
+
+Shared by `predict`, `evaluate`, `plot`, `backtest` and `tune`. New data (`--data`) goes through the
+preprocessing fitted at training time, never a refit. Its public names are importable from
+`rnnforecast.forecasting` itself.
+"""
+
+from rnnforecast.forecasting.baselines import baseline_forecasts  # noqa: F401
+from rnnforecast.forecasting.calibration import calibrate_new_run, calibrated, recalibrate  # noqa: F401
+from rnnforecast.forecasting.evaluation import (  # noqa: F401
+    evaluate,
+    evaluate_run,
+    panel_report,
+    panel_summary,
+    score_forecasts,
+    test_path,
+)
+from rnnforecast.forecasting.future import (  # noqa: F401
+    describe_forecast,
+    forecast_run,
+    future,
+    future_offsets,
+    future_quantiles,
+    future_spread,
+    models_for_future,
+    with_quantiles,
+)
+from rnnforecast.forecasting.inference import (  # noqa: F401
+    PREDICT_CHUNK,
+    PREDICT_STEPS,
+    Prepared,
+    TestForecasts,
+    point_of,
+    predict_scaled,
+    prepare,
+    prepare_panel,
+    spread,
+    test_forecasts,
+    unscale_quantiles,
+    validation_forecasts,
+    window_forecasts,
+)

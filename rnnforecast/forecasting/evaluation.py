@@ -1,0 +1,127 @@
+"""Scoring: the one scorer (data and scaled units) used by evaluate, backtest and tune; panel aggregates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import intervals, metrics
+from rnnforecast.errors import UserError
+from rnnforecast.forecasting.calibration import calibrated
+from rnnforecast.forecasting.inference import Prepared, prepare, prepare_panel, test_forecasts
+from rnnforecast.runs import Run
+
+
+def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: dict) -> dict:
+    """Every forecaster scored in the data's units and in scaled units: the one scorer of evaluate, backtest and tune.
+
+    Args:
+        actual: (windows, horizon, targets) observed values, in the data's units.
+        forecasts: forecaster name -> array shaped like `actual`, in the data's units.
+        prep: the fitted preprocessing of the series (its `center`, `scale` and `mase_scale`).
+
+    Returns:
+        {"original": {name: metrics.score(...)}, "scaled": {name: metrics.score(...)}}; scaled units are
+        the training scaler's, so that targets of different sizes weigh alike.
+    """
+    n = actual.shape[-1]
+    unit = np.asarray(prep["scale"][:n])
+    center = np.asarray(prep["center"][:n])
+    mase_scale = np.asarray(prep["mase_scale"])
+    actual_scaled = (actual - center) / unit
+    report = {"original": {}, "scaled": {}}
+    for name, forecast in forecasts.items():
+        report["original"][name] = metrics.score(actual, forecast, mase_scale)
+        report["scaled"][name] = metrics.score(actual_scaled, (forecast - center) / unit, mase_scale / unit)
+    return report
+
+
+def evaluate(prepared: Prepared, model=None) -> dict:
+    """Model and baselines scored on the test windows, in data units and in scaled units.
+
+    With the run's calibration, each forecaster's quantiles are scored too: pinball
+    loss, and the coverage and mean width of each central interval.
+    """
+    run = prepared.run
+    model = model or run.load_model()
+    result = test_forecasts(prepared, model)
+    index = prepared.series.index
+    report = {
+        "run": str(run.path),
+        "data": str(prepared.series.path),
+        "targets": run.prep["targets"],
+        "windows": int(len(result.origins)),
+        "horizon": run.config.window.horizon,
+        "season_length": int(run.prep["season_length"]),
+        "period": [str(index[result.origins[0]]), str(index[result.origins[-1] + run.config.window.horizon - 1])],
+        **score_forecasts(result.actual, result.forecasts, run.prep),
+    }
+    if not run.config.data.id_column:  # intervals are calibrated for single-series runs
+        calibration = calibrated(run, model)
+        report["quantiles"] = calibration["quantiles"]
+        report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma", "floor")}
+        report["intervals"] = intervals.interval_scores(
+            result.actual, result.for_intervals(), calibration, result.spread, result.origins
+        )
+    return report
+
+
+def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
+    """Non-overlapping forecasts across the test period (one every `horizon` steps), for the plot."""
+    H = prepared.run.config.window.horizon
+    result = test_forecasts(prepared, model, stride=H)
+    rows = (result.origins[:, None] + np.arange(H)).ravel()
+    targets = prepared.run.prep["targets"]
+    forecast = result.forecasts["model"].reshape(-1, len(targets))
+    return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
+
+
+def evaluate_run(run: Run, data_path: Path | None = None) -> dict:
+    """The evaluate report: one series, or every series of a panel with the aggregate over them."""
+    model = run.load_model()
+    if not run.is_panel:
+        return evaluate(prepare(run, data_path), model)
+    reports = {}
+    for key, prepared in prepare_panel(run, data_path).items():
+        try:
+            reports[key] = evaluate(prepared, model)
+        except UserError:
+            continue  # no complete test window in this series
+    if not reports:
+        raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
+    return panel_report(run, reports)
+
+
+def panel_report(run: Run, reports: dict[str, dict]) -> dict:
+    """Per-series scores and their mean and median, so that large series do not drown small ones."""
+    return {
+        "run": str(run.path),
+        "id_column": run.prep["id_column"],
+        "targets": run.prep["targets"],
+        "horizon": run.config.window.horizon,
+        "season_length": int(run.prep["season_length"]),
+        **panel_summary(reports),
+    }
+
+
+def panel_summary(reports: dict[str, dict]) -> dict:
+    """From one evaluate-shaped report per series: each series' MASE, sMAPE, MAE and scaled MAE, and their mean and median."""
+    first = next(iter(reports.values()))
+    per_series = {
+        key: {name: {"mase": r["original"][name]["overall"]["mase"], "smape": r["original"][name]["overall"]["smape"],
+                     "mae": r["original"][name]["overall"]["mae"], "scaled_mae": r["scaled"][name]["overall"]["mae"]}
+              for name in r["original"]} | {"windows": r["windows"]}
+        for key, r in reports.items()
+    }
+    aggregate = {}
+    for name in first["original"]:
+        table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T
+        aggregate[name] = {"mean": table.mean().to_dict(), "median": table.median().to_dict()}
+    return {
+        "series_scored": len(reports),
+        "windows": int(sum(r["windows"] for r in reports.values())),
+        "aggregate": aggregate,
+        "series": per_series,
+    }

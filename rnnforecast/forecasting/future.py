@@ -1,0 +1,142 @@
+"""The forecast after the last row, with calibrated intervals: what `predict` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import data, intervals
+from rnnforecast.errors import UserError
+from rnnforecast.forecasting.calibration import calibrated
+from rnnforecast.forecasting.inference import (
+    Prepared,
+    point_of,
+    prepare,
+    prepare_panel,
+    spread,
+    unscale_quantiles,
+    window_forecasts,
+)
+from rnnforecast.runs import Run
+
+
+def future(prepared: Prepared, model=None) -> pd.DataFrame:
+    """The next `horizon` steps after the last row, in the data's units, indexed by their timestamps."""
+    run = prepared.run
+    H = run.config.window.horizon
+    model = model or run.load_model()
+    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
+    scaled, _ = point_of(run.config.model.output.quantiles, output)
+    index = data.future_index(prepared.series.index, prepared.series.frequency, H)
+    return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
+
+
+def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
+    """A quantile model's own quantiles for the future (horizon, targets, quantiles), data units; else None."""
+    run = prepared.run
+    if not run.config.model.output.quantiles:
+        return None
+    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
+    return unscale_quantiles(output, run.prep)
+
+
+def _future_inputs(prepared: Prepared):
+    """The model's inputs for the forecast after the last row: the last window, and the known future."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    gaps = int((~prepared.valid[-L:]).sum())
+    if gaps:
+        raise UserError(
+            f"the last {L} rows of {prepared.series.label}, which the forecast starts from, hold {gaps} missing "
+            "value(s) that data.missing: drop leaves unfilled. Fill them, or use data.missing: interpolate or ffill."
+        )
+    history = prepared.values[None, len(prepared.values) - L :]
+    known = data.known_future(prepared.series, run.prep, H)
+    return history if known is None else [history, known[None]]
+
+
+def models_for_future(run: Run):
+    """(honest, final): the final model forecasts the future; the honest one's errors calibrate its intervals."""
+    honest = run.load_model()
+    return honest, (run.load_model(final=True) if run.has_final_model else honest)
+
+
+def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
+    """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table.
+
+    The forecast comes from the final model (trained on every row) when the run has one. A
+    panel's table carries `attrs["notes"]`: the series left out, or never seen in training.
+    """
+    if not run.is_panel:
+        if only:
+            raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
+        honest, final = models_for_future(run)
+        prepared = prepare(run, data_path)
+        return with_quantiles(prepared, future(prepared, final), honest, final).reset_index()
+    model = run.load_model(final=True)
+    frames, notes = [], []
+    for key, prepared in prepare_panel(run, data_path, only, unseen=True, notes=notes).items():
+        frame = future(prepared, model).reset_index()
+        frame.insert(0, run.prep["id_column"], key)
+        frames.append(frame)
+    if not frames:
+        raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["notes"] = notes  # what was left out or treated apart, for `predict` to print
+    return table
+
+
+def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:
+    """'7 steps', or '366 series x 24 steps' for a panel's table."""
+    if not run.is_panel:
+        return f"{len(forecast)} steps"
+    n = forecast[run.prep["id_column"]].nunique()
+    return f"{n} series x {run.config.window.horizon} steps"
+
+
+def future_spread(prepared: Prepared) -> np.ndarray:
+    """The spread (1, targets) of the last window, which the future is forecast from."""
+    return spread(prepared, np.array([len(prepared.values) - prepared.run.config.window.input_length]))[0]
+
+
+def future_offsets(prepared: Prepared, model, calibration: dict) -> np.ndarray:
+    """The model's offsets (quantiles, horizon, targets) for the forecast after the last row.
+
+    Rolling calibration: the last `window` windows of the data after the validation
+    period (all of their targets are observed), after the validation scores.
+    """
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    origin = len(prepared.values)
+    recent = recent_origins = None
+    if calibration["method"] == "rolling":
+        starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, origin)[-calibration["window"] :]
+        if len(starts):
+            found = window_forecasts(prepared, starts, model)
+            base = calibration["bases"].get("model", "point")
+            recent = intervals.scores(
+                found.for_intervals()["model"], found.actual, calibration["quantiles"], base, found.spread
+            )
+            recent_origins = found.origins
+    return intervals.offsets_at(calibration, "model", [origin], H, recent, recent_origins)[0]
+
+
+def with_quantiles(prepared: Prepared, point: pd.DataFrame, model, final=None) -> pd.DataFrame:
+    """The point forecast with its calibrated quantile columns beside it: OT, OT_q0.1, OT_q0.5, OT_q0.9.
+
+    A quantile model's own quantile forecast is what the calibration adjusts. The
+    calibration comes from `model` (the honest one: its errors on rows it never saw);
+    `final`, when given, is the model whose forecast (and own quantiles) it widens.
+    """
+    calibration = calibrated(prepared.run, model)
+    base = calibration["bases"].get("model", "point")
+    start = future_quantiles(prepared, final or model) if base == "quantiles" else point.to_numpy()
+    offsets = future_offsets(prepared, model, calibration)
+    bands = intervals.apply(start, offsets, base, future_spread(prepared))
+    out = point.copy()
+    for t, target in enumerate(point.columns):
+        for k, q in enumerate(calibration["quantiles"]):
+            out[f"{target}_q{q:g}"] = bands[:, t, k]
+    return out

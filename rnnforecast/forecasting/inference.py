@@ -1,0 +1,272 @@
+"""Forecasts from a trained model: a run's data prepared as in training, and windows forecast in chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import data
+from rnnforecast.errors import UserError
+from rnnforecast.forecasting.baselines import baseline_forecasts
+from rnnforecast.runs import Run
+
+PREDICT_CHUNK = 4096  # windows gathered per predict call: memory stays flat on long series
+
+
+PREDICT_STEPS = 4096 * 96  # and at most this many window time steps per call, for long windows
+
+
+@dataclass
+class Prepared:
+    """A run's data, on its grid, filled and scaled with the training-time state."""
+
+    run: Run
+    series: data.Series
+    values: np.ndarray
+    valid: np.ndarray
+    test_lo: int  # first row whose target is scored
+    test_hi: int  # one past the last row whose target is scored (data.split.test_end, else the end)
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.run.prep["targets"])
+
+
+@dataclass
+class TestForecasts:
+    """Every test window: where it starts, its actuals and each forecaster's output (data units)."""
+
+    origins: np.ndarray  # row of the first forecast step of each window
+    actual: np.ndarray  # (windows, horizon, targets)
+    forecasts: dict[str, np.ndarray]  # model, naive, seasonal_naive -> same shape as actual
+    model_quantiles: np.ndarray | None = None  # a quantile model's own quantiles (..., quantiles last)
+    spread: np.ndarray | None = None  # (windows, 1, targets): the std of each window's inputs, data units
+
+    def for_intervals(self) -> dict[str, np.ndarray]:
+        """What intervals are built on: the model's own quantiles when it has them, else the point forecasts."""
+        found = dict(self.forecasts)
+        if self.model_quantiles is not None:
+            found["model"] = self.model_quantiles
+        return found
+
+
+def prepare(run: Run, data_path: Path | None = None) -> Prepared:
+    """Load the training file, or newer data with the same columns, the way training saw it.
+
+    With newer data, only targets after the last time the model saw in training or
+    validation are scored (all of them when the data has no time column).
+    """
+    series = data.load_series(
+        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
+        strict_frequency=data_path is not None,
+    )
+    return _prepared(run, series, data_path)
+
+
+def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared:
+    values, valid = data.prepare(series, run.prep)
+    L = run.config.window.input_length
+    if len(values) < L:
+        raise UserError(
+            f"{series.label} has {len(values)} rows on its grid, fewer than the model's input_length of {L}. "
+            "Give a file with at least that much history."
+        )
+    if data_path is None:
+        test_lo = run.prep["val_end"]
+    elif isinstance(series.index, pd.DatetimeIndex):
+        last_seen = pd.Timestamp(run.prep["last_seen"])
+        if series.index.tz is not None and last_seen.tz is None:
+            last_seen = last_seen.tz_localize(series.index.tz)
+        elif series.index.tz is None and last_seen.tz is not None:
+            raise UserError(
+                f"the times in {series.label} have no time zone, but the run was trained on times in {last_seen.tz} "
+                f"(last seen {last_seen}). Write the zone in the file's times (e.g. 2024-01-01 00:00:00+00:00), so "
+                "that no hour is misplaced."
+            )
+        test_lo = max(int(series.index.searchsorted(last_seen, side="right")), L)
+    else:
+        test_lo = L
+    test_hi = min(run.prep.get("test_end") or len(values), len(values)) if data_path is None else len(values)
+    return Prepared(run, series, values, valid, test_lo, test_hi)
+
+
+def predict_scaled(
+    model, values: np.ndarray, starts: np.ndarray, input_length: int, horizon: int = 0, n_known: int = 0
+) -> np.ndarray:
+    """Model forecasts (scaled units) for windows starting at `starts`, gathered chunk by chunk.
+
+    With n_known known-future columns (the last ones), the model also reads them over
+    the `horizon` rows after each window's history.
+    """
+    out = []
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // input_length))
+    for i in range(0, len(starts), size):
+        chunk = starts[i : i + size]
+        inputs = values[chunk[:, None] + np.arange(input_length)]
+        if n_known:
+            known = values[chunk[:, None] + input_length + np.arange(horizon)][:, :, -n_known:]
+            inputs = [inputs, known]
+        out.append(np.asarray(_predict_chunk(model, inputs, len(chunk))))
+    return np.concatenate(out) if out else np.empty((0,))
+
+
+def _predict_chunk(model, inputs, n: int):
+    """One compiled call per chunk: model.predict's own batching and data pipeline cost more
+    than the forecast itself here (benchmarks/PERFORMANCE.md).
+
+    A model built under a strategy over several devices (TensorFlow's MirroredStrategy) goes
+    through model.predict instead, which splits the chunk over the devices:
+    predict_on_batch would run the whole chunk on every device and return every copy.
+    """
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return model.predict(inputs, batch_size=n, verbose=0)
+    return model.predict_on_batch(inputs)
+
+
+def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForecasts:
+    """Forecasts of the model and both baselines for every test origin (every `stride`-th)."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, prepared.test_hi, stride)
+    if len(starts) == 0:
+        raise UserError(
+            f"{prepared.series.label} has no complete window to score after {run.prep['last_seen']} "
+            f"(each needs {L} rows of history and {H} rows to compare). Give newer or longer data."
+        )
+    return window_forecasts(prepared, starts, model)
+
+
+def validation_forecasts(prepared: Prepared, model=None) -> TestForecasts:
+    """Forecasts for every validation window of the training file: what the intervals are calibrated on."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    starts = data.window_starts(prepared.valid, L, H, run.prep["train_end"], run.prep["val_end"])
+    return window_forecasts(prepared, starts, model)
+
+
+def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> TestForecasts:
+    """The model's and both baselines' forecasts, and the actual values, for windows starting at `starts`."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    model = model or run.load_model()
+    n_targets = prepared.n_targets
+    scaled_targets = prepared.values[:, :n_targets]
+    origins = starts + L
+    output = predict_scaled(model, prepared.values, starts, L, H, data.n_known(run.config.data))
+    point, quantiles = point_of(run.config.model.output.quantiles, output)
+    scaled = {"model": point, **baseline_forecasts(scaled_targets, origins, H, int(run.prep["season_length"]))}
+    actual = scaled_targets[origins[:, None] + np.arange(H)]
+    return TestForecasts(
+        origins,
+        data.unscale(actual, run.prep),
+        {name: data.unscale(value, run.prep) for name, value in scaled.items()},
+        None if quantiles is None else unscale_quantiles(quantiles, run.prep),
+        spread(prepared, starts),
+    )
+
+
+def spread(prepared: Prepared, starts: np.ndarray) -> np.ndarray:
+    """Each window's spread (windows, 1, targets): the std of its input rows of each target, data units.
+
+    Floored at 1% of the target's training std, so that a flat window still gets an interval.
+    """
+    run = prepared.run
+    L, n = run.config.window.input_length, prepared.n_targets
+    unit = np.asarray(run.prep["scale"][:n])
+    rows = starts[:, None] + np.arange(L)
+    std = prepared.values[rows][:, :, :n].std(axis=1, keepdims=True) * unit
+    return np.maximum(std, 0.01 * unit)
+
+
+def point_of(quantiles: list[float] | None, output: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The point forecast and the quantiles of a model output, for models with quantiles or without."""
+    if not quantiles:
+        return output, None
+    middle = int(np.argmin(np.abs(np.asarray(quantiles) - 0.5)))
+    return output[..., middle], output
+
+
+def unscale_quantiles(values: np.ndarray, prep: dict) -> np.ndarray:
+    """data.unscale for arrays whose last axis is the quantiles and the one before it the targets."""
+    return np.moveaxis(data.unscale(np.moveaxis(values, -1, 0), prep), 0, -1)
+
+
+def prepare_panel(
+    run: Run,
+    data_path: Path | None = None,
+    only: list[str] | None = None,
+    unseen: bool = False,
+    notes: list[str] | None = None,
+) -> dict[str, Prepared]:
+    """Each series of a panel run, prepared with its own fitted preprocessing.
+
+    Args:
+        run: a panel run.
+        data_path: newer data (the training file when None).
+        only: these series ids only; an id the file lacks is refused by name.
+        unseen: series the model was never trained on (new ids in newer data) are prepared with
+            preprocessing fitted on their own rows, so that a global model can forecast them;
+            otherwise they are left out.
+        notes: a list that gets one line for every kind of series left out or treated so, for the user.
+
+    Returns:
+        Series id -> Prepared, in the file's order.
+    """
+    panel = data.load_panel(
+        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
+        strict_frequency=data_path is not None,
+    )
+    notes = notes if notes is not None else []
+    source = Path(data_path or run.config.data.path).name
+    wanted = only if only is not None else list(panel)
+    absent = [key for key in wanted if key not in panel]
+    if absent:
+        raise UserError(
+            f"series {', '.join(absent[:5])} not found in {source} (column '{run.prep['id_column']}'). "
+            f"Use ids from that column, such as {', '.join(list(panel)[:3])}."
+        )
+    left_out = set(run.prep.get("skipped", [])) if data_path is None else set()  # train's notes said why
+    if only is not None and left_out & set(wanted):
+        raise UserError(
+            f"series {', '.join(sorted(left_out & set(wanted))[:5])} were left out when {run.path.name} was trained "
+            "(too short, or their data refused: train's notes say which). Give them more history with --data."
+        )
+    wanted = [key for key in wanted if key not in left_out]
+    new = [key for key in wanted if key not in run.prep["series"]]
+    if new and not unseen and only is not None:
+        raise UserError(
+            f"series {', '.join(new[:5])} of {source} were not among the series {run.path.name} was trained on, so "
+            "they have no fitted scaling to score them with. `predict` forecasts them; evaluate the trained ones."
+        )
+    if new:
+        notes.append(f"{len(new)} series of {source} were never seen in training"
+                     + (", forecast with scaling fitted on their own rows: " if unseen else ", left out: ")
+                     + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
+    prepared, short = {}, []
+    for key in wanted:
+        if key in new and not unseen:
+            continue
+        try:
+            own = run.prep["series"].get(key) or _own_preprocessing(run, panel[key])
+            prepared[key] = _prepared(replace(run, prep=own), panel[key], data_path)
+        except UserError as exc:
+            short.append(f"{key} ({exc})" if len(short) < 3 else key)
+    if short:
+        notes.append(f"{len(short)} series of {source} could not be prepared and are left out: " + "; ".join(short[:5])
+                     + (" ..." if len(short) > 5 else ""))
+    return prepared
+
+
+def _own_preprocessing(run: Run, series: data.Series) -> dict:
+    """Preprocessing fitted on all of a new series' rows; static features keep the panel's scaling."""
+    n = len(series.frame)
+    some = next(iter(run.prep["series"].values()))
+    fixed = {
+        column: (some["center"][some["columns"].index(column)], some["scale"][some["columns"].index(column)])
+        for column in run.config.data.static_features
+    }
+    return data.fit_preprocessing(series, data.Bounds(n, n, n), run.config.data, fixed)

@@ -1,0 +1,162 @@
+"""A config's data made ready for training: every series read, split, preprocessed and windowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import data, metrics
+from rnnforecast.config import Config
+from rnnforecast.errors import UserError
+
+
+@dataclass
+class TrainingData:
+    """What training needs from the data: the prepared array and where its windows start.
+
+    For a panel (data.id_column) the series are stacked in one array and the window
+    starts of each are offset into it, so that no window crosses from one series into
+    the next; `prep["series"]` holds each series' own fitted preprocessing.
+    """
+
+    series: data.Series  # the only series, or the first of a panel: its columns and file
+    bounds: data.Bounds  # the split of that series
+    prep: dict
+    values: np.ndarray
+    starts: dict[str, np.ndarray]  # "train", "val" and "all" (every window of the file: the final model's)
+    notes: list[str] = field(default_factory=list)
+    valid: np.ndarray | None = None  # rows a window may use (gaps under data.missing: drop are not)
+    offsets: dict[str, int] = field(default_factory=dict)  # a panel: the first row of each series in `values`
+    indexes: dict[str, pd.Index] = field(default_factory=dict)  # a panel: each series' time index
+
+
+def prepare_data(config: Config) -> TrainingData:
+    """Read, split, fit the preprocessing on the training rows, and index the windows.
+
+    `starts` holds the training and validation windows, and under "all" every window
+    of the file, which the final model (training.refit) is trained on. A config without
+    window.input_length gets the derived one here (data.default_input_length), so that
+    the run's saved config says what was used.
+    """
+    panel = data.load_panel(config.data)
+    resolve_input_length(config, panel)
+    if not config.data.id_column:
+        (series,) = panel.values()
+        bounds, prep, values, valid, starts = _prepare_one(series, config)
+        return TrainingData(series, bounds, prep, values, starts, series.notes, valid)
+    kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
+    refused: list[str] = []  # series left out for another reason than their length, with that reason
+    starts: dict[str, list] = {"train": [], "val": [], "all": []}
+    offset, first = 0, None
+    fixed = data.static_scaling(panel, list(config.data.static_features))
+    for key, series in panel.items():
+        try:
+            bounds, prep, values, valid, own = _prepare_one(series, config, fixed)
+        except UserError:
+            try:  # too short to split: still forecast, and trained on by the final model, when it holds a window
+                prep, values, valid, own = _prepare_unsplit(series, config, fixed)
+            except UserError as exc:
+                skipped.append(key)
+                if len(series.frame) >= config.window.input_length:  # not too short: say what was wrong
+                    refused.append(f"{key}: {exc}")
+                continue
+            untrained.append(key)
+        else:
+            first = first or (series, bounds)
+        kept[key] = prep
+        offsets[key], indexes[key] = offset, series.index
+        arrays.append(values)
+        masks.append(valid)
+        for part in starts:
+            starts[part].append(own.get(part, np.empty(0, dtype=np.int64)) + offset)
+        offset += len(values)
+        notes.extend(series.notes)
+    if first is None:
+        raise UserError(
+            f"no series in {Path(config.data.path).name} is long enough for a training, a validation and a test "
+            f"window (input_length {config.window.input_length}, horizon {config.window.horizon}). "
+            "Shorten the window or change data.split."
+        )
+    if len(notes) > 3:
+        notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
+    if untrained:
+        notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
+                     f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
+                     f"them: {_examples(untrained)}")
+    short = [key for key in skipped if len(panel[key].frame) < config.window.input_length]
+    if short:
+        notes.append(f"{len(short)} of {len(panel)} series are shorter than one input window "
+                     f"({config.window.input_length} steps) and are left out: {_examples(short)}")
+    if refused:
+        notes.append(f"{len(refused)} of {len(panel)} series are left out because their data were refused: "
+                     + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else ""))
+    shared = ("columns", "targets", "features", "known", "future_features", "calendar", "categories", "frequency",
+              "missing", "scaling", "season_length")
+    some = next(iter(kept.values()))
+    prep = {key: some[key] for key in shared} | {
+        "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped
+    }
+    stacked = {part: np.concatenate(found) for part, found in starts.items()}
+    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
+
+
+def _examples(keys: list[str]) -> str:
+    return ", ".join(map(str, keys[:10])) + (" ..." if len(keys) > 10 else "")
+
+
+def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
+    """Set window.input_length from the season, the horizon and the typical series when the config leaves it out."""
+    window = config.window
+    if window.input_length is not None:
+        return
+    some = next(iter(panel.values()))
+    season = config.data.season_length or data.season_length(some.frequency)
+    rows = []
+    for series in panel.values():
+        try:
+            rows.append(data.split_rows(series, config.data)[0])
+        except UserError:
+            rows.append(0)
+    length = data.default_input_length(season, window.horizon, int(np.median(rows)))
+    seg = config.model.segment_length
+    if seg is not None:
+        length = max(seg, length - length % seg)
+    window.input_length = length
+
+
+def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):
+    """One series: split, fit its preprocessing on its training rows, prepare, index its windows."""
+    bounds = data.split_bounds(series, config.data, config.window)
+    prep = data.fit_preprocessing(series, bounds, config.data, fixed)
+    values, valid = data.prepare(series, prep)
+    train_targets = data.unscale(values[: bounds.train_end, : len(series.targets)], prep)
+    prep["mase_scale"] = metrics.mase_scale(train_targets, prep["season_length"]).tolist()
+    starts = {part: data.part_starts(valid, bounds, config.window, part) for part in ("train", "val")}
+    starts["train"] = starts["train"][:: config.window.stride]
+    for part, found in starts.items():
+        if len(found) == 0:
+            raise UserError(
+                f"no complete {part} window is left after the gaps in {series.label} were dropped "
+                "(data.missing: drop). Use data.missing: interpolate, or a shorter window."
+            )
+    L, H = config.window.input_length, config.window.horizon
+    starts["all"] = data.window_starts(valid, L, H, 0, len(values), config.window.stride)
+    return bounds, prep, values, valid, starts
+
+
+def _prepare_unsplit(series: data.Series, config: Config, fixed: dict | None = None):
+    """A panel series too short for the split: preprocessing fitted on all its rows, every window it holds.
+
+    It must hold one input window, so that `predict` can forecast it.
+    """
+    n = len(series.frame)
+    L, H = config.window.input_length, config.window.horizon
+    if n < L:
+        raise UserError(f"{series.label} has {n} rows, fewer than input_length {L}")
+    prep = data.fit_preprocessing(series, data.Bounds(n, n, n), config.data, fixed)
+    values, valid = data.prepare(series, prep)
+    prep["mase_scale"] = metrics.mase_scale(data.unscale(values[:, : len(series.targets)], prep), prep["season_length"]).tolist()
+    return prep, values, valid, {"all": data.window_starts(valid, L, H, 0, n, config.window.stride)}

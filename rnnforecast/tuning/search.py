@@ -1,0 +1,105 @@
+"""`rnnforecast tune`: a search started or resumed in its run folder, run by workers, its outputs written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from rnnforecast import config as config_module
+from rnnforecast import runs
+from rnnforecast.errors import Interrupted, UserError
+from rnnforecast.tuning.outputs import refit_best, write_outputs
+from rnnforecast.tuning.space import check_space, parse_space
+from rnnforecast.tuning.study import STUDY_FILE, counted, finished, open_study, recover_interrupted
+from rnnforecast.tuning.workers import progress_bar, run_workers, work
+
+TUNE_FILE = "tune.yaml"  # the search's config, in the run folder: what --resume and the workers read
+
+
+def tune(
+    config_path: Path | None,
+    overrides: list[str] | tuple[str, ...] = (),
+    resume: Path | None = None,
+    refit: bool = False,
+    workers: int = 1,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> Path:
+    """Run (or resume, or join) a search and write its run folder; return the folder's path."""
+    if resume is not None:
+        final, tmp = _resumable(Path(resume))
+        source = str(tmp / TUNE_FILE)
+        config = config_module.validate(config_module.read_yaml(tmp / TUNE_FILE), source=source)
+    else:
+        config = config_module.load_config(config_path, overrides)
+        source = str(config_path)
+        if config.tune is None:
+            raise UserError(
+                f"{config_path} has no `tune` section, so there is nothing to search. Add one (the README's "
+                "`rnnforecast tune` section has an example, as does configs/quickstart-tune.yaml)."
+            )
+        name = (config.run.name or Path(config_path).stem) + ("" if Path(config_path).stem.endswith("tune") else "-tune")
+        final = runs.new_run_path(Path(config.run.dir), name)
+        tmp = runs.partial_path(final)
+    base = config.model_dump(mode="json", exclude={"tune"})
+    dims = parse_space(config.tune.space, source)
+    check_space(base, dims, source)
+    if resume is None:
+        tmp.mkdir(parents=True)
+        (tmp / TUNE_FILE).write_text(config_module.dump(config))
+    embedded = storage is None
+    storage = storage or str(tmp / STUDY_FILE)
+    study_name = study_name or final.name
+    seed = config.tune.seed if embedded else (config.tune.seed + os.getpid()) % 2**31
+    try:
+        study = open_study(storage, study_name, config.tune, seed)
+        if resume is not None:
+            again = recover_interrupted(study)
+            cut = f"; {again} cut short will run again" if again else ""
+            print(f"Resuming {final}: {len(counted(study))} of {config.tune.trials} trials finished{cut}.", file=sys.stderr)
+        else:
+            print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
+        with progress_bar(config.tune, study) as progress:
+            if workers > 1:
+                run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
+            else:
+                work(study, base, dims, config.tune, progress)
+    except KeyboardInterrupt:
+        if not embedded or (resume is None and not finished(tmp / STUDY_FILE, study_name)):
+            shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
+            if embedded:
+                raise
+        raise Interrupted(
+            f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {final}"
+            if embedded else f"the search was interrupted; the study {study_name} keeps every finished trial. "
+            "Run the same command again to go on."
+        ) from None
+    except BaseException:
+        if resume is None and (not embedded or not finished(tmp / STUDY_FILE, study_name)):
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    best = write_outputs(study, tmp, config.tune, final.name)
+    tmp.rename(final)
+    if best is None:
+        raise UserError(
+            f"no trial of the search finished; {final / 'trials.csv'} gives each one's reason. Fix the config or "
+            "narrow tune.space, then search again."
+        )
+    if refit:
+        print(f"Refitting the best config on train+validation: {refit_best(best, final)}", file=sys.stderr)
+    return final
+
+
+def _resumable(path: Path) -> tuple[Path, Path]:
+    if path.name.startswith(".") and path.name.endswith(".partial"):
+        path = path.with_name(path.name[1 : -len(".partial")])
+    tmp = runs.partial_path(path)
+    if path.is_dir():
+        raise UserError(f"search {path} is already complete; there is nothing to resume.")
+    if not (tmp / TUNE_FILE).is_file():
+        waiting = sorted(p.name[1 : -len(".partial")] for p in path.parent.glob(".*.partial") if (p / TUNE_FILE).is_file())
+        listed = f" Interrupted searches in {path.parent}: {', '.join(waiting)}." if waiting else ""
+        raise UserError(f"there is no interrupted search named {path}.{listed} Start one with `rnnforecast tune CONFIG`.")
+    return path, tmp

@@ -1,0 +1,521 @@
+"""Careless users and damaged files: every case is a clear refusal (exit 2) or a correct result, never a traceback.
+
+Each case hashes every file under its folder before and after the command: nothing but the output it names
+may change, and a refusal leaves no new file behind.
+"""
+
+from __future__ import annotations
+
+import bz2
+import errno
+import gzip
+import hashlib
+import json
+import os
+import random
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import config as config_module
+from rnnforecast import errors
+from rnnforecast.cli import app
+from tests.conftest import DATA, tiny_config
+
+runner = CliRunner()
+TEMPS = DATA / "daily-min-temperatures.csv"
+ROWS = 400  # the tiny data's length: a run trains in a second or two
+
+
+def _temps(path: Path, rows: int = ROWS, **to_csv) -> Path:
+    pd.read_csv(TEMPS).tail(rows).to_csv(path, index=False, **to_csv)
+    return path
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def _invoke(root: Path, args: list[str], allowed: tuple[str, ...] = ()):
+    """Run the CLI; check that no file under `root` changed or appeared, except the `allowed` relative paths."""
+    before = _snapshot(root)
+    result = runner.invoke(app, [str(a) for a in args])
+    after = _snapshot(root)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    unexpected = sorted(k for k in changed if not any(k == a or k.startswith(a.rstrip("/") + "/") for a in allowed))
+    assert not unexpected, f"files changed that the command did not name: {unexpected}\n{result.output}"
+    assert "Traceback" not in result.output and "Internal error" not in result.output, result.output
+    return result
+
+
+def _refused(result, *facts: str) -> None:
+    assert result.exit_code == 2, result.output
+    message = result.stderr[result.stderr.index("Error: "):]
+    assert message.count("Error: ") == 1, message
+    for fact in facts:
+        assert fact in message, f"{fact!r} not in: {message}"
+
+
+def _config(root: Path, raw: dict, name: str = "c.yaml") -> Path:
+    path = root / name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """One tiny trained run on 400 days (its folder is copied by each test that changes it)."""
+    root = tmp_path_factory.mktemp("trained")
+    data = _temps(root / "temps.csv")
+    raw = tiny_config(data, run={"dir": str(root / "runs"), "name": "tiny"})
+    result = runner.invoke(app, ["train", str(_config(root, raw))])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def run(trained, tmp_path) -> Path:
+    shutil.copytree(trained, tmp_path / "run")
+    shutil.copy(trained.parent.parent / "temps.csv", tmp_path / "temps.csv")
+    return tmp_path / "run"
+
+
+@pytest.fixture
+def base(tmp_path) -> dict:
+    """A valid tiny config on a copy of the data, in tmp_path, with run.dir inside it."""
+    return tiny_config(_temps(tmp_path / "temps.csv"), run={"dir": str(tmp_path / "runs")})
+
+
+# ------------------------------------------------------------------------------------------- configs and --set
+
+
+def test_set_value_that_is_not_yaml_is_taken_as_text():
+    raw = {"data": {"path": "x.csv", "targets": ["y"]}}
+    config_module.apply_override(raw, "data.thousands=,")
+    assert raw["data"]["thousands"] == ","
+
+
+def test_set_thousands_comma_is_no_internal_error(tmp_path, base):
+    result = _invoke(tmp_path, ["train", _config(tmp_path, base), "--set", "data.thousands=,"], allowed=("runs",))
+    assert result.exit_code in (0, 2), result.output
+
+
+@pytest.mark.parametrize(("item", "fact"), [
+    ("training.epochs", "key.path=value"),
+    ("trainin.epochs=1", "did you mean 'training'"),
+    ("model.layers[5].units=3", "out of range"),
+    ("training.epochs=-1", "training.epochs"),
+    ("model.type=lstmm", "not one of simple_rnn, lstm, gru"),
+    ("window.horizon=[1, 2]", "window.horizon"),
+])
+def test_set_mistakes(tmp_path, base, item, fact):
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base), "--set", item]), fact)
+
+
+def test_config_that_is_a_folder(tmp_path):
+    (tmp_path / "configs").mkdir()
+    _refused(_invoke(tmp_path, ["train", tmp_path / "configs"]), "is a folder")
+
+
+def test_config_that_does_not_exist(tmp_path):
+    _refused(_invoke(tmp_path, ["train", tmp_path / "nope.yaml"]), "does not exist")
+
+
+def test_config_far_too_large(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("# padding\n" * 200_000)
+    _refused(_invoke(tmp_path, ["train", path]), "MB", "at most 1000 kB")
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    lines.append("data: {path: x.csv, targets: [y], features: *a8}")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    _refused(_invoke(tmp_path, ["train", path]), "expands to more than 100,000 values")
+
+
+@pytest.mark.parametrize(("content", "fact"), [
+    (b"", "data"),  # an empty file: the required section is missing
+    ("data:\n  path: x.csv\n".encode("utf-16"), "not a UTF-8 text file"),
+    (bytes(range(256)) * 8, "UTF-8"),
+    (b"data: [1, 2\n", "not valid YAML"),
+    (b"- a\n- b\n", "must hold a mapping"),
+    (b"data: {path: x.csv, targets: [y]}\nwindow: {horizon: 0}\n", "window.horizon"),
+])
+def test_config_file_contents(tmp_path, content, fact):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content)
+    _refused(_invoke(tmp_path, ["train", path]), fact)
+
+
+@pytest.mark.parametrize(("name", "fact"), [
+    ("../../escape", "plain folder name"),
+    ("/tmp/absolute-run", "plain folder name"),
+    ("a/b", "plain folder name"),
+    ("x" * 300, "bytes long"),
+    (".hidden", "starts with '.'"),
+    ("..", "plain folder name"),
+])
+def test_run_name_must_be_a_name(tmp_path, base, name, fact):
+    base["run"]["name"] = name
+    _refused(_invoke(tmp_path.parent, ["train", _config(tmp_path, base)]), "run.name", fact)
+    assert not Path("/tmp/absolute-run").exists()
+
+
+def test_run_dir_that_is_a_file(tmp_path, base):
+    (tmp_path / "runs").write_text("not a folder")
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is a file, not a folder")
+
+
+def test_model_too_large_for_memory_is_refused_before_allocating(tmp_path, base):
+    base["model"]["layers"] = [{"units": 1_000_000_000}]
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "parameters", "GiB", "fewer units")
+
+
+# ------------------------------------------------------------------------------------------------- data files
+
+
+def test_data_path_that_is_a_folder(tmp_path, base):
+    (tmp_path / "folder").mkdir()
+    base["data"]["path"] = str(tmp_path / "folder")
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is a folder, not a file")
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".json", "JSON"), (".xlsx", "Excel"), (".feather", "Feather")])
+def test_data_file_of_another_kind_is_named(tmp_path, base, suffix, kind):
+    path = tmp_path / f"table{suffix}"
+    path.write_bytes(b'{"Date": ["2024-01-01"], "Temp": [1]}')
+    base["data"]["path"] = str(path)
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), f"is a {kind} file", "CSV")
+
+
+def test_binary_data_file(tmp_path, base):
+    path = tmp_path / "noise.csv"
+    path.write_bytes(bytes(range(256)) * 40)
+    base["data"]["path"] = str(path)
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is not text")
+
+
+def test_duplicate_column_names_are_refused_by_name(tmp_path, base):
+    path = tmp_path / "twice.csv"
+    frame = pd.read_csv(tmp_path / "temps.csv")
+    frame["Temp2"] = frame["Temp"] + 1
+    path.write_text(frame.to_csv(index=False).replace("Temp2", "Temp", 1))
+    base["data"]["path"] = str(path)
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "more than one column named 'Temp'")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_data_in_another_unicode_encoding_trains(tmp_path, base, encoding):
+    path = _temps(tmp_path / "wide.csv", encoding=encoding)
+    base["data"]["path"] = str(path)
+    result = _invoke(tmp_path, ["train", _config(tmp_path, base)], allowed=("runs",))
+    assert result.exit_code == 0, result.output
+    saved = config_module.load_config(Path(result.stdout.strip().splitlines()[-1]) / "config.yaml")
+    assert saved.data.targets == ["Temp"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zip"])
+def test_compressed_csv_is_sniffed_after_decompressing(tmp_path, base, suffix):
+    text = pd.read_csv(tmp_path / "temps.csv").to_csv(index=False, sep=";").encode()
+    path = tmp_path / f"temps.csv{suffix}"
+    if suffix == ".gz":
+        path.write_bytes(gzip.compress(text))
+    elif suffix == ".bz2":
+        path.write_bytes(bz2.compress(text))
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("temps.csv", text)
+    base["data"]["path"] = str(path)
+    result = _invoke(tmp_path, ["train", _config(tmp_path, base)], allowed=("runs",))
+    assert result.exit_code == 0, result.output
+
+
+def test_gz_name_on_a_plain_file(tmp_path, base):
+    path = tmp_path / "plain.csv.gz"
+    path.write_bytes((tmp_path / "temps.csv").read_bytes())
+    base["data"]["path"] = str(path)
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "not a valid gzip file")
+
+
+def test_zip_of_two_files(tmp_path, base):
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "Date,Temp\n")
+        archive.writestr("b.csv", "Date,Temp\n")
+    base["data"]["path"] = str(path)
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "exactly one CSV file")
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("future_features", ["holiday"]), ("features", ["rain"]), ("categorical", ["kind"]),
+])
+def test_named_column_that_the_file_lacks(tmp_path, base, key, value):
+    base["data"][key] = value
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), f"data.{key}", "Columns there: Date, Temp")
+
+
+def test_static_feature_that_the_file_lacks(tmp_path, base):
+    frame = pd.read_csv(tmp_path / "temps.csv").assign(id="a")
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    base["data"].update(path=str(tmp_path / "panel.csv"), id_column="id", static_features=["size"])
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "data.static_features", "'size'")
+
+
+def test_panel_series_refused_for_missing_values_says_so(tmp_path, base):
+    frame = pd.read_csv(tmp_path / "temps.csv")
+    gappy = frame.assign(id="gappy")
+    gappy.loc[gappy.index[50], "Temp"] = None
+    pd.concat([frame.assign(id="whole"), gappy]).to_csv(tmp_path / "panel.csv", index=False)
+    base["data"].update(path=str(tmp_path / "panel.csv"), id_column="id", missing="error")
+    result = _invoke(tmp_path, ["train", _config(tmp_path, base)], allowed=("runs",))
+    assert result.exit_code == 0, result.output
+    assert "left out because their data were refused: gappy: " in result.stderr and "missing value" in result.stderr
+    assert "shorter than one input window" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------ resume
+
+
+def test_resume_of_a_folder_that_is_no_run(tmp_path):
+    (tmp_path / "runs" / "holiday-photos").mkdir(parents=True)
+    _refused(_invoke(tmp_path, ["train", "--resume", tmp_path / "runs" / "holiday-photos"]), "is a folder but not a run")
+
+
+def test_resume_of_a_complete_run(run):
+    _refused(_invoke(run.parent, ["train", "--resume", run]), "already complete")
+
+
+# ------------------------------------------------------------------------------------- damaged run folders
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+DAMAGE = {
+    "metadata truncated": (lambda r: _truncate(r / "metadata.json"), ["metadata.json is damaged", "not JSON"]),
+    "metadata a list": (lambda r: (r / "metadata.json").write_text("[1, 2]"), ["metadata.json is damaged", "object"]),
+    "metadata without model hash": (
+        lambda r: (r / "metadata.json").write_text(json.dumps(
+            {k: v for k, v in json.loads((r / "metadata.json").read_text()).items() if k != "model_sha256"})),
+        ["model_sha256 missing"]),
+    "metadata not utf-8": (lambda r: (r / "metadata.json").write_bytes(b"\xff\xfe{}"), ["metadata.json is damaged"]),
+    "preprocessing truncated": (lambda r: _truncate(r / "preprocessing.json"), ["preprocessing.json is damaged"]),
+    "preprocessing empty": (lambda r: (r / "preprocessing.json").write_text(""), ["preprocessing.json is damaged"]),
+    "history empty": (lambda r: (r / "history.csv").write_text(""), ["history.csv is damaged"]),
+    "history without epochs": (lambda r: (r / "history.csv").write_text("a,b\n1,2\n"), ["history.csv is damaged"]),
+    "config edited": (
+        lambda r: (r / "config.yaml").write_text((r / "config.yaml").read_text().replace("units: 4", "units: 8")),
+        ["edited since training"]),
+    "config deleted": (lambda r: (r / "config.yaml").unlink(), ["missing config.yaml"]),
+    "model truncated": (lambda r: _truncate(r / "model.keras"), ["has changed since training"]),
+    "model deleted": (lambda r: (r / "model.keras").unlink(), ["missing model.keras"]),
+    "final model truncated": (lambda r: _truncate(r / "final.keras"), ["final.keras has changed since training"]),
+}
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "plot"])
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_run_is_refused_by_file(run, damage, command):
+    if damage == "final model truncated" and command == "evaluate":
+        pytest.skip("evaluate scores the honest model only")
+    make, facts = DAMAGE[damage]
+    make(run)
+    result = _invoke(run.parent, [command, run])
+    _refused(result, *facts)
+
+
+def test_run_folder_that_does_not_exist(tmp_path):
+    _refused(_invoke(tmp_path, ["predict", tmp_path / "runs" / "nope"]), "does not exist")
+
+
+# ------------------------------------------------------------------------------------------------- outputs
+
+
+@pytest.mark.parametrize("name", ["model.keras", "config.yaml", "metadata.json", "final.keras"])
+def test_output_never_lands_on_the_runs_own_files(run, name):
+    _refused(_invoke(run.parent, ["predict", run, "--output", run / name]), "would overwrite", name)
+
+
+def test_plot_output_never_lands_on_the_runs_own_files(run):
+    _refused(_invoke(run.parent, ["plot", run, "--output", run / "metadata.json"]), "not an image format")
+
+
+def test_output_that_is_a_folder(run, tmp_path):
+    (tmp_path / "out").mkdir()
+    _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "out"]), "is a folder")
+
+
+def test_output_through_a_symlink_keeps_the_link(run, tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    (tmp_path / "link.csv").symlink_to(real)
+    result = _invoke(tmp_path, ["predict", run, "--output", tmp_path / "link.csv"], allowed=("real.csv",))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "link.csv").is_symlink() and len(pd.read_csv(real)) == 7
+
+
+def test_output_to_a_device(run):
+    result = _invoke(run.parent, ["predict", run, "--output", os.devnull])
+    assert result.exit_code == 0 and Path(os.devnull).is_char_device()
+
+
+def test_output_in_a_new_folder(run, tmp_path):
+    result = _invoke(tmp_path, ["predict", run, "--output", tmp_path / "new" / "f.csv"], allowed=("new/f.csv",))
+    assert result.exit_code == 0 and len(pd.read_csv(tmp_path / "new" / "f.csv")) == 7
+
+
+@pytest.mark.parametrize("name", ["plot.txt", "plot.csv", "plot.keras"])
+def test_plot_output_that_is_no_image(run, name):
+    _refused(_invoke(run.parent, ["plot", run, "--output", run.parent / name]), "not an image format")
+
+
+def test_output_name_too_long(run, tmp_path):
+    _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / ("f" * 300 + ".csv")]), "too long")
+
+
+# ------------------------------------------------------------------------------------ newer data (--data)
+
+
+def _newer(run: Path, name: str, frame: pd.DataFrame) -> Path:
+    path = run.parent / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_data_at_another_frequency_is_refused(run):
+    frame = pd.read_csv(run.parent / "temps.csv")
+    weekly = _newer(run, "weekly.csv", frame.iloc[::7])
+    _refused(_invoke(run.parent, ["predict", run, "--data", weekly]), "time steps of W", "trained on steps of D")
+
+
+def test_data_without_the_time_zone_the_run_was_trained_on(tmp_path):
+    frame = pd.read_csv(TEMPS).tail(ROWS)
+    frame["Date"] = pd.to_datetime(frame["Date"]).dt.tz_localize("UTC").astype(str)
+    frame.to_csv(tmp_path / "utc.csv", index=False)
+    raw = tiny_config(tmp_path / "utc.csv", run={"dir": str(tmp_path / "runs"), "name": "utc"})
+    trained = runner.invoke(app, ["train", str(_config(tmp_path, raw))])
+    assert trained.exit_code == 0, trained.output
+    run = Path(trained.stdout.strip().splitlines()[-1])
+    naive = frame.assign(Date=pd.to_datetime(frame["Date"]).dt.tz_localize(None).astype(str))
+    naive.to_csv(tmp_path / "naive.csv", index=False)
+    _refused(_invoke(tmp_path, ["predict", run, "--data", tmp_path / "naive.csv"]), "no time zone", "UTC")
+
+
+@pytest.mark.parametrize(("change", "fact"), [
+    (lambda f: f.rename(columns={"Temp": "temperature"}), "column 'Temp'"),
+    (lambda f: f.tail(5), "fewer than the model's input_length of 14"),
+    (lambda f: f.assign(Temp=f["Temp"].astype(str).where(f.index != f.index[3], "n/a?")), "line 5"),
+])
+def test_newer_data_checked_against_the_run(run, change, fact):
+    path = _newer(run, "newer.csv", change(pd.read_csv(run.parent / "temps.csv")))
+    _refused(_invoke(run.parent, ["predict", run, "--data", path]), fact)
+
+
+@pytest.mark.parametrize("kind", ["folder", "missing"])
+def test_newer_data_path_that_is_no_file(run, kind):
+    path = run.parent / "newer"
+    if kind == "folder":
+        path.mkdir()
+    _refused(_invoke(run.parent, ["predict", run, "--data", path]), "is a folder" if kind == "folder" else "does not exist")
+
+
+@pytest.fixture(scope="module")
+def panel_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("panel")
+    frame = pd.read_csv(TEMPS).tail(ROWS)
+    pd.concat([frame.assign(id="a"), frame.assign(id="b", Temp=frame["Temp"] * 2)]).to_csv(root / "p.csv", index=False)
+    raw = tiny_config(root / "p.csv", data={"id_column": "id"}, run={"dir": str(root / "runs"), "name": "p"})
+    result = runner.invoke(app, ["train", str(_config(root, raw))])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_panel_series_never_seen_is_forecast_with_a_note(panel_run, tmp_path):
+    frame = pd.read_csv(panel_run.parent.parent / "p.csv")
+    newer = pd.concat([frame, frame[frame["id"] == "a"].assign(id="c", Temp=lambda f: f["Temp"] + 100)])
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    out = tmp_path / "f.csv"
+    result = _invoke(tmp_path, ["predict", panel_run, "--data", tmp_path / "newer.csv", "--output", out],
+                     allowed=("f.csv",))
+    assert result.exit_code == 0, result.output
+    assert "never seen in training" in result.stderr and "c" in result.stderr
+    forecast = pd.read_csv(out)
+    assert sorted(forecast["id"].unique()) == ["a", "b", "c"]
+    level = forecast.groupby("id")["Temp"].mean()
+    assert level["c"] > level["a"] + 50  # forecast on its own level, not another series' scaling
+
+
+def test_panel_series_not_in_the_file(panel_run, tmp_path):
+    _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series zzz not found", "a, b")
+
+
+# --------------------------------------------------------------------------------- the machine's failures
+
+
+@pytest.mark.parametrize(("exc", "fact"), [
+    (OSError(errno.ENOSPC, "No space left on device", "/data/run/model.keras"), "no space left"),
+    (OSError(errno.EACCES, "Permission denied", "/data/run"), "permission denied"),
+    (OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300), "too long"),
+    (MemoryError(), "ran out of memory"),
+])
+def test_failures_of_the_machine_are_user_errors(run, monkeypatch, exc, fact):
+    from rnnforecast import forecasting
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(forecasting, "forecast_run", fail)
+    _refused(_invoke(run.parent, ["predict", run]), fact)
+
+
+def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
+    from rnnforecast import forecasting
+
+    monkeypatch.setattr(forecasting, "forecast_run", lambda *a, **k: {}["missing"])
+    result = runner.invoke(app, ["predict", str(run)])
+    assert result.exit_code == 1 and "Internal error: KeyError" in result.stderr
+    assert errors.from_environment(KeyError("x")) is None
+
+
+# --------------------------------------------------------------------------------------------- properties
+
+
+def test_random_bytes_as_a_config_never_crash(tmp_path):
+    rng = random.Random(7)
+    for case in range(25):
+        path = tmp_path / f"r{case}.yaml"
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))))
+        result = _invoke(tmp_path, ["train", path])
+        assert result.exit_code == 2, (case, result.output)
+
+
+MUTANTS = [None, True, -1, 0, 10**12, 0.5, "", "nope", [], [1, "a"], {"x": 1}, "../x", "\x00", 1e308]
+
+
+def test_random_mutations_of_a_valid_config_never_crash(tmp_path, base):
+    rng = random.Random(11)
+    keys = [("data", "targets"), ("data", "missing"), ("data", "split"), ("window", "input_length"),
+            ("window", "horizon"), ("window", "stride"), ("model", "type"), ("model", "layers"),
+            ("model", "normalization"), ("model", "highway"), ("training", "epochs"), ("training", "batch_size"),
+            ("training", "loss"), ("training", "optimizer"), ("run", "name"), ("data", "frequency"),
+            ("data", "scaling"), ("model", "dropout"), ("training", "early_stopping")]
+    codes = []
+    for case in range(30):
+        raw = json.loads(json.dumps(base))
+        for _ in range(rng.randrange(1, 3)):
+            section, key = rng.choice(keys)
+            raw[section][key] = rng.choice(MUTANTS)
+        result = _invoke(tmp_path, ["train", _config(tmp_path, raw, f"m{case}.yaml")], allowed=("runs",))
+        assert result.exit_code in (0, 2), (case, raw, result.output)
+        codes.append(result.exit_code)
+    assert codes.count(2) >= 20  # most mutations are mistakes, and each was refused in words

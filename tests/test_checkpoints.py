@@ -1,0 +1,92 @@
+"""Resume in one process: schedule state restored, refusals that keep the checkpoint, one writer at a time."""
+
+import json
+import shutil
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from rnnforecast import checkpoints, config, runs, training
+from rnnforecast.errors import Interrupted, UserError
+from tests.conftest import DATA, tiny_config
+
+EPOCHS = 5
+
+
+def _interrupted_run(tmp_path, monkeypatch, stop_at: int = 3):
+    """A run stopped (as by Ctrl-C) at the start of epoch `stop_at + 1`: its checkpoint holds `stop_at` epochs."""
+    data_file = tmp_path / "temps.csv"
+    shutil.copy(DATA / "daily-min-temperatures.csv", data_file)
+    raw = tiny_config(data_file, run={"dir": str(tmp_path / "runs"), "name": "r"},
+                      training={"epochs": EPOCHS, "early_stopping": {"patience": 50},
+                                "optimizer": {"learning_rate": 1e-9},  # too small to improve: the rate is cut
+                                "reduce_lr": {"patience": 1, "factor": 0.5, "min_learning_rate": 0.0}})
+    module = sys.modules["rnnforecast.training.fitting"]
+    original = module.make_callbacks
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == stop_at:
+                raise KeyboardInterrupt
+
+    raw["training"]["refit"] = False
+    monkeypatch.setattr(module, "make_callbacks", lambda cfg: original(cfg) + [Stop()])
+    with pytest.raises(Interrupted, match="--resume"):
+        training.train(config.validate(raw))
+    monkeypatch.setattr(module, "make_callbacks", original)
+    (partial,) = (tmp_path / "runs").glob(".r-*.partial")
+    return partial, data_file
+
+
+def test_checkpoint_holds_the_schedules_state_and_resume_restores_it(tmp_path, monkeypatch):
+    partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    state = checkpoints.load_state(partial)
+    assert state["epoch"] == 3 and len(state["history"]["loss"]) == 3
+    # a rate too small to improve: early stopping has waited 2 epochs, reduce_lr cut the rate after epochs 2 and 3
+    assert state["early_stopping"]["wait"] == 2 and state["early_stopping"]["best_epoch"] == 0
+    assert state["reduce_lr"]["wait"] == 0 and state["history"]["learning_rate"] == pytest.approx([1e-9, 1e-9, 5e-10])
+    assert (partial / "best.npz").is_file()
+
+    early = keras.callbacks.EarlyStopping(patience=50)
+    reduce = keras.callbacks.ReduceLROnPlateau(patience=1)
+    saver = checkpoints.callback(partial, state["data_sha256"], state, early, reduce)
+    for callback in (early, reduce, saver):
+        callback.on_train_begin()
+    assert early.wait == state["early_stopping"]["wait"] and early.best == pytest.approx(state["early_stopping"]["best"])
+    assert early.best_epoch == state["early_stopping"]["best_epoch"]
+    assert reduce.best == pytest.approx(state["reduce_lr"]["best"])
+    with np.load(partial / "best.npz") as saved:
+        assert all(np.array_equal(a, saved[f"w{i}"]) for i, a in enumerate(early.best_weights))
+    model = checkpoints.load_model(partial, state)
+    assert float(model.optimizer.learning_rate) == pytest.approx(state["history"]["learning_rate"][-1] * 0.5)
+
+    final = training.train(None, resume=partial)
+    history = json.loads(json.dumps(runs.load(final).history.to_dict("list")))
+    assert history["epoch"] == list(range(1, EPOCHS + 1))
+    assert history["learning_rate"][:3] == pytest.approx(state["history"]["learning_rate"])
+
+
+def test_resume_refused_after_the_data_changed_keeps_the_checkpoint(tmp_path, monkeypatch):
+    partial, data_file = _interrupted_run(tmp_path, monkeypatch)
+    before = {p.name: p.read_bytes() for p in partial.iterdir() if p.name != runs.LOCK_FILE}
+    original = data_file.read_bytes()
+    data_file.write_bytes(original.replace(b"20.7", b"20.8", 1))
+    with pytest.raises(UserError, match="has changed since run"):
+        training.train(None, resume=partial)
+    assert {p.name: p.read_bytes() for p in partial.iterdir() if p.name != runs.LOCK_FILE} == before
+    data_file.write_bytes(original)  # put the data back: the run resumes after all
+    final = training.train(None, resume=partial)
+    assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+
+
+def test_a_run_being_written_is_locked_against_a_second_writer(tmp_path):
+    path = tmp_path / "runs" / "r-1"
+    with runs.creating(path) as tmp:
+        (tmp / runs.RESUMABLE_MARK).write_text("{}")
+        with pytest.raises(UserError, match="being trained by process"):
+            with runs.creating(path, resume=True):
+                pass
+        assert tmp.is_dir()  # the refusal removed nothing
+    assert path.is_dir() and not (path / runs.LOCK_FILE).exists()
