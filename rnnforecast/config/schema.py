@@ -286,7 +286,7 @@ class TrainingConfig(Section):
     epochs: PosInt = 20
     batch_size: PosInt = 32
     seed: Annotated[Int, Field(ge=0)] = 0
-    loss: LossName = "mse"
+    loss: LossName = "mae"  # chosen on the development collection: benchmarks/DEFAULTS.md (round 2)
     optimizer: OptimizerConfig = OptimizerConfig()
     early_stopping: Optional[EarlyStoppingConfig] = EarlyStoppingConfig()
     reduce_lr: Optional[ReduceLRConfig] = ReduceLRConfig()
