@@ -90,3 +90,29 @@ def test_a_run_being_written_is_locked_against_a_second_writer(tmp_path):
                 pass
         assert tmp.is_dir()  # the refusal removed nothing
     assert path.is_dir() and not (path / runs.LOCK_FILE).exists()
+
+
+def test_a_full_disk_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, monkeypatch):
+    import errno
+
+    data_file = tmp_path / "temps.csv"
+    shutil.copy(DATA / "daily-min-temperatures.csv", data_file)
+    raw = tiny_config(data_file, run={"dir": str(tmp_path / "runs"), "name": "r"},
+                      training={"epochs": EPOCHS, "early_stopping": None, "reduce_lr": None, "refit": False})
+    original, calls = runs.write_json, []
+
+    def fills_up(target, payload):
+        calls.append(target)
+        if len(calls) == 3:  # the third epoch's checkpoint record: the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        original(target, payload)
+
+    monkeypatch.setattr(runs, "write_json", fills_up)
+    with pytest.raises(UserError, match="no space left on the device") as refused:
+        training.train(config.validate(raw))
+    assert "rnnforecast train --resume" in str(refused.value) and "MB" in str(refused.value)
+    (partial,) = (tmp_path / "runs").glob(".r-*.partial")
+    assert checkpoints.load_state(partial)["epoch"] == 2  # the last complete checkpoint is whole
+    monkeypatch.setattr(runs, "write_json", original)
+    final = training.train(None, resume=partial)
+    assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))

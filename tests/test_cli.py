@@ -126,7 +126,8 @@ def test_loss_overflow_stops_with_the_epoch_and_leaves_no_run_folder(write_confi
     huge = tmp_path / "huge.csv"
     dates = pd.date_range("2020-01-01", periods=300, freq="D")
     pd.DataFrame({"Date": dates, "Temp": [1e25 * (1 + (i % 7)) for i in range(300)]}).to_csv(huge, index=False)
-    raw = tiny_config(huge, run={"dir": str(tmp_path / "runs")}, data={"scaling": "none"})
+    # unscaled values of 1e25: their squared error overflows float32 in the first epoch
+    raw = tiny_config(huge, run={"dir": str(tmp_path / "runs")}, data={"scaling": "none"}, training={"loss": "mse"})
     result = runner.invoke(app, ["train", str(write_config(raw))])
     assert result.exit_code == 2, result.output
     assert "epoch 1" in result.stderr and "learning rate" in result.stderr

@@ -80,7 +80,9 @@ def _database(storage: str, attempts: int = 5):
                 "PostgreSQL: pip install 'rnnforecast[cluster]' (psycopg 3)."
             ) from None
         except Exception as exc:
-            if attempt + 1 < attempts and "IntegrityError" in type(exc).__name__ + str(exc):
+            text = f"{type(exc).__name__} {exc}"
+            racing = ("IntegrityError", "ProgrammingError", "already exists", "duplicate key", "UniqueViolation")
+            if attempt + 1 < attempts and any(word in text for word in racing):
                 time.sleep(0.5 + attempt)  # another worker is creating the same tables right now
                 continue
             raise UserError(
