@@ -55,11 +55,14 @@ def make_config(path: Path, cell: str, args, run_dir: Path):
         {
             "data": {"path": str(path), "targets": ["y"], "split": {"train": args.train_fraction, "val": 0.02}},
             "window": {"input_length": args.input_length, "horizon": args.horizon},
-            "model": {"type": cell, "layers": [{"units": args.units}] * args.layers},
+            # the plain stack the PyTorch reference builds: no window normalization, no highway, MSE (not today's defaults)
+            "model": {"type": cell, "layers": [{"units": args.units}] * args.layers, "normalization": "none",
+                      "highway": False},
             "training": {
                 "epochs": args.epochs,
                 "batch_size": args.batch_size,
                 "seed": 0,
+                "loss": "mse",
                 "early_stopping": None,
                 "reduce_lr": None,
             },

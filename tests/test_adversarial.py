@@ -102,6 +102,7 @@ def test_set_value_that_is_not_yaml_is_taken_as_text():
 
 
 def test_set_thousands_comma_is_no_internal_error(tmp_path, base):
+    base["training"]["refit"] = False
     result = _invoke(tmp_path, ["train", _config(tmp_path, base), "--set", "data.thousands=,"], allowed=("runs",))
     assert result.exit_code in (0, 2), result.output
 
@@ -213,30 +214,39 @@ def test_duplicate_column_names_are_refused_by_name(tmp_path, base):
     _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "more than one column named 'Temp'")
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
-def test_data_in_another_unicode_encoding_trains(tmp_path, base, encoding):
-    path = _temps(tmp_path / "wide.csv", encoding=encoding)
-    base["data"]["path"] = str(path)
+def _same_table(path: Path, plain: Path) -> None:
+    from rnnforecast import data
+
+    pd.testing.assert_frame_equal(data.read_table(path), data.read_table(plain))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig", "latin-1"])
+def test_data_in_another_encoding_reads_the_same_table(tmp_path, encoding):
+    _same_table(_temps(tmp_path / "wide.csv", encoding=encoding), _temps(tmp_path / "plain.csv"))
+
+
+def test_utf16_data_trains_as_a_user_would(tmp_path, base):
+    base["data"]["path"] = str(_temps(tmp_path / "wide.csv", encoding="utf-16"))
+    base["training"]["refit"] = False
     result = _invoke(tmp_path, ["train", _config(tmp_path, base)], allowed=("runs",))
     assert result.exit_code == 0, result.output
     saved = config_module.load_config(Path(result.stdout.strip().splitlines()[-1]) / "config.yaml")
-    assert saved.data.targets == ["Temp"]
+    assert saved.data.targets == ["Temp"] and "\x00" not in result.output
 
 
-@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zip"])
-def test_compressed_csv_is_sniffed_after_decompressing(tmp_path, base, suffix):
-    text = pd.read_csv(tmp_path / "temps.csv").to_csv(index=False, sep=";").encode()
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz", ".zip"])
+def test_compressed_csv_is_sniffed_after_decompressing(tmp_path, suffix):
+    import lzma
+
+    text = pd.read_csv(_temps(tmp_path / "plain.csv")).to_csv(index=False, sep=";").encode()
+    (tmp_path / "semicolons.csv").write_bytes(text)
     path = tmp_path / f"temps.csv{suffix}"
-    if suffix == ".gz":
-        path.write_bytes(gzip.compress(text))
-    elif suffix == ".bz2":
-        path.write_bytes(bz2.compress(text))
-    else:
+    if suffix == ".zip":
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("temps.csv", text)
-    base["data"]["path"] = str(path)
-    result = _invoke(tmp_path, ["train", _config(tmp_path, base)], allowed=("runs",))
-    assert result.exit_code == 0, result.output
+    else:
+        path.write_bytes({".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix](text))
+    _same_table(path, tmp_path / "semicolons.csv")
 
 
 def test_gz_name_on_a_plain_file(tmp_path, base):

@@ -1,0 +1,79 @@
+"""The value types of the schema: the allowed names (Literals), and numbers and texts that YAML cannot mistype."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+CellType = Literal["simple_rnn", "lstm", "gru"]
+
+
+MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
+
+
+DuplicatePolicy = Literal["mean", "last", "first", "error"]
+
+
+Scaling = Literal["standard", "minmax", "none"]
+
+
+WindowNorm = Literal["none", "last", "mean"]
+
+
+CalendarFeature = Literal["minute_of_hour", "hour_of_day", "day_of_week", "day_of_month", "day_of_year", "month"]
+
+
+DecoderType = Literal["direct", "segments"]
+
+
+Activation = Literal["tanh", "relu", "sigmoid", "linear"]
+
+
+OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+
+
+CalibrationMethod = Literal["rolling", "split"]
+
+
+LossName = Literal["mse", "mae", "huber"]
+
+
+Precision = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML turns unquoted yes/no/on/off into booleans; never let one pass as a number."""
+    if isinstance(value, bool):
+        raise ValueError("is a boolean here (YAML reads unquoted yes/no/on/off/true/false as booleans)")
+    return value
+
+
+def _column_name(value: Any) -> Any:
+    """A header like `0` is read by YAML as a number; a column name is always text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _not_bool(value)
+
+
+Float = Annotated[float, BeforeValidator(_not_bool)]
+
+
+Column = Annotated[str, BeforeValidator(_column_name)]
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+
+
+Str = Annotated[str, BeforeValidator(_not_bool)]
+
+
+PosInt = Annotated[Int, Field(gt=0)]
+
+
+Fraction = Annotated[Float, Field(gt=0, lt=1)]
+
+
+Rate = Annotated[Float, Field(ge=0, lt=1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
