@@ -31,12 +31,16 @@ def write_config(tmp_path):
 
 
 def tiny_config(path: Path, **sections) -> dict:
-    """A config that trains in seconds: one small layer, one epoch."""
+    """A config that trains in seconds: one small layer, one epoch, no final model.
+
+    `training.refit` is off here (it would train a second model in every test); the tests of the final
+    model (test_defaults, and the run fixtures of test_adversarial) turn it on.
+    """
     raw = {
         "data": {"path": str(path), "targets": ["Temp"]},
         "window": {"input_length": 14, "horizon": 7},
         "model": {"type": "gru", "layers": [{"units": 4}]},
-        "training": {"epochs": 1, "batch_size": 256, "seed": 1},
+        "training": {"epochs": 1, "batch_size": 256, "seed": 1, "refit": False},
     }
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value}
