@@ -52,6 +52,13 @@ ROUNDS = {
         "r2:seasonal": {},
         "r2:seasonal+mae": {"training.loss": "mae"},
     },
+    # Round 3: a look-back of four seasons or horizons instead of two (keys starting with "_" are not config
+    # keys: `_lookback_spans` sets data.windows.LOOKBACK_SPANS for that candidate). Its reference is round 2's
+    # winner, today's defaults; copy those rows of round 2's select.jsonl into the round's log to reuse them.
+    3: {
+        "r2:seasonal+mae": {"training.loss": "mae"},
+        "r3:lookback4": {"_lookback_spans": 4},
+    },
 }
 
 
@@ -139,8 +146,13 @@ def select(out: Path, data_dir: Path | None, only: list[str] | None, before: boo
                 continue
             raw = minimal_config(item["path"], item["target"], item["horizon"], item["panel"], out / "runs")
             for key, value in overrides.items():
-                config_module.set_path(raw, key, value)
+                if not key.startswith("_"):
+                    config_module.set_path(raw, key, value)
+            from rnnforecast.data import windows
+
+            windows.LOOKBACK_SPANS = overrides.get("_lookback_spans", 2)
             result = {"item": item["name"], "candidate": name, **validation_score(raw)}
+            windows.LOOKBACK_SPANS = 2
             print(json.dumps(result), flush=True)
             with open(log, "a") as handle:
                 handle.write(json.dumps(result) + "\n")

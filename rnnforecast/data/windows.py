@@ -25,6 +25,9 @@ class Bounds:
     test_end: int
 
 
+LOOKBACK_SPANS = 2  # seasons (or horizons) in the derived look-back: the defaults study's choice
+
+
 def default_input_length(season: int, horizon: int, training_rows: int) -> int:
     """The look-back used when window.input_length is not given.
 
@@ -33,7 +36,7 @@ def default_input_length(season: int, horizon: int, training_rows: int) -> int:
     then shortened until a window (look-back plus horizon) fits in `training_rows`,
     the typical series' training part, and capped at 336 steps to keep training cheap.
     """
-    wanted = min(max(2 * season, 2 * horizon, 8), 336)
+    wanted = min(max(LOOKBACK_SPANS * season, LOOKBACK_SPANS * horizon, 8), 336)
     return max(1, min(wanted, training_rows - horizon))
 
 
