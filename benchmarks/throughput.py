@@ -10,7 +10,10 @@ LSTM/GRU/RNN stack with a linear head, Adam and MSE, fed the same windows gather
 batch the same way. Both use the machine's default thread settings.
 
 Epochs alternate, ours then the reference's, so both see the same load from whatever else
-the machine runs. The first epoch of each is a warm-up (graph tracing, kernel selection)
+the machine runs, and every cell is repeated (`--repeats`, default 3): the median ratio and its range
+are printed, beside the CPU model, the core count, the load average before and after, the library
+versions and the threads. A run whose load average exceeds the core count is refused unless
+`--allow-loaded` is given, and then its numbers are marked LOADED. The first epoch of each is a warm-up (graph tracing, kernel selection)
 and is not timed; each later epoch's training batches are timed (validation excluded on
 both sides) and the median epoch is reported. Prediction: median of 3 timed passes over
 the training windows after one warm-up pass. Absolute numbers are noise on a shared machine: read the
@@ -124,12 +127,8 @@ class Ours:
     def train_epoch(self) -> float:
         from rnnforecast import training
 
-        original = training.make_callbacks
-        training.make_callbacks = lambda cfg: original(cfg) + [self.timer]  # time the real fit, callbacks and all
-        try:
-            training.fit(self.model, self.prepared, self.config, verbose=0)
-        finally:
-            training.make_callbacks = original
+        # time the real fit, its callbacks and all
+        training.fit(self.model, self.prepared, self.config, verbose=0, extra_callbacks=[self.timer])
         return self.timer.seconds[-1]
 
     def predict(self):
@@ -218,10 +217,36 @@ def _best_rate(call, n: int, repeats: int = 3) -> float:
     return n / statistics.median(times)
 
 
+def machine_facts(threads: int) -> dict:
+    """What a throughput number depends on: the CPU, its cores, the load, the libraries, the threads."""
+    import platform
+
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in ("keras", "tensorflow", "jax", "torch", "numpy"):
+        if importlib.util.find_spec(name) is not None:
+            versions[name] = __import__(name).__version__
+    return {"cpu": model, "cores": os.cpu_count(), "load": os.getloadavg()[0], "versions": versions,
+            "threads": threads or "default"}
+
+
+def _spread(values: list[float]) -> str:
+    """The median and the range of the repetitions' ratios: 1.05 (0.98-1.11)."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated: lstm,gru,simple_rnn")
-    parser.add_argument("--epochs", type=int, default=4, help="the first is a warm-up, the rest are timed")
+    parser.add_argument("--epochs", type=int, default=6, help="the first is a warm-up, the rest are timed")
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions of every cell; the median ratio is reported")
     parser.add_argument("--windows", type=int, default=20_000, help="training windows per epoch")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96)
@@ -229,6 +254,8 @@ def main(argv=None) -> None:
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true", help="ours only (no ratios)")
+    parser.add_argument("--allow-loaded", action="store_true",
+                        help="measure even when the load average exceeds the core count (the output says LOADED)")
     parser.add_argument(
         "--threads", type=int, default=0,
         help="intra-op threads for both frameworks (default: each framework's own default). "
@@ -250,25 +277,39 @@ def main(argv=None) -> None:
     keras = environment.import_keras()
     if args.threads:
         set_threads(args.threads, keras.backend.backend())
-    print(f"keras {keras.__version__} backend {keras.backend.backend()}, {os.cpu_count()} CPUs, "
-          f"{args.windows} windows, batch {args.batch_size}, {args.layers}x{args.units}, "
-          f"input {args.input_length}, horizon {args.horizon}, {args.epochs} epochs (first untimed), "
-          f"threads {args.threads or 'default'}", flush=True)
-    train_ratio, predict_ratio = {}, {}
+    facts = machine_facts(args.threads)
+    loaded = facts["load"] > facts["cores"]
+    print(f"cpu {facts['cpu']}, {facts['cores']} cores, load average {facts['load']:.2f} before, "
+          f"threads {facts['threads']}, " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()), flush=True)
+    if loaded and not args.allow_loaded:
+        raise SystemExit(f"refused: the load average ({facts['load']:.2f}) exceeds the {facts['cores']} cores; other "
+                         "work would set the ratios. Run it alone, or pass --allow-loaded to see LOADED numbers.")
+    print(f"backend {keras.backend.backend()}, {args.windows} windows, batch {args.batch_size}, "
+          f"{args.layers}x{args.units}, input {args.input_length}, horizon {args.horizon}, {args.epochs} epochs "
+          f"(first untimed), {args.repeats} repetitions", flush=True)
+    train_ratio: dict[str, list[float]] = {}
+    predict_ratio: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         series = write_series(Path(tmp), n_rows)
-        for cell in cells:
-            result = measure(cell, series, args, Path(tmp) / "runs")
-            for name, (train_rate, predict_rate) in result.items():
-                print(f"{cell:<10} {name:<6} train {train_rate:8.0f} windows/s  predict {predict_rate:8.0f} windows/s")
-            if "torch" in result:
-                train_ratio[cell] = result["ours"][0] / result["torch"][0]
-                predict_ratio[cell] = result["ours"][1] / result["torch"][1]
-                print(f"{cell:<10} ratio  train {train_ratio[cell]:8.2f}            predict {predict_ratio[cell]:8.2f}",
-                      flush=True)
+        for repeat in range(args.repeats):
+            for cell in cells:
+                result = measure(cell, series, args, Path(tmp) / "runs")
+                for name, (train_rate, predict_rate) in result.items():
+                    print(f"{repeat + 1}  {cell:<10} {name:<6} train {train_rate:8.0f} windows/s  "
+                          f"predict {predict_rate:8.0f} windows/s")
+                if "torch" in result:
+                    train_ratio.setdefault(cell, []).append(result["ours"][0] / result["torch"][0])
+                    predict_ratio.setdefault(cell, []).append(result["ours"][1] / result["torch"][1])
+                    print(f"{repeat + 1}  {cell:<10} ratio  train {train_ratio[cell][-1]:8.2f}            "
+                          f"predict {predict_ratio[cell][-1]:8.2f}", flush=True)
+    after = os.getloadavg()[0]
+    tag = " LOADED" if loaded or after > facts["cores"] else ""
+    print(f"load average {after:.2f} after{tag}")
     if train_ratio:
-        print("predict ratio " + " ".join(f"{c}={r:.2f}" for c, r in predict_ratio.items()))
-        print("train ratio " + " ".join(f"{c}={r:.2f}" for c, r in train_ratio.items()))
+        print(f"median ratio over {args.repeats} repetitions (range){tag}, {facts['cpu']}:")
+        print("  train   " + "  ".join(f"{c}={_spread(r)}" for c, r in train_ratio.items()))
+        print("  predict " + "  ".join(f"{c}={_spread(r)}" for c, r in predict_ratio.items()))
+
 
 if __name__ == "__main__":
     main()

@@ -67,17 +67,12 @@ def train_variants(args) -> None:
     if args.only:
         variants = {name: v for name, v in variants.items() if name in args.only.split(",")}
     timers = {name: epoch_timer() for name in variants}
-    original = training.make_callbacks
     for _ in range(args.epochs_timed + 1):
         for name, (model, how) in variants.items():
             if how == "arrays":
                 model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=[timers[name]])
                 continue
-            training.make_callbacks = lambda c, t=timers[name]: original(c) + [t]
-            try:
-                training.fit(model, prepared, cfg, verbose=0)
-            finally:
-                training.make_callbacks = original
+            training.fit(model, prepared, cfg, verbose=0, extra_callbacks=[timers[name]])
     for name, timer in timers.items():
         rates = [n / s for s in timer.seconds]
         print(f"{args.cell:<10} {name:<24} {' '.join(f'{r:6.0f}' for r in rates)}   median {statistics.median(rates[1:]):6.0f}")
