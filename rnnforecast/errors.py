@@ -13,6 +13,13 @@ class Interrupted(Exception):
     """Training stopped by the user after a checkpoint; the message says how to resume."""
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the user's quota) is full."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def from_environment(exc: BaseException) -> UserError | None:
     """The UserError for a failure of the machine, not of the code: disk full, permissions, names, memory.
 
@@ -33,7 +40,7 @@ def from_environment(exc: BaseException) -> UserError | None:
     if not isinstance(exc, OSError):
         return None
     where = f" {exc.filename}" if exc.filename else ""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if disk_full(exc):
         return UserError(
             f"no space left on the device while writing{where}. Free some disk space (or point run.dir or "
             "--output at a disk with room) and run the command again."

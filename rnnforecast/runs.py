@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from rnnforecast import config as config_module
-from rnnforecast.errors import Interrupted, UserError
+from rnnforecast.errors import Interrupted, UserError, disk_full
 
 MODEL_FILE = "model.keras"  # the honest model: trained on the training rows, scored by `evaluate`
 FINAL_MODEL_FILE = "final.keras"  # trained on every row (training.refit): what `predict` forecasts with
@@ -133,7 +133,7 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
                 f"rnnforecast train --resume {path}"
             ) from None
         except OSError as exc:
-            if _disk_full(exc) and (tmp / RESUMABLE_MARK).is_file():
+            if disk_full(exc) and (tmp / RESUMABLE_MARK).is_file():
                 size = sum(f.stat().st_size for f in tmp.iterdir() if f.is_file())
                 raise UserError(
                     f"no space left on the device while writing {exc.filename or tmp}. The last complete epoch is "
@@ -150,12 +150,6 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
             raise
         (tmp / LOCK_FILE).unlink(missing_ok=True)
     tmp.rename(path)
-
-
-def _disk_full(exc: OSError) -> bool:
-    import errno
-
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 @contextlib.contextmanager

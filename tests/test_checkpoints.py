@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import sys
 
 import keras
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 
 from rnnforecast import checkpoints, config, runs, training
 from rnnforecast.errors import Interrupted, UserError
+from rnnforecast.training import fitting
 from tests.conftest import DATA, tiny_config
 
 EPOCHS = 5
@@ -23,7 +23,7 @@ def _interrupted_run(tmp_path, monkeypatch, stop_at: int = 3):
                       training={"epochs": EPOCHS, "early_stopping": {"patience": 50},
                                 "optimizer": {"learning_rate": 1e-9},  # too small to improve: the rate is cut
                                 "reduce_lr": {"patience": 1, "factor": 0.5, "min_learning_rate": 0.0}})
-    module = sys.modules["rnnforecast.training.fitting"]
+    module = fitting
     original = module.make_callbacks
 
     class Stop(keras.callbacks.Callback):
