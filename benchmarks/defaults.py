@@ -59,6 +59,12 @@ ROUNDS = {
         "r2:seasonal+mae": {"training.loss": "mae"},
         "r3:lookback4": {"_lookback_spans": 4},
     },
+    # Round 4: a derived look-back of 96 steps or more read in eight segments (`_segmented_from` sets
+    # data.windows.SEGMENTED_FROM). Below 96 steps the two candidates are the same model.
+    4: {
+        "r3:lookback4": {"_lookback_spans": 4},
+        "r4:segments": {"_lookback_spans": 4, "_segmented_from": 96},
+    },
 }
 
 
@@ -127,6 +133,7 @@ def validation_score(raw: dict) -> dict:
         "naive_relative_mae": float(errors["naive"] / errors["seasonal_naive"]),
         "val_windows": int(len(starts)),
         "input_length": L,
+        "segment_length": config.model.segment_length,
         "epochs": len(history["loss"]),
         "train_seconds": round(seconds, 1),
     }
@@ -150,9 +157,13 @@ def select(out: Path, data_dir: Path | None, only: list[str] | None, before: boo
                     config_module.set_path(raw, key, value)
             from rnnforecast.data import windows
 
+            spans, segmented = windows.LOOKBACK_SPANS, windows.SEGMENTED_FROM
             windows.LOOKBACK_SPANS = overrides.get("_lookback_spans", 2)
-            result = {"item": item["name"], "candidate": name, **validation_score(raw)}
-            windows.LOOKBACK_SPANS = 2
+            windows.SEGMENTED_FROM = overrides.get("_segmented_from")
+            try:
+                result = {"item": item["name"], "candidate": name, **validation_score(raw)}
+            finally:
+                windows.LOOKBACK_SPANS, windows.SEGMENTED_FROM = spans, segmented
             print(json.dumps(result), flush=True)
             with open(log, "a") as handle:
                 handle.write(json.dumps(result) + "\n")

@@ -24,21 +24,41 @@ def _minimal(tmp_path, path=DATA / "airline-passengers.csv", target="Passengers"
     return config.validate(raw)
 
 
-def test_default_input_length_is_two_seasons_or_two_horizons_and_fits_the_training_rows():
-    assert data.default_input_length(season=12, horizon=12, training_rows=1000) == 24
-    assert data.default_input_length(season=24, horizon=96, training_rows=10_000) == 192
-    assert data.default_input_length(season=144, horizon=144, training_rows=10_000) == 288
+def test_default_input_length_is_four_seasons_or_four_horizons_and_fits_the_training_rows():
+    assert data.default_input_length(season=12, horizon=12, training_rows=1000) == 48
+    assert data.default_input_length(season=24, horizon=24, training_rows=10_000) == 96
+    assert data.default_input_length(season=96, horizon=96, training_rows=10_000) == 336  # capped
     assert data.default_input_length(season=672, horizon=24, training_rows=10_000) == 336  # capped
     assert data.default_input_length(season=12, horizon=18, training_rows=40) == 22  # a window must fit
     assert data.default_input_length(season=1, horizon=2, training_rows=1000) == 8
+
+
+def test_a_long_derived_look_back_is_read_in_eight_segments():
+    assert data.default_segments(96) == (96, 12)
+    assert data.default_segments(336) == (336, 42)
+    assert data.default_segments(101) == (96, 12)  # shortened to a multiple of eight
+    assert data.default_segments(95) == (95, None)  # short: point by point
 
 
 def test_a_config_without_input_length_saves_the_derived_one(tmp_path):
     cfg = _minimal(tmp_path)
     assert cfg.window.input_length is None
     prepared = training.prepare_data(cfg)
-    assert cfg.window.input_length == 24  # monthly: two seasons of 12
+    assert cfg.window.input_length == 48  # monthly: four seasons of 12
+    assert cfg.model.segment_length is None
     assert prepared.prep["season_length"] == 12
+
+
+def test_an_hourly_minimal_config_trains_on_segments_and_saves_them(tmp_path):
+    cfg = _minimal(tmp_path, DATA / "ETTh1-head2000.csv", "OT", 24, model={"layers": [{"units": 4}]},
+                   training={"epochs": 1, "refit": False, "batch_size": 256})
+    run = runs.load(training.train(cfg, verbose=0))
+    saved = config.validate(yaml.safe_load((run.path / "config.yaml").read_text()))
+    assert (saved.window.input_length, saved.model.segment_length) == (96, 12)  # four days, in eight half-days
+    assert run.load_model().get_layer("segments").output.shape[1:] == (8, 12)
+    given = _minimal(tmp_path, DATA / "ETTh1-head2000.csv", "OT", 24, window={"input_length": 96, "horizon": 24})
+    training.resolve_input_length(given, {"x": data.load_series(given.data)})
+    assert given.model.segment_length is None  # a look-back the user gave is read as they gave it
 
 
 def test_split_by_the_last_steps_puts_exactly_those_rows_in_test_and_validation(tmp_path):

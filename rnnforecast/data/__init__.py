@@ -18,6 +18,7 @@ from rnnforecast.data.series import Series, load_panel, load_series, table_to_se
 from rnnforecast.data.windows import (  # noqa: F401
     Bounds,
     default_input_length,
+    default_segments,
     gather,
     n_batches,
     n_known,

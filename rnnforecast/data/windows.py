@@ -40,6 +40,25 @@ def default_input_length(season: int, horizon: int, training_rows: int) -> int:
     return max(1, min(wanted, training_rows - horizon))
 
 
+# A derived look-back of at least this many steps is read in DERIVED_SEGMENTS segments (None: never).
+SEGMENTED_FROM: int | None = None
+DERIVED_SEGMENTS = 8
+
+
+def default_segments(input_length: int) -> tuple[int, int | None]:
+    """(input_length, segment_length) for a derived look-back: long ones are read in segments.
+
+    A recurrence over 336 points costs 336 sequential steps per window; over eight
+    segments, each embedded by a dense layer, it costs eight (SegRNN's observation that
+    this also forecasts as well or better). The look-back is shortened to a multiple
+    of the segment count; a short look-back is kept point by point.
+    """
+    if SEGMENTED_FROM is None or input_length < SEGMENTED_FROM:
+        return input_length, None
+    segment = input_length // DERIVED_SEGMENTS
+    return segment * DERIVED_SEGMENTS, segment
+
+
 def split_bounds(series: Series, cfg: DataConfig, window: WindowConfig) -> Bounds:
     """Where the validation and test targets start; every part must hold at least one window."""
     train_end, val_end, n = split_rows(series, cfg)

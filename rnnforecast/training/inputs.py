@@ -124,6 +124,8 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
     seg = config.model.segment_length
     if seg is not None:
         length = max(seg, length - length % seg)
+    elif config.model.decoder == "direct":
+        length, config.model.segment_length = data.default_segments(length)
     window.input_length = length
 
 
