@@ -25,15 +25,15 @@ class Bounds:
     test_end: int
 
 
-LOOKBACK_SPANS = 2  # seasons (or horizons) in the derived look-back: the defaults study's choice
+LOOKBACK_SPANS = 4  # seasons (or horizons) in the derived look-back: the defaults study (rounds 3 and 4)
 
 
 def default_input_length(season: int, horizon: int, training_rows: int) -> int:
     """The look-back used when window.input_length is not given.
 
-    Two seasons or two horizons, whichever is longer, so that the seasonal skip path
-    has a whole season to copy and the network sees the level move over a horizon;
-    then shortened until a window (look-back plus horizon) fits in `training_rows`,
+    Four seasons or four horizons, whichever is longer (LOOKBACK_SPANS), so that the
+    seasonal skip path has whole seasons to copy and the network sees the level move
+    over several horizons; then shortened until a window (look-back plus horizon) fits in `training_rows`,
     the typical series' training part, and capped at 336 steps to keep training cheap.
     """
     wanted = min(max(LOOKBACK_SPANS * season, LOOKBACK_SPANS * horizon, 8), 336)
@@ -41,7 +41,7 @@ def default_input_length(season: int, horizon: int, training_rows: int) -> int:
 
 
 # A derived look-back of at least this many steps is read in DERIVED_SEGMENTS segments (None: never).
-SEGMENTED_FROM: int | None = None
+SEGMENTED_FROM: int | None = 96  # the defaults study, round 4
 DERIVED_SEGMENTS = 8
 
 
@@ -49,9 +49,10 @@ def default_segments(input_length: int) -> tuple[int, int | None]:
     """(input_length, segment_length) for a derived look-back: long ones are read in segments.
 
     A recurrence over 336 points costs 336 sequential steps per window; over eight
-    segments, each embedded by a dense layer, it costs eight (SegRNN's observation that
-    this also forecasts as well or better). The look-back is shortened to a multiple
-    of the segment count; a short look-back is kept point by point.
+    segments, each embedded by a dense layer (SegRNN), it costs eight. On the
+    development collection that forecast as well (benchmarks/DEFAULTS.md, round 4) at
+    a fifth of the training time. The look-back is shortened to a multiple of the
+    segment count; a short look-back is kept point by point.
     """
     if SEGMENTED_FROM is None or input_length < SEGMENTED_FROM:
         return input_length, None
