@@ -208,13 +208,17 @@ def rnnforecast(*args: str) -> str:
     return lines[-1] if lines else ""
 
 
-def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: bool) -> None:
+def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: bool,
+           reuse_peers: Path | None = None) -> None:
     import yaml
 
     import peers
 
     log = out / "report.jsonl"
     done = _done(log)
+    earlier = {}  # a previous report's rows: their peers' scores are reused where the origins are the same
+    if reuse_peers is not None:
+        earlier = {r["item"]: r for r in map(json.loads, (reuse_peers / "report.jsonl").read_text().splitlines())}
     for item in items(out, data_dir, include_held_out=held_out):
         if only and item["name"] not in only:
             continue
@@ -226,9 +230,9 @@ def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: b
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
         started = time.perf_counter()
         if item["panel"]:
-            result = _report_panel(item, config_path, out, peers)
+            result = _report_panel(item, config_path, out, peers, earlier.get(item["name"]))
         else:
-            result = _report_single(item, config_path, peers)
+            result = _report_single(item, config_path, peers, earlier.get(item["name"]))
         result = {"item": item["name"], "candidate": "minimal", "seconds": round(time.perf_counter() - started, 1),
                   **result}
         print(json.dumps(result), flush=True)
@@ -237,7 +241,10 @@ def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: b
     summarize_report(log)
 
 
-def _report_single(item: dict, config_path: Path, peers) -> dict:
+PEERS = ("AutoETS", "AutoTheta", "SeasonalNaive")
+
+
+def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = None) -> dict:
     H = item["horizon"]
     run = Path(rnnforecast("backtest", str(config_path), "--stride", str(H)))
     forecasts = pd.read_csv(run / "forecasts.csv")
@@ -255,11 +262,25 @@ def _report_single(item: dict, config_path: Path, peers) -> dict:
     scores = {}
     for name in ("model", "seasonal_naive"):
         scores[name] = float(np.abs(forecasts[name].to_numpy().reshape(len(origins), H) - actual).mean())
-    for name, values in peers.origin_forecasts(y, origins, H, season).items():
-        scores[name] = float(np.abs(values - actual).mean())
     base = scores["seasonal_naive"]
+    relative = {name: round(v / base, 4) for name, v in scores.items()}
+    if earlier and _same_origins(Path(earlier["run"]), forecasts):  # the peers' forecasts would be the same
+        relative |= {name: earlier["relative_mae"][name] for name in PEERS}
+    else:
+        for name, values in peers.origin_forecasts(y, origins, H, season).items():
+            relative[name] = round(float(np.abs(values - actual).mean()) / base, 4)
     return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
-            "relative_mae": {name: round(v / base, 4) for name, v in scores.items()}, "run": str(run)}
+            "segment_length": config.model.segment_length, "relative_mae": relative, "run": str(run)}
+
+
+def _same_origins(earlier_run: Path, forecasts: pd.DataFrame) -> bool:
+    """Whether an earlier backtest forecast the same origins and horizon steps (then its peers' scores hold)."""
+    try:
+        before = pd.read_csv(earlier_run / "forecasts.csv")
+    except OSError:
+        return False
+    key = ["fold", "origin", "step"] if "step" in forecasts else ["fold", "origin"]
+    return before[key].astype(str).equals(forecasts[key].astype(str)) and before["actual"].equals(forecasts["actual"])
 
 
 def _origin_rows(index: pd.Index, origins: pd.Series) -> np.ndarray:
@@ -273,7 +294,7 @@ def _origin_rows(index: pd.Index, origins: pd.Series) -> np.ndarray:
     return rows
 
 
-def _report_panel(item: dict, config_path: Path, out: Path, peers) -> dict:
+def _report_panel(item: dict, config_path: Path, out: Path, peers, earlier: dict | None = None) -> dict:
     H, season = item["horizon"], item["season"]
     run = Path(rnnforecast("train", str(config_path)))
     forecast_file = out / "forecasts" / f"{item['name']}.csv"
@@ -293,9 +314,12 @@ def _report_panel(item: dict, config_path: Path, out: Path, peers) -> dict:
         filler["forecast"] = filler["id"].map(last)
         ours = pd.concat([ours, filler], ignore_index=True)
     mase = {"model": peers.mean_mase(test, ours, train, season)}
-    steps = train.assign(time=train.groupby("id").cumcount())  # the peers take integer steps
-    for name, frame in peers.panel_forecasts(steps, H, season, None).items():
-        mase[name] = peers.mean_mase(test, frame, train, season)
+    if earlier and earlier["series"] == test["id"].nunique() and earlier["horizon"] == H:
+        mase |= {name: earlier["mean_mase"][name] for name in PEERS}  # the same competition split: the same fits
+    else:
+        steps = train.assign(time=train.groupby("id").cumcount())  # the peers take integer steps
+        for name, frame in peers.panel_forecasts(steps, H, season, None).items():
+            mase[name] = peers.mean_mase(test, frame, train, season)
     return {"series": int(test["id"].nunique()), "forecast_series": int(test["id"].nunique()) - len(missing),
             "naive_filled": len(missing), "horizon": H,
             "season": season, "mean_mase": {k: round(float(v), 4) for k, v in mase.items()}, "run": str(run)}
@@ -371,12 +395,15 @@ def main() -> None:
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="select: the round of candidates")
     parser.add_argument("--before", action="store_true", help="select: also score the old defaults (reference)")
     parser.add_argument("--held-out", action="store_true", help="report: also Tourism monthly (never for choosing)")
+    parser.add_argument("--reuse-peers", type=Path, default=None,
+                        help="report: a previous report's --out; its peers' scores are reused for an item whose "
+                        "forecast origins are the same (they are refitted otherwise)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.step == "select":
         select(args.out, args.data_dir, args.only, args.before, args.round)
     elif args.step == "report":
-        report(args.out, args.data_dir, args.only, args.held_out)
+        report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers)
     elif args.step == "neuralforecast":
         neuralforecast(args.out, args.nf_python, args.only)
     else:

@@ -32,7 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-CELLS = ("lstm", "gru", "simple_rnn")
+CELLS = ("lstm", "gru", "simple_rnn", "default")
+# "default": the model a minimal config trains (README, "The defaults, and why"): one LSTM layer of 64 over
+# the look-back read in 8 segments (12 steps each at 96), last-value window normalization, the seasonal
+# highway, the absolute error. The reference builds the same graph in torch.
+DEFAULT_SEGMENTS = 8
 
 
 def write_series(folder: Path, n_rows: int, n_columns: int = 1, seed: int = 0) -> Path:
@@ -54,6 +58,17 @@ def write_series(folder: Path, n_rows: int, n_columns: int = 1, seed: int = 0) -
 def make_config(path: Path, cell: str, args, run_dir: Path):
     from rnnforecast import config as config_module
 
+    if cell == "default":
+        return config_module.validate(
+            {
+                "data": {"path": str(path), "targets": ["y"], "split": {"train": args.train_fraction, "val": 0.02}},
+                "window": {"input_length": args.input_length, "horizon": args.horizon},
+                "model": {"segment_length": args.input_length // DEFAULT_SEGMENTS},  # what the derived look-back gets
+                "training": {"epochs": args.epochs, "batch_size": args.batch_size, "seed": 0, "early_stopping": None,
+                             "reduce_lr": None, "refit": False},
+                "run": {"dir": str(run_dir)},
+            }
+        )
     return config_module.validate(
         {
             "data": {"path": str(path), "targets": ["y"], "split": {"train": args.train_fraction, "val": 0.02}},
@@ -121,7 +136,7 @@ class Ours:
         self.prepared.starts["train"] = self.prepared.starts["train"][: args.windows]
         self.starts = self.prepared.starts["train"]
         self.values = self.prepared.values
-        self.model = training.build(self.config, len(self.prepared.series.columns))
+        self.model = training.build(self.config, len(self.prepared.series.columns), self.prepared.prep["season_length"])
         self.timer = epoch_timer()
 
     def train_epoch(self) -> float:
@@ -145,7 +160,7 @@ class Torch:
 
         self.torch, self.args, self.starts = torch, args, starts
         torch.manual_seed(0)
-        rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
+        rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN, "default": None}[cell]
 
         class Net(torch.nn.Module):
             def __init__(self):
@@ -157,9 +172,9 @@ class Torch:
                 out, _ = self.rnn(x)
                 return self.head(out[:, -1]).unsqueeze(-1)
 
-        self.net = Net()
+        self.net = DefaultNet(torch, args) if cell == "default" else Net()
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
-        self.loss_fn = torch.nn.MSELoss()
+        self.loss_fn = torch.nn.L1Loss() if cell == "default" else torch.nn.MSELoss()
         self.series = torch.from_numpy(values)
         self.offsets = torch.arange(args.input_length + args.horizon)
         self.rng = np.random.default_rng(0)
@@ -183,6 +198,29 @@ class Torch:
         rows = self.torch.from_numpy(self.starts)[:, None] + self.torch.arange(self.args.input_length)
         with self.torch.no_grad():
             return [self.net(self.series[rows[i : i + 1024]]) for i in range(0, len(rows), 1024)]
+
+
+def DefaultNet(torch, args):
+    """The default model in torch: window normalization, seasonal highway, segment embedding, LSTM, head."""
+    seg = args.input_length // DEFAULT_SEGMENTS
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Linear(seg, args.units)
+            self.rnn = torch.nn.LSTM(args.units, args.units, batch_first=True)
+            self.head = torch.nn.Linear(args.units, args.horizon)
+            self.highway = torch.nn.Linear(args.input_length, args.horizon)
+
+        def forward(self, x):
+            x = x[..., 0]
+            last = x[:, -1:]
+            x = x - last
+            segments = torch.relu(self.embed(x.reshape(len(x), DEFAULT_SEGMENTS, seg)))
+            out, _ = self.rnn(segments)
+            return (self.head(out[:, -1]) + self.highway(x) + last).unsqueeze(-1)
+
+    return Net()
 
 
 def measure(cell: str, series: Path, args, run_dir: Path) -> dict:
