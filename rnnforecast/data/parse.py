@@ -24,7 +24,11 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
         try:
             with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
                 warnings.simplefilter("ignore", UserWarning)
-                return pd.to_datetime(text, dayfirst=dayfirst), False
+                warnings.simplefilter("ignore", FutureWarning)  # pandas 2 on mixed offsets: handled below
+                parsed = pd.to_datetime(text, dayfirst=dayfirst)
+            if parsed.dtype == object:  # pandas 2 keeps mixed UTC offsets as Python objects (pandas 3 raises)
+                return pd.to_datetime(text, dayfirst=dayfirst, utc=True), True
+            return parsed, False
         except (ValueError, TypeError, OverflowError):
             continue
     try:
