@@ -206,3 +206,19 @@ def test_the_untrained_seasonal_start_is_kept_when_no_epoch_beats_it(tmp_path):
     assert run.metadata["best_val_loss"] == pytest.approx(run.metadata["initial_val_loss"])
     result = forecasting.test_forecasts(forecasting.prepare(run))
     np.testing.assert_allclose(result.forecasts["model"], result.forecasts["seasonal_naive"], rtol=1e-5, atol=1e-4)
+
+
+def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_unforecast(tmp_path):
+    assert data.panel_input_cap([30] + [120] * 9) == 30
+    assert data.panel_input_cap([5] + [120] * 19) == 120  # one series in twenty may be too short
+    rows = []
+    for key, n in [("short", 30)] + [(f"s{i}", 120) for i in range(9)]:
+        t = np.arange(n)
+        rows.append(pd.DataFrame({"id": key, "month": pd.date_range("2010-01-01", periods=n, freq="MS"),
+                                  "y": 100 + 10 * np.sin(2 * np.pi * t / 12) + t}))
+    path = tmp_path / "panel.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    cfg = _minimal(tmp_path, path, "y", 6, data={"id_column": "id"})
+    prepared = training.prepare_data(cfg)
+    assert cfg.window.input_length == 30  # four seasons (48) would leave "short" without a forecast
+    assert "short" in prepared.prep["series"] and not prepared.prep["skipped"]

@@ -19,6 +19,7 @@ from rnnforecast.data.windows import (  # noqa: F401
     Bounds,
     default_input_length,
     default_segments,
+    panel_input_cap,
     gather,
     n_batches,
     n_known,

@@ -40,6 +40,20 @@ def default_input_length(season: int, horizon: int, training_rows: int) -> int:
     return max(1, min(wanted, training_rows - horizon))
 
 
+# A panel's derived look-back is at most what this share of its series hold, so that they all get a forecast.
+FORECAST_SHARE = 0.9
+
+
+def panel_input_cap(lengths: list[int]) -> int:
+    """The longest look-back that FORECAST_SHARE of a panel's series (by their rows) hold in full.
+
+    A series shorter than the look-back cannot be forecast at all; the typical series'
+    training part alone would leave a quarter of M3 monthly's series (lengths 48 to 126)
+    out at four seasons.
+    """
+    return max(1, int(np.quantile(lengths, 1 - FORECAST_SHARE, method="lower")))
+
+
 # A derived look-back of at least this many steps is read in DERIVED_SEGMENTS segments (None: never).
 SEGMENTED_FROM: int | None = 96  # the defaults study, round 4
 DERIVED_SEGMENTS = 8

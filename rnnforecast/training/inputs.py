@@ -121,6 +121,8 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
         except UserError:
             rows.append(0)
     length = data.default_input_length(season, window.horizon, int(np.median(rows)))
+    if len(panel) > 1:
+        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()]))
     seg = config.model.segment_length
     if seg is not None:
         length = max(seg, length - length % seg)
