@@ -22,6 +22,7 @@ interrupted run continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -218,7 +219,8 @@ def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: b
     done = _done(log)
     earlier = {}  # a previous report's rows: their peers' scores are reused where the origins are the same
     if reuse_peers is not None:
-        earlier = {r["item"]: r for r in map(json.loads, (reuse_peers / "report.jsonl").read_text().splitlines())}
+        rows = reuse_peers / "report.jsonl" if reuse_peers.is_dir() else reuse_peers
+        earlier = {r["item"]: r for r in map(json.loads, rows.read_text().splitlines())}
     for item in items(out, data_dir, include_held_out=held_out):
         if only and item["name"] not in only:
             continue
@@ -264,13 +266,22 @@ def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = 
         scores[name] = float(np.abs(forecasts[name].to_numpy().reshape(len(origins), H) - actual).mean())
     base = scores["seasonal_naive"]
     relative = {name: round(v / base, 4) for name, v in scores.items()}
-    if earlier and _same_origins(Path(earlier["run"]), forecasts):  # the peers' forecasts would be the same
+    origins_sha = _origins_sha(forecasts)
+    if earlier and (earlier.get("origins_sha256") == origins_sha or _same_origins(Path(earlier["run"]), forecasts)):
         relative |= {name: earlier["relative_mae"][name] for name in PEERS}
     else:
         for name, values in peers.origin_forecasts(y, origins, H, season).items():
             relative[name] = round(float(np.abs(values - actual).mean()) / base, 4)
     return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
-            "segment_length": config.model.segment_length, "relative_mae": relative, "run": str(run)}
+            "segment_length": config.model.segment_length, "relative_mae": relative, "run": str(run),
+            "origins_sha256": origins_sha}
+
+
+def _origins_sha(forecasts: pd.DataFrame) -> str:
+    """A fingerprint of the folds' origins, steps and actual values: equal fingerprints, equal peer forecasts."""
+    columns = [c for c in ("fold", "origin", "step", "actual") if c in forecasts]
+    key = forecasts[columns].to_csv(index=False, float_format="%.9g")
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _same_origins(earlier_run: Path, forecasts: pd.DataFrame) -> bool:
@@ -396,7 +407,8 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="select: also score the old defaults (reference)")
     parser.add_argument("--held-out", action="store_true", help="report: also Tourism monthly (never for choosing)")
     parser.add_argument("--reuse-peers", type=Path, default=None,
-                        help="report: a previous report's --out; its peers' scores are reused for an item whose "
+                        help="report: a previous report's --out or its report.jsonl (benchmarks/defaults-report.jsonl "
+                        "keeps the last recorded one); its peers' scores are reused for an item whose "
                         "forecast origins are the same (they are refitted otherwise)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

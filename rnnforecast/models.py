@@ -259,6 +259,48 @@ class AddHighway(keras.layers.Layer):
         return forecast + (ops.expand_dims(highway, -1) if len(forecast.shape) == 4 else highway)
 
 
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class MemberMean(keras.layers.Layer):
+    """An ensemble's forecast: the members' mean, and in training each member's own.
+
+    Training sees (batch, members, ...) so that EnsembleLoss fits every member to the
+    targets by itself (independent models trained side by side, not one wide model
+    fitted through its average); validation, evaluation and prediction see the mean.
+    """
+
+    def call(self, inputs, training=None):
+        stacked = ops.stack(inputs, axis=1)
+        return stacked if training else ops.mean(stacked, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class EnsembleLoss(keras.losses.Loss):
+    """The members' mean loss when the forecast has MemberMean's member axis, the plain loss when not.
+
+    `loss` is mae, mse or huber; with `quantiles` it is the pinball loss of those quantiles.
+    """
+
+    def __init__(self, loss: str = "mae", quantiles=None, name="ensemble", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self.quantiles = None if not quantiles else [float(q) for q in quantiles]
+
+    def call(self, y_true, y_pred):
+        if len(y_pred.shape) == len(y_true.shape) + 1 + (1 if self.quantiles else 0):
+            y_true = ops.expand_dims(y_true, 1)  # one target for every member
+        if self.quantiles:
+            return PinballLoss(self.quantiles).call(y_true, y_pred)
+        functions = {"mae": keras.losses.mean_absolute_error, "mse": keras.losses.mean_squared_error,
+                     "huber": keras.losses.huber}
+        return functions[self.loss](y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": self.loss, "quantiles": self.quantiles}
+
+
 def build_model(
     cfg: ModelConfig,
     input_length: int,
@@ -267,6 +309,32 @@ def build_model(
     n_targets: int,
     n_known: int = 0,
     season: int = 1,
+) -> keras.Model:
+    """The network of `cfg`, or with `cfg.ensemble` > 1 that many, independently initialised, averaged.
+
+    Args and shapes as `build_network`. An ensemble's members share the inputs and
+    nothing else; the forecast is their mean (MemberMean), and training fits each
+    member on its own (compile it with EnsembleLoss).
+    """
+    shape = (cfg, input_length, n_inputs, horizon, n_targets, n_known, season)
+    if cfg.ensemble == 1:
+        return build_network(*shape)
+    members = [build_network(*shape, name=f"member_{i + 1}") for i in range(cfg.ensemble)]
+    inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
+    args = inputs if len(inputs) > 1 else inputs[0]
+    outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])
+    return keras.Model(args, outputs, name=f"rnnforecast_{cfg.type}_ensemble")
+
+
+def build_network(
+    cfg: ModelConfig,
+    input_length: int,
+    n_inputs: int,
+    horizon: int,
+    n_targets: int,
+    n_known: int = 0,
+    season: int = 1,
+    name: str | None = None,
 ) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
 
@@ -364,7 +432,7 @@ def build_model(
     if cfg.normalization != "none":
         outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
     model_inputs = [inputs, future] if n_known and not by_segments else inputs
-    return keras.Model(model_inputs, outputs, name=f"rnnforecast_{cfg.type}")
+    return keras.Model(model_inputs, outputs, name=name or f"rnnforecast_{cfg.type}")
 
 
 def leaves_cudnn(cfg: ModelConfig) -> list[str]:
@@ -411,5 +479,6 @@ def training_memory(cfg: ModelConfig, input_length: int, n_inputs: int, horizon:
         width = sides * layer.units
     outputs = horizon * n_targets * max(1, len(cfg.output.quantiles or []))
     params += width * outputs + (input_length * horizon if cfg.highway else 0)
-    return params, 16 * params + 8 * batch_size * (activations + width * outputs)
+    params, activations = params * cfg.ensemble, activations * cfg.ensemble
+    return params, 16 * params + 8 * batch_size * (activations + cfg.ensemble * width * outputs)
 

@@ -192,3 +192,66 @@ def test_highway_adds_one_shared_linear_map_of_the_normalized_look_back(options)
     last = x[:, -1:, :2]
     expected = np.einsum("btc,th->bhc", x[:, :, :2] - last, kernel) + bias[None, :, None] + last
     assert np.allclose(np.asarray(model(x)), expected, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+
+def _members(model):
+    return [layer for layer in model.layers if layer.name.startswith("member_")]
+
+
+@pytest.mark.parametrize("options", [{}, {"segment_length": 4}, {"output": {"quantiles": [0.1, 0.5, 0.9]}}],
+                         ids=["plain", "segments", "quantiles"])
+def test_an_ensemble_forecasts_the_mean_of_independent_members(options):
+    model = _model(ensemble=3, highway=False, **options)  # the seasonal highway starts every member at one forecast
+    members = _members(model)
+    assert len(members) == 3
+    x = _x(batch=2)
+    outputs = [np.asarray(m(x)) for m in members]
+    assert not np.allclose(outputs[0], outputs[1])  # each member starts from its own weights
+    np.testing.assert_allclose(np.asarray(model(x)), np.mean(outputs, axis=0), atol=1e-6)
+    assert model.output_shape == members[0].output_shape
+    stacked = np.asarray(model(x, training=True))  # training sees every member, so each is fitted on its own
+    assert stacked.shape == (2, 3, *members[0].output_shape[1:])
+    np.testing.assert_allclose(stacked[:, 1], outputs[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["mae", "mse", "huber"])
+def test_ensemble_loss_is_the_members_mean_loss_in_training_and_the_forecasts_loss_otherwise(loss):
+    y = np.random.default_rng(1).normal(size=(4, 7, 3)).astype("float32")
+    members = np.random.default_rng(2).normal(size=(4, 3, 7, 3)).astype("float32")
+    ensemble = models.EnsembleLoss(loss)
+    plain = {"mae": keras.losses.MeanAbsoluteError(), "mse": keras.losses.MeanSquaredError(),
+             "huber": keras.losses.Huber()}[loss]
+    each = np.mean([float(plain(y, members[:, i])) for i in range(3)])
+    assert float(ensemble(y, members)) == pytest.approx(each, rel=1e-5)
+    mean = members.mean(axis=1)
+    assert float(ensemble(y, mean)) == pytest.approx(float(plain(y, mean)), rel=1e-5)
+    assert float(ensemble(y, members)) > float(ensemble(y, mean))  # not one wide model fitted through its mean
+
+
+def test_ensemble_of_quantile_members_uses_the_pinball_loss_per_member():
+    quantiles = [0.1, 0.5, 0.9]
+    y = np.random.default_rng(1).normal(size=(4, 7, 1)).astype("float32")
+    members = np.sort(np.random.default_rng(2).normal(size=(4, 2, 7, 1, 3)), axis=-1).astype("float32")
+    each = np.mean([float(models.PinballLoss(quantiles)(y, members[:, i])) for i in range(2)])
+    assert float(models.EnsembleLoss("mae", quantiles=quantiles)(y, members)) == pytest.approx(each, rel=1e-5)
+
+
+def test_an_ensemble_saves_and_loads_in_safe_mode(tmp_path):
+    model = _model(ensemble=2, segment_length=4)
+    model.compile(optimizer="adam", loss=models.EnsembleLoss("mae"))
+    x, y = _x(batch=8), np.zeros((8, 7, 3), "float32")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def test_ensemble_size_is_bounded_and_counted_in_the_memory_estimate():
+    assert "model.ensemble" in _error(_raw(ensemble=0))
+    assert "model.ensemble" in _error(_raw(ensemble=1000))
+    one = models.training_memory(config.ModelConfig(), 48, 1, 12, 1, 32)
+    four = models.training_memory(config.ModelConfig(ensemble=4), 48, 1, 12, 1, 32)
+    assert four[0] == 4 * one[0] and four[1] > 3.9 * one[1]

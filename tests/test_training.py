@@ -40,10 +40,13 @@ def test_degenerate_series_train_and_forecast_finite_numbers(tmp_path, kind):
         assert future.to_numpy() == pytest.approx(5.0, abs=0.5)
 
 
-def test_saved_model_has_the_best_validation_weights(tmp_path):
+@pytest.mark.parametrize("ensemble", [1, 2])
+def test_saved_model_has_the_best_validation_weights(tmp_path, ensemble):
+    """Validation scores the forecast itself: with an ensemble, the members' mean (trained per member)."""
     raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
                       training={"epochs": 4, "optimizer": {"learning_rate": 0.05}, "reduce_lr": None,
                                 "early_stopping": {"patience": 10}, "loss": "mae"})
+    raw["model"]["ensemble"] = ensemble
     cfg = config.validate(raw)
     run = runs.load(training.train(cfg, verbose=0))
     prepared = training.prepare_data(cfg)
@@ -58,6 +61,7 @@ def test_metadata_records_where_and_what(tmp_path):
     run = runs.load(training.train(cfg, verbose=0))
     meta = run.metadata
     assert meta["backend"] and meta["device"] and meta["keras"] and meta["seed"] == 1
+    assert meta["xla"] is False  # a GRU over 14 steps: the compile would not pay
     assert meta["data_sha256"] == runs.sha256(DATA / "daily-min-temperatures.csv")
     assert meta["windows"]["train"] == json.loads((run.path / "preprocessing.json").read_text())["train_end"] - 21 + 1
     assert meta["started"] <= meta["finished"]

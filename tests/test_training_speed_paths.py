@@ -8,8 +8,9 @@ from rnnforecast import config, environment, forecasting, models, training
 from tests.conftest import tiny_config
 
 
-def _config(data_dir, cell="gru", **training_keys):
+def _config(data_dir, cell="gru", input_length=training.XLA_MIN_STEPS, **training_keys):
     raw = tiny_config(data_dir / "daily-min-temperatures.csv", model={"type": cell, "layers": [{"units": 8}, {"units": 6}]})
+    raw["window"]["input_length"] = input_length
     raw["training"].update(training_keys)
     return config.validate(raw)
 
@@ -29,8 +30,12 @@ def _random_batch(cfg, seed=0, n=16):
     return x, y
 
 
-def test_only_the_gru_is_xla_compiled_on_the_cpu(data_dir):
+def test_only_the_gru_over_a_long_recurrence_is_xla_compiled_on_the_cpu(data_dir):
     assert training.xla_on_cpu(_config(data_dir, "gru"))
+    assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1))
+    segmented = _config(data_dir, "gru", input_length=96)
+    segmented.model.segment_length = 12  # 8 recurrent steps: the compile would not pay
+    assert not training.xla_on_cpu(segmented)
     assert not training.xla_on_cpu(_config(data_dir, "lstm"))
     assert not training.xla_on_cpu(_config(data_dir, "simple_rnn"))
     assert training.build(_config(data_dir, "gru"), 1).jit_compile is True

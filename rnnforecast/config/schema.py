@@ -175,6 +175,8 @@ class ModelConfig(Section):
     through the same weights as its own sample. decoder: segments runs one recurrent step
     per output segment from the encoder's final state, with a learned position embedding
     (SegRNN's parallel multi-step forecasting); direct maps the final state to the horizon.
+    ensemble trains that many copies of the network side by side, each from its own
+    initial weights and fitted on its own, and forecasts their mean.
     """
 
     type: CellType = "lstm"
@@ -188,6 +190,7 @@ class ModelConfig(Section):
     head_dropout: Rate = 0.0
     highway: Union[bool, Literal["seasonal"]] = "seasonal"
     output: OutputConfig = OutputConfig()
+    ensemble: Annotated[Int, Field(ge=1, le=64)] = 1  # bounded: a typo must not build thousands of models
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":

@@ -10,7 +10,15 @@ Its public names are importable from `rnnforecast.training` itself.
 
 from rnnforecast.training.batches import window_batches  # noqa: F401
 from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_between_batches, make_callbacks  # noqa: F401
-from rnnforecast.training.compile import build, loss_for, optimizer_for, precision_policy, set_seeds, xla_on_cpu  # noqa: F401
+from rnnforecast.training.compile import (  # noqa: F401
+    XLA_MIN_STEPS,
+    build,
+    loss_for,
+    optimizer_for,
+    precision_policy,
+    set_seeds,
+    xla_on_cpu,
+)
 from rnnforecast.training.distribution import announce_device, release_freed_memory, replica_count, replicated  # noqa: F401
 from rnnforecast.training.fitting import fit, refit, train  # noqa: F401
 from rnnforecast.training.inputs import TrainingData, prepare_data, resolve_input_length  # noqa: F401

@@ -81,20 +81,27 @@ def precision_policy(config: Config) -> str:
     return "mixed_float16" if environment.mixed_precision_gpu() else "float32"
 
 
+# XLA pays for the GRU from this many recurrent steps on (benchmarks/PERFORMANCE.md, section 11).
+XLA_MIN_STEPS = 24
+
+
 def xla_on_cpu(config: Config) -> bool:
     """Whether to XLA-compile the training step; measured per cell type (benchmarks/PERFORMANCE.md).
 
     On a CPU with TensorFlow, XLA fuses the GRU's per-step gate arithmetic and trains it
-    faster, but slows the LSTM and leaves the SimpleRNN as it was. On a GPU Keras's own
-    choice stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Not
-    under a strategy over several devices (build inside its scope): XLA refuses to
-    reach a replica's weights on another device.
+    faster over a long recurrence (24 steps and more), but slows the LSTM and leaves the
+    SimpleRNN as it was; over a short one (a few segments, a short look-back) it trains
+    no faster and its compile costs seconds on every build. On a GPU Keras's own choice
+    stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Not under a
+    strategy over several devices (build inside its scope): XLA refuses to reach a
+    replica's weights on another device.
     """
     import keras
 
     if keras.backend.backend() != "tensorflow" or config.model.type != "gru" or replica_count() > 1:
         return False
-    return not environment.devices("tensorflow")[0].startswith("GPU")
+    steps = config.window.input_length // (config.model.segment_length or 1)
+    return steps >= XLA_MIN_STEPS and not environment.devices("tensorflow")[0].startswith("GPU")
 
 
 def optimizer_for(config: Config):
@@ -114,9 +121,13 @@ def optimizer_for(config: Config):
 
 
 def loss_for(config: Config):
-    """The Keras loss of training.loss, or the pinball loss when the model outputs quantiles."""
+    """The Keras loss of training.loss, or the pinball loss when the model outputs quantiles (per member of an ensemble)."""
     import keras
 
+    if config.model.ensemble > 1:
+        from rnnforecast.models import EnsembleLoss
+
+        return EnsembleLoss(config.training.loss, quantiles=config.model.output.quantiles)
     if config.model.output.quantiles:
         from rnnforecast.models import PinballLoss
 

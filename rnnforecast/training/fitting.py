@@ -145,6 +145,7 @@ def train(
             "replicas": replicas,
             "seed": config.training.seed,
             "precision": model.dtype_policy.name,
+            "xla": model.jit_compile is True,  # training.xla_on_cpu's choice for this model on this machine
             "data_file": str(prepared.series.path),
             "data_sha256": prepared.prep["data_sha256"],
             "config_file": str(config_path) if config_path else None,

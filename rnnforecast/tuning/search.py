@@ -41,13 +41,12 @@ def tune(
                 "`rnnforecast tune` section has an example, as does configs/quickstart-tune.yaml)."
             )
         name = (config.run.name or Path(config_path).stem) + ("" if Path(config_path).stem.endswith("tune") else "-tune")
-        final = runs.new_run_path(Path(config.run.dir), name)
-        tmp = runs.partial_path(final)
     base = config.model_dump(mode="json", exclude={"tune"})
     dims = parse_space(config.tune.space, source)
     check_space(base, dims, source)
     if resume is None:
-        tmp.mkdir(parents=True)
+        final = runs.new_run_path(Path(config.run.dir), name, claim=True)  # two workers may start in one second
+        tmp = runs.partial_path(final)
         (tmp / TUNE_FILE).write_text(config_module.dump(config))
     embedded = storage is None
     storage = storage or str(tmp / STUDY_FILE)
