@@ -72,6 +72,12 @@ ROUNDS = {
         "r4:segments": {},
         "r5:head-dropout": {"model.head_dropout": 0.5},
     },
+    # Round 6: an ensemble of independently initialised networks, each fitted by its own loss, forecasting their
+    # mean (model.ensemble). Both candidates are trained on this round's machine: no row is reused.
+    6: {
+        "r4:segments": {},
+        "r6:ensemble": {"model.ensemble": 5},
+    },
 }
 
 
