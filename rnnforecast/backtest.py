@@ -85,7 +85,8 @@ def backtest(
     with training.replicated(config):  # several GPUs: every fold trains on all of them
         for i, group in enumerate(groups):
             fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
-            model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
+            model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
+                                   train_windows=len(fold_data.starts["train"]))
             history = training.fit(model, fold_data, config, verbose).history
             output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
             predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
@@ -230,7 +231,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         print(f"note: {note}", file=sys.stderr)
     trained = [key for key in prepared.prep["series"] if key not in prepared.prep["untrained"]]
     with training.replicated(config):
-        model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
+        model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
+                               train_windows=len(prepared.starts["train"]))
         history = training.fit(model, prepared, config, verbose).history
     reports, folds_tables, forecast_tables = {}, [], []
     for key in trained:

@@ -13,7 +13,7 @@ import yaml
 
 from tests.conftest import DATA, tiny_config
 
-EPOCHS = 8
+EPOCHS = 5
 
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, Path]:

@@ -8,11 +8,16 @@ from rnnforecast import config, environment, forecasting, models, training
 from tests.conftest import tiny_config
 
 
-def _config(data_dir, cell="gru", input_length=training.XLA_MIN_STEPS, **training_keys):
+def _config(data_dir, cell="gru", input_length=14, **training_keys):
     raw = tiny_config(data_dir / "daily-min-temperatures.csv", model={"type": cell, "layers": [{"units": 8}, {"units": 6}]})
     raw["window"]["input_length"] = input_length
     raw["training"].update(training_keys)
     return config.validate(raw)
+
+
+def _xla_config(data_dir, **training_keys):
+    """A GRU over enough steps to be XLA-compiled."""
+    return _config(data_dir, "gru", input_length=training.XLA_MIN_STEPS, **training_keys)
 
 
 def _plain_copy(model, cfg):
@@ -31,19 +36,22 @@ def _random_batch(cfg, seed=0, n=16):
 
 
 def test_only_the_gru_over_a_long_recurrence_is_xla_compiled_on_the_cpu(data_dir):
-    assert training.xla_on_cpu(_config(data_dir, "gru"))
+    assert training.xla_on_cpu(_xla_config(data_dir))
     assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1))
     segmented = _config(data_dir, "gru", input_length=96)
     segmented.model.segment_length = 12  # 8 recurrent steps: the compile would not pay
     assert not training.xla_on_cpu(segmented)
     assert not training.xla_on_cpu(_config(data_dir, "lstm"))
     assert not training.xla_on_cpu(_config(data_dir, "simple_rnn"))
-    assert training.build(_config(data_dir, "gru"), 1).jit_compile is True
+    assert training.build(_xla_config(data_dir), 1).jit_compile is True
     assert training.build(_config(data_dir, "lstm"), 1).jit_compile is False
+    # A short training (here 2 epochs of one batch of 256) does not pay for the compile; 2 of 250 batches do.
+    assert training.xla_on_cpu(_xla_config(data_dir, epochs=2), train_windows=training.XLA_MIN_BATCHES * 256 // 2)
+    assert not training.xla_on_cpu(_xla_config(data_dir, epochs=2), train_windows=256)
 
 
 def test_xla_gru_forecasts_match_the_plain_keras_layers(data_dir):
-    cfg = _config(data_dir, "gru")
+    cfg = _xla_config(data_dir)
     fast = training.build(cfg, 1)
     plain = _plain_copy(fast, cfg)
     x, _ = _random_batch(cfg)
@@ -51,7 +59,7 @@ def test_xla_gru_forecasts_match_the_plain_keras_layers(data_dir):
 
 
 def test_an_xla_training_step_matches_the_plain_one(data_dir):
-    cfg = _config(data_dir, "gru")
+    cfg = _xla_config(data_dir)
     fast = training.build(cfg, 1)
     plain = _plain_copy(fast, cfg)
     x, y = _random_batch(cfg, seed=1)
@@ -63,11 +71,12 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
 
 
 def test_xla_training_repeats_exactly_with_the_same_seed(data_dir):
-    cfg = _config(data_dir, "gru", epochs=2)
+    cfg = _xla_config(data_dir, epochs=2)
     weights = []
     for _ in range(2):
         prepared = training.prepare_data(cfg)
         model = training.build(cfg, 1)
+        assert model.jit_compile is True
         training.fit(model, prepared, cfg, verbose=0)
         weights.append(model.get_weights())
     for a, b in zip(*weights):

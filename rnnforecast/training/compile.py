@@ -8,8 +8,11 @@ from rnnforecast.errors import UserError
 from rnnforecast.training.distribution import replica_count
 
 
-def build(config: Config, n_inputs: int, season: int = 1):
-    """The seeded, compiled model for this config and this many input columns (`season`: the data's)."""
+def build(config: Config, n_inputs: int, season: int = 1, train_windows: int | None = None):
+    """The seeded, compiled model for this config and this many input columns (`season`: the data's).
+
+    `train_windows`, the windows one epoch will draw, lets a short training skip XLA's compile.
+    """
     keras = environment.import_keras()
     from rnnforecast import models
 
@@ -25,7 +28,7 @@ def build(config: Config, n_inputs: int, season: int = 1):
         n_known=data.n_known(config.data),
         season=season,
     )
-    model.compile(optimizer=optimizer_for(config), loss=loss_for(config), jit_compile=True if xla_on_cpu(config) else "auto")
+    model.compile(optimizer=optimizer_for(config), loss=loss_for(config), jit_compile=True if xla_on_cpu(config, train_windows) else "auto")
     return model
 
 
@@ -81,11 +84,13 @@ def precision_policy(config: Config) -> str:
     return "mixed_float16" if environment.mixed_precision_gpu() else "float32"
 
 
-# XLA pays for the GRU from this many recurrent steps on (benchmarks/PERFORMANCE.md, section 11).
+# XLA pays for the GRU from this many recurrent steps on, and once a training runs this many batches
+# (its compile costs seconds; benchmarks/PERFORMANCE.md, section 11).
 XLA_MIN_STEPS = 24
+XLA_MIN_BATCHES = 500
 
 
-def xla_on_cpu(config: Config) -> bool:
+def xla_on_cpu(config: Config, train_windows: int | None = None) -> bool:
     """Whether to XLA-compile the training step; measured per cell type (benchmarks/PERFORMANCE.md).
 
     On a CPU with TensorFlow, XLA fuses the GRU's per-step gate arithmetic and trains it
@@ -94,13 +99,19 @@ def xla_on_cpu(config: Config) -> bool:
     no faster and its compile costs seconds on every build. On a GPU Keras's own choice
     stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Not under a
     strategy over several devices (build inside its scope): XLA refuses to reach a
-    replica's weights on another device.
+    replica's weights on another device. With `train_windows` (per epoch), a training of
+    fewer than XLA_MIN_BATCHES batches in all is not compiled either.
     """
     import keras
 
     if keras.backend.backend() != "tensorflow" or config.model.type != "gru" or replica_count() > 1:
         return False
     steps = config.window.input_length // (config.model.segment_length or 1)
+    if train_windows is not None:
+        training = config.training
+        per_epoch = training.steps_per_epoch or -(-train_windows // training.batch_size)
+        if per_epoch * training.epochs < XLA_MIN_BATCHES:
+            return False
     return steps >= XLA_MIN_STEPS and not environment.devices("tensorflow")[0].startswith("GPU")
 
 

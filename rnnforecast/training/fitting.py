@@ -127,7 +127,8 @@ def train(
                 model.jit_compile = False
             print(f"Resuming {final} after epoch {state['epoch']}.", file=sys.stderr)
         else:
-            model = build(config, len(prepared.series.columns), prepared.prep["season_length"])
+            model = build(config, len(prepared.series.columns), prepared.prep["season_length"],
+                          train_windows=len(prepared.starts["train"]))
             (tmp / "config.yaml").write_text(config_module.dump(config))
             print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
         fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state)
@@ -175,7 +176,8 @@ def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, ve
     rates = [float(r) for r in history.get("learning_rate", [])] or [config.training.optimizer.learning_rate]
     plain = config.model_copy(deep=True)
     plain.training.early_stopping = plain.training.reduce_lr = plain.training.lr_decay = None
-    model = build(plain, len(prepared.series.columns), prepared.prep["season_length"])
+    model = build(plain, len(prepared.series.columns), prepared.prep["season_length"],
+                  train_windows=len(prepared.starts["all"]))
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: rates[min(epoch, len(rates) - 1)])
     batches = window_batches(
         prepared.values, prepared.starts["all"], plain, plain.training.shuffle, steps=plain.training.steps_per_epoch

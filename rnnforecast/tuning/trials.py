@@ -62,7 +62,8 @@ def _train_trial(config: Config, trial) -> tuple[dict[str, float], int, int]:
     keras.backend.clear_session()  # each trial builds a new graph; do not keep the old ones
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # "retracing" warnings: every trial is a new model
     prepared = training.prepare_data(config)
-    model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
+    model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
+                           train_windows=len(prepared.starts["train"]))
     history = training.fit(model, prepared, config, verbose=0, extra_callbacks=[Pruning()]).history
     val = np.asarray(history["val_loss"], dtype=float)
     best_epoch = int(np.nanargmin(val)) + 1 if np.isfinite(val).any() else len(val)
