@@ -36,7 +36,7 @@ demo: install
 
 ## Install the test extras and run the whole suite (CPU, a few minutes).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 clean-venv:
 	rm -rf $(VENV)

@@ -71,7 +71,7 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
 
 
 def test_xla_training_repeats_exactly_with_the_same_seed(data_dir):
-    cfg = _xla_config(data_dir, epochs=2)
+    cfg = _xla_config(data_dir)
     weights = []
     for _ in range(2):
         prepared = training.prepare_data(cfg)
