@@ -135,3 +135,38 @@ def test_lr_decay_and_an_explicit_reduce_lr_are_refused():
     raw = {"data": {"path": "x.csv", "targets": ["a"]}, "training": {"lr_decay": {}, "reduce_lr": {"patience": 2}}}
     with pytest.raises(UserError, match="reduce_lr: null"):
         config.validate(raw)
+
+
+def _within(doc, value) -> bool:
+    """Whether the README's default `doc` says what the schema's `value` is (a mapping may name fewer keys)."""
+    if isinstance(doc, dict):
+        return isinstance(value, dict) and all(k in value and _within(v, value[k]) for k, v in doc.items())
+    if isinstance(doc, list):
+        return isinstance(value, list) and len(doc) == len(value) and all(map(_within, doc, value))
+    if isinstance(doc, (int, float)) and not isinstance(doc, bool):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and float(doc) == float(value)
+    if isinstance(doc, str) and isinstance(value, float):  # YAML 1.1 reads 1e-6 (no dot) as text
+        return float(doc) == value
+    return doc == value or (doc == "none" and value is None)
+
+
+def test_the_readme_states_every_default_the_schema_has():
+    """The config reference's "default" column, wherever it gives a literal, is the schema's default."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    defaults = config.validate(_raw()).model_dump(mode="json")
+    checked, wrong = 0, []
+    for key, doc in re.findall(r"^\| `([a-z_]+(?:\.[a-z_]+)+)`(?:, `[^`]+`)* \| `([^`]*)` \|", readme, flags=re.M):
+        value = defaults
+        for part in key.split("."):
+            value = value.get(part, KeyError) if isinstance(value, dict) else KeyError
+        if value is KeyError:
+            continue  # a key of a section that is off by default (tune, calibration's options)
+        checked += 1
+        if not _within(yaml.safe_load(doc), value):
+            wrong.append(f"{key}: README {doc!r}, schema {value!r}")
+    assert checked > 30 and not wrong, wrong
