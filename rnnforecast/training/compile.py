@@ -85,7 +85,7 @@ def precision_policy(config: Config) -> str:
 
 
 # XLA pays for the GRU from this many recurrent steps on, and once a training runs this many batches
-# (its compile costs seconds; benchmarks/PERFORMANCE.md, section 11).
+# (its compile costs seconds; benchmarks/PERFORMANCE.md, section 12).
 XLA_MIN_STEPS = 24
 XLA_MIN_BATCHES = 500
 
