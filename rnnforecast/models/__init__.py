@@ -7,7 +7,6 @@ from rnnforecast.models.factory import (  # noqa: F401
     GATES,
     RECURRENT_LAYERS,
     build_model,
-    build_network,
     leaves_cudnn,
     training_memory,
 )

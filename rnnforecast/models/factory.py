@@ -36,31 +36,6 @@ def build_model(
     n_targets: int,
     n_known: int = 0,
     season: int = 1,
-) -> keras.Model:
-    """The network of `cfg`, or with `cfg.ensemble` > 1 that many, independently initialised, averaged.
-
-    Args and shapes as `build_network`. An ensemble's members share the inputs and
-    nothing else; the forecast is their mean (MemberMean), and training fits each
-    member on its own (compile it with EnsembleLoss).
-    """
-    shape = (cfg, input_length, n_inputs, horizon, n_targets, n_known, season)
-    if cfg.ensemble == 1:
-        return build_network(*shape)
-    members = [build_network(*shape, name=f"member_{i + 1}") for i in range(cfg.ensemble)]
-    inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
-    args = inputs if len(inputs) > 1 else inputs[0]
-    outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])
-    return keras.Model(args, outputs, name=f"rnnforecast_{cfg.type}_ensemble")
-
-
-def build_network(
-    cfg: ModelConfig,
-    input_length: int,
-    n_inputs: int,
-    horizon: int,
-    n_targets: int,
-    n_known: int = 0,
-    season: int = 1,
     name: str | None = None,
 ) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
@@ -76,7 +51,12 @@ def build_network(
     independence (channels folded into the batch); segment embedding; the recurrent
     stack; a direct head or the segment decoder; channels unfolded; the highway added;
     normalization undone.
+
+    With `cfg.ensemble` > 1 it is that many such networks, each from its own initial
+    weights, sharing the inputs and nothing else (see `_ensemble`).
     """
+    if cfg.ensemble > 1:
+        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season))
     seg = cfg.segment_length
     if seg is not None and input_length % seg:
         raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
@@ -160,6 +140,16 @@ def build_network(
         outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
     model_inputs = [inputs, future] if n_known and not by_segments else inputs
     return keras.Model(model_inputs, outputs, name=name or f"rnnforecast_{cfg.type}")
+
+
+def _ensemble(cfg: ModelConfig, shape: tuple) -> keras.Model:
+    """The members' mean (MemberMean) as the forecast; training fits each member on its own (EnsembleLoss)."""
+    one = cfg.model_copy(update={"ensemble": 1})
+    members = [build_model(one, *shape, name=f"member_{i + 1}") for i in range(cfg.ensemble)]
+    inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
+    args = inputs if len(inputs) > 1 else inputs[0]
+    outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])
+    return keras.Model(args, outputs, name=f"rnnforecast_{cfg.type}_ensemble")
 
 
 def leaves_cudnn(cfg: ModelConfig) -> list[str]:
