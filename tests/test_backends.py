@@ -9,15 +9,33 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import tiny_config
+from tests.conftest import jax_compile_cache, tiny_config
 
-CLI = "from rnnforecast.cli import app; app()"
+# One child process runs the three commands in turn (JAX is imported once, not three times), through
+# the same Typer app the console script runs; each command's exit code and output come back as JSON.
+COMMANDS = """
+import json, sys
+from typer.testing import CliRunner
+from rnnforecast.cli import app
+
+results = []
+for args in json.loads(sys.argv[1]):
+    args = [a.replace("{run}", results[0]["stdout"].strip().splitlines()[-1]) if results else a for a in args]
+    got = CliRunner().invoke(app, args)
+    results.append({"code": got.exit_code, "stdout": got.stdout, "stderr": got.stderr + repr(got.exception)})
+    if got.exit_code:
+        break
+print("RESULT " + json.dumps(results))
+"""
 
 
-def _run(args, backend, cwd):
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=600)
+def _run_commands(commands, backend, cwd):
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
+           **jax_compile_cache(cwd)}
+    done = subprocess.run([sys.executable, "-c", COMMANDS, json.dumps(commands)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+    assert done.returncode == 0 and "RESULT " in done.stdout, done.stderr[-3000:]
+    return json.loads(done.stdout.split("RESULT ", 1)[1])
 
 
 @pytest.mark.slow
@@ -28,21 +46,21 @@ def test_train_predict_and_evaluate_under_jax(data_dir, tmp_path):
     config_path = tmp_path / "jax.yaml"
     config_path.write_text(yaml.safe_dump(raw))
 
-    trained = _run(["train", str(config_path)], "jax", tmp_path)
-    assert trained.returncode == 0, trained.stderr
-    run = trained.stdout.strip().splitlines()[-1]
+    trained, predicted, evaluated = _run_commands(
+        [["train", str(config_path)], ["predict", "{run}"], ["evaluate", "{run}", "--format", "json"]], "jax", tmp_path
+    )
+    assert trained["code"] == 0, trained["stderr"]
+    run = trained["stdout"].strip().splitlines()[-1]
     meta = json.loads((tmp_path / "runs" / os.path.basename(run) / "metadata.json").read_text())
     assert meta["backend"] == "jax"
 
-    predicted = _run(["predict", run], "jax", tmp_path)
-    assert predicted.returncode == 0, predicted.stderr
-    rows = predicted.stdout.strip().splitlines()
+    assert predicted["code"] == 0, predicted["stderr"]
+    rows = predicted["stdout"].strip().splitlines()
     assert len(rows) == 1 + raw["window"]["horizon"]  # header and one line per forecast step
     assert all(cell not in ("nan", "") for row in rows[1:] for cell in row.split(",")[1:])
 
-    evaluated = _run(["evaluate", run, "--format", "json"], "jax", tmp_path)
-    assert evaluated.returncode == 0, evaluated.stderr
-    assert json.loads(evaluated.stdout)["windows"] > 0
+    assert evaluated["code"] == 0, evaluated["stderr"]
+    assert json.loads(evaluated["stdout"])["windows"] > 0
 
 
 def test_help_never_imports_a_backend():

@@ -15,6 +15,7 @@ import textwrap
 import pytest
 
 from rnnforecast import environment
+from tests.conftest import jax_compile_cache
 
 CHILD = textwrap.dedent(
     """
@@ -111,7 +112,7 @@ def test_several_gpus_are_used_together_and_one_device_alone():
 
 def _train_on_two_devices(tmp_path, backend, cell, compare):
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2", **jax_compile_cache(tmp_path)}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "runs"), cell, compare], capture_output=True,
                             text=True, env=env, cwd=root, timeout=600)

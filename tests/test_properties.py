@@ -41,8 +41,8 @@ def messy_frames(draw):
 
 @pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=messy_frames(), missing=st.sampled_from(["interpolate", "ffill", "drop", "error"]))
-def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing):
+@given(case=messy_frames(), missing=st.sampled_from(["interpolate", "ffill", "drop", "error"]), refit=st.booleans())
+def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing, refit):
     frame, sep = case
     folder = tmp_path_factory.mktemp("messy")
     path = folder / "messy.csv"
@@ -51,7 +51,7 @@ def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing):
         "data": {"path": str(path), "targets": ["value"], "missing": missing},
         "window": {"input_length": 6, "horizon": 3},
         "model": {"type": "gru", "layers": [{"units": 3}]},
-        "training": {"epochs": 1, "batch_size": 64},
+        "training": {"epochs": 1, "batch_size": 64, "refit": refit},  # the final model on every row, or not
         "run": {"dir": str(folder / "runs")},
     }
     config = folder / "c.yaml"

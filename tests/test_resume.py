@@ -1,5 +1,10 @@
-"""A real training process killed mid-run leaves no visible run, and --resume finishes it."""
+"""A real training process killed mid-run leaves no visible run, and --resume finishes it.
 
+One chain covers both signals: the first process gets Ctrl-C (SIGINT) after its first epoch, the
+resumed process is killed outright (SIGKILL) after its next one, and a second resume finishes the run.
+"""
+
+import json
 import os
 import signal
 import subprocess
@@ -13,35 +18,59 @@ import yaml
 
 from tests.conftest import DATA, tiny_config
 
-EPOCHS = 5
+EPOCHS = 4
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+def _config(tmp_path: Path) -> Path:
+    # Big enough that an epoch takes a few seconds: each signal must land while epochs remain.
     raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path / "runs")},
                       model={"type": "lstm", "layers": [{"units": 48}, {"units": 48}]},
                       training={"epochs": EPOCHS, "batch_size": 16, "early_stopping": None, "reduce_lr": None})
     config = tmp_path / "slow.yaml"
     config.write_text(yaml.safe_dump(raw))
-    command = [sys.executable, "-m", "rnnforecast.cli", "train", str(config)]
+    return config
+
+
+def _start(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    return process, tmp_path / "runs"
+    return subprocess.Popen([sys.executable, "-m", "rnnforecast.cli", "train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _wait_for_checkpoint(runs: Path, process: subprocess.Popen) -> Path:
+def _wait_for_epoch(runs: Path, process: subprocess.Popen, epoch: int) -> Path:
+    """The hidden run folder, once its checkpoint records `epoch` finished epochs."""
     deadline = time.time() + 240
     while time.time() < deadline:
-        found = list(runs.glob(".*.partial/checkpoint.json")) if runs.exists() else []
-        if found:
-            return found[0].parent
+        for state in runs.glob(".*.partial/checkpoint.json") if runs.exists() else []:
+            try:
+                if json.loads(state.read_text())["epoch"] >= epoch:
+                    return state.parent
+            except (ValueError, OSError):  # replaced while read
+                pass
         assert process.poll() is None, process.communicate()
-        time.sleep(0.2)
-    pytest.fail("no checkpoint was written in time")
+        time.sleep(0.1)
+    pytest.fail(f"no checkpoint of epoch {epoch} was written in time")
 
 
-def _resume_and_check(partial: Path, runs: Path) -> None:
+@pytest.mark.slow
+def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
+    runs = tmp_path / "runs"
+    process = _start(str(_config(tmp_path)))
+    partial = _wait_for_epoch(runs, process, 1)
     final = partial.with_name(partial.name[1 : -len(".partial")])
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr, stderr[-3000:]
     assert not final.exists() and [p.name for p in runs.iterdir()] == [partial.name]  # nothing visible
+
+    process = _start("--resume", str(final))
+    _wait_for_epoch(runs, process, 2)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    assert not final.exists() and [p.name for p in runs.iterdir()] == [partial.name]
+    assert json.loads((partial / "checkpoint.json").read_text())["epoch"] < EPOCHS  # killed with epochs left
+
     result = subprocess.run([sys.executable, "-m", "rnnforecast.cli", "train", "--resume", str(final)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -50,17 +79,3 @@ def _resume_and_check(partial: Path, runs: Path) -> None:
     history = pd.read_csv(final / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
     assert not list(final.glob("checkpoint*"))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_killed_training_resumes(tmp_path, sig):
-    process, runs = _start(tmp_path)
-    partial = _wait_for_checkpoint(runs, process)
-    process.send_signal(sig)
-    _, stderr = process.communicate(timeout=120)
-    if sig == signal.SIGINT:
-        assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr, stderr[-3000:]
-    else:
-        assert process.returncode == -signal.SIGKILL
-    _resume_and_check(partial, runs)

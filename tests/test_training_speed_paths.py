@@ -71,7 +71,8 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
 
 
 def test_xla_training_repeats_exactly_with_the_same_seed(data_dir):
-    cfg = _xla_config(data_dir)
+    # Four sampled batches of 256 an epoch: every training batch has one shape, so XLA compiles it once.
+    cfg = _xla_config(data_dir, steps_per_epoch=4)
     weights = []
     for _ in range(2):
         prepared = training.prepare_data(cfg)
@@ -88,7 +89,7 @@ def test_predict_scaled_matches_calling_the_model_window_by_window(data_dir, mon
     cfg = _config(data_dir, cell)
     model = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
     values = np.random.default_rng(2).normal(size=(200, 1)).astype("float32")
-    starts = np.arange(0, 150, 3)
+    starts = np.arange(0, 150, 7)  # 22 windows: three chunks of 7 and a short last one
     monkeypatch.setattr(forecasting.inference, "PREDICT_CHUNK", 7)  # several chunks and a short last one
     got = forecasting.predict_scaled(model, values, starts, cfg.window.input_length)
     windows = values[starts[:, None] + np.arange(cfg.window.input_length)]
