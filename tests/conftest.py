@@ -13,6 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first: the workers then end on short tests and finish at nearly the same time."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

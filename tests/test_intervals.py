@@ -205,6 +205,7 @@ def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
     assert config.validate(__import__("yaml").safe_load(config.dump(split))) == split
 
 
+@pytest.mark.slow
 def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     rng = np.random.default_rng(7)
     horizon, rows, calm = 2, 15000, 1000

@@ -97,6 +97,16 @@ def test_date_assembled_from_year_month_day_hour_columns(data_dir):
     assert series.frame["pm2.5"].isna().sum() > 0  # the NA cells stay missing until the fill policy
 
 
+def test_date_and_time_columns_are_joined_and_a_missing_cell_is_named(tmp_path):
+    path = tmp_path / "split.csv"
+    path.write_text("date,time,y\n" + "".join(f"2024-01-01,{h:02d}:00,{h}\n" for h in range(12)))
+    series = _load(path, time_column=["date", "time"])
+    assert series.index[3] == pd.Timestamp("2024-01-01 03:00") and series.frequency == "h"
+    path.write_text(path.read_text().replace("2024-01-01,05:00", "2024-01-01,"))
+    with pytest.raises(UserError, match=r"time column date, time .* on line 7"):
+        _load(path, time_column=["date", "time"])
+
+
 def test_categorical_column_is_one_hot_encoded(data_dir):
     series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], categorical=["cbwd"],
                    time_column=["year", "month", "day", "hour"])

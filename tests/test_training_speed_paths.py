@@ -70,6 +70,7 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_xla_training_repeats_exactly_with_the_same_seed(data_dir):
     # Four sampled batches of 256 an epoch: every training batch has one shape, so XLA compiles it once.
     cfg = _xla_config(data_dir, steps_per_epoch=4)

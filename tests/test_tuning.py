@@ -63,6 +63,7 @@ def finished_trials(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["state"].isin(["complete", "pruned", "fail"]) & ~frame["reason"].fillna("").str.startswith("interrupted")]
 
 
+@pytest.mark.slow
 def test_tiny_search_end_to_end_writes_every_output(tmp_path):
     result = runner.invoke(app, ["tune", str(write(tmp_path, search_config(tmp_path))), "--refit"])
     assert result.exit_code == 0, result.output
@@ -178,6 +179,7 @@ def _load_study(journal: Path):
     return optuna.load_study(study_name=summary.study_name, storage=storage)
 
 
+@pytest.mark.slow
 def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
     config = write(tmp_path, search_config(tmp_path, trials=4))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -218,6 +220,7 @@ def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
         assert any(all(row[key] == value for key, value in drawn.items()) for _, row in later.iterrows())
 
 
+@pytest.mark.slow
 def test_two_local_workers_share_one_study_and_stop_at_the_requested_total(tmp_path):
     result = cli("tune", str(write(tmp_path, search_config(tmp_path, trials=4))), "--workers", "2")
     assert result.returncode == 0, result.stderr
@@ -275,6 +278,7 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_workers_on_a_postgresql_server_share_one_study(tmp_path, postgres_url):
     """Two `rnnforecast tune --storage postgresql://... --study NAME` processes, as a cluster's workers run them."""
     import optuna

@@ -39,7 +39,11 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
 
 def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
     """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
-    text = table[columns].astype(str).agg(" ".join, axis=1) if len(columns) > 1 else table[columns[0]]
+    text = table[columns[0]]
+    if len(columns) > 1:  # "2010 1 2 0": joined column by column (a row-wise join costs seconds per million rows)
+        text = text.astype(str)
+        for column in columns[1:]:
+            text = text + " " + table[column].astype(str)
     if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
         parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
         times = pd.to_datetime(parts, errors="coerce")
