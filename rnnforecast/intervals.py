@@ -205,7 +205,7 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
     """
     shape = pool.shape[1:]
     flat = pool.reshape(len(pool), -1)
-    ranked = _RankedPool(flat)
+    ranked = (_SortedWindow if window * flat.shape[1] <= SORT_LIMIT else _RankedPool)(flat)
 
     def ranks(n, level):
         """The 1-based ranks, per column, of the lower and upper thresholds in a pool of n at this level."""
@@ -252,6 +252,40 @@ def adaptive(pool, n_history, recent_origins, origins, horizon, window, alpha, g
         lows.append(lo.reshape(shape))
         highs.append(hi.reshape(shape))
     return np.stack(lows), np.stack(highs)
+
+
+# Below this many values in a full pool, sorting it at each step (one C call) is faster than the
+# tree's dozen vectorized numpy calls per level; above it the tree's O(log n) wins.
+SORT_LIMIT = 20_000
+
+
+class _SortedWindow:
+    """The order statistics of `_RankedPool` for a small pool: rows [start, stop) sorted when asked.
+
+    The pool only ever slides forward (rows join at the end and leave at the start), so it is
+    two bounds; the sort is kept until the pool changes.
+    """
+
+    def __init__(self, values: np.ndarray):
+        self.values, self.start, self.stop, self.ordered = values, 0, 0, None
+
+    def fill(self, start: int, stop: int) -> None:
+        self.start, self.stop, self.ordered = start, stop, None
+
+    def add(self, row: int) -> None:
+        assert row == self.stop, "rows join the pool in order"
+        self.stop, self.ordered = row + 1, None
+
+    def remove(self, row: int) -> None:
+        assert row == self.start, "rows leave the pool in order"
+        self.start, self.ordered = row + 1, None
+
+    def kth(self, k: np.ndarray) -> np.ndarray:
+        """The k-th smallest value (1-based k, one per column) of each column's pool."""
+        if self.ordered is None:
+            self.ordered = np.sort(self.values[self.start : self.stop], axis=0)
+        rank = np.minimum(np.asarray(k, dtype=np.int64), len(self.ordered))
+        return np.take_along_axis(self.ordered, rank[None] - 1, 0)[0]
 
 
 class _RankedPool:

@@ -276,10 +276,11 @@ def test_no_origin_sees_an_error_whose_targets_come_after_it(gamma, base):
     assert not np.array_equal(before[~unchanged], after[~unchanged])
 
 
-def test_ranked_pool_gives_the_order_statistics_of_a_fresh_sort():
+@pytest.mark.parametrize("kind", ["_RankedPool", "_SortedWindow"])
+def test_ranked_pool_gives_the_order_statistics_of_a_fresh_sort(kind):
     rng = np.random.default_rng(9)
     values = np.round(rng.normal(size=(60, 5)), 1)  # rounded: ties too
-    pool = intervals._RankedPool(values)
+    pool = getattr(intervals, kind)(values)
     pool.fill(0, 10)
     for k in range(10, 60):
         if k >= 25:  # first growing, then sliding
@@ -317,15 +318,19 @@ def _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, alpha
     return np.stack(lows), np.stack(highs)
 
 
+@pytest.mark.parametrize("pool", ["tree", "sort"])
 @pytest.mark.parametrize("floor", [None, 0.25])
 @pytest.mark.parametrize("window", [30, 500])
-def test_adaptive_matches_its_definition(window, floor):
+def test_adaptive_matches_its_definition(window, floor, pool, monkeypatch):
+    monkeypatch.setattr(intervals, "SORT_LIMIT", 0 if pool == "tree" else 10**9)
     rng = np.random.default_rng(4)
     n_history, n_recent, horizon = 80, 300, 5
-    pool = rng.normal(size=(n_history + n_recent, horizon, 2)) * np.linspace(1, 3, n_history + n_recent)[:, None, None]
+    values = rng.normal(size=(n_history + n_recent, horizon, 2)) * np.linspace(1, 3, n_history + n_recent)[:, None, None]
     recent_origins = np.arange(n_recent) + 1000
-    lows, highs = intervals.adaptive(pool, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05, floor=floor)
-    expected_lows, expected_highs = _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, 0.2, 0.05, floor)
+    lows, highs = intervals.adaptive(values, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05,
+                                     floor=floor)
+    expected_lows, expected_highs = _adaptive_by_sorting(values, n_history, recent_origins, horizon, window, 0.2, 0.05,
+                                                         floor)
     assert np.array_equal(lows.reshape(n_recent, -1), expected_lows)
     assert np.array_equal(highs.reshape(n_recent, -1), expected_highs)
 
