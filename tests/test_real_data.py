@@ -26,6 +26,10 @@ TEST_FILE = {
     "ettm1": "ETTm1-head3000.csv", "ettm2": "ETTm1-head3000.csv", "ettm1-quarters": "ETTm1-head3000.csv",
 }
 
+# The configs on the temperatures differ in their models, not in what a plot draws (one daily target, a
+# week or a day ahead, point losses): one of each horizon is plotted.
+PLOTTED_TEMPS = {"quickstart", "classic-lstm-next-value"}
+
 
 def _as_four_series(source: Path, folder: Path) -> Path:
     """The ETTm1 slice cut into four consecutive series, as the quarters of configs/ettm1-quarters.yaml."""
@@ -72,9 +76,10 @@ def test_config_runs_end_to_end(name, tmp_path):
     else:
         _check_future_steps(forecast, cfg, run)
 
-    png = tmp_path / "plot.png"
-    assert runner.invoke(app, ["plot", str(run), "--output", str(png)]).exit_code == 0
-    assert png.stat().st_size > 20_000
+    if TEST_FILE[name] != TEMPS or name in PLOTTED_TEMPS:
+        png = tmp_path / "plot.png"
+        assert runner.invoke(app, ["plot", str(run), "--output", str(png)]).exit_code == 0
+        assert png.stat().st_size > 20_000
 
 
 def _check_future_steps(forecast: pd.DataFrame, cfg, run: Path) -> None:
