@@ -325,7 +325,8 @@ def test_adaptive_matches_its_definition(window, floor, pool, monkeypatch):
     monkeypatch.setattr(intervals, "SORT_LIMIT", 0 if pool == "tree" else 10**9)
     rng = np.random.default_rng(4)
     n_history, n_recent, horizon = 80, 300, 5
-    values = rng.normal(size=(n_history + n_recent, horizon, 2)) * np.linspace(1, 3, n_history + n_recent)[:, None, None]
+    values = rng.normal(size=(n_history + n_recent, horizon, 2))
+    values *= np.linspace(1, 3, n_history + n_recent)[:, None, None]
     recent_origins = np.arange(n_recent) + 1000
     lows, highs = intervals.adaptive(values, n_history, recent_origins, recent_origins, horizon, window, 0.2, 0.05,
                                      floor=floor)
