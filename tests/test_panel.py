@@ -96,6 +96,20 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path):
     assert png.stat().st_size > 20_000
 
 
+def test_a_panel_is_cut_into_its_series_as_a_groupby_would(tmp_path):
+    """Each id's rows in file order, ids sorted: what `table.groupby(ids, sort=True)` gives, row for row."""
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({"store": rng.choice(["b", "a", "c10", "c9", ""], size=60), "x": np.arange(60)})
+    table.index = rng.permutation(1000)[:60]  # labels that are not positions
+    ids = table["store"]
+    got = data.series._groups(table, ids)
+    expected = {key: rows for key, rows in table.groupby(ids, sort=True)}
+    assert list(got) == list(expected)
+    for key in expected:
+        pd.testing.assert_frame_equal(got[key], expected[key])
+    assert data.series._groups(table.iloc[:0], ids.iloc[:0]) == {}
+
+
 def test_parquet_panel_reads_like_csv(tmp_path):
     csv = _panel_csv(tmp_path / "p.csv", n_series=5)
     table = pd.read_csv(csv)
