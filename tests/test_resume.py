@@ -71,10 +71,10 @@ def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
     assert not final.exists() and [p.name for p in runs.iterdir()] == [partial.name]
     assert json.loads((partial / "checkpoint.json").read_text())["epoch"] < EPOCHS  # killed with epochs left
 
-    result = subprocess.run([sys.executable, "-m", "rnnforecast.cli", "train", "--resume", str(final)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == str(final)
+    process = _start("--resume", str(final))
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr
+    assert stdout.strip().splitlines()[-1] == str(final)
     assert not partial.exists() and (final / "model.keras").is_file()
     history = pd.read_csv(final / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
