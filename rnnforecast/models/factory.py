@@ -123,8 +123,9 @@ def build_model(
         if n_known:
             future = keras.Input(shape=(horizon, n_known), name="known_future")
             x = keras.layers.Concatenate(name="with_known_future")([x, keras.layers.Flatten(name="flat_future")(future)])
-        # A seasonal highway starts as the seasonal naive forecast; a zero head keeps the whole model there at first.
-        init = "zeros" if cfg.highway == "seasonal" else "glorot_uniform"
+        # A seasonal highway starts as the seasonal naive forecast (a fitted one: as the least-squares linear
+        # forecast, set by training); a zero head keeps the whole model there at first.
+        init = "zeros" if cfg.highway in ("seasonal", "fitted") else "glorot_uniform"
         x = keras.layers.Dense(horizon * out_cols * n_quantiles, kernel_initializer=init, name="head")(x)
     if cfg.channel_independence:
         x = BatchReshape((n_inputs, horizon), name="unfold_channels")(x)

@@ -18,6 +18,7 @@ from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_
 from rnnforecast.training.compile import build, set_seeds
 from rnnforecast.training.distribution import announce_device, release_freed_memory, replicated
 from rnnforecast.training.inputs import TrainingData, prepare_data
+from rnnforecast.training.linear_start import fitted_map, start_highway
 
 
 def fit(
@@ -49,10 +50,14 @@ def fit(
         steps=config.training.steps_per_epoch,
     )
     val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
+    ridge = None
+    if resume_state is None:
+        ridge = start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], config,
+                              int(prepared.prep["season_length"]))
     initial = None
     if early is not None and resume_state is None:
-        # The untrained model is a candidate too: with `highway: seasonal` it is the seasonal naive forecast,
-        # and early stopping then keeps it unless some epoch beats it on validation.
+        # The untrained model is a candidate too: with `highway: seasonal` it is the seasonal naive forecast
+        # (`fitted`: the least-squares linear one), and early stopping keeps it unless some epoch beats it.
         initial = float(model.evaluate(val_batches, verbose=0))
         early.initial = (initial, model.get_weights()) if math.isfinite(initial) else None
     try:
@@ -76,6 +81,7 @@ def fit(
     # 0-based epoch whose weights the model ends with; -1: the untrained model won
     history.best_epoch = int(early.best_epoch) if early is not None and early.best_weights is not None else epochs_run - 1
     history.initial_val_loss = initial
+    history.highway_prior_windows = ridge  # highway: fitted: the shrinkage its start was fitted with
     return history
 
 
@@ -136,7 +142,8 @@ def train(
         final_meta = {}
         if config.training.refit and not train_on_validation and len(prepared.starts.get("all", [])):
             print("Training the final model on every window of the data (training.refit).", file=sys.stderr)
-            final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose)
+            final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose,
+                                            fitted.highway_prior_windows)
             final_model.save(tmp / runs.FINAL_MODEL_FILE)
             final_meta["final_model_sha256"] = runs.sha256(tmp / runs.FINAL_MODEL_FILE)
         checkpoints.clear(tmp)
@@ -155,6 +162,7 @@ def train(
             "best_val_loss": float(np.nanmin([*history["val_loss"], initial])),
             "best_epoch": fitted.best_epoch + 1,  # 0: no epoch beat the untrained model on validation
             "initial_val_loss": fitted.initial_val_loss,
+            "highway_prior_windows": _number(fitted.highway_prior_windows),
             **final_meta,
             "resumed": resume is not None,
             "trained_on": "train+validation" if train_on_validation else "train",
@@ -164,13 +172,21 @@ def train(
     return final
 
 
-def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, verbose: int | None = None):
+def _number(value: float | None):
+    """A float as JSON takes it: infinity as the string "inf"."""
+    return value if value is None or math.isfinite(value) else "inf"
+
+
+def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, verbose: int | None = None,
+          prior_windows: float | None = None):
     """The final model: a fresh one trained on every window for the honest fit's best epoch count.
 
     The learning rate of each epoch is the one the honest fit used in that epoch, so
     the final model follows the same schedule without needing a validation set. With
     `epochs` 0 (no epoch beat the untrained model) it is the untrained model, as the
-    honest one is. Returns the model and what metadata.json records about it.
+    honest one is. `prior_windows` is the shrinkage the honest fit chose for a fitted
+    highway (it has no validation set to choose its own). Returns the model and what
+    metadata.json records about it.
     """
     keras = environment.import_keras()
     rates = [float(r) for r in history.get("learning_rate", [])] or [config.training.optimizer.learning_rate]
@@ -182,6 +198,10 @@ def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, ve
     batches = window_batches(
         prepared.values, prepared.starts["all"], plain, plain.training.shuffle, steps=plain.training.steps_per_epoch
     )
+    season = int(prepared.prep["season_length"])
+    if prior_windows is None and config.model.highway == "fitted":  # a resumed run: choose it again, as it was
+        prior_windows = fitted_map(prepared.values, prepared.starts["train"], prepared.starts["val"], config, season)[1]
+    start_highway(model, prepared.values, prepared.starts["all"], [], plain, season, prior_windows)
     if epochs == 0:
         return model, {"final_epochs": 0, "final_windows": int(len(prepared.starts["all"]))}
     try:

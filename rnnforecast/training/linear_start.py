@@ -1,0 +1,122 @@
+"""`model.highway: fitted`: the highway starts as a ridge-fitted linear forecast of the training windows.
+
+A linear map from the look-back to the horizon is convex to fit, but fitted by the same
+gradient steps as the recurrent stack it is far from converged when early stopping ends
+the run a few epochs in. Solved in closed form first, on the windows as the model sees
+them (window-normalized), it starts the network at a strong linear forecast, and training
+learns what that forecast misses (the head starts at zero). The fit is shrunk toward the
+seasonal naive map, not toward zero: a short series with fewer windows than weights stays
+near seasonal naive, a long one reaches least squares. How far is chosen on the
+validation windows, seasonal naive itself included, so the start is never worse there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnforecast.config import Config
+
+MAX_WINDOWS = 50_000  # a sample this large fixes a map of at most a few hundred inputs well
+# The shrinkage toward seasonal naive, in windows' worth of evidence: the prior weighs as much as this many windows.
+PRIOR_WINDOWS = (0.01, 0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, math.inf)
+
+
+def highways(model) -> list:
+    """The model's Highway layers, an ensemble's members' included."""
+    from rnnforecast.models.layers import Highway
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, Highway):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found.extend(highways(layer))
+    return found
+
+
+def _design(values: np.ndarray, starts: np.ndarray, config: Config, cap: int):
+    """Yield (inputs with a bias column, targets) in the model's normalized units, one chunk at a time."""
+    L, H, n = config.window.input_length, config.window.horizon, len(config.data.targets)
+    if len(starts) > cap:
+        starts = np.sort(np.random.default_rng(config.training.seed).choice(starts, cap, replace=False))
+    for lo in range(0, len(starts), 4096):  # chunks: a bounded gather, whatever the data's size
+        rows = starts[lo : lo + 4096, None] + np.arange(L + H)
+        block = values[rows][:, :, :n].astype("float64")  # (windows, L + H, targets)
+        past, future = block[:, :L], block[:, L:]
+        if config.model.normalization != "none":
+            reference = past[:, -1:] if config.model.normalization == "last" else past.mean(axis=1, keepdims=True)
+            past, future = past - reference, future - reference
+            if config.model.normalization_scale:
+                std = np.sqrt(past.var(axis=1, keepdims=True) + 1e-5)
+                past, future = past / std, future / std
+        x = np.concatenate([past.transpose(0, 2, 1).reshape(-1, L), np.ones((past.shape[0] * n, 1))], axis=1)
+        yield x, future.transpose(0, 2, 1).reshape(-1, H)
+
+
+def _normal_equations(values, starts, config):
+    L, H = config.window.input_length, config.window.horizon
+    gram, cross, rows = np.zeros((L + 1, L + 1)), np.zeros((L + 1, H)), 0
+    for x, y in _design(values, starts, config, MAX_WINDOWS):
+        gram += x.T @ x
+        cross += x.T @ y
+        rows += len(x)
+    return gram, cross, rows
+
+
+def _solve(gram, cross, prior, weight):
+    """argmin |XW - Y|^2 + weight |W - prior|^2 over the kernel (the bias is not shrunk)."""
+    if math.isinf(weight):
+        return prior
+    L = gram.shape[0] - 1
+    lhs, rhs = gram.copy(), cross.copy()
+    lhs[np.arange(L), np.arange(L)] += weight
+    rhs[:L] += weight * prior[:L]
+    return np.linalg.solve(lhs, rhs)
+
+
+def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: Config, season: int,
+               prior_windows: float | None = None) -> tuple[np.ndarray, float]:
+    """The highway's (input_length + 1, horizon) map, kernel rows then the bias row, and its prior weight.
+
+    Args:
+        values: the prepared (scaled) array; train: the window starts to fit on.
+        val: the window starts that choose the shrinkage from PRIOR_WINDOWS (ignored with `prior_windows`).
+        config: the run's config (window, targets, model.normalization, training.loss); season: the data's.
+        prior_windows: a shrinkage already chosen (the final model reuses the honest fit's).
+
+    Returns:
+        The map in the normalized units the Highway layer reads and writes, and the shrinkage used.
+    """
+    from rnnforecast.models.layers import seasonal_naive_map
+
+    L, H = config.window.input_length, config.window.horizon
+    prior = np.vstack([seasonal_naive_map(L, H, season), np.zeros((1, H))]).astype("float64")
+    gram, cross, rows = _normal_equations(values, train, config)
+    energy = max(np.trace(gram[:L, :L]) / max(rows, 1) / L, 1e-12)  # one window's mean square input
+    candidates = PRIOR_WINDOWS if prior_windows is None else (prior_windows,)
+    solutions = {w: _solve(gram, cross, prior, w * energy) for w in candidates}
+    if len(solutions) == 1 or len(val) == 0:
+        chosen = candidates[0] if len(solutions) == 1 else math.inf
+        return solutions.get(chosen, prior), chosen
+    squared = config.training.loss == "mse"
+    errors = dict.fromkeys(solutions, 0.0)
+    for x, y in _design(values, val, config, MAX_WINDOWS // 5):
+        for w, solution in solutions.items():
+            residual = x @ solution - y
+            errors[w] += float((residual**2).sum() if squared else np.abs(residual).sum())
+    chosen = min(errors, key=errors.get)
+    return solutions[chosen], chosen
+
+
+def start_highway(model, values: np.ndarray, train: np.ndarray, val: np.ndarray, config: Config, season: int,
+                  prior_windows: float | None = None) -> float | None:
+    """Set every Highway of the model to the fitted map (highway: fitted only); return the shrinkage used."""
+    if config.model.highway != "fitted" or len(train) == 0:
+        return None
+    solution, chosen = fitted_map(values, np.asarray(train), np.asarray(val), config, season, prior_windows)
+    for layer in highways(model):
+        layer.linear.kernel.assign(solution[:-1].astype("float32"))
+        layer.linear.bias.assign(solution[-1].astype("float32"))
+    return chosen
