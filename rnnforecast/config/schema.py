@@ -21,6 +21,7 @@ from rnnforecast.config.types import (
     DecoderType,
     DuplicatePolicy,
     Float,
+    InputLength,
     Fraction,
     Int,
     LossName,
@@ -140,8 +141,11 @@ class DataConfig(Section):
 
 
 class WindowConfig(Section):
-    # None: derived from the season and the horizon when the data are read (data.default_input_length)
-    input_length: Optional[PosInt] = None
+    """input_length left out is derived from the season and the horizon when the data are read
+    (data.default_input_length); `auto` or a list of candidates is chosen by short probes on the
+    validation windows (training.lookback), and the run's saved config holds the one chosen."""
+
+    input_length: InputLength = None
     horizon: PosInt = 12
     stride: PosInt = 1
 
@@ -357,12 +361,14 @@ class Config(Section):
             split.test_length = split.val_length = window.horizon  # a panel's default: the competition split
         elif split.by_fractions:
             split.train, split.val = split.fractions  # written out, so the saved config says what was used
-        if model.segment_length is not None and window.input_length and window.input_length % model.segment_length:
-            raise ValueError(
-                f"model.segment_length {model.segment_length} does not divide window.input_length "
-                f"{window.input_length}; the segments must cover the look-back exactly. Choose a segment_length "
-                f"that divides it (or an input_length that is a multiple of {model.segment_length})"
-            )
+        lengths = window.input_length if isinstance(window.input_length, list) else [window.input_length]
+        for length in lengths:
+            if model.segment_length is not None and isinstance(length, int) and length % model.segment_length:
+                raise ValueError(
+                    f"model.segment_length {model.segment_length} does not divide window.input_length "
+                    f"{length}; the segments must cover the look-back exactly. Choose a segment_length "
+                    f"that divides it (or an input_length that is a multiple of {model.segment_length})"
+                )
         known = list(self.data.future_features) + list(self.data.calendar)
         if known and (model.channel_independence or model.decoder != "direct"):
             raise ValueError(

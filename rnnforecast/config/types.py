@@ -69,6 +69,26 @@ Str = Annotated[str, BeforeValidator(_not_bool)]
 PosInt = Annotated[Int, Field(gt=0)]
 
 
+def _input_length(value: Any) -> Any:
+    """A look-back in steps, `auto`, or a list of candidate look-backs (sorted, each once); None: derived."""
+    def whole(item: Any) -> bool:
+        return isinstance(item, int) and not isinstance(item, bool) and item > 0
+
+    if isinstance(value, str) and value.strip().isdigit():  # "96" from a --set or a quoted YAML value
+        value = int(value)
+    if value is None or value == "auto" or whole(value):
+        return value
+    if isinstance(value, list) and value and all(whole(item) for item in value):
+        return sorted(set(value))
+    raise ValueError(
+        "must be a positive whole number of steps, auto (chosen by short probes), or a list of candidates "
+        "such as [48, 96, 192]; leave it out to derive it from the season and the horizon"
+    )
+
+
+InputLength = Annotated[Any, BeforeValidator(_input_length)]
+
+
 Fraction = Annotated[Float, Field(gt=0, lt=1)]
 
 

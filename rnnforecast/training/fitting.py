@@ -158,6 +158,7 @@ def train(
             "data_sha256": prepared.prep["data_sha256"],
             "config_file": str(config_path) if config_path else None,
             "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
+            "input_length_search": prepared.lookback,
             "epochs_run": len(history.get("loss", [])),
             "best_val_loss": float(np.nanmin([*history["val_loss"], initial])),
             "best_epoch": fitted.best_epoch + 1,  # 0: no epoch beat the untrained model on validation

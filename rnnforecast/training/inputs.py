@@ -31,22 +31,34 @@ class TrainingData:
     valid: np.ndarray | None = None  # rows a window may use (gaps under data.missing: drop are not)
     offsets: dict[str, int] = field(default_factory=dict)  # a panel: the first row of each series in `values`
     indexes: dict[str, pd.Index] = field(default_factory=dict)  # a panel: each series' time index
+    lookback: dict | None = None  # window.input_length auto or a list: the probes' record (training.lookback)
 
 
-def prepare_data(config: Config) -> TrainingData:
+def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) -> TrainingData:
     """Read, split, fit the preprocessing on the training rows, and index the windows.
 
     `starts` holds the training and validation windows, and under "all" every window
     of the file, which the final model (training.refit) is trained on. A config without
-    window.input_length gets the derived one here (data.default_input_length), so that
-    the run's saved config says what was used.
+    window.input_length gets the derived one here (data.default_input_length), one with
+    `auto` or a list the one its probes choose, so that the run's saved config says what
+    was used. `panel`: the series, already read (the probes read the file once).
     """
-    panel = data.load_panel(config.data)
-    resolve_input_length(config, panel)
+    panel = data.load_panel(config.data) if panel is None else panel
+    lookback = resolve_input_length(config, panel)
+    prepared = _prepare(config, panel)
+    if lookback is not None:
+        from rnnforecast.training.lookback import describe
+
+        prepared.lookback = lookback
+        prepared.notes.append(describe(lookback))
+    return prepared
+
+
+def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if not config.data.id_column:
         (series,) = panel.values()
         bounds, prep, values, valid, starts = _prepare_one(series, config)
-        return TrainingData(series, bounds, prep, values, starts, series.notes, valid)
+        return TrainingData(series, bounds, prep, values, starts, list(series.notes), valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
     starts: dict[str, list] = {"train": [], "val": [], "all": []}
@@ -107,11 +119,18 @@ def _examples(keys: list[str]) -> str:
     return ", ".join(map(str, keys[:10])) + (" ..." if len(keys) > 10 else "")
 
 
-def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
-    """Set window.input_length from the season, the horizon and the typical series when the config leaves it out."""
+def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict | None:
+    """Set window.input_length from the season, the horizon and the typical series when the config leaves it out.
+
+    `auto` or a list of candidates is chosen by probes (training.lookback); their record is returned.
+    """
     window = config.window
+    if window.input_length == "auto" or isinstance(window.input_length, list):
+        from rnnforecast.training.lookback import choose_input_length
+
+        return choose_input_length(config, panel)
     if window.input_length is not None:
-        return
+        return None
     some = next(iter(panel.values()))
     season = config.data.season_length or data.season_length(some.frequency)
     rows = []
@@ -129,6 +148,7 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> None:
     elif config.model.decoder == "direct":
         length, config.model.segment_length = data.default_segments(length)
     window.input_length = length
+    return None
 
 
 def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):

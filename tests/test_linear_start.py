@@ -1,0 +1,110 @@
+"""model.highway: fitted: the highway starts as a ridge fit of the training windows, shrunk toward seasonal naive."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast import config, runs, training
+from rnnforecast.models.layers import seasonal_naive_map
+from rnnforecast.training import linear_start
+from tests.conftest import DATA
+
+
+def _config(path, target, horizon, input_length, tmp_path, **training_options):
+    return config.validate({
+        "data": {"path": str(path), "targets": [target]},
+        "window": {"input_length": input_length, "horizon": horizon},
+        "model": {"type": "gru", "layers": [{"units": 4}], "highway": "fitted"},
+        "training": {"epochs": 1, "batch_size": 64, "seed": 1, "refit": False, **training_options},
+        "run": {"dir": str(tmp_path / "runs")},
+    })
+
+
+def _windows(values, starts, L, H):
+    rows = starts[:, None] + np.arange(L + H)
+    block = values[rows][:, :, 0].astype("float64")
+    reference = block[:, L - 1 : L]
+    return block[:, :L] - reference, block[:, L:] - reference
+
+
+def test_a_weak_prior_gives_least_squares_and_an_infinite_one_seasonal_naive(tmp_path):
+    cfg = _config(DATA / "daily-min-temperatures.csv", "Temp", 7, 14, tmp_path)
+    prepared = training.prepare_data(cfg)
+    train = prepared.starts["train"]
+    x, y = _windows(prepared.values, train, 14, 7)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    expected = np.linalg.lstsq(design, y, rcond=None)[0]
+    fitted, weight = linear_start.fitted_map(prepared.values, train, [], cfg, 7, prior_windows=1e-6)
+    assert weight == 1e-6
+    # the same forecasts (the last input is always 0 after normalization, so its weight is free)
+    np.testing.assert_allclose(design @ fitted, design @ expected, atol=1e-5)
+    naive, weight = linear_start.fitted_map(prepared.values, train, [], cfg, 7, prior_windows=math.inf)
+    np.testing.assert_array_equal(naive[:-1], seasonal_naive_map(14, 7, 7))
+    assert not naive[-1].any()
+
+
+def test_the_shrinkage_is_the_one_with_the_lowest_validation_error(tmp_path):
+    cfg = _config(DATA / "airline-passengers.csv", "Passengers", 12, 48, tmp_path)
+    prepared = training.prepare_data(cfg)
+    train, val = prepared.starts["train"], prepared.starts["val"]
+    assert len(train) < 48  # fewer windows than weights: plain least squares would fit noise
+    x, y = _windows(prepared.values, val, 48, 12)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    errors = {}
+    for weight in linear_start.PRIOR_WINDOWS:
+        solution, _ = linear_start.fitted_map(prepared.values, train, [], cfg, 12, prior_windows=weight)
+        errors[weight] = np.abs(design @ solution - y).mean()
+    _, chosen = linear_start.fitted_map(prepared.values, train, val, cfg, 12)
+    assert chosen == min(errors, key=errors.get)
+    assert errors[chosen] <= errors[math.inf]  # never worse than seasonal naive on validation
+    assert errors[chosen] < 0.9 * errors[linear_start.PRIOR_WINDOWS[0]]  # shrinking helps this short series
+
+
+def test_the_untrained_model_forecasts_the_fitted_map(tmp_path):
+    t = np.arange(3000)
+    values = 10 + 0.001 * t + np.sin(2 * np.pi * t / 24) + 0.05 * np.random.default_rng(0).normal(size=len(t))
+    path = tmp_path / "wave.csv"
+    pd.DataFrame({"time": pd.date_range("2020-01-01", periods=len(t), freq="h"), "y": values}).to_csv(path, index=False)
+    cfg = _config(path, "y", 24, 48, tmp_path)
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, prepared.prep["season_length"])
+    weight = linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], cfg, 24)
+    solution, _ = linear_start.fitted_map(prepared.values, prepared.starts["train"], [], cfg, 24, prior_windows=weight)
+    val = prepared.starts["val"][:100]
+    x, y = _windows(prepared.values, val, 48, 24)
+    reference = prepared.values[val + 47, 0][:, None]
+    expected = np.hstack([x, np.ones((len(x), 1))]) @ solution + reference
+    windows = prepared.values[val[:, None] + np.arange(48)]
+    np.testing.assert_allclose(model.predict(windows, verbose=0)[:, :, 0], expected, atol=1e-4)
+    seasonal = np.abs(windows[:, 24:48, 0] - (y + reference)).mean()
+    assert np.abs(expected - (y + reference)).mean() < 0.75 * seasonal  # seasonal naive adds two draws of the noise
+
+
+def test_train_records_the_shrinkage_and_fits_the_final_model_on_every_window(tmp_path):
+    cfg = _config(DATA / "daily-min-temperatures.csv", "Temp", 7, 14, tmp_path, refit=True)
+    run = runs.load(training.train(cfg, verbose=0))
+    meta = json.loads((run.path / "metadata.json").read_text())
+    assert meta["highway_prior_windows"] in [w if math.isfinite(w) else "inf" for w in linear_start.PRIOR_WINDOWS]
+    honest = run.load_model().get_layer("highway").linear.kernel.numpy()
+    final = run.load_model(final=True).get_layer("highway").linear.kernel.numpy()
+    if meta["highway_prior_windows"] != "inf":
+        assert not np.allclose(honest, final)  # refitted on the validation and test windows too
+
+
+def test_other_highways_are_left_as_built(tmp_path):
+    cfg = _config(DATA / "daily-min-temperatures.csv", "Temp", 7, 14, tmp_path)
+    cfg.model.highway = "seasonal"
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, 7)
+    before = model.get_layer("highway").linear.kernel.numpy()
+    assert linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], cfg, 7) is None
+    np.testing.assert_array_equal(model.get_layer("highway").linear.kernel.numpy(), before)
+
+
+@pytest.mark.parametrize("value", ["fitted", "seasonal", True, False])
+def test_highway_options_validate(tmp_path, value):
+    raw = {"data": {"path": "x.csv", "targets": ["y"]}, "window": {"horizon": 2}, "model": {"highway": value}}
+    assert config.validate(raw).model.highway == value

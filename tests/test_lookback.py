@@ -1,0 +1,81 @@
+"""window.input_length: auto or a list: the look-back chosen by short probes on the validation windows."""
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import config, data, runs, training
+from rnnforecast.cli import app
+from rnnforecast.errors import UserError
+from rnnforecast.training import lookback
+from tests.conftest import DATA
+
+runner = CliRunner()
+
+
+def _raw(tmp_path, input_length, path=DATA / "daily-min-temperatures.csv", target="Temp", horizon=7, **model):
+    return {
+        "data": {"path": str(path), "targets": [target]},
+        "window": {"input_length": input_length, "horizon": horizon},
+        "model": {"type": "gru", "layers": [{"units": 4}], **model},
+        "training": {"epochs": 1, "batch_size": 256, "seed": 1, "refit": False},
+        "run": {"dir": str(tmp_path / "runs")},
+    }
+
+
+def test_auto_candidates_are_one_to_eight_seasons_shortened_to_the_training_rows(tmp_path):
+    cfg = config.validate(_raw(tmp_path, "auto", DATA / "airline-passengers.csv", "Passengers", 12))
+    panel = data.load_panel(cfg.data)
+    # 144 months, 70% for training: a window of look-back plus horizon must fit in its 100 rows
+    assert lookback.candidates(cfg, panel) == [12, 24, 48, 88]
+    hourly = config.validate(_raw(tmp_path, "auto", DATA / "ETTh1-head2000.csv", "OT", 48))
+    assert lookback.candidates(hourly, data.load_panel(hourly.data)) == [48, 96, 192, 384]  # the horizon is longer
+
+
+def test_a_list_is_probed_and_the_lowest_validation_loss_wins(tmp_path, write_config):
+    path = write_config(_raw(tmp_path, [28, 7, 14, 7]))
+    result = runner.invoke(app, ["train", str(path)])
+    assert result.exit_code == 0, result.output
+    run = runs.load(result.stdout.strip().splitlines()[-1])
+    search = json.loads((run.path / "metadata.json").read_text())["input_length_search"]
+    assert search["given"] == [7, 14, 28]  # sorted, each once
+    losses = {int(k): v for k, v in search["probe_val_loss"].items()}
+    assert set(losses) == {7, 14, 28}
+    assert search["chosen"] == min(losses, key=losses.get)
+    saved = yaml.safe_load((run.path / "config.yaml").read_text())
+    assert saved["window"]["input_length"] == search["chosen"]  # the run says what it used: it can be repeated
+    assert f"chose {search['chosen']}" in result.output
+
+
+def test_auto_reads_a_long_candidate_in_segments_as_a_derived_look_back(tmp_path):
+    cfg = config.validate(_raw(tmp_path, "auto", DATA / "ETTh1-head2000.csv", "OT", 24))
+    prepared = training.prepare_data(cfg)
+    search = prepared.lookback
+    assert search["given"] == "auto" and set(search["probe_val_loss"]) == {"24", "48", "96", "192"}
+    assert (cfg.window.input_length, cfg.model.segment_length) == (search["chosen"], search["segment_length"])
+    assert search["segment_length"] == (search["chosen"] // 8 if search["chosen"] >= 96 else None)
+
+
+def test_candidates_the_split_cannot_hold_are_named_and_none_is_an_error(tmp_path, write_config):
+    cfg = config.validate(_raw(tmp_path, [7, 5000]))
+    prepared = training.prepare_data(cfg)
+    assert prepared.lookback["chosen"] == 7 and "5000" in prepared.lookback["refused"]
+    path = write_config(_raw(tmp_path, [4000, 5000]))
+    result = runner.invoke(app, ["train", str(path)])
+    assert result.exit_code != 0
+    assert "none of the look-backs 4000, 5000 fits" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("value", "message"), [("automatic", "input_length"), ([12, 0], "input_length"),
+                                                 ([], "input_length")])
+def test_bad_input_lengths_are_refused(tmp_path, value, message):
+    with pytest.raises(UserError, match=message):
+        config.validate(_raw(tmp_path, value))
+
+
+def test_listed_candidates_must_be_whole_segments(tmp_path):
+    with pytest.raises(UserError, match="does not divide window.input_length 30"):
+        config.validate(_raw(tmp_path, [24, 30], segment_length=12))
