@@ -192,7 +192,7 @@ class ModelConfig(Section):
     channel_independence: bool = False
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
-    highway: Union[bool, Literal["seasonal", "fitted"]] = "seasonal"
+    highway: Union[bool, Literal["seasonal", "fitted"]] = "fitted"  # benchmarks/DEFAULTS.md, round 7
     output: OutputConfig = OutputConfig()
     ensemble: Annotated[Int, Field(ge=1, le=64)] = 1  # bounded: a typo must not build thousands of models
 

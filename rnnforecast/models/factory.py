@@ -69,7 +69,7 @@ def build_model(
         x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
     highway = None
     if cfg.highway:
-        seasonal = season if cfg.highway == "seasonal" else None
+        seasonal = season if cfg.highway in ("seasonal", "fitted") else None  # fitted: training then solves it
         highway = Highway(horizon, n_targets, season=seasonal, name="highway")(x)
     width, out_cols = n_inputs, n_targets
     if cfg.channel_independence:
