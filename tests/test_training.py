@@ -40,20 +40,30 @@ def test_degenerate_series_train_and_forecast_finite_numbers(tmp_path, kind):
         assert future.to_numpy() == pytest.approx(5.0, abs=0.5)
 
 
-@pytest.mark.parametrize("ensemble", [1, 2])
-def test_saved_model_has_the_best_validation_weights(tmp_path, ensemble):
-    """Validation scores the forecast itself: with an ensemble, the members' mean (trained per member)."""
+@pytest.mark.parametrize(("ensemble", "highway"), [(1, "seasonal"), (2, "seasonal"), (1, "fitted")])
+def test_saved_model_has_the_best_validation_weights(tmp_path, ensemble, highway):
+    """Validation scores the forecast itself: with an ensemble, the members' mean (trained per member).
+
+    The untrained model is a candidate too: with the seasonal start some epoch beats it here, with the
+    fitted start none does, and the saved model is then the start itself.
+    """
     raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)},
                       training={"epochs": 4, "optimizer": {"learning_rate": 0.05}, "reduce_lr": None,
                                 "early_stopping": {"patience": 10}, "loss": "mae"})
     raw["model"]["ensemble"] = ensemble
+    raw["model"]["highway"] = highway
     cfg = config.validate(raw)
     run = runs.load(training.train(cfg, verbose=0))
     prepared = training.prepare_data(cfg)
     model = run.load_model()
     x, y = data.gather(prepared.values, prepared.starts["val"], 14, 7, 1)
     val_loss = float(np.mean(np.abs(np.asarray(model.predict(x, verbose=0)) - y)))  # the loss trained on: MAE
-    assert val_loss == pytest.approx(run.history["val_loss"].min(), rel=1e-3)
+    best = run.metadata["best_val_loss"]
+    assert val_loss == pytest.approx(best, rel=1e-3)
+    epochs_won = run.metadata["best_epoch"] > 0
+    assert epochs_won == (highway == "seasonal")
+    if epochs_won:
+        assert best == pytest.approx(run.history["val_loss"].min(), rel=1e-6)
 
 
 def test_metadata_records_where_and_what(tmp_path):
