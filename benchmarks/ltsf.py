@@ -120,11 +120,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, default=None, help="default: configs/benchmarks/<dataset>[-<setting>].yaml")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's training.seed")
     parser.add_argument("--set", action="append", default=[], help="a config override, e.g. training.epochs=2")
+    parser.add_argument("--probe-only", action="store_true",
+                        help="with window.input_length auto or a list: run the probes, print their record, train nothing")
     args = parser.parse_args(argv)
 
     from rnnforecast import environment, forecasting, runs, training
 
     config, config_path = benchmark_config(args)
+    if args.probe_only:
+        started = time.perf_counter()
+        record = training.prepare_data(config).lookback
+        print(json.dumps({**(record or {}), "probe_seconds": round(time.perf_counter() - started, 1)}), flush=True)
+        return
     started = time.perf_counter()
     run_path = training.train(config, config_path)
     train_seconds = time.perf_counter() - started

@@ -1,8 +1,10 @@
 """Training: from a config to a run folder.
 
-    inputs.prepare_data (every series read, split, preprocessed; window starts per part)
+    inputs.prepare_data (every series read, split, preprocessed; window starts per part;
+                         lookback.choose_input_length when the look-back is auto or a list)
       -> compile.build (the model factory's model, compiled as the config says)
-      -> fitting.fit (batches.window_batches, callbacks.make_callbacks, distribution.replicated)
+      -> fitting.fit (linear_start.start_highway, batches.window_batches, callbacks.make_callbacks,
+                      distribution.replicated)
       -> fitting.train (the honest fit, its run folder), then fitting.refit (the final model on every row)
 
 Its public names are importable from `rnnforecast.training` itself.
