@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None, help="default: the config's training.seed")
     parser.add_argument("--set", action="append", default=[], help="a config override, e.g. training.epochs=2")
     parser.add_argument("--probe-only", action="store_true",
-                        help="with window.input_length auto or a list: run the probes, print their record, train nothing")
+                        help="input_length auto or a list: run the probes, print their record, train nothing")
     args = parser.parse_args(argv)
 
     from rnnforecast import environment, forecasting, runs, training

@@ -71,7 +71,8 @@ def test_the_untrained_model_forecasts_the_fitted_map(tmp_path):
     cfg = _config(path, "y", 24, 48, tmp_path)
     prepared = training.prepare_data(cfg)
     model = training.build(cfg, 1, prepared.prep["season_length"])
-    weight = linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], cfg, 24)
+    train, val = prepared.starts["train"], prepared.starts["val"]
+    weight = linear_start.start_highway(model, prepared.values, train, val, cfg, 24)
     solution, _ = linear_start.fitted_map(prepared.values, prepared.starts["train"], [], cfg, 24, prior_windows=weight)
     val = prepared.starts["val"][:100]
     x, y = _windows(prepared.values, val, 48, 24)
@@ -100,7 +101,8 @@ def test_other_highways_are_left_as_built(tmp_path):
     prepared = training.prepare_data(cfg)
     model = training.build(cfg, 1, 7)
     before = model.get_layer("highway").linear.kernel.numpy()
-    assert linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], cfg, 7) is None
+    train, val = prepared.starts["train"], prepared.starts["val"]
+    assert linear_start.start_highway(model, prepared.values, train, val, cfg, 7) is None
     np.testing.assert_array_equal(model.get_layer("highway").linear.kernel.numpy(), before)
 
 

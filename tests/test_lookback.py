@@ -35,27 +35,31 @@ def test_auto_candidates_are_one_to_eight_seasons_shortened_to_the_training_rows
 
 
 def test_a_list_is_probed_and_the_lowest_validation_loss_wins(tmp_path, write_config):
-    path = write_config(_raw(tmp_path, [28, 7, 14, 7]))
+    path = write_config(_raw(tmp_path, [14, 7, 7]))
     result = runner.invoke(app, ["train", str(path)])
     assert result.exit_code == 0, result.output
     run = runs.load(result.stdout.strip().splitlines()[-1])
     search = json.loads((run.path / "metadata.json").read_text())["input_length_search"]
-    assert search["given"] == [7, 14, 28]  # sorted, each once
+    assert search["given"] == [7, 14]  # sorted, each once
     losses = {int(k): v for k, v in search["probe_val_loss"].items()}
-    assert set(losses) == {7, 14, 28}
+    assert set(losses) == {7, 14}
     assert search["chosen"] == min(losses, key=losses.get)
     saved = yaml.safe_load((run.path / "config.yaml").read_text())
     assert saved["window"]["input_length"] == search["chosen"]  # the run says what it used: it can be repeated
     assert f"chose {search['chosen']}" in result.output
 
 
-def test_auto_reads_a_long_candidate_in_segments_as_a_derived_look_back(tmp_path):
-    cfg = config.validate(_raw(tmp_path, "auto", DATA / "ETTh1-head2000.csv", "OT", 24))
-    prepared = training.prepare_data(cfg)
-    search = prepared.lookback
-    assert search["given"] == "auto" and set(search["probe_val_loss"]) == {"24", "48", "96", "192"}
-    assert (cfg.window.input_length, cfg.model.segment_length) == (search["chosen"], search["segment_length"])
-    assert search["segment_length"] == (search["chosen"] // 8 if search["chosen"] >= 96 else None)
+def test_auto_reads_a_long_candidate_in_segments_as_a_derived_look_back_and_a_list_as_given(tmp_path):
+    auto = config.validate(_raw(tmp_path, "auto", DATA / "ETTh1-head2000.csv", "OT", 24))
+    shapes = {L: (probe.window.input_length, probe.model.segment_length)
+              for L in (48, 100, 192) for probe in [lookback._shaped(auto, L, derived=True)]}
+    assert shapes == {48: (48, None), 100: (96, 12), 192: (192, 24)}  # eight segments from 96 steps on
+    listed = config.validate(_raw(tmp_path, [48, 192], DATA / "ETTh1-head2000.csv", "OT", 24))
+    probe = lookback._shaped(listed, 192, derived=False)
+    assert (probe.window.input_length, probe.model.segment_length) == (192, None)
+    fixed = config.validate(_raw(tmp_path, "auto", DATA / "ETTh1-head2000.csv", "OT", 24, segment_length=24))
+    probe = lookback._shaped(fixed, 100, derived=True)
+    assert (probe.window.input_length, probe.model.segment_length) == (96, 24)  # whole segments of the given length
 
 
 def test_candidates_the_split_cannot_hold_are_named_and_none_is_an_error(tmp_path, write_config):
