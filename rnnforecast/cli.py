@@ -135,7 +135,7 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write; default: print.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write (Parquet for .parquet); default: print.")] = None,
     series: SeriesOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
@@ -148,7 +148,7 @@ def predict(
     if output is None:
         forecast.to_csv(sys.stdout, index=False)
     else:
-        runs.write_output(output, lambda tmp: forecast.to_csv(tmp, index=False))
+        runs.write_table(output, forecast)
         typer.echo(f"Written: {output} ({forecasting.describe_forecast(loaded, forecast)})", err=True)
 
 

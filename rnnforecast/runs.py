@@ -242,6 +242,14 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
     atomic_write(target, write)
 
 
+def write_table(target: Path, frame: pd.DataFrame, option: str = "--output") -> None:
+    """A table the user named, as Parquet for .parquet or .pq, else CSV (.gz, .bz2, .xz, .zip compress it), atomically."""
+    if Path(target).suffix.lower() in (".parquet", ".pq"):
+        write_output(target, lambda tmp: frame.to_parquet(tmp, index=False), option)
+    else:
+        write_output(target, lambda tmp: frame.to_csv(tmp, index=False), option)
+
+
 def write_json(target: Path, payload: dict) -> None:
     """A JSON file written atomically (never half-written)."""
     atomic_write(target, lambda p: p.write_text(json.dumps(payload, indent=2, default=str) + "\n"))

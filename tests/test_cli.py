@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -67,6 +68,17 @@ def test_predict_writes_the_next_week_with_real_dates(trained, tmp_path):
     assert list(forecast.columns) == ["Date", "Temp", "Temp_q0.1", "Temp_q0.5", "Temp_q0.9"]
     assert forecast["Date"].tolist() == [f"1991-01-0{d}" for d in range(1, 8)]
     assert forecast["Temp"].between(-5, 40).all()
+
+
+def test_predict_writes_parquet_or_compressed_csv_by_the_file_name(trained, tmp_path):
+    for name in ("forecast.parquet", "forecast.csv.gz"):
+        result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    table = pd.read_parquet(tmp_path / "forecast.parquet")
+    text = pd.read_csv(tmp_path / "forecast.csv.gz")  # pandas reads the gzip it wrote
+    assert list(table.columns) == list(text.columns) and len(table) == len(text) == 7
+    np.testing.assert_allclose(table["Temp"].to_numpy(), text["Temp"].to_numpy(), rtol=1e-12)
+    assert not list(tmp_path.glob(".*partial*"))  # written through a temporary file, renamed when complete
 
 
 def test_predict_prints_without_output(trained):

@@ -79,3 +79,5 @@ def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
     history = pd.read_csv(final / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
     assert not list(final.glob("checkpoint*"))
+    meta = json.loads((final / "metadata.json").read_text())
+    assert meta["resumed"] and meta["highway_prior_windows"] is not None  # the fitted start's shrinkage, chosen again

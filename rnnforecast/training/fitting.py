@@ -140,10 +140,13 @@ def train(
         fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state)
         history = fitted.history
         final_meta = {}
+        prior = fitted.highway_prior_windows
+        if prior is None and state is not None and config.model.highway == "fitted":  # resumed: chosen again
+            prior = fitted_map(prepared.values, prepared.starts["train"], prepared.starts["val"], config,
+                               int(prepared.prep["season_length"]))[1]
         if config.training.refit and not train_on_validation and len(prepared.starts.get("all", [])):
             print("Training the final model on every window of the data (training.refit).", file=sys.stderr)
-            final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose,
-                                            fitted.highway_prior_windows)
+            final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose, prior)
             final_model.save(tmp / runs.FINAL_MODEL_FILE)
             final_meta["final_model_sha256"] = runs.sha256(tmp / runs.FINAL_MODEL_FILE)
         checkpoints.clear(tmp)
@@ -163,7 +166,7 @@ def train(
             "best_val_loss": float(np.nanmin([*history["val_loss"], initial])),
             "best_epoch": fitted.best_epoch + 1,  # 0: no epoch beat the untrained model on validation
             "initial_val_loss": fitted.initial_val_loss,
-            "highway_prior_windows": _number(fitted.highway_prior_windows),
+            "highway_prior_windows": _number(prior),
             **final_meta,
             "resumed": resume is not None,
             "trained_on": "train+validation" if train_on_validation else "train",
@@ -200,7 +203,7 @@ def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, ve
         prepared.values, prepared.starts["all"], plain, plain.training.shuffle, steps=plain.training.steps_per_epoch
     )
     season = int(prepared.prep["season_length"])
-    if prior_windows is None and config.model.highway == "fitted":  # a resumed run: choose it again, as it was
+    if prior_windows is None and config.model.highway == "fitted":  # not given: chosen as the honest fit chose it
         prior_windows = fitted_map(prepared.values, prepared.starts["train"], prepared.starts["val"], config, season)[1]
     start_highway(model, prepared.values, prepared.starts["all"], [], plain, season, prior_windows)
     if epochs == 0:
