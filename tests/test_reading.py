@@ -176,3 +176,22 @@ def test_day_first_dates_are_read_day_first_throughout(tmp_path, first):
     series = _load(path)
     assert series.index[0] == days[0] and series.frequency == "D"
     assert series.frame["y"].tolist() == list(range(60))  # no day swapped with its month
+
+
+def test_a_folder_of_parquet_files_is_one_panel_and_only_the_used_columns_are_read(tmp_path):
+    times = pd.date_range("2024-01-01", periods=50, freq="h")
+    table = pd.DataFrame({"store": np.repeat(["a", "b"], 50), "time": np.tile(times, 2),
+                          "sales": np.arange(100, dtype="float64"), "notes": "unused text"})
+    table.to_parquet(tmp_path / "sales", partition_cols=["store"])  # store=a/..., store=b/...
+    cfg = config.validate({"data": {"path": str(tmp_path / "sales"), "id_column": "store", "time_column": "time",
+                                    "targets": ["sales"]}, "window": {"horizon": 4}})
+    panel = data.load_panel(cfg.data)
+    assert sorted(panel) == ["a", "b"]
+    np.testing.assert_array_equal(panel["b"].frame["sales"].to_numpy(), np.arange(50, 100))
+    read = data.io.read_table(tmp_path / "sales", data.series.used_columns(cfg.data))
+    assert sorted(read.columns) == ["sales", "store", "time"]  # 'notes' never loaded
+    everything = data.io.read_table(tmp_path / "sales", ["time", "sales", "price"])  # a column it lacks
+    assert "notes" in everything.columns  # all read, so the message about 'price' can list the file's columns
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="is a folder, not a file"):
+        data.io.read_table(tmp_path / "empty")

@@ -20,21 +20,26 @@ NOT_TABLES = {  # suffixes of files that hold a table, but not as CSV text: refu
 }
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a CSV file as text cells, so that every number is checked by us, not guessed.
 
     The encoding (UTF-8, UTF-8 with BOM, UTF-16/32 with BOM, else Latin-1) and the
     separator (, ; tab |) are detected from the start of the file, after decompressing
-    a .gz, .bz2, .xz or .zip file. Parquet (.parquet, .pq) keeps its own types.
+    a .gz, .bz2, .xz or .zip file. Parquet (.parquet, .pq) keeps its own types; a folder
+    of Parquet files (a partitioned dataset) is read as one table. `columns`: the ones the
+    config uses; Parquet reads only those (when the file has them all), CSV reads every one.
 
     Raises:
-        UserError: the path is missing or a folder, the file is of another kind, empty, binary,
-            has two columns of one name, or cannot be parsed.
+        UserError: the path is missing or a folder without Parquet files, the file is of another
+            kind, empty, binary, has two columns of one name, or cannot be parsed.
     """
     path = Path(path)
     if path.is_dir():
+        if any(path.rglob("*.parquet")) or any(path.rglob("*.pq")):
+            return _read_parquet(path, columns)
         raise UserError(
-            f"data file {path} is a folder, not a file. Point data.path (or --data) at a CSV or Parquet file inside it."
+            f"data file {path} is a folder, not a file. Point data.path (or --data) at a CSV or Parquet file inside "
+            "it, or at a folder of Parquet files (a partitioned dataset)."
         )
     if not path.is_file():
         raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
@@ -42,7 +47,7 @@ def read_table(path: Path) -> pd.DataFrame:
     compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
     kind = suffixes[-2] if compression and len(suffixes) == 2 else (suffixes[-1] if suffixes else "")
     if kind in (".parquet", ".pq") and not compression:
-        return _read_parquet(path)
+        return _read_parquet(path, columns)
     if kind in NOT_TABLES:
         raise UserError(
             f"data file {path} is a {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
@@ -103,10 +108,20 @@ def _head(path: Path, compression: str | None) -> bytes:
         raise UserError(f"data file {path} is not {what} ({exc}). Check the file, or its name's ending.") from None
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Parquet keeps its column types: numbers stay numbers, text columns become strings."""
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Parquet keeps its column types: numbers stay numbers, text columns become strings.
+
+    Only `columns` are read when the file has every one of them: a wide file costs what the
+    config uses. When one is missing, every column is read, so that the message about it can
+    list what the file holds.
+    """
     try:
-        frame = pd.read_parquet(path)
+        if columns:
+            import pyarrow.dataset
+
+            names = set(pyarrow.dataset.dataset(path, partitioning="hive").schema.names)
+            columns = list(dict.fromkeys(columns)) if set(columns) <= names else None
+        frame = pd.read_parquet(path, columns=columns or None)
     except (OSError, ValueError, ImportError) as exc:
         raise UserError(f"data file {path} could not be read as Parquet: {exc}.") from None
     frame.columns = [str(c).strip() for c in frame.columns]

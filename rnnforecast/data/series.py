@@ -63,7 +63,8 @@ def load_series(
     path = Path(path or cfg.path)
     if cfg.id_column:
         raise UserError(f"{path.name} holds many series (data.id_column); read it with load_panel.")
-    return table_to_series(read_table(path), cfg, path, frequency, categories, strict_frequency=strict_frequency)
+    table = read_table(path, used_columns(cfg))
+    return table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)
 
 
 def load_panel(
@@ -78,7 +79,7 @@ def load_panel(
     have the steps of `frequency` (as load_series).
     """
     path = Path(path or cfg.path)
-    table = read_table(path)
+    table = read_table(path, used_columns(cfg))
     if not cfg.id_column:
         return {"": table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)}
     if cfg.id_column not in table.columns:
@@ -115,6 +116,15 @@ def _groups(table: pd.DataFrame, ids: pd.Series) -> dict[str, pd.DataFrame]:
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
     stops = np.r_[starts[1:], len(keys)]
     return {keys[a]: ordered.iloc[a:b] for a, b in zip(starts, stops)}
+
+
+def used_columns(cfg: DataConfig) -> list[str] | None:
+    """Every column the config reads; None when the time column is left to be detected (all are needed)."""
+    if cfg.time_column is None:
+        return None
+    named = [*_as_list(cfg.time_column), *cfg.targets, *cfg.features, *cfg.categorical, *cfg.future_features,
+             *cfg.static_features]
+    return named + ([cfg.id_column] if cfg.id_column else [])
 
 
 def time_columns_of(cfg: DataConfig, table: pd.DataFrame) -> list[str]:
