@@ -133,22 +133,33 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict 
         return None
     some = next(iter(panel.values()))
     season = config.data.season_length or data.season_length(some.frequency)
+    length = data.default_input_length(season, window.horizon, typical_training_rows(config, panel))
+    if len(panel) > 1:
+        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()]))
+    window.input_length, config.model.segment_length = derived_segments(config, length)
+    return None
+
+
+def typical_training_rows(config: Config, panel: dict[str, data.Series]) -> int:
+    """The median series' training rows (0 for a series too short to split): what a derived look-back must fit."""
     rows = []
     for series in panel.values():
         try:
             rows.append(data.split_rows(series, config.data)[0])
         except UserError:
             rows.append(0)
-    length = data.default_input_length(season, window.horizon, int(np.median(rows)))
-    if len(panel) > 1:
-        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()]))
+    return int(np.median(rows))
+
+
+def derived_segments(config: Config, length: int) -> tuple[int, int | None]:
+    """(input_length, segment_length) for a derived look-back: whole segments of a given segment_length,
+    else (direct decoder) eight segments from 96 steps on (data.default_segments)."""
     seg = config.model.segment_length
     if seg is not None:
-        length = max(seg, length - length % seg)
-    elif config.model.decoder == "direct":
-        length, config.model.segment_length = data.default_segments(length)
-    window.input_length = length
-    return None
+        return max(seg, length - length % seg), seg
+    if config.model.decoder == "direct":
+        return data.default_segments(length)
+    return length, None
 
 
 def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):

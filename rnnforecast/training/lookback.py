@@ -32,16 +32,12 @@ def candidates(config: Config, panel: dict[str, data.Series]) -> list[int]:
     given = config.window.input_length
     if isinstance(given, list):
         return list(given)
+    from rnnforecast.training.inputs import typical_training_rows
+
     some = next(iter(panel.values()))
     season = config.data.season_length or data.season_length(some.frequency)
     horizon = config.window.horizon
-    rows = []
-    for series in panel.values():
-        try:
-            rows.append(data.split_rows(series, config.data)[0])
-        except UserError:
-            rows.append(0)
-    longest = max(1, int(np.median(rows)) - horizon)
+    longest = max(1, typical_training_rows(config, panel) - horizon)
     if len(panel) > 1:
         longest = min(longest, data.panel_input_cap([len(series.frame) for series in panel.values()]))
     span = max(season, horizon)
@@ -50,12 +46,11 @@ def candidates(config: Config, panel: dict[str, data.Series]) -> list[int]:
 
 def _shaped(config: Config, length: int, derived: bool) -> Config:
     """A copy of the config with this look-back, segmented as a derived one would be (`derived`)."""
+    from rnnforecast.training.inputs import derived_segments
+
     probe = config.model_copy(deep=True)
-    seg = config.model.segment_length
-    if seg is not None:
-        length = max(seg, length - length % seg)
-    elif derived and config.model.decoder == "direct":
-        length, probe.model.segment_length = data.default_segments(length)
+    if derived or config.model.segment_length is not None:  # a listed candidate is read as given
+        length, probe.model.segment_length = derived_segments(config, length)
     probe.window.input_length = length
     return probe
 
