@@ -193,6 +193,8 @@ class ModelConfig(Section):
     decoder: DecoderType = "direct"
     head_dropout: Rate = 0.0
     highway: Union[bool, Literal["seasonal", "fitted"]] = "fitted"  # benchmarks/DEFAULTS.md, round 7
+    highway_fit: Literal["squared", "absolute"] = "squared"  # the error a fitted highway's map minimises
+    freeze_highway: bool = False  # the highway keeps its start; the network learns what it misses
     output: OutputConfig = OutputConfig()
     ensemble: Annotated[Int, Field(ge=1, le=64)] = 1  # bounded: a typo must not build thousands of models
 
@@ -202,6 +204,10 @@ class ModelConfig(Section):
             raise ValueError("model.output.quantiles needs the direct decoder without channel_independence")
         if self.normalization_scale and self.normalization == "none":
             raise ValueError("normalization_scale needs normalization: last or mean (the level to subtract first)")
+        if self.highway_fit != "squared" and self.highway != "fitted":
+            raise ValueError("highway_fit says how a fitted highway is solved, so it needs highway: fitted")
+        if self.freeze_highway and self.highway not in ("seasonal", "fitted"):
+            raise ValueError("freeze_highway keeps the highway's start, so it needs highway: seasonal or fitted")
         if self.decoder == "segments":
             if self.segment_length is None:
                 raise ValueError("decoder: segments needs segment_length (the output is cut into segments of that length)")

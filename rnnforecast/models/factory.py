@@ -70,7 +70,7 @@ def build_model(
     highway = None
     if cfg.highway:
         seasonal = season if cfg.highway in ("seasonal", "fitted") else None  # fitted: training then solves it
-        highway = Highway(horizon, n_targets, season=seasonal, name="highway")(x)
+        highway = Highway(horizon, n_targets, season=seasonal, trainable=not cfg.freeze_highway, name="highway")(x)
     width, out_cols = n_inputs, n_targets
     if cfg.channel_independence:
         x = keras.layers.Permute((2, 1), name="channels_first")(x)

@@ -188,7 +188,7 @@ class Highway(keras.layers.Layer):
         self.horizon = int(horizon)
         self.n_targets = int(n_targets)
         self.season = None if season is None else int(season)
-        self.linear = keras.layers.Dense(self.horizon, name="linear")
+        self.linear = keras.layers.Dense(self.horizon, name="linear", trainable=self.trainable)  # frozen with its owner
 
     def build(self, input_shape):
         self.linear.build((None, self.n_targets, input_shape[1]))
