@@ -210,8 +210,21 @@ def summarize_select(log: Path, round_number: int = 1) -> None:
     for name, value in geo.items():
         print(f"  {name:16s} {value:.3f}   below 1 on {wins[name]} of {len(complete)}")
     ranked = [name for name in geo.index if name in rule_candidates]
-    if ranked:
+    if not ranked:
+        return
+    if round_number == 1:  # the lowest (DEFAULTS.md: a simpler one within 1% would be taken instead, by hand)
         print("rule's choice:", ranked[0])
+        return
+    # Rounds 2 on: the first candidate is today's defaults; a challenger must be 1% lower (round 4, a cost
+    # change: at most 1% higher) to replace it.
+    reference, bound = rule_candidates[0], 1.01 if round_number == 4 else 0.99
+    if reference not in geo:
+        return
+    for name in ranked:
+        if name != reference:
+            print(f"  {name} / {reference}: {geo[name] / geo[reference]:.4f} (needs <= {bound})")
+    passing = [name for name in ranked if name != reference and geo[name] / geo[reference] <= bound]
+    print("rule's choice:", passing[0] if passing else f"{reference} (no change)")
 
 
 # ---------------------------------------------------------------------------- report (test periods)

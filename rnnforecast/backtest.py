@@ -1,7 +1,9 @@
 """Rolling-origin backtest: score a model at every forecast origin of the test period.
 
-The model is trained once on the training split (validation for early stopping), then
-forecasts from every `stride`-th origin of the test period; each origin is one fold.
+The model is trained once on the training split (validation for early stopping), then,
+with training.refit (the default), refit on every window before the test period, as
+`train`'s final model is; that model forecasts from every `stride`-th origin of the test
+period, and each origin is one fold. No fold is scored by a model that saw its targets.
 With `retrain_every=k`, a fresh model is trained before every k-th fold on all the
 history before that fold: the training part grows, the validation part keeps its length
 and ends at the fold's first origin, so no fold is scored by a model that saw its targets.
@@ -87,27 +89,58 @@ def backtest(
             fold_data = prepared if i == 0 else _rolled_forward(prepared, valid, config, first_origin=int(group[0]) + L)
             model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
                                    train_windows=len(fold_data.starts["train"]))
-            history = training.fit(model, fold_data, config, verbose).history
-            output = forecasting.predict_scaled(model, prepared.values, group, L, H, data.n_known(config.data))
+            fitted = training.fit(model, fold_data, config, verbose)
+            history = fitted.history
+            before = data.window_starts(valid, L, H, 0, fold_data.bounds.val_end, config.window.stride)
+            scored = deployed(model, fitted, replace(fold_data, starts={**fold_data.starts, "all": before}), config,
+                              verbose)
+            output = forecasting.predict_scaled(scored, prepared.values, group, L, H, data.n_known(config.data))
             predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
             trained_on.append(np.full(len(group), fold_data.bounds.val_end))
-            bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model))
+            bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model, scored))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
     report = score(folds, prepared, config)
     report.update(_interval_report(config, prepared, folds, bands))
-    report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups))
+    report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups), model_scored=_scored(config))
     tables = {"folds.csv": fold_table(folds, prepared), "forecasts.csv": forecast_table(folds, prepared)}
     per_step = {n: report["original"][n]["per_step"] for n in FORECASTERS}
-    summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every}
+    summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
+               "model_scored": report["model_scored"]}
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step)
 
 
-def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: data.Bounds, group, model) -> dict:
+def deployed(model, fitted, fold_data: training.TrainingData, config: Config, verbose: int | None):
+    """The model a user would forecast with at the test period's start, which the folds score.
+
+    With training.refit (the default) it is the final model of `train`, refit on every
+    window whose targets lie before the test period (`fold_data.starts["all"]`) for the
+    honest fit's best epoch count: the test rows stay unseen, and the last validation
+    rows, the nearest to the test period, are learned from (on the development series,
+    benchmarks/DEFAULTS.md round 8, it forecast the next period better on 8 of 10). With
+    refit off, the honest model itself.
+    """
+    if not config.training.refit or len(fold_data.starts["all"]) == 0:
+        return model
+    print("Training the final model on every window before the test period (training.refit).", file=sys.stderr)
+    final, _ = training.refit(config, fold_data, fitted.history, fitted.best_epoch + 1, verbose,
+                              fitted.highway_prior_windows)
+    return final
+
+
+def _scored(config: Config) -> str:
+    return "final (refit on every window before the test period)" if config.training.refit else "honest"
+
+
+def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: data.Bounds, group, model,
+                scored=None) -> dict:
     """Each forecaster's calibrated quantiles (folds, horizon, targets, quantiles) for these folds, data units.
 
-    Calibrated like `evaluate`: the scores of this model's validation windows, then (rolling)
-    those of every window whose targets were all observed before the fold's origin.
+    Calibrated like `evaluate`: the scores of the honest model's validation windows (the
+    `scored` final model has learned from them, so its own would be too narrow), then
+    (rolling) those of `scored` on every window whose targets were all observed before the
+    fold's origin.
     """
+    scored = model if scored is None else scored
     L, H = config.window.input_length, config.window.horizon
     run = runs.Run(Path(config.run.dir), config, prepared.prep, {}, pd.DataFrame())
     view = forecasting.Prepared(run, prepared.series, prepared.values, valid, bounds.val_end, bounds.test_end)
@@ -118,9 +151,9 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
         val.forecasts, val.actual, quantiles, val.model_quantiles, val.spread,
         settings.method, settings.window, settings.gamma, settings.floor,
     )
-    folds = forecasting.window_forecasts(view, group, model)
+    folds = forecasting.window_forecasts(view, group, scored)
     seen = data.window_starts(valid, L, H, bounds.val_end, int(group[-1]) + L)  # targets before the last fold
-    recent = forecasting.window_forecasts(view, seen, model) if len(seen) else None
+    recent = forecasting.window_forecasts(view, seen, scored) if len(seen) else None
     out = {}
     for name, forecast in folds.for_intervals().items():
         base = calibration["bases"][name]
@@ -233,7 +266,14 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     with training.replicated(config):
         model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
                                train_windows=len(prepared.starts["train"]))
-        history = training.fit(model, prepared, config, verbose).history
+        fitted = training.fit(model, prepared, config, verbose)
+        history = fitted.history
+        before = np.concatenate([  # every trained series' windows whose targets lie before its test period
+            data.window_starts(prepared.valid, L, H, prepared.offsets[key],
+                               prepared.offsets[key] + prepared.prep["series"][key]["val_end"], config.window.stride)
+            for key in trained
+        ])
+        scored = deployed(model, fitted, replace(prepared, starts={**prepared.starts, "all": before}), config, verbose)
     reports, folds_tables, forecast_tables = {}, [], []
     for key in trained:
         own = prepared.prep["series"][key]
@@ -241,7 +281,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         starts = data.window_starts(prepared.valid, L, H, offset + own["val_end"], offset + own["test_end"], stride)
         if len(starts) == 0:
             continue
-        output = forecasting.predict_scaled(model, prepared.values, starts, L, H, data.n_known(config.data))
+        output = forecasting.predict_scaled(scored, prepared.values, starts, L, H, data.n_known(config.data))
         point = forecasting.point_of(config.model.output.quantiles, output)[0]
         rows = slice(offset, offset + own["test_end"])
         view = replace(prepared, prep=own, values=prepared.values[rows])
@@ -265,11 +305,13 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         "horizon": H,
         "season_length": int(prepared.prep["season_length"]),
         "stride": stride,
+        "model_scored": _scored(config),
         **forecasting.panel_summary(reports),
     }
     tables = {name: pd.concat(found, ignore_index=True)
               for name, found in (("folds.csv", folds_tables), ("forecasts.csv", forecast_tables))}
-    summary = {"series": len(reports), "folds": int(report["windows"]), "stride": stride}
+    summary = {"series": len(reports), "folds": int(report["windows"]), "stride": stride,
+               "model_scored": report["model_scored"]}
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started)
 
 

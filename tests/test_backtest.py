@@ -143,3 +143,31 @@ def test_backtest_reports_calibrated_intervals_for_every_forecaster(retrained):
     assert set(report["intervals"]) == {"model", "naive", "seasonal_naive"}
     for scores in report["intervals"].values():
         assert 0.5 < scores["coverage"]["80%"] < 1.0 and scores["width"]["80%"] > 0 and scores["pinball"] > 0
+
+
+def test_with_refit_the_folds_score_a_model_refit_on_every_window_before_the_test_period(tmp_path, monkeypatch):
+    from rnnforecast import training
+
+    cfg = _config(tmp_path, training={"refit": True})
+    seen = []
+    real = training.refit
+
+    def spy(config, prepared, *args):
+        seen.append(prepared.starts["all"])
+        return real(config, prepared, *args)
+
+    monkeypatch.setattr(training, "refit", spy)
+    path = backtest.backtest(cfg, stride=7, verbose=0)
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    L, H = cfg.window.input_length, cfg.window.horizon
+    (starts,) = seen
+    assert starts.max() + L + H == bounds.val_end  # up to the last validation target, and no test row
+    assert starts.min() == 0 and len(starts) == bounds.val_end - L - H + 1
+    report = json.loads((path / "backtest.json").read_text())
+    assert report["model_scored"].startswith("final")
+    honest = backtest.backtest(_config(tmp_path), stride=7, verbose=0)  # refit off: the honest model
+    assert json.loads((honest / "backtest.json").read_text())["model_scored"] == "honest"
+    scored, unscored = pd.read_csv(path / "forecasts.csv"), pd.read_csv(honest / "forecasts.csv")
+    pd.testing.assert_series_equal(scored["seasonal_naive"], unscored["seasonal_naive"])
+    assert not np.allclose(scored["model"], unscored["model"])

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from rnnforecast import config, runs, training
+from rnnforecast.errors import UserError
 from rnnforecast.models.layers import seasonal_naive_map
 from rnnforecast.training import linear_start
 from tests.conftest import DATA
@@ -110,3 +111,52 @@ def test_other_highways_are_left_as_built(tmp_path):
 def test_highway_options_validate(tmp_path, value):
     raw = {"data": {"path": "x.csv", "targets": ["y"]}, "window": {"horizon": 2}, "model": {"highway": value}}
     assert config.validate(raw).model.highway == value
+
+
+def _spiky(tmp_path):
+    """An hourly wave with rare large spikes: least squares bends toward them, the absolute error does not."""
+    rng = np.random.default_rng(3)
+    t = np.arange(3000)
+    values = 10 + np.sin(2 * np.pi * t / 24) + 0.05 * rng.normal(size=len(t))
+    values[rng.choice(len(t), 40, replace=False)] += 15 * rng.standard_exponential(40)
+    path = tmp_path / "spiky.csv"
+    pd.DataFrame({"time": pd.date_range("2020-01-01", periods=len(t), freq="h"), "y": values}).to_csv(path, index=False)
+    return path
+
+
+def test_highway_fit_absolute_downweights_the_windows_least_squares_fits_worst(tmp_path):
+    cfg = _config(_spiky(tmp_path), "y", 24, 48, tmp_path)
+    prepared = training.prepare_data(cfg)
+    train, val = prepared.starts["train"], prepared.starts["val"]
+    squared, _ = linear_start.fitted_map(prepared.values, train, [], cfg, 24, prior_windows=0.01)
+    cfg.model.highway_fit = "absolute"
+    absolute, _ = linear_start.fitted_map(prepared.values, train, [], cfg, 24, prior_windows=0.01)
+    x, y = _windows(prepared.values, val, 48, 24)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    error = {name: np.median(np.abs(design @ solution - y)) for name, solution in
+             (("squared", squared), ("absolute", absolute))}
+    assert error["absolute"] < 0.8 * error["squared"]  # the typical window is forecast better
+    naive, _ = linear_start.fitted_map(prepared.values, train, [], cfg, 24, prior_windows=math.inf)
+    np.testing.assert_array_equal(naive[:-1], seasonal_naive_map(48, 24, 24))  # infinite shrinkage: unchanged
+
+
+def test_freeze_highway_keeps_the_fitted_map_through_training(tmp_path):
+    cfg = _config(DATA / "daily-min-temperatures.csv", "Temp", 7, 14, tmp_path, epochs=2)
+    cfg.model.freeze_highway = True
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, 7)
+    assert not any("highway" in v.path for v in model.trainable_weights)
+    history = training.fit(model, prepared, cfg, verbose=0)
+    expected, _ = linear_start.fitted_map(prepared.values, prepared.starts["train"], [], cfg, 7,
+                                          prior_windows=history.highway_prior_windows)
+    np.testing.assert_allclose(model.get_layer("highway").linear.kernel.numpy(), expected[:-1], atol=1e-6)
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"highway": "seasonal", "highway_fit": "absolute"}, "highway: fitted"),
+    ({"highway": True, "freeze_highway": True}, "highway: seasonal or fitted"),
+])
+def test_highway_fit_and_freeze_need_a_highway_they_apply_to(model, message):
+    raw = {"data": {"path": "x.csv", "targets": ["y"]}, "window": {"horizon": 2}, "model": model}
+    with pytest.raises(UserError, match=message):
+        config.validate(raw)
