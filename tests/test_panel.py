@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from rnnforecast import config, data, training
 from rnnforecast.cli import app
+from rnnforecast.errors import UserError
 
 runner = CliRunner()
 
@@ -210,3 +211,66 @@ def test_static_features_are_scaled_across_series(tmp_path):
 def test_static_features_need_a_panel():
     with pytest.raises(Exception, match="need data.id_column"):
         config.validate({"data": {"path": "x.csv", "targets": ["y"], "static_features": ["size"]}})
+
+
+def _messy_panel(path: Path) -> tuple[Path, set]:
+    """Hourly series in shuffled rows; some with gaps, duplicated stamps or a missing value. Returns the ids
+    that are not already unique and on the grid."""
+    rng = np.random.default_rng(5)
+    frames, irregular = [], set()
+    for k in range(24):
+        n = 40 + k
+        frame = pd.DataFrame({
+            "id": f"s{k:02d}", "time": pd.date_range("2020-01-01", periods=n, freq="h") + pd.Timedelta(hours=k),
+            "y": rng.normal(size=n), "x": rng.normal(size=n), "kind": rng.choice(["a", "b"], n), "site": float(k % 3),
+        })
+        if k % 5 == 1:
+            frame, _ = frame.drop(frame.index[10:13]), irregular.add(f"s{k:02d}")  # missing steps
+        if k % 7 == 2:
+            frame, _ = pd.concat([frame, frame.iloc[[5]]]), irregular.add(f"s{k:02d}")  # a duplicated stamp
+        if k % 9 == 4:
+            frame.loc[frame.index[3], "y"] = np.nan
+        frames.append(frame)
+    pd.concat(frames).sample(frac=1.0, random_state=2).to_csv(path, index=False)
+    return path, irregular
+
+
+def test_the_columnar_panel_reader_gives_what_reading_series_by_series_gives(tmp_path, monkeypatch):
+    """Bit for bit: the frames, notes and prepared arrays; only the series that need it go the per-series way."""
+    from rnnforecast.data import columnar
+
+    path, irregular = _messy_panel(tmp_path / "messy.csv")
+    cfg = config.validate({
+        "data": {"path": str(path), "targets": ["y"], "features": ["x"], "categorical": ["kind"],
+                 "static_features": ["site"], "id_column": "id", "duplicates": "mean", "missing": "interpolate"},
+        "window": {"input_length": 6, "horizon": 3},
+    })
+    slow_reads = []
+    real = data.series.table_to_series
+    monkeypatch.setattr(data.series, "table_to_series", lambda rows, *a, **k: slow_reads.append(len(rows)) or real(rows, *a, **k))
+    fast = data.load_panel(cfg.data)
+    assert len(slow_reads) == 1 + len(irregular)  # the frequency probe, and the series with gaps or duplicates
+    monkeypatch.setattr(columnar, "read_panel", lambda *args: None)
+    slow = data.load_panel(cfg.data)
+    assert list(fast) == list(slow) == sorted(slow)
+    for key in slow:
+        pd.testing.assert_frame_equal(fast[key].frame, slow[key].frame, check_exact=True)
+        assert fast[key].notes == slow[key].notes and fast[key].name == slow[key].name
+        assert (fast[key].features, fast[key].categories) == (slow[key].features, slow[key].categories)
+    a, b = training.prepare_data(cfg.model_copy(deep=True), fast), training.prepare_data(cfg.model_copy(deep=True), slow)
+    np.testing.assert_array_equal(a.values, b.values)
+    for part in ("train", "val", "all"):
+        np.testing.assert_array_equal(a.starts[part], b.starts[part])
+    assert a.prep == b.prep
+
+
+def test_the_columnar_reader_leaves_a_bad_cell_to_the_per_series_message(tmp_path):
+    path, _ = _messy_panel(tmp_path / "messy.csv")
+    table = pd.read_csv(path)
+    table["y"] = table["y"].astype(object)
+    table.loc[table.index[table["id"] == "s03"][2], "y"] = "12 kg"
+    table.to_csv(path, index=False)
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "id", "duplicates": "mean"},
+                           "window": {"input_length": 6, "horizon": 3}})
+    with pytest.raises(UserError, match=r"id=s03.*'12 kg'"):
+        data.load_panel(cfg.data)

@@ -11,6 +11,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from rnnforecast.config import DataConfig
+from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers
@@ -90,17 +91,23 @@ def load_panel(
     ids = table[cfg.id_column].fillna("").astype(str).str.strip()
     if categories is None:
         categories = _categories(table, cfg)
-    groups = _groups(table, ids)
-    if strict_frequency and frequency is not None and time_columns_of(cfg, table):
-        largest = max(groups.values(), key=len)
-        table_to_series(largest, cfg, path, frequency, categories, label="", strict_frequency=True)
-    if frequency is None and cfg.frequency is None and time_columns_of(cfg, table):
-        largest = max(groups.values(), key=len)
-        probe = table_to_series(largest, cfg, path, None, categories, label="")
-        frequency = probe.frequency
+    keys = ids.to_numpy(dtype=object)
+    if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
+                                        or frequency is None and cfg.frequency is None):
+        codes = pd.factorize(keys, sort=True)[0]
+        largest = table.iloc[np.flatnonzero(codes == np.argmax(np.bincount(codes)))] if len(codes) else table
+        probe = table_to_series(largest, cfg, path, frequency, categories, label="", strict_frequency=strict_frequency)
+        frequency = frequency or probe.frequency
+
+    def one(key, rows):
+        return table_to_series(table.iloc[rows], cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
+
+    panel = columnar.read_panel(table, keys, cfg, path, frequency or cfg.frequency, categories, one)
+    if panel is not None:
+        return panel
     return {
         key: table_to_series(rows, cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
-        for key, rows in groups.items()
+        for key, rows in _groups(table, ids).items()
     }
 
 
@@ -217,7 +224,7 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     steps to forecast. Without, empty target cells at the end are missing values like any
     other, handled by data.missing.
     """
-    has_target = frame[list(cfg.targets)].notna().any(axis=1).to_numpy()
+    has_target = ~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1)  # targets first
     if not has_target.any():
         raise UserError(f"{where} has no target values at all. Check data.targets.")
     future = None
