@@ -247,7 +247,11 @@ def test_the_columnar_panel_reader_gives_what_reading_series_by_series_gives(tmp
     })
     slow_reads = []
     real = data.series.table_to_series
-    monkeypatch.setattr(data.series, "table_to_series", lambda rows, *a, **k: slow_reads.append(len(rows)) or real(rows, *a, **k))
+    def counted(rows, *args, **kwargs):
+        slow_reads.append(len(rows))
+        return real(rows, *args, **kwargs)
+
+    monkeypatch.setattr(data.series, "table_to_series", counted)
     fast = data.load_panel(cfg.data)
     assert len(slow_reads) == 1 + len(irregular)  # the frequency probe, and the series with gaps or duplicates
     monkeypatch.setattr(columnar, "read_panel", lambda *args: None)
@@ -257,7 +261,8 @@ def test_the_columnar_panel_reader_gives_what_reading_series_by_series_gives(tmp
         pd.testing.assert_frame_equal(fast[key].frame, slow[key].frame, check_exact=True)
         assert fast[key].notes == slow[key].notes and fast[key].name == slow[key].name
         assert (fast[key].features, fast[key].categories) == (slow[key].features, slow[key].categories)
-    a, b = training.prepare_data(cfg.model_copy(deep=True), fast), training.prepare_data(cfg.model_copy(deep=True), slow)
+    a = training.prepare_data(cfg.model_copy(deep=True), fast)
+    b = training.prepare_data(cfg.model_copy(deep=True), slow)
     np.testing.assert_array_equal(a.values, b.values)
     for part in ("train", "val", "all"):
         np.testing.assert_array_equal(a.starts[part], b.starts[part])

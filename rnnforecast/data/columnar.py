@@ -48,26 +48,37 @@ def read_panel(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig, path: Pat
     onehot = {f"{c}={value}": (table[c].str.strip() == value).to_numpy(dtype="float64")
               for c in cfg.categorical for value in categories[c]}
     n_numeric = len(cfg.targets) + len(cfg.features)
-    block = np.column_stack([*numeric[:n_numeric], *onehot.values(), *numeric[n_numeric:]]).astype("float64")
+    parts = [*numeric[:n_numeric], *onehot.values(), *numeric[n_numeric:]]
+    block = np.empty((len(table), len(parts)), dtype="float64")
+    for j, part in enumerate(parts):
+        block[:, j] = part
     if times.tz is not None:
         return None  # kept simple: zoned times go the per-series way
-    codes, uniques = pd.factorize(keys, sort=True)
+    codes, uniques = pd.factorize(keys)  # hashed in file order, then renumbered in sorted order: cheaper than sort=True
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
+    codes, uniques = rank[codes], np.sort(uniques)
     unit = times.unit
     stamps = times.asi8
-    order = np.lexsort((stamps, codes))  # by series, then time; stable, so duplicates keep the file's order
-    codes, stamps, block = codes[order], stamps[order], block[order]
+    grouped = not len(codes) or (np.diff(codes) >= 0).all() and (np.diff(stamps)[np.diff(codes) == 0] >= 0).all()
+    if grouped:  # a file written series by series, in time order (the usual case): nothing to sort
+        order = np.arange(len(codes))
+    else:  # by series, then time; stable, so duplicates keep the file's order
+        order = np.lexsort((stamps, codes))
+        codes, stamps, block = codes[order], stamps[order], block[order]
     bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True]) if len(codes) else np.array([0])
-    columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features)
+    columns = pd.Index(list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features))
     name = time_columns[0] if len(time_columns) == 1 else "time"
     numbers = [j for j in range(len(columns)) if not n_numeric <= j < n_numeric + len(onehot)]  # not one-hot
     checked = _checks(block, codes, stamps, bounds, frequency, unit, numbers, len(cfg.static_features))
     panel = {}
+    firsts = list(times[order[bounds[:-1]]])  # each series' first time, boxed once
     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         key = str(uniques[codes[a]])
         if not checked[i]:
             panel[key] = slow(key, np.sort(order[a:b]))  # the file's own rows, in the file's order
             continue
-        index = pd.date_range(times[order[a]], periods=b - a, freq=frequency, name=name, unit=unit)
+        index = pd.date_range(firsts[i], periods=b - a, freq=frequency, name=name, unit=unit)
         frame = pd.DataFrame(block[a:b], index=index, columns=columns)
         label = f"{where} ({cfg.id_column}={key})"
         panel[key] = _finish(frame, cfg, onehot, frequency, path, label, list(notes), categories)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
@@ -81,6 +82,7 @@ def _alias(step: pd.Timedelta) -> str:
     return to_offset(step).freqstr
 
 
+@functools.lru_cache(maxsize=64)  # asked once per series of a panel: the alias is parsed once
 def season_length(frequency: str | None) -> int:
     """The conventional season: a day of sub-daily steps, a week of days, a year of months or quarters."""
     if frequency is None:
