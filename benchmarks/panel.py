@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rnnforecast import config, training  # noqa: E402
 
 
-def make_panel(folder: Path, n_series: int, n_points: int, seed: int = 0) -> Path:
+def make_panel(folder: Path, n_series: int, n_points: int, seed: int = 0, shuffle: bool = False) -> Path:
     rng = np.random.default_rng(seed)
     steps = np.arange(n_points)
     level = rng.uniform(1, 100, size=(n_series, 1))
@@ -38,6 +38,8 @@ def make_panel(folder: Path, n_series: int, n_points: int, seed: int = 0) -> Pat
         "time": np.tile(pd.date_range("2024-01-01", periods=n_points, freq="h"), n_series),
         "value": values.ravel().astype("float32"),
     })
+    if shuffle:  # rows in any order: the reader sorts them (the usual file is written series by series)
+        table = table.sample(frac=1.0, random_state=seed)
     path = folder / "panel.parquet"
     table.to_parquet(path)
     return path
@@ -51,9 +53,10 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--load-only", action="store_true", help="time load and prepare, skip the epoch")
+    parser.add_argument("--shuffle", action="store_true", help="write the rows in random order")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        path = make_panel(Path(folder), args.series, args.points)
+        path = make_panel(Path(folder), args.series, args.points, shuffle=args.shuffle)
         cfg = config.validate({
             "data": {"path": str(path), "id_column": "series", "time_column": "time", "targets": ["value"],
                      "frequency": "h"},
