@@ -90,6 +90,11 @@ ROUNDS = {
         "r7:fitted-highway": {},
         "r8:robust-highway": {"model.highway_fit": "absolute"},
     },
+    # Round 9: the look-back chosen by probes (window.input_length: auto) instead of the four-span rule.
+    9: {
+        "r7:fitted-highway": {},
+        "r9:auto-lookback": {"window.input_length": "auto"},
+    },
 }
 
 
