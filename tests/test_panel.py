@@ -62,7 +62,7 @@ def test_windows_never_cross_series_and_scaling_is_per_series(tmp_path):
 
 
 @pytest.mark.slow
-def test_panel_trains_evaluates_predicts_and_plots(tmp_path):
+def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     cfg_path = _config(tmp_path, _panel_csv(tmp_path / "p.csv"))
     result = runner.invoke(app, ["train", str(cfg_path)])
     assert result.exit_code == 0, result.output
@@ -86,6 +86,26 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path):
     last = pd.to_datetime(table[table.store == "s010"]["day"]).max()
     first = pd.to_datetime(forecast[forecast.store == "s010"]["day"]).min()
     assert first == last + pd.Timedelta(days=1)
+
+    # The panel is forecast in stacked batches (here of 50 series, so the last is short): each series' rows are
+    # what forecasting it alone gives.
+    import importlib
+
+    from rnnforecast import forecasting, runs
+
+    future_module = importlib.import_module("rnnforecast.forecasting.future")  # the module, not its function
+
+    loaded = runs.load(run)
+    model = loaded.load_model(final=True)
+    prepared = forecasting.prepare_panel(loaded, only=["s000", "s010", "s119"])
+    monkeypatch.setattr(future_module, "PREDICT_CHUNK", 50)
+    batched = future_module.panel_future(forecasting.prepare_panel(loaded), model)
+    assert len(batched) == 118
+    for key, one in prepared.items():
+        alone = forecasting.future(one, model)
+        np.testing.assert_allclose(batched[key].to_numpy(), alone.to_numpy(), rtol=1e-5)
+        assert batched[key].index.equals(alone.index)
+        np.testing.assert_allclose(forecast[forecast.store == key]["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
 
     result = runner.invoke(app, ["predict", str(run), "--series", "s001", "--series", "s002"])
     assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s002"]

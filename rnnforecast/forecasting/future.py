@@ -11,7 +11,10 @@ from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting.calibration import calibrated
 from rnnforecast.forecasting.inference import (
+    PREDICT_CHUNK,
+    PREDICT_STEPS,
     Prepared,
+    _predict_chunk,
     point_of,
     prepare,
     prepare_panel,
@@ -24,13 +27,39 @@ from rnnforecast.runs import Run
 
 def future(prepared: Prepared, model=None) -> pd.DataFrame:
     """The next `horizon` steps after the last row, in the data's units, indexed by their timestamps."""
+    model = model or prepared.run.load_model()
+    return _future_frame(prepared, np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0])
+
+
+def _future_frame(prepared: Prepared, output: np.ndarray) -> pd.DataFrame:
+    """One series' model output (scaled) as its future table: data units, indexed by the future timestamps."""
     run = prepared.run
-    H = run.config.window.horizon
-    model = model or run.load_model()
-    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
     scaled, _ = point_of(run.config.model.output.quantiles, output)
-    index = data.future_index(prepared.series.index, prepared.series.frequency, H)
+    index = data.future_index(prepared.series.index, prepared.series.frequency, run.config.window.horizon)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
+
+
+def panel_future(prepared: dict[str, Prepared], model) -> dict[str, pd.DataFrame]:
+    """The future of many series from one model, their last windows forecast together in large batches.
+
+    One predict call per series costs a model call's fixed overhead each (366 Tourism series: 20 s);
+    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 14).
+    """
+    keys = list(prepared)
+    if not keys:
+        return {}
+    inputs = [_future_inputs(prepared[key]) for key in keys]
+    with_known = isinstance(inputs[0], list)
+    history = np.concatenate([x[0] if with_known else x for x in inputs])
+    known = np.concatenate([x[1] for x in inputs]) if with_known else None
+    L = history.shape[1]
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // L))
+    outputs = []
+    for lo in range(0, len(keys), size):
+        batch = history[lo : lo + size] if known is None else [history[lo : lo + size], known[lo : lo + size]]
+        outputs.append(np.asarray(_predict_chunk(model, batch, min(size, len(keys) - lo))))
+    output = np.concatenate(outputs)
+    return {key: _future_frame(prepared[key], output[i]) for i, key in enumerate(keys)}
 
 
 def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
@@ -77,8 +106,8 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         return with_quantiles(prepared, future(prepared, final), honest, final).reset_index()
     model = run.load_model(final=True)
     frames, notes = [], []
-    for key, prepared in prepare_panel(run, data_path, only, unseen=True, notes=notes).items():
-        frame = future(prepared, model).reset_index()
+    for key, frame in panel_future(prepare_panel(run, data_path, only, unseen=True, notes=notes), model).items():
+        frame = frame.reset_index()
         frame.insert(0, run.prep["id_column"], key)
         frames.append(frame)
     if not frames:
