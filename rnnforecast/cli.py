@@ -137,12 +137,20 @@ def predict(
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write (Parquet for .parquet); default: print.")] = None,
     series: SeriesOpt = None,
+    cluster: Annotated[Optional[str], typer.Option(
+        "--cluster", help="A panel's series forecast by a Dask cluster: local, local:N (worker processes here) "
+        "or a scheduler's address (tcp://host:8786).")] = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
     loaded = runs.load(run)
-    forecast = forecasting.forecast_run(loaded, data, series or None)
+    if cluster is None:
+        forecast = forecasting.forecast_run(loaded, data, series or None)
+    else:
+        from rnnforecast import cluster as cluster_module
+
+        forecast = cluster_module.forecast_run(loaded, data, series or None, cluster)
     for note in forecast.attrs.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     if output is None:

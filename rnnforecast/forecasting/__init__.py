@@ -27,6 +27,8 @@ from rnnforecast.forecasting.future import (  # noqa: F401
     future_quantiles,
     future_spread,
     models_for_future,
+    panel_future,
+    panel_table,
     with_quantiles,
 )
 from rnnforecast.forecasting.inference import (  # noqa: F401
@@ -34,6 +36,7 @@ from rnnforecast.forecasting.inference import (  # noqa: F401
     PREDICT_STEPS,
     Prepared,
     TestForecasts,
+    load_panel_of,
     point_of,
     predict_scaled,
     prepare,

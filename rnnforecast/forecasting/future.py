@@ -104,17 +104,27 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         honest, final = models_for_future(run)
         prepared = prepare(run, data_path)
         return with_quantiles(prepared, future(prepared, final), honest, final).reset_index()
-    model = run.load_model(final=True)
-    frames, notes = [], []
-    for key, frame in panel_future(prepare_panel(run, data_path, only, unseen=True, notes=notes), model).items():
+    notes: list[str] = []
+    table = panel_table(run, data_path, only, run.load_model(final=True), notes)
+    if table.empty:
+        raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
+    table.attrs["notes"] = notes  # what was left out or treated apart, for `predict` to print
+    return table
+
+
+def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model, notes: list[str],
+                panel: dict | None = None) -> pd.DataFrame:
+    """The future of a panel's series (id, time, targets) from `model`; empty when none holds an input window.
+
+    `panel`: the data already read (a cluster worker reads it once for all its partitions).
+    """
+    prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel)
+    frames = []
+    for key, frame in panel_future(prepared, model).items():
         frame = frame.reset_index()
         frame.insert(0, run.prep["id_column"], key)
         frames.append(frame)
-    if not frames:
-        raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
-    table = pd.concat(frames, ignore_index=True)
-    table.attrs["notes"] = notes  # what was left out or treated apart, for `predict` to print
-    return table
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:

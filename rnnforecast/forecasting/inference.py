@@ -201,6 +201,7 @@ def prepare_panel(
     only: list[str] | None = None,
     unseen: bool = False,
     notes: list[str] | None = None,
+    panel: dict[str, data.Series] | None = None,
 ) -> dict[str, Prepared]:
     """Each series of a panel run, prepared with its own fitted preprocessing.
 
@@ -212,14 +213,12 @@ def prepare_panel(
             preprocessing fitted on their own rows, so that a global model can forecast them;
             otherwise they are left out.
         notes: a list that gets one line for every kind of series left out or treated so, for the user.
+        panel: the data, already read by `load_panel_of(run, data_path)` (a cluster worker reads it once).
 
     Returns:
         Series id -> Prepared, in the file's order.
     """
-    panel = data.load_panel(
-        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
-        strict_frequency=data_path is not None,
-    )
+    panel = load_panel_of(run, data_path) if panel is None else panel
     notes = notes if notes is not None else []
     source = Path(data_path or run.config.data.path).name
     wanted = only if only is not None else list(panel)
@@ -259,6 +258,14 @@ def prepare_panel(
         notes.append(f"{len(short)} series of {source} could not be prepared and are left out: " + "; ".join(short[:5])
                      + (" ..." if len(short) > 5 else ""))
     return prepared
+
+
+def load_panel_of(run: Run, data_path: Path | None = None) -> dict[str, data.Series]:
+    """A panel run's training file, or newer data, read on the run's grid and categories."""
+    return data.load_panel(
+        run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
+        strict_frequency=data_path is not None,
+    )
 
 
 def _own_preprocessing(run: Run, series: data.Series) -> dict:

@@ -1,0 +1,147 @@
+"""`predict --cluster`: a panel's forecast fanned out over a Dask cluster, gathered into one table.
+
+Dask rather than Ray: `distributed` is pure Python (about 10 MB, installs wherever
+pip does), a worker is a plain process started with `dask worker tcp://host:8786`,
+and its futures retry a failed task on another worker by themselves. The series are
+cut into partitions; each worker loads the run, its model and the panel once and
+forecasts the partitions it is given; the client writes the gathered table once, so a
+failed run leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from rnnforecast.errors import UserError
+
+RETRIES = 2  # a partition whose worker dies is run again elsewhere, this many times
+PARTITIONS_PER_WORKER = 4  # small enough to balance uneven workers, large enough to batch each predict well
+_LOADED: dict[tuple, tuple] = {}  # in a worker process: (run, model, panel) per run and data file
+
+
+def parse(spec: str) -> tuple[str, int | str]:
+    """`local`, `local:N` or a scheduler address (`tcp://host:port`) -> ("local", N) or ("address", spec)."""
+    text = spec.strip()
+    if text == "local" or text.startswith("local:") or text.startswith("local["):
+        count = text[len("local"):].strip(":[]")
+        if not count:
+            return "local", max(1, os.cpu_count() or 1)
+        if count.isdigit() and int(count) > 0:
+            return "local", int(count)
+    elif "://" in text and text.split("://", 1)[1]:
+        return "address", text
+    raise UserError(
+        f"--cluster {spec!r} is not a cluster. Give local (one worker process per core), local:N (N worker "
+        "processes on this machine) or the address of a running Dask scheduler, such as tcp://10.0.0.5:8786."
+    )
+
+
+def _client(spec: str):
+    """A Dask client for the spec, and the local cluster it started (None when joining a running one)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UserError(
+            "--cluster needs Dask's distributed scheduler, which is not installed. Install it with "
+            "pip install 'rnnforecast[cluster]' (or pip install distributed), then run the command again."
+        ) from None
+    kind, value = parse(spec)
+    if kind == "local":
+        # One thread per worker process: the model's own math is already parallel inside each process.
+        cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(value, timeout="20s"), None
+    except (OSError, TimeoutError) as exc:
+        raise UserError(
+            f"no Dask scheduler answered at {value} ({exc}). Start one (dask scheduler, then dask worker {value} on "
+            "each machine) or check the address and port."
+        ) from None
+
+
+def series_ids(run, data_path: Path | None, only: list[str] | None) -> list[str]:
+    """The series to forecast, in the panel's order, read from the id column alone (the client reads no data)."""
+    if only:
+        return list(dict.fromkeys(only))
+    from rnnforecast import data
+
+    id_column = run.prep["id_column"]
+    table = data.read_table(Path(data_path or run.config.data.path), [id_column])
+    if id_column not in table.columns:
+        raise UserError(f"column '{id_column}' (data.id_column) is not in {Path(data_path or run.config.data.path).name}.")
+    ids = sorted(set(table[id_column].fillna("").astype(str).str.strip()))
+    skipped = set(run.prep.get("skipped", [])) if data_path is None else set()
+    return [key for key in ids if key not in skipped]
+
+
+def _forecast_partition(run_path: str, data_path: str | None, ids: list[str]) -> tuple:
+    """Runs in a worker: (the partition's table, its notes, None) or (None, [], the user's mistake).
+
+    A mistake is returned, not raised: Dask would retry it and log a traceback in the worker,
+    while the client has a one-paragraph message to print. A crash is raised and retried.
+    """
+    try:
+        return (*_forecast(run_path, data_path, ids), None)
+    except UserError as exc:
+        return None, [], exc
+
+
+def _forecast(run_path: str, data_path: str | None, ids: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The partition's forecast and notes; the run, its model and the panel are loaded once per worker."""
+    from rnnforecast import forecasting, runs
+
+    source = Path(data_path) if data_path else None
+    stat = os.stat(data_path) if data_path else None
+    key = (run_path, data_path or "", stat and (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
+    if key not in _LOADED:
+        run = runs.load(Path(run_path))
+        _LOADED.clear()  # one run at a time per worker: memory stays bounded
+        _LOADED[key] = (run, run.load_model(final=True), forecasting.load_panel_of(run, source))
+    run, model, panel = _LOADED[key]
+    notes: list[str] = []
+    table = forecasting.panel_table(run, source, ids, model, notes, panel)
+    return table, notes
+
+
+def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str) -> pd.DataFrame:
+    """The same table as forecasting.forecast_run, computed by the workers of the cluster `spec`.
+
+    Args:
+        run: a loaded panel run (the workers load it again from its folder, which they must see).
+        data_path: newer data, or None for the training file; only: these series ids, else all.
+        spec: `local`, `local:N` or a scheduler address (see `parse`).
+
+    Returns:
+        The forecast table, its rows in series order; `attrs["notes"]`: the workers' notes, each once.
+    """
+    if not run.is_panel:
+        raise UserError("--cluster is for runs trained on many series (data.id_column); this run has one. "
+                        "Leave --cluster out.")
+    ids = series_ids(run, data_path, only)
+    client, cluster = _client(spec)
+    try:
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        count = max(1, min(len(ids), workers * PARTITIONS_PER_WORKER))
+        size = -(-len(ids) // count)
+        parts = [ids[i : i + size] for i in range(0, len(ids), size)]
+        run_path = str(Path(run.path).resolve())
+        data = str(Path(data_path).resolve()) if data_path else None
+        futures = [client.submit(_forecast_partition, run_path, data, part, retries=RETRIES, pure=False)
+                   for part in parts]
+        results = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    for _, _, mistake in results:
+        if mistake is not None:
+            raise mistake
+    tables = [table for table, _, _ in results if len(table)]
+    if not tables:
+        raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from.")
+    table = pd.concat(tables, ignore_index=True)
+    table.attrs["notes"] = list(dict.fromkeys(note for _, notes, _ in results for note in notes))
+    return table

@@ -1,0 +1,61 @@
+"""`predict --cluster`: a panel forecast by the worker processes of a Dask cluster."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnnforecast import cluster
+from rnnforecast.cli import app
+from rnnforecast.errors import UserError
+
+from .conftest import DATA, tiny_config
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("spec", "parsed"), [
+    ("local:2", ("local", 2)), ("local[3]", ("local", 3)), (" tcp://10.0.0.5:8786 ", ("address", "tcp://10.0.0.5:8786")),
+])
+def test_cluster_specs(spec, parsed):
+    assert cluster.parse(spec) == parsed
+    assert cluster.parse("local")[1] >= 1
+
+
+@pytest.mark.parametrize("spec", ["", "local:0", "local:two", "10.0.0.5:8786", "tcp://"])
+def test_a_spec_that_is_no_cluster_is_refused_with_the_forms_allowed(spec):
+    with pytest.raises(UserError, match="local:N"):
+        cluster.parse(spec)
+
+
+@pytest.mark.slow
+def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_path):
+    """Five series cut into partitions over two worker processes: the same table, in the same order."""
+    frame = pd.read_csv(DATA / "daily-min-temperatures.csv").tail(300)
+    parts = [frame.assign(id=f"s{i}", Temp=frame["Temp"] * (1 + i / 2)) for i in range(5)]
+    parts.append(frame.tail(10).assign(id="short"))  # shorter than one window: left out by training and predict
+    pd.concat(parts).to_csv(tmp_path / "p.csv", index=False)
+    raw = tiny_config(tmp_path / "p.csv", data={"id_column": "id"}, run={"dir": str(tmp_path / "runs")},
+                      training={"refit": True})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+
+    one, many = tmp_path / "one.csv", tmp_path / "many.parquet"
+    assert runner.invoke(app, ["predict", str(run), "--output", str(one)]).exit_code == 0
+    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--output", str(many)])
+    assert result.exit_code == 0, result.output
+    assert "5 series x 7 steps" in result.stderr
+    alone, fanned = pd.read_csv(one), pd.read_parquet(many)
+    assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4"]
+    pd.testing.assert_frame_equal(fanned.astype({"Date": str}), alone, check_exact=False, rtol=1e-6)
+
+    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--series", "s3"])
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(__import__("io").StringIO(result.stdout))["id"]) == {"s3"}
+
+    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--series", "nope"])
+    assert result.exit_code == 2 and "series nope not found" in result.stderr and "Traceback" not in result.output
