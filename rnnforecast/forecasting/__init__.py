@@ -10,7 +10,13 @@ preprocessing fitted at training time, never a refit. Its public names are impor
 """
 
 from rnnforecast.forecasting.baselines import baseline_forecasts  # noqa: F401
-from rnnforecast.forecasting.calibration import calibrate_new_run, calibrated, recalibrate  # noqa: F401
+from rnnforecast.forecasting.calibration import (  # noqa: F401
+    calibrate_new_run,
+    calibrated,
+    calibrated_panel,
+    recalibrate,
+    stacked_forecasts,
+)
 from rnnforecast.forecasting.evaluation import (  # noqa: F401
     evaluate,
     evaluate_run,

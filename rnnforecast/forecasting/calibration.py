@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from rnnforecast import intervals
+import numpy as np
+
+from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting.inference import prepare, validation_forecasts
+from rnnforecast.forecasting.inference import (
+    PREDICT_CHUNK,
+    PREDICT_STEPS,
+    Prepared,
+    _predict_chunk,
+    point_of,
+    prepare,
+    prepare_panel,
+    validation_forecasts,
+)
 from rnnforecast.runs import Run
 
 
@@ -31,19 +42,70 @@ def calibrated(
 
 
 def calibrate_new_run(path) -> None:
-    """Calibrate a just-trained single-series run's intervals now, so that predict, evaluate and plot only read it.
+    """Calibrate a just-trained run's intervals now, so that predict, evaluate and plot only read it.
 
     Runs of older versions (without calibration.json) are still calibrated on first use.
     """
     from rnnforecast import runs
 
     run = runs.load(path)
-    if not run.is_panel:
-        calibrated(run)
+    calibrated_panel(run) if run.is_panel else calibrated(run)
 
 
 def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
-    """Calibrate (again) with these quantiles and settings; only runs on one series have intervals."""
+    """Calibrate (again) with these quantiles and settings."""
     if run.is_panel:
-        raise UserError("intervals are calibrated for runs on one series; this run holds a panel (data.id_column).")
+        return calibrated_panel(run, None, quantiles, refresh=True)
     return calibrated(run, None, quantiles, refresh=True, settings=settings)
+
+
+def calibrated_panel(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
+    """A panel's interval calibration: the validation windows of every trained series, pooled (split conformal).
+
+    Scores are in each series' scaled units divided by the window's spread, so one pool serves
+    series of any level; a series' interval is its offsets times the spread of its own window,
+    in its own units. The pool is the honest model's errors, as for one series; the rolling and
+    adaptive methods are for one series (a panel's windows have no one time order).
+    """
+    saved = None if refresh else intervals.load(run)
+    if saved is not None:
+        return saved
+    model = model or run.load_model()
+    prepared = prepare_panel(run)  # the trained series of the training file
+    L, H = run.config.window.input_length, run.config.window.horizon
+    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
+               for p in prepared.values()]
+    output, actual, spread = stacked_forecasts(model, [w for w in windows if len(w[1])])
+    if not len(actual):
+        raise UserError(f"{run.path.name} has no validation window in any series to calibrate intervals on. "
+                        "Give the series more history, or set data.split so that validation holds a window.")
+    point, own = point_of(run.config.model.output.quantiles, output)
+    wanted = run.config.model.output.quantiles or quantiles or run.config.calibration.quantiles
+    result = intervals.calibration({"model": point}, actual, wanted, own, spread)
+    intervals.save(run.path, result)
+    return result
+
+
+def stacked_forecasts(model, windows: list[tuple[Prepared, np.ndarray]]):
+    """(model output, actual targets, spread), scaled units, for windows of many series predicted together.
+
+    `windows`: each series' Prepared and the starts of its windows. The spread is each window's
+    std of its input rows, floored at 0.01 (a hundredth of the series' training std), as for one series.
+    """
+    if not windows:
+        return np.empty((0,)), np.empty((0,)), np.empty((0,))
+    run = windows[0][0].run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    n, n_known = windows[0][0].n_targets, data.n_known(run.config.data)
+    history = np.concatenate([p.values[s[:, None] + np.arange(L)] for p, s in windows])
+    known = (np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, -n_known:] for p, s in windows])
+             if n_known else None)
+    actual = np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, :n] for p, s in windows])
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // L))
+    output = np.concatenate([
+        np.asarray(_predict_chunk(model, history[i : i + size] if known is None
+                                  else [history[i : i + size], known[i : i + size]], len(history[i : i + size])))
+        for i in range(0, len(history), size)
+    ])
+    spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)
+    return output, actual, spread

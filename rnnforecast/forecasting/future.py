@@ -9,7 +9,7 @@ import pandas as pd
 
 from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting.calibration import calibrated
+from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
 from rnnforecast.forecasting.inference import (
     PREDICT_CHUNK,
     PREDICT_STEPS,
@@ -39,11 +39,12 @@ def _future_frame(prepared: Prepared, output: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
 
 
-def panel_future(prepared: dict[str, Prepared], model) -> dict[str, pd.DataFrame]:
+def panel_future(prepared: dict[str, Prepared], model, calibration: dict | None = None) -> dict[str, pd.DataFrame]:
     """The future of many series from one model, their last windows forecast together in large batches.
 
     One predict call per series costs a model call's fixed overhead each (366 Tourism series: 20 s);
-    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 14).
+    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 14). With
+    `calibration` (calibrated_panel), each series gets its calibrated quantile columns, as one series does.
     """
     keys = list(prepared)
     if not keys:
@@ -59,7 +60,21 @@ def panel_future(prepared: dict[str, Prepared], model) -> dict[str, pd.DataFrame
         batch = history[lo : lo + size] if known is None else [history[lo : lo + size], known[lo : lo + size]]
         outputs.append(np.asarray(_predict_chunk(model, batch, min(size, len(keys) - lo))))
     output = np.concatenate(outputs)
-    return {key: _future_frame(prepared[key], output[i]) for i, key in enumerate(keys)}
+    frames = {key: _future_frame(prepared[key], output[i]) for i, key in enumerate(keys)}
+    if calibration is None:
+        return frames
+    quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
+    offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
+    n = prepared[keys[0]].n_targets
+    spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
+    point, own = point_of(prepared[keys[0]].run.config.model.output.quantiles, output)
+    bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)
+    for i, key in enumerate(keys):
+        band = unscale_quantiles(bands[i], prepared[key].run.prep)  # (horizon, targets, quantiles), data units
+        for t, target in enumerate(frames[key].columns[:n]):
+            for k, q in enumerate(quantiles):
+                frames[key][f"{target}_q{q:g}"] = band[:, t, k]
+    return frames
 
 
 def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
@@ -120,7 +135,7 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
     """
     prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel)
     frames = []
-    for key, frame in panel_future(prepared, model).items():
+    for key, frame in panel_future(prepared, model, calibrated_panel(run)).items():
         frame = frame.reset_index()
         frame.insert(0, run.prep["id_column"], key)
         frames.append(frame)
