@@ -80,7 +80,8 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     out = tmp_path / "all.csv"
     assert runner.invoke(app, ["predict", str(run), "--output", str(out)]).exit_code == 0
     forecast = pd.read_csv(out)
-    assert list(forecast.columns) == ["store", "day", "sales"]
+    assert list(forecast.columns) == ["store", "day", "sales", "sales_q0.1", "sales_q0.5", "sales_q0.9"]
+    assert (forecast["sales_q0.1"] <= forecast["sales_q0.5"]).all() and (forecast["sales_q0.5"] <= forecast["sales_q0.9"]).all()
     assert forecast.groupby("store").size().eq(7).all() and forecast["store"].nunique() == 118
     table = pd.read_csv(tmp_path / "p.csv")
     last = pd.to_datetime(table[table.store == "s010"]["day"]).max()
@@ -106,6 +107,20 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
         np.testing.assert_allclose(batched[key].to_numpy(), alone.to_numpy(), rtol=1e-5)
         assert batched[key].index.equals(alone.index)
         np.testing.assert_allclose(forecast[forecast.store == key]["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
+
+    # The intervals: one pool of every series' validation scores (in scaled units per window spread), applied to each
+    # series' point forecast times the spread of its own last window, in its own units.
+    from rnnforecast import intervals
+
+    calibration = intervals.load(loaded)
+    assert calibration["method"] == "split" and calibration["windows"] == 118  # one validation window per series
+    offsets = intervals.offsets(calibration["scores"]["model"], [0.1, 0.5, 0.9])  # (quantiles, horizon, targets)
+    for key, one in prepared.items():
+        spread = max(one.values[-21:, 0].std(), 0.01)
+        scale = one.run.prep["scale"][0]
+        rows = forecast[forecast.store == key]
+        expected = rows["sales"].to_numpy() + offsets[2, :, 0] * spread * scale
+        np.testing.assert_allclose(rows["sales_q0.9"].to_numpy(), expected, rtol=1e-4)
 
     result = runner.invoke(app, ["predict", str(run), "--series", "s001", "--series", "s002"])
     assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s002"]

@@ -72,7 +72,9 @@ def test_config_runs_end_to_end(name, tmp_path):
     assert np.isfinite(forecast[cfg.data.targets].to_numpy()).all()
     if cfg.data.id_column:
         assert forecast.groupby(cfg.data.id_column).size().eq(cfg.window.horizon).all()
-        assert report["series_scored"] == 4 and list(forecast.columns[2:]) == cfg.data.targets
+        bands = [f"{t}_q{q:g}" for t in cfg.data.targets for q in cfg.calibration.quantiles]
+        assert report["series_scored"] == 4 and list(forecast.columns[2:]) == cfg.data.targets + bands
+        assert (forecast[bands[0]] <= forecast[bands[-1]]).all()
     else:
         _check_future_steps(forecast, cfg, run)
 

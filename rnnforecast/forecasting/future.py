@@ -43,7 +43,7 @@ def panel_future(prepared: dict[str, Prepared], model, calibration: dict | None 
     """The future of many series from one model, their last windows forecast together in large batches.
 
     One predict call per series costs a model call's fixed overhead each (366 Tourism series: 20 s);
-    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 14). With
+    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 16). With
     `calibration` (calibrated_panel), each series gets its calibrated quantile columns, as one series does.
     """
     keys = list(prepared)
