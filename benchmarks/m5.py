@@ -20,7 +20,6 @@ batches (windows drawn afresh each epoch from the index), so its time does not g
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -115,10 +114,9 @@ def main() -> None:
 
     seconds, peak, out = run_timed(cli + ["train", str(config_path), "--set", "training.refit=false"])
     run = out.strip().splitlines()[-1]
-    history = pd.read_csv(Path(run) / "history.csv")
-    meta = json.loads((Path(run) / "metadata.json").read_text())
-    print(f"train (load, one epoch of {args.steps_per_epoch} x {args.batch_size}, validation, calibration): "
-          f"{seconds:.1f} s, peak RSS {peak:,.0f} MB; epoch: {meta.get('epoch_seconds', history.shape[0])}")
+    epoch = [line.split(" - ")[1] for line in out.splitlines() if line.startswith(f"{args.steps_per_epoch}/")]
+    print(f"train (load, fitted highway, one epoch of {args.steps_per_epoch} x {args.batch_size}, validation, "
+          f"calibration): {seconds:.1f} s, peak RSS {peak:,.0f} MB; the epoch itself (Keras): {epoch[0] if epoch else '?'}")
 
     out_file = args.work / "forecast.parquet"
     seconds, peak, _ = run_timed(cli + ["predict", run, "--output", str(out_file)])

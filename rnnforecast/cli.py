@@ -27,6 +27,9 @@ RunArg = Annotated[Path, typer.Argument(help="A run folder written by `rnnforeca
 DataOpt = Annotated[
     Optional[Path], typer.Option("--data", help="Newer data with the same columns; default: the training file.")
 ]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", help="A panel's series spread over a Dask cluster: local, local:N (worker processes here) "
+    "or a scheduler's address (tcp://host:8786).")]
 SeriesOpt = Annotated[
     Optional[list[str]], typer.Option("--series", help="Only these series of a panel run (repeatable).")
 ]
@@ -113,13 +116,19 @@ def evaluate(
     run: RunArg,
     data: DataOpt = None,
     format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Score the model and the naive and seasonal-naive baselines on the test windows; write metrics.json."""
     from rich.console import Console
 
     from rnnforecast import forecasting, reporting, runs
 
-    report = forecasting.evaluate_run(runs.load(run), data)
+    if cluster is None:
+        report = forecasting.evaluate_run(runs.load(run), data)
+    else:
+        from rnnforecast import cluster as cluster_module
+
+        report = cluster_module.evaluate_run(runs.load(run), data, cluster)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
     if format is Format.json:
@@ -137,9 +146,7 @@ def predict(
     data: DataOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write (Parquet for .parquet); default: print.")] = None,
     series: SeriesOpt = None,
-    cluster: Annotated[Optional[str], typer.Option(
-        "--cluster", help="A panel's series forecast by a Dask cluster: local, local:N (worker processes here) "
-        "or a scheduler's address (tcp://host:8786).")] = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs

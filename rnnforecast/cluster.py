@@ -1,11 +1,11 @@
-"""`predict --cluster`: a panel's forecast fanned out over a Dask cluster, gathered into one table.
+"""`predict --cluster`, `evaluate --cluster`: a panel's series fanned out over a Dask cluster, the results gathered.
 
 Dask rather than Ray: `distributed` is pure Python (about 10 MB, installs wherever
 pip does), a worker is a plain process started with `dask worker tcp://host:8786`,
 and its futures retry a failed task on another worker by themselves. The series are
 cut into partitions; each worker loads the run, its model and the panel once and
-forecasts the partitions it is given; the client writes the gathered table once, so a
-failed run leaves no output behind.
+forecasts (or scores) the partitions it is given; the client writes the gathered result
+once, so a failed run leaves no output behind.
 """
 
 from __future__ import annotations
@@ -72,25 +72,26 @@ def series_ids(run, data_path: Path | None, only: list[str] | None) -> list[str]
     table = data.read_table(Path(data_path or run.config.data.path), [id_column])
     if id_column not in table.columns:
         raise UserError(f"column '{id_column}' (data.id_column) is not in {Path(data_path or run.config.data.path).name}.")
-    ids = sorted(set(table[id_column].fillna("").astype(str).str.strip()))
+    ids = sorted(set(data.id_keys(table[id_column])))
     skipped = set(run.prep.get("skipped", [])) if data_path is None else set()
     return [key for key in ids if key not in skipped]
 
 
-def _forecast_partition(run_path: str, data_path: str | None, ids: list[str]) -> tuple:
-    """Runs in a worker: (the partition's table, its notes, None) or (None, [], the user's mistake).
+def _partition(job: str, run_path: str, data_path: str | None, ids: list[str]) -> tuple:
+    """Runs in a worker: (the partition's result, its notes, None) or (None, [], the user's mistake).
 
+    `job` is "forecast" (a table of the partition's future) or "evaluate" (each series' report).
     A mistake is returned, not raised: Dask would retry it and log a traceback in the worker,
     while the client has a one-paragraph message to print. A crash is raised and retried.
     """
     try:
-        return (*_forecast(run_path, data_path, ids), None)
+        return (*_run_job(job, run_path, data_path, ids), None)
     except UserError as exc:
         return None, [], exc
 
 
-def _forecast(run_path: str, data_path: str | None, ids: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The partition's forecast and notes; the run, its model and the panel are loaded once per worker."""
+def _run_job(job: str, run_path: str, data_path: str | None, ids: list[str]) -> tuple:
+    """The partition's result and notes; the run, its two models and the panel are loaded once per worker."""
     from rnnforecast import forecasting, runs
 
     source = Path(data_path) if data_path else None
@@ -99,11 +100,44 @@ def _forecast(run_path: str, data_path: str | None, ids: list[str]) -> tuple[pd.
     if key not in _LOADED:
         run = runs.load(Path(run_path))
         _LOADED.clear()  # one run at a time per worker: memory stays bounded
-        _LOADED[key] = (run, run.load_model(final=True), forecasting.load_panel_of(run, source))
-    run, model, panel = _LOADED[key]
-    notes: list[str] = []
-    table = forecasting.panel_table(run, source, ids, model, notes, panel)
-    return table, notes
+        _LOADED[key] = {"run": run, "panel": forecasting.load_panel_of(run, source)}
+    loaded = _LOADED[key]
+    run, panel, notes = loaded["run"], loaded["panel"], []
+    if job == "forecast":
+        if "final" not in loaded:
+            loaded["final"] = run.load_model(final=True)
+        return forecasting.panel_table(run, source, ids, loaded["final"], notes, panel), notes
+    if "honest" not in loaded:
+        loaded["honest"] = run.load_model()
+    return forecasting.series_reports(run, source, ids, loaded["honest"], panel), notes
+
+
+def _fan_out(run, data_path: Path | None, only: list[str] | None, spec: str, job: str) -> list:
+    """Every partition's result, in series order, from the workers of the cluster `spec`."""
+    if not run.is_panel:
+        raise UserError("--cluster is for runs trained on many series (data.id_column); this run has one. "
+                        "Leave --cluster out.")
+    ids = series_ids(run, data_path, only)
+    if job == "evaluate":  # only the series trained on have a fitted scaling to score them with
+        ids = [key for key in ids if key in run.prep["series"]]
+    client, cluster = _client(spec)
+    try:
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        count = max(1, min(len(ids), workers * PARTITIONS_PER_WORKER))
+        size = -(-len(ids) // count)
+        parts = [ids[i : i + size] for i in range(0, len(ids), size)]
+        run_path = str(Path(run.path).resolve())
+        data = str(Path(data_path).resolve()) if data_path else None
+        futures = [client.submit(_partition, job, run_path, data, part, retries=RETRIES, pure=False) for part in parts]
+        results = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    for _, _, mistake in results:
+        if mistake is not None:
+            raise mistake
+    return results
 
 
 def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str) -> pd.DataFrame:
@@ -117,31 +151,20 @@ def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str)
     Returns:
         The forecast table, its rows in series order; `attrs["notes"]`: the workers' notes, each once.
     """
-    if not run.is_panel:
-        raise UserError("--cluster is for runs trained on many series (data.id_column); this run has one. "
-                        "Leave --cluster out.")
-    ids = series_ids(run, data_path, only)
-    client, cluster = _client(spec)
-    try:
-        workers = max(1, len(client.scheduler_info()["workers"]))
-        count = max(1, min(len(ids), workers * PARTITIONS_PER_WORKER))
-        size = -(-len(ids) // count)
-        parts = [ids[i : i + size] for i in range(0, len(ids), size)]
-        run_path = str(Path(run.path).resolve())
-        data = str(Path(data_path).resolve()) if data_path else None
-        futures = [client.submit(_forecast_partition, run_path, data, part, retries=RETRIES, pure=False)
-                   for part in parts]
-        results = client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    for _, _, mistake in results:
-        if mistake is not None:
-            raise mistake
+    results = _fan_out(run, data_path, only, spec, "forecast")
     tables = [table for table, _, _ in results if len(table)]
     if not tables:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from.")
     table = pd.concat(tables, ignore_index=True)
     table.attrs["notes"] = list(dict.fromkeys(note for _, notes, _ in results for note in notes))
     return table
+
+
+def evaluate_run(run, data_path: Path | None, spec: str) -> dict:
+    """The same report as forecasting.evaluate_run for a panel, each series scored by a worker of `spec`."""
+    from rnnforecast import forecasting
+
+    reports = {key: report for found, _, _ in _fan_out(run, data_path, None, spec, "evaluate") for key, report in found.items()}
+    if not reports:
+        raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
+    return forecasting.panel_report(run, reports)

@@ -1,5 +1,6 @@
-"""`predict --cluster`: a panel forecast by the worker processes of a Dask cluster."""
+"""`predict --cluster` and `evaluate --cluster`: a panel forecast and scored by the worker processes of a Dask cluster."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,18 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     alone, fanned = pd.read_csv(one), pd.read_parquet(many)
     assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4"]
     pd.testing.assert_frame_equal(fanned.astype({"Date": str}), alone, check_exact=False, rtol=1e-6)
+
+    result = runner.invoke(app, ["evaluate", str(run), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    alone = json.loads(result.stdout)
+    result = runner.invoke(app, ["evaluate", str(run), "--format", "json", "--cluster", "local:2"])
+    assert result.exit_code == 0, result.output
+    fanned = json.loads(result.stdout)
+    assert fanned["series_scored"] == alone["series_scored"] == 5
+    assert fanned["series"].keys() == alone["series"].keys()
+    for key in alone["series"]:
+        assert fanned["series"][key]["model"]["mase"] == pytest.approx(alone["series"][key]["model"]["mase"], rel=1e-6)
+    assert fanned["aggregate"]["model"]["median"]["mase"] == pytest.approx(alone["aggregate"]["model"]["median"]["mase"])
 
     result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--series", "s3"])
     assert result.exit_code == 0, result.output

@@ -100,12 +100,13 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     model = loaded.load_model(final=True)
     prepared = forecasting.prepare_panel(loaded, only=["s000", "s010", "s119"])
     monkeypatch.setattr(future_module, "PREDICT_CHUNK", 50)
-    batched = future_module.panel_future(forecasting.prepare_panel(loaded), model)
-    assert len(batched) == 118
+    batched = future_module.panel_future(loaded, forecasting.prepare_panel(loaded), model)
+    assert batched["store"].nunique() == 118 and list(batched.columns) == ["store", "day", "sales"]
     for key, one in prepared.items():
         alone = forecasting.future(one, model)
-        np.testing.assert_allclose(batched[key].to_numpy(), alone.to_numpy(), rtol=1e-5)
-        assert batched[key].index.equals(alone.index)
+        rows = batched[batched.store == key]
+        np.testing.assert_allclose(rows["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
+        assert pd.DatetimeIndex(rows["day"]).equals(pd.DatetimeIndex(alone.index))
         np.testing.assert_allclose(forecast[forecast.store == key]["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
 
     # The intervals: one pool of every series' validation scores (in scaled units per window spread), applied to each
@@ -314,3 +315,30 @@ def test_the_columnar_reader_leaves_a_bad_cell_to_the_per_series_message(tmp_pat
                            "window": {"input_length": 6, "horizon": 3}})
     with pytest.raises(UserError, match=r"id=s03.*'12 kg'"):
         data.load_panel(cfg.data)
+
+
+def test_a_large_panels_epochs_are_scored_on_a_fixed_sample_of_whole_series():
+    from rnnforecast.training.inputs import validation_sample
+
+    counts = [5, 0, 7, 3, 9, 4]
+    starts = np.arange(sum(counts)) * 10
+    assert validation_sample(starts, counts, seed=1, cap=28) is None  # all of them fit
+    chosen, note = validation_sample(starts, counts, seed=1, cap=12)
+    series = np.repeat(np.arange(len(counts)), counts)
+    kept = set(series[np.isin(starts, chosen)])
+    assert sum(counts[k] for k in kept) == len(chosen) <= 12  # whole series, no more windows than the cap
+    assert 1 not in kept and "of the 5 series with validation windows" in note
+    again, _ = validation_sample(starts, counts, seed=1, cap=12)
+    np.testing.assert_array_equal(chosen, again)  # the same sample every time: epochs compare
+
+
+def test_the_validation_sample_reaches_early_stopping_and_the_log(tmp_path, monkeypatch):
+    from rnnforecast.training import inputs
+
+    monkeypatch.setattr(inputs, "VALIDATION_WINDOWS", 200)
+    cfg = config.load_config(_config(tmp_path, _panel_csv(tmp_path / "p.csv", n_series=60),
+                                     split={"train": 0.6, "val": 0.2}))
+    prepared = training.prepare_data(cfg)
+    sample = prepared.starts["val_sample"]
+    assert len(prepared.starts["val"]) > 200 >= len(sample) > 0 and np.isin(sample, prepared.starts["val"]).all()
+    assert any("validation loss is scored on the" in note for note in prepared.notes)

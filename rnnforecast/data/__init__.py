@@ -14,7 +14,7 @@ from rnnforecast.data.grid import CALENDAR_PERIODS, calendar_features, future_in
 from rnnforecast.data.io import TIME_NAMES, detect_time_column, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import fit_preprocessing, known_future, prepare, static_scaling, unscale  # noqa: F401
-from rnnforecast.data.series import Series, load_panel, load_series, table_to_series, time_columns_of  # noqa: F401
+from rnnforecast.data.series import Series, id_keys, load_panel, load_series, table_to_series, time_columns_of  # noqa: F401
 from rnnforecast.data.windows import (  # noqa: F401
     Bounds,
     default_input_length,

@@ -88,10 +88,10 @@ def load_panel(
             f"column '{cfg.id_column}' (data.id_column) is not in {path.name}. Columns there: "
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
-    ids = table[cfg.id_column].fillna("").astype(str).str.strip()
+    keys = id_keys(table[cfg.id_column])
+    ids = pd.Series(keys, index=table.index)
     if categories is None:
         categories = _categories(table, cfg)
-    keys = ids.to_numpy(dtype=object)
     if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
                                         or frequency is None and cfg.frequency is None):
         codes = pd.factorize(keys, sort=True)[0]
@@ -109,6 +109,17 @@ def load_panel(
         key: table_to_series(rows, cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
         for key, rows in _groups(table, ids).items()
     }
+
+
+def id_keys(column: pd.Series) -> np.ndarray:
+    """Each row's series id as stripped text (a missing id is ""), as an object array.
+
+    Factorized first, so each distinct id is converted once and the rows share its string:
+    38 million rows of 30,490 ids cost one pointer each, not one string each (gigabytes).
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    names = np.asarray(pd.Index(uniques).astype(str).str.strip(), dtype=object)
+    return np.append(names, "")[codes]  # code -1 (missing) takes the last: ""
 
 
 def _groups(table: pd.DataFrame, ids: pd.Series) -> dict[str, pd.DataFrame]:

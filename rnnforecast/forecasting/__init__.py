@@ -23,6 +23,7 @@ from rnnforecast.forecasting.evaluation import (  # noqa: F401
     panel_report,
     panel_summary,
     score_forecasts,
+    series_reports,
     test_path,
 )
 from rnnforecast.forecasting.future import (  # noqa: F401

@@ -83,15 +83,21 @@ def evaluate_run(run: Run, data_path: Path | None = None) -> dict:
     model = run.load_model()
     if not run.is_panel:
         return evaluate(prepare(run, data_path), model)
+    reports = series_reports(run, data_path, None, model)
+    if not reports:
+        raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
+    return panel_report(run, reports)
+
+
+def series_reports(run: Run, data_path: Path | None, only: list[str] | None, model, panel: dict | None = None) -> dict:
+    """Each series' evaluate report (those with a complete test window), keyed by id; `panel`: the data, read."""
     reports = {}
-    for key, prepared in prepare_panel(run, data_path).items():
+    for key, prepared in prepare_panel(run, data_path, only, panel=panel).items():
         try:
             reports[key] = evaluate(prepared, model)
         except UserError:
             continue  # no complete test window in this series
-    if not reports:
-        raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
-    return panel_report(run, reports)
+    return reports
 
 
 def panel_report(run: Run, reports: dict[str, dict]) -> dict:

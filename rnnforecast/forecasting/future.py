@@ -27,54 +27,76 @@ from rnnforecast.runs import Run
 
 def future(prepared: Prepared, model=None) -> pd.DataFrame:
     """The next `horizon` steps after the last row, in the data's units, indexed by their timestamps."""
-    model = model or prepared.run.load_model()
-    return _future_frame(prepared, np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0])
-
-
-def _future_frame(prepared: Prepared, output: np.ndarray) -> pd.DataFrame:
-    """One series' model output (scaled) as its future table: data units, indexed by the future timestamps."""
     run = prepared.run
+    H = run.config.window.horizon
+    model = model or run.load_model()
+    output = np.asarray(model.predict(_future_inputs(prepared), verbose=0))[0]
     scaled, _ = point_of(run.config.model.output.quantiles, output)
-    index = data.future_index(prepared.series.index, prepared.series.frequency, run.config.window.horizon)
+    index = data.future_index(prepared.series.index, prepared.series.frequency, H)
     return pd.DataFrame(data.unscale(scaled, run.prep), index=index, columns=run.prep["targets"])
 
 
-def panel_future(prepared: dict[str, Prepared], model, calibration: dict | None = None) -> dict[str, pd.DataFrame]:
-    """The future of many series from one model, their last windows forecast together in large batches.
+def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: dict | None = None) -> pd.DataFrame:
+    """The future of many series from one model as one long table (id, time, targets, quantile columns).
 
-    One predict call per series costs a model call's fixed overhead each (366 Tourism series: 20 s);
-    stacked, the whole panel is a few compiled calls (benchmarks/PERFORMANCE.md, section 16). With
-    `calibration` (calibrated_panel), each series gets its calibrated quantile columns, as one series does.
+    Every series' last window is forecast in a few large batches, and the table is built from
+    whole arrays: a model call, a data frame or a date range per series would each cost
+    milliseconds per series (366 Tourism series: 22 s with one model call each; 30,490 M5 series:
+    minutes), see benchmarks/PERFORMANCE.md, section 16. With `calibration` (calibrated_panel), each
+    series gets its calibrated quantile columns, as one series does.
     """
     keys = list(prepared)
     if not keys:
-        return {}
+        return pd.DataFrame()
+    n, H = prepared[keys[0]].n_targets, run.config.window.horizon
     inputs = [_future_inputs(prepared[key]) for key in keys]
     with_known = isinstance(inputs[0], list)
     history = np.concatenate([x[0] if with_known else x for x in inputs])
     known = np.concatenate([x[1] for x in inputs]) if with_known else None
-    L = history.shape[1]
-    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // L))
-    outputs = []
-    for lo in range(0, len(keys), size):
-        batch = history[lo : lo + size] if known is None else [history[lo : lo + size], known[lo : lo + size]]
-        outputs.append(np.asarray(_predict_chunk(model, batch, min(size, len(keys) - lo))))
-    output = np.concatenate(outputs)
-    frames = {key: _future_frame(prepared[key], output[i]) for i, key in enumerate(keys)}
-    if calibration is None:
-        return frames
-    quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
-    offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
-    n = prepared[keys[0]].n_targets
-    spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
-    point, own = point_of(prepared[keys[0]].run.config.model.output.quantiles, output)
-    bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)
-    for i, key in enumerate(keys):
-        band = unscale_quantiles(bands[i], prepared[key].run.prep)  # (horizon, targets, quantiles), data units
-        for t, target in enumerate(frames[key].columns[:n]):
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // history.shape[1]))
+    output = np.concatenate([
+        np.asarray(_predict_chunk(model, history[lo : lo + size] if known is None
+                                  else [history[lo : lo + size], known[lo : lo + size]], len(history[lo : lo + size])))
+        for lo in range(0, len(keys), size)
+    ])
+    center = np.array([prepared[key].run.prep["center"][:n] for key in keys])[:, None, :]  # (series, 1, targets)
+    scale = np.array([prepared[key].run.prep["scale"][:n] for key in keys])[:, None, :]
+    point, own = point_of(run.config.model.output.quantiles, output)
+    times = _future_times([prepared[key].series for key in keys], H)
+    table = {run.prep["id_column"]: np.repeat(np.asarray(keys, dtype=object), H), times.name or "step": times}
+    targets = run.prep["targets"]
+    for t, target in enumerate(targets):
+        table[target] = (point * scale + center)[:, :, t].ravel()
+    if calibration is not None:
+        quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
+        offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
+        spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
+        bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)  # (series, H, n, Q)
+        bands = bands * scale[..., None] + center[..., None]
+        for t, target in enumerate(targets):
             for k, q in enumerate(quantiles):
-                frames[key][f"{target}_q{q:g}"] = band[:, t, k]
-    return frames
+                table[f"{target}_q{q:g}"] = bands[:, :, t, k].ravel()
+    return pd.DataFrame(table)
+
+
+def _future_times(series: list, horizon: int) -> pd.Index:
+    """The `horizon` future timestamps (or step numbers) of every series, one after another.
+
+    A date range is made once per distinct last timestamp, not once per series: the series of
+    a panel mostly end together.
+    """
+    made: dict = {}
+    parts = []
+    for one in series:
+        index = one.index
+        key = (index[-1], one.frequency) if isinstance(index, pd.DatetimeIndex) else len(index)
+        if key not in made:
+            made[key] = data.future_index(index, one.frequency, horizon)
+        parts.append(made[key])
+    first = parts[0]
+    values = np.concatenate([part.to_numpy() for part in parts])
+    return pd.Index(values, name=first.name) if not isinstance(first, pd.DatetimeIndex) else \
+        pd.DatetimeIndex(values, name=first.name)
 
 
 def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
@@ -129,17 +151,12 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
 
 def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model, notes: list[str],
                 panel: dict | None = None) -> pd.DataFrame:
-    """The future of a panel's series (id, time, targets) from `model`; empty when none holds an input window.
+    """The future of a panel's series (id, time, targets, quantiles) from `model`; empty when none holds a window.
 
     `panel`: the data already read (a cluster worker reads it once for all its partitions).
     """
     prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel)
-    frames = []
-    for key, frame in panel_future(prepared, model, calibrated_panel(run)).items():
-        frame = frame.reset_index()
-        frame.insert(0, run.prep["id_column"], key)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return panel_future(run, prepared, model, calibrated_panel(run) if prepared else None)
 
 
 def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:

@@ -49,7 +49,8 @@ def fit(
         prepared.values, prepared.starts["train"], config, config.training.shuffle, first_epoch,
         steps=config.training.steps_per_epoch,
     )
-    val_batches = window_batches(prepared.values, prepared.starts["val"], config, shuffle=False)
+    val_starts = prepared.starts.get("val_sample", prepared.starts["val"])  # a large panel's: a fixed sample
+    val_batches = window_batches(prepared.values, val_starts, config, shuffle=False)
     ridge = None
     if resume_state is None:
         ridge = start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], config,

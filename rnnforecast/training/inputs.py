@@ -112,7 +112,36 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped
     }
     stacked = {part: np.concatenate(found) for part, found in starts.items()}
+    sample = validation_sample(stacked["val"], [len(found) for found in starts["val"]], config.training.seed,
+                               VALIDATION_WINDOWS)
+    if sample is not None:
+        stacked["val_sample"], note = sample
+        notes.append(note)
     return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
+
+
+VALIDATION_WINDOWS = 200_000  # above this many, a panel's epochs are scored on a fixed sample of its series
+
+
+def validation_sample(starts: np.ndarray, per_series: list[int], seed: int, cap: int):
+    """(starts, note) of the validation windows each epoch is scored on, when a panel holds more than `cap`; else None.
+
+    Every window of a fixed random sample of series (the same every epoch, so epochs compare),
+    as many series as `cap` windows hold: the loss early stopping reads stays a few seconds
+    however many series the panel has. The fitted highway, the calibration and `evaluate`
+    still use every validation window.
+    """
+    if len(starts) <= cap:
+        return None
+    counts = np.asarray(per_series)
+    series = np.repeat(np.arange(len(counts)), counts)  # the series of each window, in `starts`' order
+    order = np.random.default_rng(seed).permutation(np.flatnonzero(counts))
+    kept = order[: max(1, int(np.searchsorted(np.cumsum(counts[order]), cap, side="right")))]
+    chosen = starts[np.isin(series, kept)]
+    note = (f"each epoch's validation loss is scored on the {len(chosen):,} windows of {len(kept):,} of the "
+            f"{np.count_nonzero(counts):,} series with validation windows, a fixed sample (all {len(starts):,} windows "
+            f"are over {cap:,}); the fitted highway, the calibration and evaluate use every one")
+    return chosen, note
 
 
 def _examples(keys: list[str]) -> str:
