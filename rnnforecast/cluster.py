@@ -3,9 +3,9 @@
 Dask rather than Ray: `distributed` is pure Python (about 10 MB, installs wherever
 pip does), a worker is a plain process started with `dask worker tcp://host:8786`,
 and its futures retry a failed task on another worker by themselves. The series are
-cut into partitions; each worker loads the run, its model and the panel once and
-forecasts (or scores) the partitions it is given; the client writes the gathered result
-once, so a failed run leaves no output behind.
+cut into partitions; each worker loads the run and its model once, reads its partitions'
+rows (from Parquet, only those), and forecasts (or scores) them; the client writes the
+gathered result once, so a failed run leaves no output behind.
 """
 
 from __future__ import annotations
@@ -91,18 +91,27 @@ def _partition(job: str, run_path: str, data_path: str | None, ids: list[str]) -
 
 
 def _run_job(job: str, run_path: str, data_path: str | None, ids: list[str]) -> tuple:
-    """The partition's result and notes; the run, its two models and the panel are loaded once per worker."""
-    from rnnforecast import forecasting, runs
+    """The partition's result and notes; the run and its models are loaded once per worker.
+
+    From Parquet a worker reads only its partition's rows; a CSV file is read whole, once per
+    worker, and kept for its next partitions.
+    """
+    from rnnforecast import data, forecasting, runs
 
     source = Path(data_path) if data_path else None
     stat = os.stat(data_path) if data_path else None
     key = (run_path, data_path or "", stat and (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
     if key not in _LOADED:
-        run = runs.load(Path(run_path))
         _LOADED.clear()  # one run at a time per worker: memory stays bounded
-        _LOADED[key] = {"run": run, "panel": forecasting.load_panel_of(run, source)}
+        _LOADED[key] = {"run": runs.load(Path(run_path))}
     loaded = _LOADED[key]
-    run, panel, notes = loaded["run"], loaded["panel"], []
+    run, notes = loaded["run"], []
+    if data.is_parquet(source or Path(run.config.data.path)):
+        panel = forecasting.load_panel_of(run, source, only=ids)
+    else:
+        if "panel" not in loaded:
+            loaded["panel"] = forecasting.load_panel_of(run, source)
+        panel = loaded["panel"]
     if job == "forecast":
         if "final" not in loaded:
             loaded["final"] = run.load_model(final=True)

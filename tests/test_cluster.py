@@ -54,6 +54,14 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4"]
     pd.testing.assert_frame_equal(fanned.astype({"Date": str}), alone, check_exact=False, rtol=1e-6)
 
+    # From Parquet each worker reads only its partition's rows (a filter on the id column), with the same result.
+    pd.read_csv(tmp_path / "p.csv").to_parquet(tmp_path / "p.parquet")
+    filtered = tmp_path / "filtered.csv"
+    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--data", str(tmp_path / "p.parquet"),
+                                 "--output", str(filtered)])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(filtered), alone, check_exact=False, rtol=1e-6)
+
     result = runner.invoke(app, ["evaluate", str(run), "--format", "json"])
     assert result.exit_code == 0, result.output
     alone = json.loads(result.stdout)

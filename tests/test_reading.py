@@ -195,3 +195,17 @@ def test_a_folder_of_parquet_files_is_one_panel_and_only_the_used_columns_are_re
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="is a folder, not a file"):
         data.io.read_table(tmp_path / "empty")
+
+
+def test_parquet_reads_only_the_rows_of_the_series_asked_for(tmp_path):
+    from rnnforecast.data.io import read_table
+
+    table = pd.DataFrame({"id": [" a", "b", "a", "c", "b "], "t": range(5), "y": [1.0, 2, 3, 4, 5]})
+    table.to_parquet(tmp_path / "p.parquet")
+    found = read_table(tmp_path / "p.parquet", ["id", "t", "y"], rows=("id", ["a", "b"]))
+    assert found["y"].tolist() == [1.0, 2, 3, 5]  # ids compared as stripped text
+    numbered = pd.DataFrame({"id": [7, 8, 7], "y": [1.0, 2, 3]})
+    numbered.to_parquet(tmp_path / "n.parquet")
+    assert read_table(tmp_path / "n.parquet", ["id", "y"], rows=("id", ["7"]))["y"].tolist() == [1.0, 3.0]
+    pd.DataFrame({"id": [7.0, 8.0], "y": [1.0, 2]}).to_parquet(tmp_path / "f.parquet")  # no filter: all rows
+    assert len(read_table(tmp_path / "f.parquet", ["id", "y"], rows=("id", ["7.0"]))) == 2

@@ -11,7 +11,7 @@ importable from `rnnforecast.data` itself.
 """
 
 from rnnforecast.data.grid import CALENDAR_PERIODS, calendar_features, future_index, infer_frequency, season_length  # noqa: F401
-from rnnforecast.data.io import TIME_NAMES, detect_time_column, read_table  # noqa: F401
+from rnnforecast.data.io import TIME_NAMES, detect_time_column, is_parquet, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import fit_preprocessing, known_future, prepare, static_scaling, unscale  # noqa: F401
 from rnnforecast.data.series import Series, id_keys, load_panel, load_series, table_to_series, time_columns_of  # noqa: F401

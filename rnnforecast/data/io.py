@@ -20,7 +20,7 @@ NOT_TABLES = {  # suffixes of files that hold a table, but not as CSV text: refu
 }
 
 
-def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, list[str]] | None = None) -> pd.DataFrame:
     """Read a CSV file as text cells, so that every number is checked by us, not guessed.
 
     The encoding (UTF-8, UTF-8 with BOM, UTF-16/32 with BOM, else Latin-1) and the
@@ -28,6 +28,8 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     a .gz, .bz2, .xz or .zip file. Parquet (.parquet, .pq) keeps its own types; a folder
     of Parquet files (a partitioned dataset) is read as one table. `columns`: the ones the
     config uses; Parquet reads only those (when the file has them all), CSV reads every one.
+    `rows` (column, values): Parquet reads only the rows whose column, as stripped text, is one
+    of the values (a cluster worker reads its series only); CSV reads every row.
 
     Raises:
         UserError: the path is missing or a folder without Parquet files, the file is of another
@@ -36,7 +38,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         if any(path.rglob("*.parquet")) or any(path.rglob("*.pq")):
-            return _read_parquet(path, columns)
+            return _read_parquet(path, columns, rows)
         raise UserError(
             f"data file {path} is a folder, not a file. Point data.path (or --data) at a CSV or Parquet file inside "
             "it, or at a folder of Parquet files (a partitioned dataset)."
@@ -47,7 +49,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
     kind = suffixes[-2] if compression and len(suffixes) == 2 else (suffixes[-1] if suffixes else "")
     if kind in (".parquet", ".pq") and not compression:
-        return _read_parquet(path, columns)
+        return _read_parquet(path, columns, rows)
     if kind in NOT_TABLES:
         raise UserError(
             f"data file {path} is a {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
@@ -108,20 +110,45 @@ def _head(path: Path, compression: str | None) -> bytes:
         raise UserError(f"data file {path} is not {what} ({exc}). Check the file, or its name's ending.") from None
 
 
-def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+def is_parquet(path: Path) -> bool:
+    """A Parquet file, or a folder of them (a partitioned dataset), as read_table sees it."""
+    path = Path(path)
+    if path.is_dir():
+        return any(path.rglob("*.parquet")) or any(path.rglob("*.pq"))
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _text_or_integer(kind) -> bool:
+    """Arrow types whose text form is pandas' too (a float id would be '7' to Arrow, '7.0' to pandas)."""
+    import pyarrow
+
+    if pyarrow.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind) or pyarrow.types.is_integer(kind)
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[str, list[str]] | None = None) -> pd.DataFrame:
     """Parquet keeps its column types: numbers stay numbers, text columns become strings.
 
     Only `columns` are read when the file has every one of them: a wide file costs what the
     config uses. When one is missing, every column is read, so that the message about it can
-    list what the file holds.
+    list what the file holds. `rows`: see read_table.
     """
     try:
-        if columns:
+        if columns or rows:
+            import pyarrow
+            import pyarrow.compute as pc
             import pyarrow.dataset
 
-            names = set(pyarrow.dataset.dataset(path, partitioning="hive").schema.names)
-            columns = list(dict.fromkeys(columns)) if set(columns) <= names else None
-        frame = pd.read_parquet(path, columns=columns or None)
+            dataset = pyarrow.dataset.dataset(path, partitioning="hive")
+            names = set(dataset.schema.names)
+            columns = list(dict.fromkeys(columns)) if columns and set(columns) <= names else None
+        if rows and rows[0] in names and _text_or_integer(dataset.schema.field(rows[0]).type):
+            text = pc.utf8_trim_whitespace(pyarrow.dataset.field(rows[0]).cast(pyarrow.string()))
+            wanted = pc.is_in(text, value_set=pyarrow.array(list(rows[1]), type=pyarrow.string()))
+            frame = dataset.to_table(columns=columns, filter=wanted).to_pandas()
+        else:
+            frame = pd.read_parquet(path, columns=columns or None)
     except (OSError, ValueError, ImportError) as exc:
         raise UserError(f"data file {path} could not be read as Parquet: {exc}.") from None
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -70,17 +70,18 @@ def load_series(
 
 def load_panel(
     cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
-    strict_frequency: bool = False,
+    strict_frequency: bool = False, only: list[str] | None = None,
 ) -> dict[str, Series]:
     """Every series of a long table (one per value of data.id_column, sorted by id), each on its own grid.
 
     A file without data.id_column is a panel of one series, keyed "". Categories and,
     unless given, the frequency are found once for the whole table, so that every
     series has the same columns and step. `strict_frequency`: the longest series must
-    have the steps of `frequency` (as load_series).
+    have the steps of `frequency` (as load_series). `only`: these series ids are all that is needed
+    (a Parquet file then reads only their rows; a CSV file is read whole).
     """
     path = Path(path or cfg.path)
-    table = read_table(path, used_columns(cfg))
+    table = read_table(path, used_columns(cfg), (cfg.id_column, only) if only and cfg.id_column else None)
     if not cfg.id_column:
         return {"": table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)}
     if cfg.id_column not in table.columns:

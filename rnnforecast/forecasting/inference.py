@@ -260,11 +260,11 @@ def prepare_panel(
     return prepared
 
 
-def load_panel_of(run: Run, data_path: Path | None = None) -> dict[str, data.Series]:
-    """A panel run's training file, or newer data, read on the run's grid and categories."""
+def load_panel_of(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> dict[str, data.Series]:
+    """A panel run's training file, or newer data, read on the run's grid and categories (`only`: see load_panel)."""
     return data.load_panel(
         run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
-        strict_frequency=data_path is not None,
+        strict_frequency=data_path is not None, only=only,
     )
 
 
