@@ -95,6 +95,13 @@ ROUNDS = {
         "r7:fitted-highway": {},
         "r9:auto-lookback": {"window.input_length": "auto"},
     },
+    # Round 10: each window also divided by its own standard deviation (RevIN's scale; model.normalization_scale),
+    # so that the linear start and the network fit every window in its own units. The reference's rows are round 9's
+    # (same machine, same code for it): copy them into the round's log.
+    10: {
+        "r7:fitted-highway": {},
+        "r10:window-scale": {"model.normalization_scale": True},
+    },
 }
 
 
