@@ -102,6 +102,12 @@ ROUNDS = {
         "r7:fitted-highway": {},
         "r10:window-scale": {"model.normalization_scale": True},
     },
+    # Round 11: the window's spread for panels only (model.normalization_scale: auto), round 10's reason being one
+    # about pooling windows of series of different volatility. Reference rows: round 9's.
+    11: {
+        "r7:fitted-highway": {},
+        "r11:panel-scale": {"model.normalization_scale": "auto"},
+    },
 }
 
 

@@ -129,6 +129,9 @@ def _fan_out(run, data_path: Path | None, only: list[str] | None, spec: str, job
     ids = series_ids(run, data_path, only)
     if job == "evaluate":  # only the series trained on have a fitted scaling to score them with
         ids = [key for key in ids if key in run.prep["series"]]
+    if not ids:
+        raise UserError(f"no series of {run.path.name}'s data is left to send to the cluster: every one was left out "
+                        "in training (train's notes say why). Give them more history with --data.")
     client, cluster = _client(spec)
     try:
         workers = max(1, len(client.scheduler_info()["workers"]))
