@@ -170,3 +170,22 @@ def test_the_readme_states_every_default_the_schema_has():
         if not _within(yaml.safe_load(doc), value):
             wrong.append(f"{key}: README {doc!r}, schema {value!r}")
     assert checked > 30 and not wrong, wrong
+
+
+def test_a_value_no_branch_of_a_key_takes_is_one_line_with_every_choice():
+    with pytest.raises(UserError) as caught:
+        config.validate({"data": {"path": "x.csv", "targets": ["y"]}, "model": {"highway": "sometimes",
+                                                                              "normalization_scale": "maybe"}})
+    text = str(caught.value)
+    assert "has 2 problems" in text
+    assert "model.highway: 'sometimes' is not one of true, false, seasonal, fitted" in text
+    assert "model.normalization_scale: 'maybe' is not one of true, false, auto" in text
+
+
+@pytest.mark.parametrize(("id_column", "scaled"), [(None, False), ("store", True)])
+def test_normalization_scale_auto_scales_a_panels_windows_only(id_column, scaled):
+    data = {"path": "x.csv", "targets": ["y"], **({"id_column": id_column} if id_column else {})}
+    resolved = config.validate({"data": data, "model": {"normalization_scale": "auto"}})
+    assert resolved.model.normalization_scale is scaled  # resolved once: the saved config says which
+    assert config.validate({"data": data, "model": {"normalization": "none", "normalization_scale": "auto"}}
+                           ).model.normalization_scale is False

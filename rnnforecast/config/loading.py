@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rnnforecast.config.messages import describe_error
+from rnnforecast.config.messages import describe_errors
 from rnnforecast.config.schema import Config
 from rnnforecast.errors import UserError
 
@@ -93,7 +93,7 @@ def validate(raw: dict, source: str = "config") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        lines = [describe_error(err) for err in exc.errors()]
+        lines = describe_errors(exc.errors())
         raise UserError(
             f"{source} has {len(lines)} problem{'s' if len(lines) > 1 else ''}:\n  "
             + "\n  ".join(lines)

@@ -41,6 +41,28 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+def describe_errors(errors: list[dict]) -> list[str]:
+    """Every pydantic error as a line; a value refused by each branch of a `true/false or a name` key is one line.
+
+    pydantic reports such a key (model.highway: bool or seasonal/fitted) once per branch, with the
+    branch's name appended to the path; the user wrote one value and gets one line with every choice.
+    """
+    lines, merged = [], {}
+    for err in errors:
+        loc, branch = err["loc"], str(err["loc"][-1]) if err["loc"] else ""
+        if len(loc) > 1 and (branch == "bool" or branch.startswith("literal[")):
+            key = loc[:-1]
+            if key not in merged:
+                merged[key] = (len(lines), err.get("input"), [])
+                lines.append(None)
+            merged[key][2].append("true, false" if branch == "bool" else err["ctx"]["expected"].replace("'", "").replace(" or ", ", "))
+        else:
+            lines.append(describe_error(err))
+    for key, (at, value, choices) in merged.items():
+        lines[at] = f"{_path_text(key)}: {value!r} is not one of {', '.join(choices)}"
+    return lines
+
+
 def describe_error(err: dict) -> str:
     """One pydantic error as a line a user reads: the key path, what was wrong, what is allowed."""
     loc, kind, value = err["loc"], err["type"], err.get("input")

@@ -173,7 +173,8 @@ class ModelConfig(Section):
     """A stacked recurrent network and the options that make it strong on long horizons.
 
     normalization subtracts each window's last value or mean per channel (and, with
-    normalization_scale, divides by the window's std: RevIN); it is undone on the output.
+    normalization_scale, divides by the window's std: RevIN; auto: for a panel only); it is
+    undone on the output.
     segment_length cuts the look-back into segments, each embedded by a dense layer, so the
     recurrence runs over segments, not points. channel_independence passes each channel
     through the same weights as its own sample. decoder: segments runs one recurrent step
@@ -187,7 +188,8 @@ class ModelConfig(Section):
     layers: Annotated[list[LayerConfig], Field(min_length=1)] = [LayerConfig()]
     bidirectional: bool = False
     normalization: WindowNorm = "last"  # the defaults were chosen on a development collection: benchmarks/DEFAULTS.md
-    normalization_scale: bool = False
+    # auto: a panel's windows are scaled (their series differ in volatility), one series' are not (DEFAULTS.md, round 11)
+    normalization_scale: Union[bool, Literal["auto"]] = "auto"
     segment_length: Optional[PosInt] = None
     channel_independence: bool = False
     decoder: DecoderType = "direct"
@@ -202,7 +204,7 @@ class ModelConfig(Section):
     def _check(self) -> "ModelConfig":
         if self.output.quantiles and (self.decoder != "direct" or self.channel_independence):
             raise ValueError("model.output.quantiles needs the direct decoder without channel_independence")
-        if self.normalization_scale and self.normalization == "none":
+        if self.normalization_scale is True and self.normalization == "none":
             raise ValueError("normalization_scale needs normalization: last or mean (the level to subtract first)")
         if self.highway_fit != "squared" and self.highway != "fitted":
             raise ValueError("highway_fit says how a fitted highway is solved, so it needs highway: fitted")
@@ -367,6 +369,8 @@ class Config(Section):
             split.test_length = split.val_length = window.horizon  # a panel's default: the competition split
         elif split.by_fractions:
             split.train, split.val = split.fractions  # written out, so the saved config says what was used
+        if model.normalization_scale == "auto":  # resolved here, so every later step and the saved config see a bool
+            model.normalization_scale = bool(self.data.id_column) and model.normalization != "none"
         lengths = window.input_length if isinstance(window.input_length, list) else [window.input_length]
         for length in lengths:
             if model.segment_length is not None and isinstance(length, int) and length % model.segment_length:
