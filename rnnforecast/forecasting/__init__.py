@@ -46,6 +46,7 @@ from rnnforecast.forecasting.inference import (  # noqa: F401
     load_panel_of,
     point_of,
     predict_scaled,
+    predict_stacked,
     prepare,
     prepare_panel,
     spread,

@@ -6,16 +6,7 @@ import numpy as np
 
 from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting.inference import (
-    PREDICT_CHUNK,
-    PREDICT_STEPS,
-    Prepared,
-    _predict_chunk,
-    point_of,
-    prepare,
-    prepare_panel,
-    validation_forecasts,
-)
+from rnnforecast.forecasting.inference import Prepared, point_of, predict_stacked, prepare, prepare_panel, validation_forecasts
 from rnnforecast.runs import Run
 
 
@@ -101,11 +92,6 @@ def stacked_forecasts(model, windows: list[tuple[Prepared, np.ndarray]]):
     known = (np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, -n_known:] for p, s in windows])
              if n_known else None)
     actual = np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, :n] for p, s in windows])
-    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // L))
-    output = np.concatenate([
-        np.asarray(_predict_chunk(model, history[i : i + size] if known is None
-                                  else [history[i : i + size], known[i : i + size]], len(history[i : i + size])))
-        for i in range(0, len(history), size)
-    ])
+    output = predict_stacked(model, history, known)
     spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)
     return output, actual, spread

@@ -11,11 +11,9 @@ from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
 from rnnforecast.forecasting.inference import (
-    PREDICT_CHUNK,
-    PREDICT_STEPS,
     Prepared,
-    _predict_chunk,
     point_of,
+    predict_stacked,
     prepare,
     prepare_panel,
     spread,
@@ -53,12 +51,7 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     with_known = isinstance(inputs[0], list)
     history = np.concatenate([x[0] if with_known else x for x in inputs])
     known = np.concatenate([x[1] for x in inputs]) if with_known else None
-    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // history.shape[1]))
-    output = np.concatenate([
-        np.asarray(_predict_chunk(model, history[lo : lo + size] if known is None
-                                  else [history[lo : lo + size], known[lo : lo + size]], len(history[lo : lo + size])))
-        for lo in range(0, len(keys), size)
-    ])
+    output = predict_stacked(model, history, known)
     center = np.array([prepared[key].run.prep["center"][:n] for key in keys])[:, None, :]  # (series, 1, targets)
     scale = np.array([prepared[key].run.prep["scale"][:n] for key in keys])[:, None, :]
     point, own = point_of(run.config.model.output.quantiles, output)

@@ -113,6 +113,19 @@ def predict_scaled(
     return np.concatenate(out) if out else np.empty((0,))
 
 
+def predict_stacked(model, history: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """Model forecasts for windows already gathered (windows, input_length, columns), in large chunks.
+
+    A panel's windows come from many arrays (one per series), so they are stacked first; one
+    compiled call per chunk instead of one per series. `known`: (windows, horizon, n_known).
+    """
+    size = max(1, min(PREDICT_CHUNK, PREDICT_STEPS // max(history.shape[1], 1)))
+    out = [np.asarray(_predict_chunk(model, history[lo : lo + size] if known is None
+                                     else [history[lo : lo + size], known[lo : lo + size]], len(history[lo : lo + size])))
+           for lo in range(0, len(history), size)]
+    return np.concatenate(out) if out else np.empty((0,))
+
+
 def _predict_chunk(model, inputs, n: int):
     """One compiled call per chunk: model.predict's own batching and data pipeline cost more
     than the forecast itself here (benchmarks/PERFORMANCE.md).
