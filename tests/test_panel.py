@@ -99,7 +99,7 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     loaded = runs.load(run)
     model = loaded.load_model(final=True)
     prepared = forecasting.prepare_panel(loaded, only=["s000", "s010", "s119"])
-    monkeypatch.setattr(future_module, "PREDICT_CHUNK", 50)
+    monkeypatch.setattr(importlib.import_module("rnnforecast.forecasting.inference"), "PREDICT_CHUNK", 50)
     batched = future_module.panel_future(loaded, forecasting.prepare_panel(loaded), model)
     assert batched["store"].nunique() == 118 and list(batched.columns) == ["store", "day", "sales"]
     for key, one in prepared.items():
