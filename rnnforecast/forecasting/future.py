@@ -86,10 +86,7 @@ def _future_times(series: list, horizon: int) -> pd.Index:
         if key not in made:
             made[key] = data.future_index(index, one.frequency, horizon)
         parts.append(made[key])
-    first = parts[0]
-    values = np.concatenate([part.to_numpy() for part in parts])
-    return pd.Index(values, name=first.name) if not isinstance(first, pd.DatetimeIndex) else \
-        pd.DatetimeIndex(values, name=first.name)
+    return parts[0].append(parts[1:]) if len(parts) > 1 else parts[0]  # one concatenation; a time zone kept
 
 
 def future_quantiles(prepared: Prepared, model) -> np.ndarray | None:
