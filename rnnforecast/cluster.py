@@ -17,6 +17,7 @@ import pandas as pd
 
 from rnnforecast.errors import UserError
 
+SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")  # the addresses a Dask scheduler listens on
 RETRIES = 2  # a partition whose worker dies is run again elsewhere, this many times
 PARTITIONS_PER_WORKER = 4  # small enough to balance uneven workers, large enough to batch each predict well
 _LOADED: dict[tuple, tuple] = {}  # in a worker process: (run, model, panel) per run and data file
@@ -31,7 +32,7 @@ def parse(spec: str) -> tuple[str, int | str]:
             return "local", max(1, os.cpu_count() or 1)
         if count.isdigit() and int(count) > 0:
             return "local", int(count)
-    elif "://" in text and text.split("://", 1)[1]:
+    elif text.split("://", 1)[0] in SCHEMES and text.split("://", 1)[1:] not in ([], [""]):
         return "address", text
     raise UserError(
         f"--cluster {spec!r} is not a cluster. Give local (one worker process per core), local:N (N worker "
@@ -123,6 +124,7 @@ def _run_job(job: str, run_path: str, data_path: str | None, ids: list[str]) -> 
 
 def _fan_out(run, data_path: Path | None, only: list[str] | None, spec: str, job: str) -> list:
     """Every partition's result, in series order, from the workers of the cluster `spec`."""
+    parse(spec)  # a mistyped spec is named before anything is read
     if not run.is_panel:
         raise UserError("--cluster is for runs trained on many series (data.id_column); this run has one. "
                         "Leave --cluster out.")

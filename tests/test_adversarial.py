@@ -466,6 +466,12 @@ def test_panel_series_never_seen_is_forecast_with_a_note(panel_run, tmp_path):
     assert level["c"] > level["a"] + 50  # forecast on its own level, not another series' scaling
 
 
+@pytest.mark.parametrize("spec", ["local:2", "locl:2"])
+def test_cluster_on_one_series_or_a_spec_that_is_no_cluster(run, spec):
+    fact = "--cluster is for runs trained on many series" if spec == "local:2" else "is not a cluster"
+    _refused(_invoke(run.parent, ["predict", run, "--cluster", spec]), fact)
+
+
 def test_panel_series_not_in_the_file(panel_run, tmp_path):
     _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series zzz not found", "a, b")
 

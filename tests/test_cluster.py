@@ -25,7 +25,7 @@ def test_cluster_specs(spec, parsed):
     assert cluster.parse("local")[1] >= 1
 
 
-@pytest.mark.parametrize("spec", ["", "local:0", "local:two", "10.0.0.5:8786", "tcp://"])
+@pytest.mark.parametrize("spec", ["", "local:0", "local:two", "10.0.0.5:8786", "tcp://", "spark://host:7077"])
 def test_a_spec_that_is_no_cluster_is_refused_with_the_forms_allowed(spec):
     with pytest.raises(UserError, match="local:N"):
         cluster.parse(spec)
@@ -80,3 +80,18 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
 
     result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--series", "nope"])
     assert result.exit_code == 2 and "series nope not found" in result.stderr and "Traceback" not in result.output
+
+
+def test_without_dask_the_message_says_how_to_install_it(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith("dask"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    with pytest.raises(UserError, match=r"pip install 'rnnforecast\[cluster\]'"):
+        cluster._client("local:2")
