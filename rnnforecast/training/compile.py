@@ -28,11 +28,30 @@ def build(config: Config, n_inputs: int, season: int = 1, train_windows: int | N
         n_known=data.n_known(config.data),
         season=season,
     )
-    model.compile(optimizer=optimizer_for(config), loss=loss_for(config), jit_compile=True if xla_on_cpu(config, train_windows) else "auto")
+    model.compile(optimizer=optimizer_for(config), loss=loss_for(config),
+                  jit_compile=True if xla_on_cpu(config, train_windows) else "auto",
+                  steps_per_execution=steps_per_execution())
     # Built now, not lazily inside the first training step: a variable created there makes TensorFlow
     # trace that step twice, about half of a small model's whole training time.
     model.optimizer.build(model.trainable_variables)
     return model
+
+
+STEPS_PER_EXECUTION = 16  # batches per compiled call: benchmarks/PERFORMANCE.md, section 17
+
+
+def steps_per_execution() -> int:
+    """Batches run in one compiled call of the training (and evaluation) step.
+
+    A small model's step is mostly the Python around it (the data adapter, the callbacks,
+    the function call): 16 batches per call cut that sixteenfold, with the same batches in the
+    same order and the same weights after every batch. Callbacks' batch hooks then run every
+    16 batches (a Ctrl-C stops within 16 batches). The torch backend has no such loop, and
+    TensorFlow's MirroredStrategy over several devices fails to build it (a placeholder in the loop's
+    condition), so both keep one batch per call.
+    """
+    keras = environment.import_keras()
+    return 1 if keras.backend.backend() == "torch" or replica_count() > 1 else STEPS_PER_EXECUTION
 
 
 def check_fits_in_memory(config: Config, n_inputs: int) -> None:
