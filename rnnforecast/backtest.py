@@ -10,7 +10,8 @@ and ends at the fold's first origin, so no fold is scored by a model that saw it
 The preprocessing (fill values, scaler) stays the one fitted on the training split.
 
 The run folder holds what `train` writes (of the last model trained) and:
-    backtest.json       overall and per-step scores of the model and both baselines, data and scaled units
+    backtest.json       overall and per-step scores of the model and both baselines (and AutoETS and AutoTheta
+                        when statsforecast is installed: forecasting.classical), data and scaled units
     folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
     forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value
     error_by_step.png   MAE by horizon step, model against the baselines
@@ -31,7 +32,7 @@ from rnnforecast import data, forecasting, intervals, plotting, runs, training
 from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 
-FORECASTERS = ("model", "naive", "seasonal_naive")
+FORECASTERS = ("model", "naive", "seasonal_naive")  # with calibrated intervals; the classical ones have point forecasts
 
 
 @dataclass
@@ -50,12 +51,15 @@ def backtest(
     stride: int | None = None,
     retrain_every: int | None = None,
     verbose: int | None = None,
+    with_classical: bool | None = None,
 ) -> Path:
     """Train, forecast every test origin, score per fold and overall; return the run folder written.
 
     Args:
         stride: steps between forecast origins; default the horizon (folds do not overlap).
         retrain_every: train a fresh model before every this many folds; default never (train once).
+        with_classical: score AutoETS and AutoTheta too, each fitted on what the model was trained
+            on before the fold (True), not (False), or when statsforecast is installed (None).
     """
     started = datetime.now(timezone.utc)
     H = config.window.horizon
@@ -69,7 +73,8 @@ def backtest(
                 "--retrain-every moves one series' training up to each fold; a panel (data.id_column) is backtested "
                 "with one model trained once. Leave --retrain-every out, or backtest one series at a time."
             )
-        return backtest_panel(config, config_path, stride, verbose, started)
+        return backtest_panel(config, config_path, stride, verbose, started, with_classical)
+    with_classical = forecasting.classical.wanted(with_classical)
     prepared = training.prepare_data(config)
     L = config.window.input_length  # known now: derived from the data when the config leaves it out
     for note in prepared.series.notes:
@@ -98,12 +103,15 @@ def backtest(
             predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
             trained_on.append(np.full(len(group), fold_data.bounds.val_end))
             bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model, scored))
-    folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets)
+    folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets,
+                            with_classical)
     report = score(folds, prepared, config)
     report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups), model_scored=_scored(config))
+    if with_classical:
+        report["classical"] = forecasting.classical.DESCRIPTION.replace("the test period", "each fold's training end")
     tables = {"folds.csv": fold_table(folds, prepared), "forecasts.csv": forecast_table(folds, prepared)}
-    per_step = {n: report["original"][n]["per_step"] for n in FORECASTERS}
+    per_step = {n: report["original"][n]["per_step"] for n in folds.forecasts}
     summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
                "model_scored": report["model_scored"]}
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step)
@@ -192,11 +200,17 @@ def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: 
     return replace(prepared, bounds=bounds, starts=starts)
 
 
-def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets) -> Folds:
-    """The naive and seasonal-naive forecasts and the actual values for the same origins."""
+def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets, with_classical=False) -> Folds:
+    """The baselines' forecasts (classical ones too, fitted where the model was) and the actual values, same origins."""
     targets = prepared.values[:, :n_targets]
     origins = starts + L
-    baselines = forecasting.baseline_forecasts(targets, origins, H, int(prepared.prep["season_length"]))
+    season = int(prepared.prep["season_length"])
+    baselines = forecasting.baseline_forecasts(targets, origins, H, season)
+    if with_classical:
+        prep = prepared.prep
+        found = forecasting.classical.forecasts(data.unscale(targets, prep), origins, H, season, trained_on)
+        center, unit = np.asarray(prep["center"][:n_targets]), np.asarray(prep["scale"][:n_targets])
+        baselines |= {name: (value - center) / unit for name, value in found.items()}
     return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], {"model": model_scaled, **baselines})
 
 
@@ -226,7 +240,7 @@ def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
     table = pd.DataFrame({"fold": np.arange(1, len(folds.origins) + 1)})
     table["origin"] = [str(index[row]) for row in folds.origins]
     table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
-    for name in FORECASTERS:
+    for name in folds.forecasts:
         err = data.unscale(folds.forecasts[name], prep) - actual
         table[f"{name}_mae"] = np.abs(err).mean(axis=(1, 2))
         table[f"{name}_rmse"] = np.sqrt((err**2).mean(axis=(1, 2)))
@@ -246,12 +260,13 @@ def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFram
         "target": np.tile(prep["targets"], n_folds * H),
         "actual": data.unscale(folds.actual, prep).ravel(),
     })
-    for name in FORECASTERS:
+    for name in folds.forecasts:
         table[name] = data.unscale(folds.forecasts[name], prep).ravel()
     return table
 
 
-def backtest_panel(config: Config, config_path: Path | None, stride: int, verbose: int | None, started) -> Path:
+def backtest_panel(config: Config, config_path: Path | None, stride: int, verbose: int | None, started,
+                   with_classical: bool | None = None) -> Path:
     """Every series of a panel: one model trained once, every `stride`-th test origin of each series a fold.
 
     Scored per series in its own units and summarised by the mean and median over the
@@ -263,6 +278,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
     trained = [key for key in prepared.prep["series"] if key not in prepared.prep["untrained"]]
+    with_classical = forecasting.classical.wanted(with_classical, len(trained))
     with training.replicated(config):
         model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
                                train_windows=len(prepared.starts["train"]))
@@ -285,7 +301,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         point = forecasting.point_of(config.model.output.quantiles, output)[0]
         rows = slice(offset, offset + own["test_end"])
         view = replace(prepared, prep=own, values=prepared.values[rows])
-        folds = _with_baselines(view, starts - offset, point, np.full(len(starts), own["val_end"]), L, H, len(own["targets"]))
+        folds = _with_baselines(view, starts - offset, point, np.full(len(starts), own["val_end"]), L, H,
+                                len(own["targets"]), with_classical)
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
         series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
         reports[key] = score(folds, series_view, config)
@@ -307,6 +324,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         "stride": stride,
         "model_scored": _scored(config),
         **forecasting.panel_summary(reports),
+        **({"classical": forecasting.classical.DESCRIPTION} if with_classical else {}),
     }
     tables = {name: pd.concat(found, ignore_index=True)
               for name, found in (("folds.csv", folds_tables), ("forecasts.csv", forecast_tables))}

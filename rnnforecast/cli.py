@@ -35,6 +35,9 @@ SeriesOpt = Annotated[
 ]
 
 
+ClassicalOpt = Annotated[Optional[bool], typer.Option(
+    "--classical/--no-classical", help="Score statsforecast's AutoETS and AutoTheta too; default: when it is "
+    "installed (pip install 'rnnforecast[classical]') and the data has at most 1,000 series.")]
 SetOpt = Annotated[
     list[str], typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable).")
 ]
@@ -117,6 +120,7 @@ def evaluate(
     data: DataOpt = None,
     format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     cluster: ClusterOpt = None,
+    classical: ClassicalOpt = None,
 ) -> None:
     """Score the model and the naive and seasonal-naive baselines on the test windows; write metrics.json."""
     from rich.console import Console
@@ -124,11 +128,11 @@ def evaluate(
     from rnnforecast import forecasting, reporting, runs
 
     if cluster is None:
-        report = forecasting.evaluate_run(runs.load(run), data)
+        report = forecasting.evaluate_run(runs.load(run), data, classical)
     else:
         from rnnforecast import cluster as cluster_module
 
-        report = cluster_module.evaluate_run(runs.load(run), data, cluster)
+        report = cluster_module.evaluate_run(runs.load(run), data, cluster, classical)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
     if format is Format.json:
@@ -194,6 +198,7 @@ def backtest(
         Optional[int], typer.Option("--retrain-every", min=1, help="Train a fresh model every K folds; default: once.")
     ] = None,
     set_: SetOpt = [],
+    classical: ClassicalOpt = None,
 ) -> None:
     """Rolling-origin backtest: train, forecast every test origin, score each fold against the baselines."""
     from rich.console import Console
@@ -203,7 +208,8 @@ def backtest(
     from rnnforecast import reporting
 
     resolved = config_module.load_config(config, set_)
-    run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every)
+    run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every,
+                                        with_classical=classical)
     report = json.loads((run_path / "backtest.json").read_text())
     for table in reporting.report_tables(report):
         Console(stderr=True).print(table)

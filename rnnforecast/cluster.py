@@ -81,7 +81,8 @@ def series_ids(run, data_path: Path | None, only: list[str] | None) -> list[str]
 def _partition(job: str, run_path: str, data_path: str | None, ids: list[str]) -> tuple:
     """Runs in a worker: (the partition's result, its notes, None) or (None, [], the user's mistake).
 
-    `job` is "forecast" (a table of the partition's future) or "evaluate" (each series' report).
+    `job` is "forecast" (a table of the partition's future), "evaluate" (each series' report) or
+    "evaluate+classical" (with AutoETS and AutoTheta scored too).
     A mistake is returned, not raised: Dask would retry it and log a traceback in the worker,
     while the client has a one-paragraph message to print. A crash is raised and retried.
     """
@@ -119,7 +120,8 @@ def _run_job(job: str, run_path: str, data_path: str | None, ids: list[str]) -> 
         return forecasting.panel_table(run, source, ids, loaded["final"], notes, panel), notes
     if "honest" not in loaded:
         loaded["honest"] = run.load_model()
-    return forecasting.series_reports(run, source, ids, loaded["honest"], panel), notes
+    return forecasting.series_reports(run, source, ids, loaded["honest"], panel,
+                                      with_classical=job == "evaluate+classical"), notes
 
 
 def _fan_out(run, data_path: Path | None, only: list[str] | None, spec: str, job: str) -> list:
@@ -129,7 +131,7 @@ def _fan_out(run, data_path: Path | None, only: list[str] | None, spec: str, job
         raise UserError("--cluster is for runs trained on many series (data.id_column); this run has one. "
                         "Leave --cluster out.")
     ids = series_ids(run, data_path, only)
-    if job == "evaluate":  # only the series trained on have a fitted scaling to score them with
+    if job.startswith("evaluate"):  # only the series trained on have a fitted scaling to score them with
         ids = [key for key in ids if key in run.prep["series"]]
     if not ids:
         raise UserError(f"no series of {run.path.name}'s data is left to send to the cluster: every one was left out "
@@ -174,11 +176,14 @@ def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str)
     return table
 
 
-def evaluate_run(run, data_path: Path | None, spec: str) -> dict:
+def evaluate_run(run, data_path: Path | None, spec: str, with_classical: bool | None = None) -> dict:
     """The same report as forecasting.evaluate_run for a panel, each series scored by a worker of `spec`."""
     from rnnforecast import forecasting
+    from rnnforecast.forecasting import classical
 
-    reports = {key: report for found, _, _ in _fan_out(run, data_path, None, spec, "evaluate") for key, report in found.items()}
+    parse(spec)  # a mistyped spec is named first
+    job = "evaluate+classical" if run.is_panel and classical.wanted(with_classical, len(run.prep["series"])) else "evaluate"
+    reports = {key: report for found, _, _ in _fan_out(run, data_path, None, spec, job) for key, report in found.items()}
     if not reports:
         raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
     return forecasting.panel_report(run, reports)

@@ -23,7 +23,7 @@ def metrics_table(report: dict) -> Table:
         row = [o["mae"], o["rmse"], o["mape"], o["smape"], o["mase"], s["mae"]]
         style = "bold green" if name == best else None
         table.add_row(label, *(_fmt(v) for v in row), style=style)
-    notes = [f"naive repeats the last value; seasonal naive repeats the last {season} steps."]
+    notes = [f"naive repeats the last value; seasonal naive repeats the last {season} steps."] + _classical_note(report)
     skipped = report["original"]["model"]["mape_skipped_zeros"]
     if report["original"]["model"]["overall"]["mape"] is None:
         notes.append("MAPE is n/a: the series takes both signs, where a percentage error says nothing.")
@@ -81,7 +81,13 @@ def panel_table(report: dict) -> Table:
         row = [agg["mean"]["mase"], agg["median"]["mase"], agg["mean"]["smape"], agg["median"]["smape"],
                agg["mean"]["scaled_mae"]]
         table.add_row(NAMES.get(name, name), *(_fmt(v) for v in row), style="bold green" if name == best else None)
+    if "classical" in report:
+        table.caption, table.caption_justify = " ".join(_classical_note(report)), "left"
     return table
+
+
+def _classical_note(report: dict) -> list[str]:
+    return [report["classical"] + "."] if "classical" in report else []
 
 
 def series_table(report: dict, limit: int = 12) -> Table:

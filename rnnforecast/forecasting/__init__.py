@@ -1,7 +1,7 @@
 """Forecasting with a trained run: inference, the baselines, scoring, calibration, the future.
 
     inference.prepare (the run's data as in training) -> inference.window_forecasts (model and baselines)
-      -> evaluation.evaluate (evaluation.score_forecasts: the one scorer) / evaluation.evaluate_run (panels)
+      -> evaluation.evaluate (evaluation.score_forecasts: the one scorer; classical: AutoETS, AutoTheta) / evaluation.evaluate_run (panels)
       -> future.forecast_run (the final model's forecast after the last row, calibrated intervals)
 
 Shared by `predict`, `evaluate`, `plot`, `backtest` and `tune`. New data (`--data`) goes through the
@@ -9,6 +9,7 @@ preprocessing fitted at training time, never a refit. Its public names are impor
 `rnnforecast.forecasting` itself.
 """
 
+from rnnforecast.forecasting import classical  # noqa: F401
 from rnnforecast.forecasting.baselines import baseline_forecasts  # noqa: F401
 from rnnforecast.forecasting.calibration import (  # noqa: F401
     calibrate_new_run,

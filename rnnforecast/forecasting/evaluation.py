@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnforecast import intervals, metrics
+from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
+from rnnforecast.forecasting import classical
 from rnnforecast.forecasting.calibration import calibrated
 from rnnforecast.forecasting.inference import Prepared, prepare, prepare_panel, test_forecasts
 from rnnforecast.runs import Run
@@ -38,16 +39,22 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
     return report
 
 
-def evaluate(prepared: Prepared, model=None) -> dict:
+def evaluate(prepared: Prepared, model=None, with_classical: bool = False) -> dict:
     """Model and baselines scored on the test windows, in data units and in scaled units.
 
     With the run's calibration, each forecaster's quantiles are scored too: pinball
-    loss, and the coverage and mean width of each central interval.
+    loss, and the coverage and mean width of each central interval. `with_classical`:
+    AutoETS and AutoTheta (statsforecast) are scored beside them, point forecasts only.
     """
     run = prepared.run
     model = model or run.load_model()
     result = test_forecasts(prepared, model)
     index = prepared.series.index
+    point = dict(result.forecasts)
+    if with_classical:
+        history = data.unscale(prepared.values[:, : prepared.n_targets], run.prep)
+        point |= classical.forecasts(history, result.origins, run.config.window.horizon,
+                                     int(run.prep["season_length"]), prepared.test_lo)
     report = {
         "run": str(run.path),
         "data": str(prepared.series.path),
@@ -56,8 +63,10 @@ def evaluate(prepared: Prepared, model=None) -> dict:
         "horizon": run.config.window.horizon,
         "season_length": int(run.prep["season_length"]),
         "period": [str(index[result.origins[0]]), str(index[result.origins[-1] + run.config.window.horizon - 1])],
-        **score_forecasts(result.actual, result.forecasts, run.prep),
+        **score_forecasts(result.actual, point, run.prep),
     }
+    if with_classical:
+        report["classical"] = classical.DESCRIPTION
     if not run.config.data.id_column:  # intervals are calibrated for single-series runs
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
@@ -78,23 +87,29 @@ def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
     return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
 
 
-def evaluate_run(run: Run, data_path: Path | None = None) -> dict:
-    """The evaluate report: one series, or every series of a panel with the aggregate over them."""
+def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool | None = None) -> dict:
+    """The evaluate report: one series, or every series of a panel with the aggregate over them.
+
+    `with_classical`: score AutoETS and AutoTheta too (True), not (False), or when statsforecast
+    is installed and the panel is not too large for a fit per series (None).
+    """
     model = run.load_model()
+    with_classical = classical.wanted(with_classical, len(run.prep["series"]) if run.is_panel else 1)
     if not run.is_panel:
-        return evaluate(prepare(run, data_path), model)
-    reports = series_reports(run, data_path, None, model)
+        return evaluate(prepare(run, data_path), model, with_classical)
+    reports = series_reports(run, data_path, None, model, with_classical=with_classical)
     if not reports:
         raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
     return panel_report(run, reports)
 
 
-def series_reports(run: Run, data_path: Path | None, only: list[str] | None, model, panel: dict | None = None) -> dict:
+def series_reports(run: Run, data_path: Path | None, only: list[str] | None, model, panel: dict | None = None,
+                   with_classical: bool = False) -> dict:
     """Each series' evaluate report (those with a complete test window), keyed by id; `panel`: the data, read."""
     reports = {}
     for key, prepared in prepare_panel(run, data_path, only, panel=panel).items():
         try:
-            reports[key] = evaluate(prepared, model)
+            reports[key] = evaluate(prepared, model, with_classical)
         except UserError:
             continue  # no complete test window in this series
     return reports
@@ -102,6 +117,7 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
 
 def panel_report(run: Run, reports: dict[str, dict]) -> dict:
     """Per-series scores and their mean and median, so that large series do not drown small ones."""
+    first = next(iter(reports.values()))
     return {
         "run": str(run.path),
         "id_column": run.prep["id_column"],
@@ -109,6 +125,7 @@ def panel_report(run: Run, reports: dict[str, dict]) -> dict:
         "horizon": run.config.window.horizon,
         "season_length": int(run.prep["season_length"]),
         **panel_summary(reports),
+        **({"classical": first["classical"]} if "classical" in first else {}),
     }
 
 

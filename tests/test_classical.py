@@ -1,0 +1,119 @@
+"""AutoETS and AutoTheta beside the network (forecasting.classical), in evaluate and backtest."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rnnforecast import backtest, config, data
+from rnnforecast.cli import app
+from rnnforecast.errors import UserError
+from rnnforecast.forecasting import classical
+from tests.conftest import tiny_config
+
+pytest.importorskip("statsforecast")  # in the test extras; the module itself is optional at run time
+
+TEMPS = Path(__file__).parent / "data" / "daily-min-temperatures.csv"
+runner = CliRunner()
+
+
+def _seasonal(n: int, season: int = 7, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return (20 + 0.01 * t + 3 * np.sin(2 * np.pi * t / season) + rng.normal(0, 0.3, n))[:, None]
+
+
+def test_forecasts_use_no_value_at_or_after_the_origin():
+    values = _seasonal(600)
+    origins = np.array([450, 500, 550])
+    before = classical.forecasts(values, origins, 7, 7, fitted_until=400)
+    changed = values.copy()
+    changed[550:] += 100.0  # after the last origin's history
+    after = classical.forecasts(changed, origins, 7, 7, fitted_until=400)
+    for name in classical.NAMES:
+        assert before[name].shape == (3, 7, 1)
+        np.testing.assert_allclose(before[name], after[name])
+
+
+def test_forecasts_follow_the_data_up_to_each_origin_with_the_parameters_fitted_once():
+    values = _seasonal(600)
+    shifted = values.copy()
+    shifted[420:] += 5.0  # a level shift after the fit, before the origin
+    a = classical.forecasts(values, np.array([500]), 7, 7, fitted_until=400)
+    b = classical.forecasts(shifted, np.array([500]), 7, 7, fitted_until=400)
+    for name in classical.NAMES:
+        # the state is run forward over the shifted rows: the forecast moves up toward the new level
+        assert 0.5 < (b[name] - a[name]).mean() < 5.5, name
+        # and it is a forecast of the season, not a flat line
+        assert np.ptp(a[name][0, :, 0]) > 2.0, name
+
+
+def test_a_history_too_short_for_any_fit_gets_the_naive_forecast():
+    values = np.array([[1.0], [2.0], [4.0], [3.0], [5.0], [6.0]])
+    found = classical.forecasts(values, np.array([5]), 2, 4, fitted_until=3)
+    for name in classical.NAMES:
+        np.testing.assert_allclose(found[name][0, :, 0], [5.0, 5.0])
+
+
+def test_asking_for_it_without_statsforecast_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setattr(classical, "installed", lambda: False)
+    assert classical.wanted(None) is False
+    with pytest.raises(UserError, match=r"rnnforecast\[classical\]"):
+        classical.wanted(True)
+    monkeypatch.setattr(classical, "installed", lambda: True)
+    assert classical.wanted(None, classical.MAX_PANEL_SERIES + 1) is False
+    assert "add --classical" in capsys.readouterr().err
+    assert classical.wanted(True, classical.MAX_PANEL_SERIES + 1) is True
+    assert classical.wanted(False) is False
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("classical")
+    raw = tiny_config(TEMPS, run={"dir": str(folder / "runs")})
+    path = folder / "config.yaml"
+    path.write_text(json.dumps(raw))
+    result = runner.invoke(app, ["train", str(path)])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_evaluate_scores_them_beside_the_model_and_says_how(run):
+    result = runner.invoke(app, ["evaluate", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "AutoETS" in result.stdout and "AutoTheta" in result.stdout and "run forward" in result.stdout
+    report = json.loads((run / "metrics.json").read_text())
+    assert set(report["original"]) == {"model", "naive", "seasonal_naive", "AutoETS", "AutoTheta"}
+    assert set(report["intervals"]) == {"model", "naive", "seasonal_naive"}  # point forecasts only
+    # Melbourne's minimum temperature: a smoother beats repeating last week
+    original = report["original"]
+    assert original["AutoETS"]["overall"]["mae"] < original["seasonal_naive"]["overall"]["mae"]
+
+    result = runner.invoke(app, ["evaluate", str(run), "--no-classical"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads((run / "metrics.json").read_text())["original"]) == {"model", "naive", "seasonal_naive"}
+
+
+def test_backtest_fits_them_where_each_fold_was_trained(tmp_path):
+    cfg = config.validate(tiny_config(TEMPS, run={"dir": str(tmp_path / "runs")}))
+    path = backtest.backtest(cfg, stride=7, retrain_every=40, verbose=0, with_classical=True)
+    forecasts = pd.read_csv(path / "forecasts.csv")
+    folds = pd.read_csv(path / "folds.csv")
+    assert {"AutoETS", "AutoTheta"} <= set(forecasts.columns)
+    assert {"AutoETS_mae", "AutoTheta_rmse"} <= set(folds.columns)
+    report = json.loads((path / "backtest.json").read_text())
+    assert "AutoETS" in report["original"] and "fold's training end" in report["classical"]
+
+    # The second training's folds: AutoETS fitted on the rows before that training's end, run to each origin.
+    series = data.load_series(cfg.data)  # on the run's grid: two missing days added
+    values = series.frame[["Temp"]].to_numpy(float)
+    times = series.index
+    later = folds.iloc[40:43]
+    origins = np.array([times.searchsorted(pd.Timestamp(o)) for o in later["origin"]])
+    until = times.searchsorted(pd.Timestamp(later["trained_until"].iloc[0])) + 1
+    expected = classical.forecasts(values, origins, 7, 7, fitted_until=until)["AutoETS"]
+    got = forecasts[forecasts["fold"].isin(later["fold"])]["AutoETS"].to_numpy().reshape(3, 7)
+    np.testing.assert_allclose(got, expected[:, :, 0], rtol=1e-5)
