@@ -28,7 +28,7 @@ def retrained(tmp_path_factory):
     """One tiny backtest that retrains every 40 folds (two trainings), shared by the read-only tests."""
     folder = tmp_path_factory.mktemp("backtest")
     cfg = _config(folder)
-    path = backtest.backtest(cfg, stride=7, retrain_every=40, verbose=0)
+    path = backtest.backtest(cfg, stride=7, retrain_every=40, verbose=0, with_classical=False)  # test_classical's
     return cfg, path
 
 
