@@ -68,6 +68,7 @@ def callback(folder: Path, data_sha256: str, state: dict | None, early_stopping,
                 "model_file": model_file,
                 "model_sha256": runs.sha256(folder / model_file),
                 "data_sha256": data_sha256,
+                "xla": self.model.jit_compile is True,  # a resumed run compiles the same way (training.xla_on_cpu)
                 "history": self.history,
                 "early_stopping": _snapshot(early_stopping, ("wait", "best", "best_epoch")),
                 "reduce_lr": _snapshot(reduce_lr, ("wait", "best", "cooldown_counter")),

@@ -1,5 +1,7 @@
 """The fast paths compute what the plain Keras layers compute: XLA on the CPU, batched prediction, capped epochs."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -16,8 +18,8 @@ def _config(data_dir, cell="gru", input_length=14, **training_keys):
 
 
 def _xla_config(data_dir, **training_keys):
-    """A GRU over enough steps to be XLA-compiled."""
-    return _config(data_dir, "gru", input_length=training.XLA_MIN_STEPS, **training_keys)
+    """A GRU over enough steps to be XLA-compiled, compiled so without a probe."""
+    return _config(data_dir, "gru", input_length=training.XLA_MIN_STEPS, xla=True, **training_keys)
 
 
 def _plain_copy(model, cfg):
@@ -35,19 +37,50 @@ def _random_batch(cfg, seed=0, n=16):
     return x, y
 
 
-def test_only_the_gru_over_a_long_recurrence_is_xla_compiled_on_the_cpu(data_dir):
-    assert training.xla_on_cpu(_xla_config(data_dir))
-    assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1))
+def test_xla_is_probed_only_where_it_can_pay(data_dir, monkeypatch):
+    from rnnforecast.training import compile as compile_module
+
+    probed = []
+    monkeypatch.setattr(compile_module, "_probe", lambda cfg, n, season: probed.append(cfg.model.type) or {"xla": True})
+    long_run = training.XLA_MIN_BATCHES * 256  # windows per epoch: 500 batches in one epoch
+    for cell in ("gru", "lstm", "simple_rnn"):
+        assert training.xla_on_cpu(_config(data_dir, cell, input_length=training.XLA_MIN_STEPS), train_windows=long_run)
+    assert probed == ["gru", "lstm", "simple_rnn"]
+    assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1), long_run)
     segmented = _config(data_dir, "gru", input_length=96)
     segmented.model.segment_length = 12  # 8 recurrent steps: the compile would not pay
-    assert not training.xla_on_cpu(segmented)
-    assert not training.xla_on_cpu(_config(data_dir, "lstm"))
-    assert not training.xla_on_cpu(_config(data_dir, "simple_rnn"))
+    assert not training.xla_on_cpu(segmented, long_run)
+    # A short training (here 2 epochs of one batch of 256) does not pay for the compile; 2 of 250 batches do.
+    short = _config(data_dir, "gru", input_length=training.XLA_MIN_STEPS, epochs=2)
+    assert not training.xla_on_cpu(short, train_windows=256)
+    assert training.xla_on_cpu(short, train_windows=training.XLA_MIN_BATCHES * 256 // 2)
+    assert len(probed) == 4
+    # training.xla forces it either way, without a probe
+    assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=96, xla=False), long_run)
+    assert training.xla_on_cpu(_config(data_dir, "lstm", xla=True), train_windows=256)
+    assert len(probed) == 4
     assert training.build(_xla_config(data_dir), 1).jit_compile is True
     assert training.build(_config(data_dir, "lstm"), 1).jit_compile is False
-    # A short training (here 2 epochs of one batch of 256) does not pay for the compile; 2 of 250 batches do.
-    assert training.xla_on_cpu(_xla_config(data_dir, epochs=2), train_windows=training.XLA_MIN_BATCHES * 256 // 2)
-    assert not training.xla_on_cpu(_xla_config(data_dir, epochs=2), train_windows=256)
+
+
+def test_the_probe_keeps_the_faster_way_and_the_run_records_it(data_dir, monkeypatch, tmp_path):
+    from rnnforecast.training import compile as compile_module
+
+    monkeypatch.setattr(compile_module, "_PROBED", {})
+    monkeypatch.setattr(compile_module, "XLA_MIN_BATCHES", 1)  # a tiny training counts as long here
+    cfg = _config(data_dir, "gru", input_length=training.XLA_MIN_STEPS)
+    cfg.run.dir = str(tmp_path / "runs")
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, train_windows=len(prepared.starts["train"]))
+    found = training.xla_probe(cfg, 1)
+    times = found["seconds_per_batch"]
+    assert times["plain"] > 0 and times["xla"] > 0
+    assert found["xla"] == (times["xla"] < times["plain"]) == (model.jit_compile is True)
+    # once per process for the same model and batches: the final model and a retraining reuse it
+    assert compile_module._probe(cfg, 1, 1) is found
+    run = training.train(cfg, verbose=0)
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["xla_probe"] == found and meta["xla"] == found["xla"]
 
 
 def test_xla_gru_forecasts_match_the_plain_keras_layers(data_dir):

@@ -262,6 +262,9 @@ class TrainingConfig(Section):
     steps_per_epoch: Optional[PosInt] = None
     # auto: mixed float16 on a GPU with tensor cores (compute capability 7.0 or newer), float32 elsewhere.
     precision: Precision = "auto"
+    # XLA for the training step on a CPU: auto times a few batches both ways and keeps the faster
+    # (only for a recurrence of 24 steps or more trained for 500 batches or more); true or false forces it.
+    xla: Union[bool, Literal["auto"]] = "auto"
     # After the honest fit, train the final model on every window of the file, validation and test included,
     # for the best epoch count at the same learning rates; `predict` forecasts with it, `evaluate` never does.
     refit: bool = True

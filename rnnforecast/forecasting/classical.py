@@ -54,6 +54,9 @@ def wanted(requested: bool | None, n_series: int = 1) -> bool:
         print(f"note: AutoETS and AutoTheta not fitted: {n_series} series is more than {MAX_PANEL_SERIES} "
               "(a fit per series); add --classical to fit them anyway.", file=sys.stderr)
         return False
+    if n_series > 100:
+        print(f"note: fitting AutoETS and AutoTheta to each of {n_series} series (about 0.1 s each); "
+              "--no-classical skips them.", file=sys.stderr)
     return True
 
 

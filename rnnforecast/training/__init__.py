@@ -21,6 +21,7 @@ from rnnforecast.training.compile import (  # noqa: F401
     precision_policy,
     set_seeds,
     xla_on_cpu,
+    xla_probe,
 )
 from rnnforecast.training.distribution import announce_device, release_freed_memory, replica_count, replicated  # noqa: F401
 from rnnforecast.training.fitting import fit, refit, train  # noqa: F401

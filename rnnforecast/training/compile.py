@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rnnforecast import data, environment
 from rnnforecast.config import Config
 from rnnforecast.errors import UserError
@@ -17,8 +19,9 @@ def build(config: Config, n_inputs: int, season: int = 1, train_windows: int | N
     from rnnforecast import models
 
     check_fits_in_memory(config, n_inputs)
-    set_seeds(config)
     keras.config.set_dtype_policy(precision_policy(config))  # process-wide: set on every build
+    xla = xla_on_cpu(config, train_windows, n_inputs, season)  # may time a few batches: before the seeds
+    set_seeds(config, xla)
     model = models.build_model(
         config.model,
         config.window.input_length,
@@ -28,8 +31,7 @@ def build(config: Config, n_inputs: int, season: int = 1, train_windows: int | N
         n_known=data.n_known(config.data),
         season=season,
     )
-    model.compile(optimizer=optimizer_for(config), loss=loss_for(config),
-                  jit_compile=True if xla_on_cpu(config, train_windows) else "auto",
+    model.compile(optimizer=optimizer_for(config), loss=loss_for(config), jit_compile=True if xla else "auto",
                   steps_per_execution=steps_per_execution())
     # Built now, not lazily inside the first training step: a variable created there makes TensorFlow
     # trace that step twice, about half of a small model's whole training time.
@@ -73,14 +75,14 @@ def check_fits_in_memory(config: Config, n_inputs: int) -> None:
         )
 
 
-def set_seeds(config: Config) -> None:
+def set_seeds(config: Config, xla: bool = False) -> None:
     """Seed Python, NumPy and the backend from training.seed, so a run can be repeated."""
     keras = environment.import_keras()
     keras.utils.set_random_seed(config.training.seed)
-    _make_deterministic(config)
+    _make_deterministic(xla)
 
 
-def _make_deterministic(config: Config) -> None:
+def _make_deterministic(xla: bool) -> None:
     """Same seed, same CPU, same numbers: TensorFlow needs op determinism switched on for that.
 
     An XLA-compiled model is deterministic on the CPU without it, and Keras refuses XLA
@@ -91,7 +93,7 @@ def _make_deterministic(config: Config) -> None:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if xla_on_cpu(config):
+        if xla:
             from tensorflow.python.framework import config as tf_config  # there is no public switch-off
 
             tf_config.disable_op_determinism()
@@ -106,35 +108,103 @@ def precision_policy(config: Config) -> str:
     return "mixed_float16" if environment.mixed_precision_gpu() else "float32"
 
 
-# XLA pays for the GRU from this many recurrent steps on, and once a training runs this many batches
-# (its compile costs seconds; benchmarks/PERFORMANCE.md, section 12).
+# XLA is considered from this many recurrent steps on, and once a training runs this many batches
+# (its compile costs seconds; benchmarks/PERFORMANCE.md, sections 12 and 18).
 XLA_MIN_STEPS = 24
 XLA_MIN_BATCHES = 500
+PROBE_STEPS, PROBE_CALLS = 4, 3  # the probe: compiled calls of this many batches each way, the first untimed
+PROBE_BYTES = 64 * 2**20  # at most this much made-up input for the probe (fewer batches for huge windows)
+_PROBED: dict[str, dict] = {}  # one probe per model shape and batch size per process (the final model, tune trials)
 
 
-def xla_on_cpu(config: Config, train_windows: int | None = None) -> bool:
-    """Whether to XLA-compile the training step; measured per cell type (benchmarks/PERFORMANCE.md).
+def xla_on_cpu(config: Config, train_windows: int | None = None, n_inputs: int = 1, season: int = 1) -> bool:
+    """Whether to XLA-compile the training step (`training.xla`; measured: benchmarks/PERFORMANCE.md).
 
-    On a CPU with TensorFlow, XLA fuses the GRU's per-step gate arithmetic and trains it
-    faster over a long recurrence (24 steps and more), but slows the LSTM and leaves the
-    SimpleRNN as it was; over a short one (a few segments, a short look-back) it trains
-    no faster and its compile costs seconds on every build. On a GPU Keras's own choice
-    stands (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Not under a
-    strategy over several devices (build inside its scope): XLA refuses to reach a
-    replica's weights on another device. With `train_windows` (per epoch), a training of
-    fewer than XLA_MIN_BATCHES batches in all is not compiled either.
+    On a CPU with TensorFlow, XLA fuses a recurrent cell's per-step arithmetic: on one Intel
+    Xeon it trained a 96-step GRU, LSTM and SimpleRNN 1.4 to 2.3 times faster in batches of
+    32 and 10 to 67% slower in batches of 128 to 256, while on an AMD EPYC it trained the GRU
+    faster in batches of 256 too. No fixed rule holds on every CPU, so `auto` times
+    PROBE_BATCHES batches both ways on made-up windows of the run's shape and keeps the faster
+    (`xla_probe` has the timings; metadata.json records them). It only probes where the
+    choice can pay: a recurrence of XLA_MIN_STEPS steps or more (segments count as steps) and,
+    with `train_windows` (per epoch), a training of XLA_MIN_BATCHES batches or more; over a
+    short one the compile's seconds are never earned back. On a GPU Keras's own choice stands
+    (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Never under a strategy
+    over several devices: XLA refuses to reach a replica's weights on another device.
     """
     import keras
 
-    if keras.backend.backend() != "tensorflow" or config.model.type != "gru" or replica_count() > 1:
+    choice = config.training.xla
+    if keras.backend.backend() != "tensorflow" or replica_count() > 1 or choice is False:
+        return False
+    if choice is True:
+        return True
+    if environment.devices("tensorflow")[0].startswith("GPU"):
         return False
     steps = config.window.input_length // (config.model.segment_length or 1)
+    if steps < XLA_MIN_STEPS:
+        return False
     if train_windows is not None:
         training = config.training
         per_epoch = training.steps_per_epoch or -(-train_windows // training.batch_size)
         if per_epoch * training.epochs < XLA_MIN_BATCHES:
             return False
-    return steps >= XLA_MIN_STEPS and not environment.devices("tensorflow")[0].startswith("GPU")
+    return _probe(config, n_inputs, season)["xla"]
+
+
+def xla_probe(config: Config, n_inputs: int) -> dict | None:
+    """The probe's timings for this config's model (seconds per batch each way), if it ran in this process."""
+    return _PROBED.get(_probe_key(config, n_inputs))
+
+
+def _probe_key(config: Config, n_inputs: int) -> str:
+    return json.dumps([config.model.model_dump(mode="json"), config.window.input_length, config.window.horizon,
+                       n_inputs, len(config.data.targets), data.n_known(config.data), config.training.batch_size,
+                       config.training.loss, config.training.precision], sort_keys=True, default=str)
+
+
+def _probe(config: Config, n_inputs: int, season: int) -> dict:
+    """Seconds per training batch with and without XLA, on made-up windows of the run's shape; the faster kept.
+
+    Each way is one `fit` of PROBE_CALLS compiled calls of PROBE_STEPS batches; the first call
+    (the trace or the compile) and `fit`'s own set-up are left out of the timing.
+    """
+    key = _probe_key(config, n_inputs)
+    if key in _PROBED:
+        return _PROBED[key]
+    import time
+
+    import numpy as np
+
+    keras = environment.import_keras()
+    from rnnforecast import models
+
+    L, H, batch = config.window.input_length, config.window.horizon, config.training.batch_size
+    steps = PROBE_STEPS * PROBE_CALLS
+    if 4 * steps * batch * L * n_inputs > PROBE_BYTES:
+        steps = PROBE_STEPS * 2  # a huge window: one call timed
+    values = np.random.default_rng(0).standard_normal((steps * batch + L + H, n_inputs)).astype("float32")
+    x, y = data.gather(values, np.arange(steps * batch), L, H, len(config.data.targets), data.n_known(config.data))
+    seconds = {}
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.ends = []
+
+        def on_train_batch_end(self, step, logs=None):  # once per compiled call
+            self.ends.append(time.perf_counter())
+
+    for xla in (False, True):
+        _make_deterministic(xla)
+        model = models.build_model(config.model, L, n_inputs, H, len(config.data.targets),
+                                   n_known=data.n_known(config.data), season=season)
+        model.compile(optimizer=optimizer_for(config), loss=loss_for(config), jit_compile=xla,
+                      steps_per_execution=PROBE_STEPS)
+        clock = Clock()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
+        seconds["xla" if xla else "plain"] = (clock.ends[-1] - clock.ends[0]) / (steps - PROBE_STEPS)
+    _PROBED[key] = {"xla": seconds["xla"] < seconds["plain"], "seconds_per_batch": seconds}
+    return _PROBED[key]
 
 
 def optimizer_for(config: Config):

@@ -15,7 +15,7 @@ from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 from rnnforecast.training.batches import window_batches
 from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_between_batches, make_callbacks
-from rnnforecast.training.compile import build, set_seeds
+from rnnforecast.training.compile import build, set_seeds, xla_probe
 from rnnforecast.training.distribution import announce_device, release_freed_memory, replicated
 from rnnforecast.training.inputs import TrainingData, prepare_data
 from rnnforecast.training.linear_start import fitted_map, start_highway
@@ -128,7 +128,7 @@ def train(
                 "Start a new run with `rnnforecast train`."
             )
         if state is not None:
-            set_seeds(config)
+            set_seeds(config, xla=bool(state.get("xla", False)))
             model = checkpoints.load_model(tmp, state)
             if replicas > 1 and model.jit_compile:  # saved by a one-device run: XLA cannot reach other replicas
                 model.jit_compile = False
@@ -158,6 +158,7 @@ def train(
             "seed": config.training.seed,
             "precision": model.dtype_policy.name,
             "xla": model.jit_compile is True,  # training.xla_on_cpu's choice for this model on this machine
+            "xla_probe": xla_probe(config, len(prepared.series.columns)),  # its timings, when it probed
             "data_file": str(prepared.series.path),
             "data_sha256": prepared.prep["data_sha256"],
             "config_file": str(config_path) if config_path else None,
