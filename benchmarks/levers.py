@@ -1,0 +1,107 @@
+"""Two training levers measured and not adopted (benchmarks/PERFORMANCE.md, section 18).
+
+    python benchmarks/levers.py pipeline [--cell default|lstm|gru|simple_rnn] [--batch 256]
+        the shipped PyDataset against batches gathered inside tf.data from a constant array
+    python benchmarks/levers.py bfloat16 [--cell lstm|gru|simple_rnn]
+        float32 against mixed_bfloat16, the 2x64 stack over 96 steps, batches of 256
+
+Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import throughput
+
+
+def pipeline(cell: str, batch: int) -> None:
+    import tensorflow as tf
+
+    from rnnforecast import training
+
+    shape = argparse.Namespace(input_length=96, horizon=24, units=64, layers=2, epochs=1, batch_size=batch,
+                               train_fraction=0.9)
+    folder = Path(tempfile.mkdtemp())
+    cfg = throughput.make_config(throughput.write_series(folder, int(10_000 / 0.9) + 240), cell, shape, folder / "runs")
+    prepared = training.prepare_data(cfg)
+    prepared.starts["train"] = prepared.starts["train"][:10_000]
+    prepared.starts["val"] = prepared.starts["val"][:256]
+    n = len(prepared.starts["train"])
+    shipped = training.build(cfg, 1, prepared.prep["season_length"], train_windows=n)
+    gathered = training.build(cfg, 1, prepared.prep["season_length"], train_windows=n)
+    values = tf.constant(prepared.values.astype("float32"))
+    L, H = shape.input_length, shape.horizon
+
+    def dataset(epoch: int):
+        order = np.random.default_rng([0, epoch]).permutation(prepared.starts["train"]).astype("int64")
+
+        def windows(idx):
+            x = tf.gather(values, idx[:, None] + tf.range(L, dtype=tf.int64))
+            y = tf.gather(values[:, :1], idx[:, None] + L + tf.range(H, dtype=tf.int64))
+            return x, y
+
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch).map(windows).prefetch(2)
+
+    timers = {"PyDataset (shipped)": throughput.epoch_timer(), "tf.data gather": throughput.epoch_timer()}
+    for epoch in range(6):
+        training.fit(shipped, prepared, cfg, verbose=0, extra_callbacks=[timers["PyDataset (shipped)"]])
+        gathered.fit(dataset(epoch), epochs=1, verbose=0, callbacks=[timers["tf.data gather"]])
+    for name, timer in timers.items():
+        rates = [n / s for s in timer.seconds]
+        print(f"{cell} batch {batch} {name:<20} {' '.join(f'{r:6.0f}' for r in rates)}  median {statistics.median(rates[1:]):6.0f}")
+
+
+def bfloat16(cell: str) -> None:
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10_240, 96, 1)).astype("float32")
+    y = rng.standard_normal((10_240, 24)).astype("float32")
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}[cell]
+
+    def build(policy: str):
+        keras.mixed_precision.set_global_policy(policy)
+        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
+                                  keras.layers.Dense(24, dtype="float32")])
+        model.compile(optimizer="adam", loss="mse")
+        keras.mixed_precision.set_global_policy("float32")
+        return model
+
+    models = {"float32": build("float32"), "mixed_bfloat16": build("mixed_bfloat16")}
+    train, predict = {k: [] for k in models}, {k: [] for k in models}
+    for _ in range(4):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+            train[name].append(len(x) / (time.perf_counter() - start))
+            start = time.perf_counter()
+            model.predict_on_batch(x[:4096])
+            predict[name].append(4096 / (time.perf_counter() - start))
+    for name in models:
+        print(f"{cell} {name:<15} train {statistics.median(train[name][1:]):6.0f}  predict {statistics.median(predict[name][1:]):6.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16"])
+    parser.add_argument("--cell", default=None)
+    parser.add_argument("--batch", type=int, default=256)
+    args = parser.parse_args()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    if args.lever == "pipeline":
+        pipeline(args.cell or "default", args.batch)
+    else:
+        bfloat16(args.cell or "lstm")
+
+
+if __name__ == "__main__":
+    main()
