@@ -108,6 +108,12 @@ ROUNDS = {
         "r7:fitted-highway": {},
         "r11:panel-scale": {"model.normalization_scale": "auto"},
     },
+    # Round 12: a panel's series each scaled by its MASE denominator (data.scaling: mase) instead of each window by its
+    # own spread; scored on the panels (a single series is unchanged by construction). Reference rows: round 11's.
+    12: {
+        "r11:panel-scale": {},
+        "r12:mase-scaling": {"data.scaling": "mase", "model.normalization_scale": False},
+    },
 }
 
 
@@ -142,6 +148,25 @@ def _done(log: Path) -> set[tuple]:
 # ---------------------------------------------------------------------------- select (validation only)
 
 
+def _standard_units(prepared, config) -> np.ndarray:
+    """Per row of a panel: its series' scale over the standard scaler's (its training rows' std); 1 elsewhere.
+
+    Every round's panel score pools errors in the standard scaler's units; a candidate that scales its series otherwise
+    (round 12) is converted back to them, so that its score weighs the series as the reference's does.
+    """
+    factor = np.ones(len(prepared.values))
+    if config.data.scaling == "standard" or not prepared.offsets:
+        return factor
+    bounds = sorted(prepared.offsets.items(), key=lambda item: item[1]) + [(None, len(prepared.values))]
+    for (key, lo), (_, hi) in zip(bounds[:-1], bounds[1:]):
+        own = prepared.prep["series"][key]
+        scale = own["scale"][0]
+        train = prepared.values[lo : lo + own["train_end"], 0] * scale  # data units less the center
+        std = float(np.std(train)) if len(train) else 0.0
+        factor[lo:hi] = scale / std if std > 1e-12 else 1.0
+    return factor
+
+
 def validation_score(raw: dict) -> dict:
     """Train as `train` does (no refit) and score every validation window against seasonal naive, scaled units."""
     from rnnforecast import config as config_module
@@ -165,10 +190,11 @@ def validation_score(raw: dict) -> dict:
         season = 1  # the seasonal lag would reach before the window (into another series of a panel)
     targets = prepared.values[:, :n]
     actual = targets[origins[:, None] + np.arange(H)]
+    unit = _standard_units(prepared, config)[origins][:, None, None]  # errors weighed as in the standard scaler's units
     errors = {
-        "model": np.abs(point - actual).mean(),
-        "naive": np.abs(metrics.naive(targets, origins, H) - actual).mean(),
-        "seasonal_naive": np.abs(metrics.seasonal_naive(targets, origins, H, season) - actual).mean(),
+        "model": (np.abs(point - actual) * unit).mean(),
+        "naive": (np.abs(metrics.naive(targets, origins, H) - actual) * unit).mean(),
+        "seasonal_naive": (np.abs(metrics.seasonal_naive(targets, origins, H, season) - actual) * unit).mean(),
     }
     environment.import_keras().backend.clear_session()
     return {

@@ -15,7 +15,7 @@ MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
 DuplicatePolicy = Literal["mean", "last", "first", "error"]
 
 
-Scaling = Literal["standard", "minmax", "none"]
+Scaling = Literal["standard", "minmax", "mase", "none"]
 
 
 WindowNorm = Literal["none", "last", "mean"]

@@ -39,6 +39,13 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         if cfg.scaling == "standard":
             squares = np.where(absent, 0.0, (means[:, None] - filled) ** 2)
             center, scale = means, np.sqrt(squares.sum(axis=1) / count)
+        elif cfg.scaling == "mase":  # MASE's denominator: the MAE loss in these units is the MASE
+            lag = cfg.season_length or season_length(series.frequency)
+            lag = lag if train.shape[1] > lag else 1
+            steps = np.abs(train[:, lag:] - train[:, :-lag])
+            counted = (~np.isnan(steps)).sum(axis=1)
+            total = np.where(np.isnan(steps), 0.0, steps).sum(axis=1)
+            center, scale = means, np.where(counted > 0, total / np.maximum(counted, 1), 0.0)
         elif cfg.scaling == "minmax":
             low, high = np.nanmin(train, axis=1), np.nanmax(train, axis=1)
             center, scale = low, high - low
