@@ -91,6 +91,27 @@ def test_minmax_scaling_and_constant_column_stay_finite(tmp_path):
     assert np.isfinite(scaled).all() and prep["scale"] == [1.0]
 
 
+def test_mase_scaling_divides_by_the_mean_absolute_seasonal_difference_of_the_training_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    values = 50 + 10 * np.sin(2 * np.pi * np.arange(200) / 7) + rng.normal(0, 1, 200)
+    values[150:] += 1000.0  # after training: must not move the scale
+    path = _write(tmp_path, values)
+    cfg = _cfg(path, scaling="mase", split={"train": 0.7, "val": 0.1})
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    prep = data.fit_preprocessing(series, bounds, cfg.data)
+    train = values[: bounds.train_end]
+    assert prep["season_length"] == 7
+    assert prep["scale"] == [pytest.approx(np.abs(train[7:] - train[:-7]).mean())]
+    assert prep["center"] == [pytest.approx(train.mean())]
+    flat = _write(tmp_path, np.full(50, 3.0), name="flat.csv")  # no differences at all: the scale stays finite
+    flat_cfg = _cfg(flat, scaling="mase")
+    flat_series = data.load_series(flat_cfg.data)
+    flat_prep = data.fit_preprocessing(flat_series, data.split_bounds(flat_series, flat_cfg.data, flat_cfg.window),
+                                       flat_cfg.data)
+    assert flat_prep["scale"] == [1.0]
+
+
 def test_gap_is_put_on_the_grid_and_interpolated(tmp_path):
     dates = pd.date_range("2024-01-01", periods=40, freq="D").delete([10, 11])
     path = _write(tmp_path, np.arange(38, dtype=float), dates=dates)
