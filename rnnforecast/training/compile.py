@@ -124,7 +124,8 @@ def xla_on_cpu(config: Config, train_windows: int | None = None, n_inputs: int =
     Xeon it trained a 96-step GRU, LSTM and SimpleRNN 1.4 to 2.3 times faster in batches of
     32 and 10 to 67% slower in batches of 128 to 256, while on an AMD EPYC it trained the GRU
     faster in batches of 256 too. No fixed rule holds on every CPU, so `auto` times
-    PROBE_BATCHES batches both ways on made-up windows of the run's shape and keeps the faster
+    2 compiled calls of PROBE_STEPS batches both ways (after one untimed call) on made-up windows
+    of the run's shape and keeps the faster
     (`xla_probe` has the timings; metadata.json records them). It only probes where the
     choice can pay: a recurrence of XLA_MIN_STEPS steps or more (segments count as steps) and,
     with `train_windows` (per epoch), a training of XLA_MIN_BATCHES batches or more; over a
