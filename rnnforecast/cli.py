@@ -122,7 +122,7 @@ def evaluate(
     cluster: ClusterOpt = None,
     classical: ClassicalOpt = None,
 ) -> None:
-    """Score the model and the naive and seasonal-naive baselines on the test windows; write metrics.json."""
+    """Score the model, the naive baselines (and AutoETS and AutoTheta) on the test windows; write metrics.json."""
     from rich.console import Console
 
     from rnnforecast import forecasting, reporting, runs
