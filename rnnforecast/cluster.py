@@ -181,7 +181,6 @@ def evaluate_run(run, data_path: Path | None, spec: str, with_classical: bool | 
     from rnnforecast import forecasting
     from rnnforecast.forecasting import classical
 
-    parse(spec)  # a mistyped spec is named first
     job = "evaluate+classical" if run.is_panel and classical.wanted(with_classical, len(run.prep["series"])) else "evaluate"
     reports = {key: report for found, _, _ in _fan_out(run, data_path, None, spec, job) for key, report in found.items()}
     if not reports:
