@@ -114,6 +114,20 @@ ROUNDS = {
         "r11:panel-scale": {},
         "r12:mase-scaling": {"data.scaling": "mase", "model.normalization_scale": False},
     },
+    # Round 13: the network's forecast combined with AutoETS's and AutoTheta's, the combination chosen on validation;
+    # scored with the choice made on one half of the validation windows and scored on the other (both ways). The
+    # reference's rows are the same trained network alone (written by the candidate's run: paired).
+    13: {
+        "r11:panel-scale": {"_paired": True},
+        "r13:combined": {"_combine": True},
+    },
+}
+
+COMBINATIONS = {  # round 13: weights of (network, AutoETS, AutoTheta)
+    "network": (1.0, 0.0, 0.0),
+    "network+ETS": (0.5, 0.5, 0.0),
+    "network+Theta": (0.5, 0.0, 0.5),
+    "network+ETS+Theta": (1 / 3, 1 / 3, 1 / 3),
 }
 
 
@@ -167,8 +181,49 @@ def _standard_units(prepared, config) -> np.ndarray:
     return factor
 
 
-def validation_score(raw: dict) -> dict:
-    """Train as `train` does (no refit) and score every validation window against seasonal naive, scaled units."""
+def _classical_scaled(prepared, origins: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
+    """Round 13: AutoETS's and AutoTheta's forecasts at `origins`, fitted on each series' training rows, scaled units."""
+    from rnnforecast.forecasting import classical
+
+    season = int(prepared.prep["season_length"])
+    if prepared.offsets:
+        bounds = sorted(prepared.offsets.items(), key=lambda item: item[1]) + [(None, len(prepared.values))]
+        parts = [(lo, hi, prepared.prep["series"][key]) for (key, lo), (_, hi) in zip(bounds[:-1], bounds[1:])]
+    else:
+        parts = [(0, len(prepared.values), {**prepared.prep, "train_end": prepared.bounds.train_end})]
+    out = {name: np.full((len(origins), horizon), np.nan) for name in classical.NAMES}
+    for lo, hi, own in parts:
+        chosen = (origins >= lo) & (origins < hi)
+        if not chosen.any():
+            continue
+        scale, center = own["scale"][0], own["center"][0]
+        raw = prepared.values[lo:hi, :1].astype("float64") * scale + center
+        found = classical.forecasts(raw, origins[chosen] - lo, horizon, season, own["train_end"])
+        for name in classical.NAMES:
+            out[name][chosen] = (found[name][:, :, 0] - center) / scale
+    return out
+
+
+def _cross_chosen(members: list[np.ndarray], actual: np.ndarray, unit: np.ndarray, halves: np.ndarray) -> tuple:
+    """Round 13's score: each half's errors under the combination chosen on the other half (pooled), and the choices."""
+    errors = {name: np.abs(sum(w * m for w, m in zip(weights, members)) - actual) * unit
+              for name, weights in COMBINATIONS.items()}
+    total, chosen = 0.0, []
+    for half in (0, 1):
+        other = halves != half
+        pick = min(errors, key=lambda name: errors[name][other].mean())
+        total += errors[pick][halves == half].sum()
+        chosen.append(pick)
+    on_all = min(errors, key=lambda name: errors[name].mean())
+    return total / actual.size, chosen, on_all
+
+
+def validation_score(raw: dict, combine: bool = False) -> dict:
+    """Train as `train` does (no refit) and score every validation window against seasonal naive, scaled units.
+
+    combine (round 13): also the network combined with AutoETS and AutoTheta, the combination chosen on one half of
+    the validation windows and scored on the other (`combined_relative_mae`).
+    """
     from rnnforecast import config as config_module
     from rnnforecast import data, environment, forecasting, metrics, training
 
@@ -197,7 +252,20 @@ def validation_score(raw: dict) -> dict:
         "seasonal_naive": (np.abs(metrics.seasonal_naive(targets, origins, H, season) - actual) * unit).mean(),
     }
     environment.import_keras().backend.clear_session()
+    combined = {}
+    if combine:
+        found = _classical_scaled(prepared, origins, H)
+        if prepared.offsets:  # a panel: its series alternately
+            owner = np.searchsorted(np.sort(list(prepared.offsets.values())), origins, side="right") - 1
+            halves = owner % 2
+        else:  # one series: the first and second half in time
+            halves = (np.arange(len(origins)) >= len(origins) // 2).astype(int)
+        members = [point[:, :, 0], found["AutoETS"], found["AutoTheta"]]
+        error, chosen, on_all = _cross_chosen(members, actual[:, :, 0], unit[:, :, 0], halves)
+        combined = {"combined_relative_mae": float(error / errors["seasonal_naive"]), "chosen_by_half": chosen,
+                    "chosen_on_all": on_all}
     return {
+        **combined,
         "relative_mae": float(errors["model"] / errors["seasonal_naive"]),
         "naive_relative_mae": float(errors["naive"] / errors["seasonal_naive"]),
         "val_windows": int(len(starts)),
@@ -218,7 +286,7 @@ def select(out: Path, data_dir: Path | None, only: list[str] | None, before: boo
             continue
         candidates = ROUNDS[round_number]
         for name, overrides in ({**candidates, **BEFORE} if before else candidates).items():
-            if (item["name"], name) in done:
+            if (item["name"], name) in done or overrides.get("_paired"):
                 continue
             raw = minimal_config(item["path"], item["target"], item["horizon"], item["panel"], out / "runs")
             for key, value in overrides.items():
@@ -231,12 +299,18 @@ def select(out: Path, data_dir: Path | None, only: list[str] | None, before: boo
                 windows.LOOKBACK_SPANS = overrides.get("_lookback_spans", 2)
                 windows.SEGMENTED_FROM = overrides.get("_segmented_from")
             try:
-                result = {"item": item["name"], "candidate": name, **validation_score(raw)}
+                result = {"item": item["name"], "candidate": name, **validation_score(raw, overrides.get("_combine", False))}
             finally:
                 windows.LOOKBACK_SPANS, windows.SEGMENTED_FROM = spans, segmented
-            print(json.dumps(result), flush=True)
-            with open(log, "a") as handle:
-                handle.write(json.dumps(result) + "\n")
+            rows = [result]
+            if "combined_relative_mae" in result:  # round 13: the reference is the same network alone (paired)
+                reference = next(key for key, value in candidates.items() if value.get("_paired"))
+                rows = [{**result, "candidate": reference},
+                        {**result, "relative_mae": result["combined_relative_mae"], "network_relative_mae": result["relative_mae"]}]
+            for row in rows:
+                print(json.dumps(row), flush=True)
+                with open(log, "a") as handle:
+                    handle.write(json.dumps(row) + "\n")
     summarize_select(log, round_number)
 
 
