@@ -162,6 +162,14 @@ def _done(log: Path) -> set[tuple]:
 # ---------------------------------------------------------------------------- select (validation only)
 
 
+def _series_rows(prepared) -> list[tuple[int, int, dict]]:
+    """(first row, one past the last, its fitted preprocessing) of each series in `prepared.values`; one for a series."""
+    if not prepared.offsets:
+        return [(0, len(prepared.values), {**prepared.prep, "train_end": prepared.bounds.train_end})]
+    bounds = sorted(prepared.offsets.items(), key=lambda item: item[1]) + [(None, len(prepared.values))]
+    return [(lo, hi, prepared.prep["series"][key]) for (key, lo), (_, hi) in zip(bounds[:-1], bounds[1:])]
+
+
 def _standard_units(prepared, config) -> np.ndarray:
     """Per row of a panel: its series' scale over the standard scaler's (its training rows' std); 1 elsewhere.
 
@@ -171,9 +179,7 @@ def _standard_units(prepared, config) -> np.ndarray:
     factor = np.ones(len(prepared.values))
     if config.data.scaling == "standard" or not prepared.offsets:
         return factor
-    bounds = sorted(prepared.offsets.items(), key=lambda item: item[1]) + [(None, len(prepared.values))]
-    for (key, lo), (_, hi) in zip(bounds[:-1], bounds[1:]):
-        own = prepared.prep["series"][key]
+    for lo, hi, own in _series_rows(prepared):
         scale = own["scale"][0]
         train = prepared.values[lo : lo + own["train_end"], 0] * scale  # data units less the center
         std = float(np.std(train)) if len(train) else 0.0
@@ -186,13 +192,8 @@ def _classical_scaled(prepared, origins: np.ndarray, horizon: int) -> dict[str, 
     from rnnforecast.forecasting import classical
 
     season = int(prepared.prep["season_length"])
-    if prepared.offsets:
-        bounds = sorted(prepared.offsets.items(), key=lambda item: item[1]) + [(None, len(prepared.values))]
-        parts = [(lo, hi, prepared.prep["series"][key]) for (key, lo), (_, hi) in zip(bounds[:-1], bounds[1:])]
-    else:
-        parts = [(0, len(prepared.values), {**prepared.prep, "train_end": prepared.bounds.train_end})]
     out = {name: np.full((len(origins), horizon), np.nan) for name in classical.NAMES}
-    for lo, hi, own in parts:
+    for lo, hi, own in _series_rows(prepared):
         chosen = (origins >= lo) & (origins < hi)
         if not chosen.any():
             continue
@@ -256,8 +257,8 @@ def validation_score(raw: dict, combine: bool = False) -> dict:
     if combine:
         found = _classical_scaled(prepared, origins, H)
         if prepared.offsets:  # a panel: its series alternately
-            owner = np.searchsorted(np.sort(list(prepared.offsets.values())), origins, side="right") - 1
-            halves = owner % 2
+            firsts = [lo for lo, _, _ in _series_rows(prepared)]
+            halves = (np.searchsorted(firsts, origins, side="right") - 1) % 2
         else:  # one series: the first and second half in time
             halves = (np.arange(len(origins)) >= len(origins) // 2).astype(int)
         members = [point[:, :, 0], found["AutoETS"], found["AutoTheta"]]
