@@ -57,6 +57,44 @@ def pipeline(cell: str, batch: int) -> None:
         print(f"{cell} batch {batch} {name:<20} {' '.join(f'{r:6.0f}' for r in rates)}  median {statistics.median(rates[1:]):6.0f}")
 
 
+def unroll(cell: str, batch: int, input_length: int = 96) -> None:
+    """The shipped recurrence (a while loop) against the same model with its recurrent layers unrolled."""
+    from functools import partial
+
+    from rnnforecast import forecasting, training
+    from rnnforecast.models import factory
+
+    shape = argparse.Namespace(input_length=input_length, horizon=24, units=64, layers=2, epochs=1, batch_size=batch,
+                               train_fraction=0.9)
+    folder = Path(tempfile.mkdtemp())
+    series = throughput.write_series(folder, int(10_000 / 0.9) + 240)
+    cfg = throughput.make_config(series, cell.removesuffix("-points"), shape, folder / "runs")
+    if cell == "default-points":  # the default model over a look-back too short for segments (under 96)
+        cfg.model.segment_length = None
+    prepared = training.prepare_data(cfg)
+    prepared.starts["train"] = prepared.starts["train"][:10_000]
+    prepared.starts["val"] = prepared.starts["val"][:256]
+    n, season = len(prepared.starts["train"]), prepared.prep["season_length"]
+    shipped = training.build(cfg, 1, season, train_windows=n)
+    plain = dict(factory.RECURRENT_LAYERS)
+    factory.RECURRENT_LAYERS.update({k: partial(v, unroll=True) for k, v in plain.items()})
+    unrolled = training.build(cfg, 1, season, train_windows=n)
+    factory.RECURRENT_LAYERS.update(plain)
+    models = {"while loop (shipped)": shipped, "unrolled": unrolled}
+    timers = {name: throughput.epoch_timer() for name in models}
+    predict = {name: [] for name in models}
+    for _ in range(6):
+        for name, model in models.items():
+            training.fit(model, prepared, cfg, verbose=0, extra_callbacks=[timers[name]])
+            start = time.perf_counter()
+            forecasting.predict_scaled(model, prepared.values, prepared.starts["train"], shape.input_length)
+            predict[name].append(n / (time.perf_counter() - start))
+    for name, timer in timers.items():
+        rates = [n / s for s in timer.seconds]
+        print(f"{cell} L={input_length} batch {batch} {name:<20} train {' '.join(f'{r:6.0f}' for r in rates)}  median "
+              f"{statistics.median(rates[1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
+
+
 def bfloat16(cell: str) -> None:
     import keras
 
@@ -89,9 +127,10 @@ def bfloat16(cell: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -99,6 +138,8 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     if args.lever == "pipeline":
         pipeline(args.cell or "default", args.batch)
+    elif args.lever == "unroll":
+        unroll(args.cell or "default", args.batch, args.input_length)
     else:
         bfloat16(args.cell or "lstm")
 

@@ -23,7 +23,7 @@ def _xla_config(data_dir, **training_keys):
 
 
 def _plain_copy(model, cfg):
-    """The same network and weights, compiled the plain way: no XLA."""
+    """The same network and weights, compiled the plain way: no XLA, the recurrence a loop."""
     plain = models.build_model(cfg.model, cfg.window.input_length, 1, cfg.window.horizon, 1)
     plain.set_weights(model.get_weights())
     plain.compile(optimizer=training.optimizer_for(cfg), loss=training.loss_for(cfg), jit_compile=False)
@@ -100,6 +100,48 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
         loss_fast, loss_plain = fast.train_on_batch(x, y), plain.train_on_batch(x, y)
         assert loss_fast == pytest.approx(loss_plain, rel=1e-5, abs=1e-6)
     for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_short_recurrences_trained_long_are_unrolled(data_dir, tmp_path, monkeypatch):
+    long_run = training.XLA_MIN_BATCHES * 256  # windows per epoch: 500 batches in one epoch
+    assert training.unroll_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1), long_run)
+    assert not training.unroll_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS), long_run)
+    assert not training.unroll_on_cpu(_config(data_dir, "gru", epochs=2), train_windows=256)  # too short to pay
+    segmented = _config(data_dir, "lstm", input_length=96)
+    segmented.model.segment_length = 12  # the default model's 8 segments
+    assert training.unroll_on_cpu(segmented, long_run)
+    segmented.model.decoder = "segments"
+    segmented.window.horizon = 12 * training.XLA_MIN_STEPS  # the decoder's recurrence is the long one
+    assert not training.unroll_on_cpu(segmented, long_run)
+    built = training.build(_config(data_dir, "lstm"), 1)
+    assert [layer.unroll for layer in built.layers if isinstance(layer, keras.layers.LSTM)] == [True, True]
+    assert training.is_unrolled(built)
+    assert not training.is_unrolled(training.build(_config(data_dir, "lstm", epochs=1), 1, train_windows=256))
+    ensemble = _config(data_dir, "gru")
+    ensemble.model.ensemble = 2
+    assert training.is_unrolled(training.build(ensemble, 1))
+    # the run records the choice (a tiny training counts as long here)
+    from rnnforecast.training import compile as compile_module
+
+    monkeypatch.setattr(compile_module, "XLA_MIN_BATCHES", 1)
+    cfg = _config(data_dir, "gru")
+    cfg.run.dir = str(tmp_path / "runs")
+    meta = json.loads((training.train(cfg, verbose=0) / "metadata.json").read_text())
+    assert meta["unrolled"] is True
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_an_unrolled_training_step_matches_the_loop(data_dir, cell):
+    cfg = _config(data_dir, cell)
+    unrolled = training.build(cfg, 1)
+    loop = _plain_copy(unrolled, cfg)
+    assert not any(getattr(layer, "unroll", False) for layer in loop.layers)
+    x, y = _random_batch(cfg, seed=3)
+    np.testing.assert_allclose(unrolled.predict_on_batch(x), loop.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+    for _ in range(3):
+        assert unrolled.train_on_batch(x, y) == pytest.approx(loop.train_on_batch(x, y), rel=1e-5, abs=1e-6)
+    for a, b in zip(unrolled.get_weights(), loop.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 

@@ -37,6 +37,7 @@ def build_model(
     n_known: int = 0,
     season: int = 1,
     name: str | None = None,
+    unroll: bool = False,
 ) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
 
@@ -53,10 +54,11 @@ def build_model(
     normalization undone.
 
     With `cfg.ensemble` > 1 it is that many such networks, each from its own initial
-    weights, sharing the inputs and nothing else (see `_ensemble`).
+    weights, sharing the inputs and nothing else (see `_ensemble`). `unroll` builds the
+    recurrence as a straight graph instead of a loop (a speed choice: training.unroll_on_cpu).
     """
     if cfg.ensemble > 1:
-        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season))
+        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season), unroll)
     seg = cfg.segment_length
     if seg is not None and input_length % seg:
         raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
@@ -90,6 +92,7 @@ def build_model(
             recurrent_dropout=layer.recurrent_dropout,
             return_sequences=i < len(cfg.layers) - 1,
             return_state=by_segments,
+            unroll=unroll,
             name=f"{cfg.type}_{i + 1}",
         )
         if cfg.bidirectional:
@@ -143,10 +146,10 @@ def build_model(
     return keras.Model(model_inputs, outputs, name=name or f"rnnforecast_{cfg.type}")
 
 
-def _ensemble(cfg: ModelConfig, shape: tuple) -> keras.Model:
+def _ensemble(cfg: ModelConfig, shape: tuple, unroll: bool) -> keras.Model:
     """The members' mean (MemberMean) as the forecast; training fits each member on its own (EnsembleLoss)."""
     one = cfg.model_copy(update={"ensemble": 1})
-    members = [build_model(one, *shape, name=f"member_{i + 1}") for i in range(cfg.ensemble)]
+    members = [build_model(one, *shape, name=f"member_{i + 1}", unroll=unroll) for i in range(cfg.ensemble)]
     inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
     args = inputs if len(inputs) > 1 else inputs[0]
     outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])
@@ -157,7 +160,8 @@ def leaves_cudnn(cfg: ModelConfig) -> list[str]:
     """The options that make this model skip the fused cuDNN kernel on a GPU, for a warning.
 
     The other conditions Keras checks (sigmoid recurrent activation, a bias, GRU's
-    reset_after, no unroll, no mask) are not config options and always hold here.
+    reset_after, no unroll, no mask) are not config options and always hold on a GPU
+    (training.unroll_on_cpu unrolls on a CPU only).
     """
     reasons = []
     if cfg.type == "simple_rnn":

@@ -16,10 +16,12 @@ from rnnforecast.training.compile import (  # noqa: F401
     XLA_MIN_BATCHES,
     XLA_MIN_STEPS,
     build,
+    is_unrolled,
     loss_for,
     optimizer_for,
     precision_policy,
     set_seeds,
+    unroll_on_cpu,
     xla_on_cpu,
     xla_probe,
 )

@@ -15,7 +15,7 @@ from rnnforecast.config import Config
 from rnnforecast.errors import UserError
 from rnnforecast.training.batches import window_batches
 from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_between_batches, make_callbacks
-from rnnforecast.training.compile import build, set_seeds, xla_probe
+from rnnforecast.training.compile import build, is_unrolled, set_seeds, xla_probe
 from rnnforecast.training.distribution import announce_device, release_freed_memory, replicated
 from rnnforecast.training.inputs import TrainingData, prepare_data
 from rnnforecast.training.linear_start import fitted_map, start_highway
@@ -159,6 +159,7 @@ def train(
             "precision": model.dtype_policy.name,
             "xla": model.jit_compile is True,  # training.xla_on_cpu's choice for this model on this machine
             "xla_probe": xla_probe(config, len(prepared.series.columns)),  # its timings, when it probed
+            "unrolled": is_unrolled(model),  # training.unroll_on_cpu's choice: a short recurrence as a straight graph
             "data_file": str(prepared.series.path),
             "data_sha256": prepared.prep["data_sha256"],
             "config_file": str(config_path) if config_path else None,
