@@ -1,9 +1,11 @@
-"""Two training levers measured and not adopted (benchmarks/PERFORMANCE.md, section 18).
+"""Training levers: two measured and not adopted (benchmarks/PERFORMANCE.md, section 18), unrolling (section 20).
 
     python benchmarks/levers.py pipeline [--cell default|lstm|gru|simple_rnn] [--batch 256]
         the shipped PyDataset against batches gathered inside tf.data from a constant array
     python benchmarks/levers.py bfloat16 [--cell lstm|gru|simple_rnn]
         float32 against mixed_bfloat16, the 2x64 stack over 96 steps, batches of 256
+    python benchmarks/levers.py unroll [--cell default|default-points|lstm|gru|simple_rnn] [--input-length 96] [--batch 256]
+        the recurrence as a graph loop against the same model unrolled (section 20); also prediction
 
 Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
 """
@@ -11,6 +13,7 @@ Windows/s per epoch (the first a warm-up), then the median; one thread, epochs i
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import tempfile
 import time
@@ -58,11 +61,8 @@ def pipeline(cell: str, batch: int) -> None:
 
 
 def unroll(cell: str, batch: int, input_length: int = 96) -> None:
-    """The shipped recurrence (a while loop) against the same model with its recurrent layers unrolled."""
-    from functools import partial
-
+    """The recurrence as a graph loop against the same model with its recurrent layers unrolled."""
     from rnnforecast import forecasting, training
-    from rnnforecast.models import factory
 
     shape = argparse.Namespace(input_length=input_length, horizon=24, units=64, layers=2, epochs=1, batch_size=batch,
                                train_fraction=0.9)
@@ -75,12 +75,14 @@ def unroll(cell: str, batch: int, input_length: int = 96) -> None:
     prepared.starts["train"] = prepared.starts["train"][:10_000]
     prepared.starts["val"] = prepared.starts["val"][:256]
     n, season = len(prepared.starts["train"]), prepared.prep["season_length"]
-    shipped = training.build(cfg, 1, season, train_windows=n)
-    plain = dict(factory.RECURRENT_LAYERS)
-    factory.RECURRENT_LAYERS.update({k: partial(v, unroll=True) for k, v in plain.items()})
+    compile_module = importlib.import_module("rnnforecast.training.compile")
+    chooser = compile_module.unroll_on_cpu
+    compile_module.unroll_on_cpu = lambda *args: False
+    loop = training.build(cfg, 1, season, train_windows=n)
+    compile_module.unroll_on_cpu = lambda *args: True
     unrolled = training.build(cfg, 1, season, train_windows=n)
-    factory.RECURRENT_LAYERS.update(plain)
-    models = {"while loop (shipped)": shipped, "unrolled": unrolled}
+    compile_module.unroll_on_cpu = chooser
+    models = {"while loop": loop, "unrolled": unrolled}
     timers = {name: throughput.epoch_timer() for name in models}
     predict = {name: [] for name in models}
     for _ in range(6):

@@ -43,8 +43,12 @@ def test_xla_is_probed_only_where_it_can_pay(data_dir, monkeypatch):
     probed = []
     monkeypatch.setattr(compile_module, "_probe", lambda cfg, n, season: probed.append(cfg.model.type) or {"xla": True})
     long_run = training.XLA_MIN_BATCHES * 256  # windows per epoch: 500 batches in one epoch
-    for cell in ("gru", "lstm", "simple_rnn"):
+    for cell in ("gru", "lstm"):
         assert training.xla_on_cpu(_config(data_dir, cell, input_length=training.XLA_MIN_STEPS), train_windows=long_run)
+    # a SimpleRNN is unrolled instead up to its UNROLL_MAX_STEPS, and probed past them
+    assert not training.xla_on_cpu(_config(data_dir, "simple_rnn", input_length=training.XLA_MIN_STEPS), long_run)
+    simple_long = _config(data_dir, "simple_rnn", input_length=training.UNROLL_MAX_STEPS["simple_rnn"] + 1)
+    assert training.xla_on_cpu(simple_long, train_windows=long_run)
     assert probed == ["gru", "lstm", "simple_rnn"]
     assert not training.xla_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1), long_run)
     segmented = _config(data_dir, "gru", input_length=96)
@@ -105,8 +109,10 @@ def test_an_xla_training_step_matches_the_plain_one(data_dir):
 
 def test_short_recurrences_trained_long_are_unrolled(data_dir, tmp_path, monkeypatch):
     long_run = training.XLA_MIN_BATCHES * 256  # windows per epoch: 500 batches in one epoch
-    assert training.unroll_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS - 1), long_run)
-    assert not training.unroll_on_cpu(_config(data_dir, "gru", input_length=training.XLA_MIN_STEPS), long_run)
+    for cell, most in training.UNROLL_MAX_STEPS.items():
+        assert training.unroll_on_cpu(_config(data_dir, cell, input_length=most), long_run)
+        assert not training.unroll_on_cpu(_config(data_dir, cell, input_length=most + 1), long_run)
+    assert training.UNROLL_MAX_STEPS["gru"] < training.XLA_MIN_STEPS <= training.UNROLL_MAX_STEPS["simple_rnn"]
     assert not training.unroll_on_cpu(_config(data_dir, "gru", epochs=2), train_windows=256)  # too short to pay
     segmented = _config(data_dir, "lstm", input_length=96)
     segmented.model.segment_length = 12  # the default model's 8 segments

@@ -13,6 +13,7 @@ Its public names are importable from `rnnforecast.training` itself.
 from rnnforecast.training.batches import window_batches  # noqa: F401
 from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_between_batches, make_callbacks  # noqa: F401
 from rnnforecast.training.compile import (  # noqa: F401
+    UNROLL_MAX_STEPS,
     XLA_MIN_BATCHES,
     XLA_MIN_STEPS,
     build,

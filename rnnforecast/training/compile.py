@@ -130,7 +130,8 @@ def xla_on_cpu(config: Config, train_windows: int | None = None, n_inputs: int =
     (`xla_probe` has the timings; metadata.json records them). It only probes where the
     choice can pay: a recurrence of XLA_MIN_STEPS steps or more (segments count as steps) and,
     with `train_windows` (per epoch), a training of XLA_MIN_BATCHES batches or more; over a
-    short one the compile's seconds are never earned back. On a GPU Keras's own choice stands
+    short one the compile's seconds are never earned back; a recurrence built unrolled instead
+    (`unroll_on_cpu`: a SimpleRNN up to 192 steps, faster so) is not probed. On a GPU Keras's own choice stands
     (the cuDNN kernels cannot be XLA-compiled); JAX always compiles. Never under a strategy
     over several devices: XLA refuses to reach a replica's weights on another device.
     """
@@ -145,6 +146,8 @@ def xla_on_cpu(config: Config, train_windows: int | None = None, n_inputs: int =
         return False
     if recurrent_steps(config) < XLA_MIN_STEPS or not _long_training(config, train_windows):
         return False
+    if unroll_on_cpu(config, train_windows):  # unrolled instead (a SimpleRNN up to UNROLL_MAX_STEPS)
+        return False
     return _probe(config, n_inputs, season)["xla"]
 
 
@@ -157,6 +160,11 @@ def recurrent_steps(config: Config) -> int:
     return steps
 
 
+# The longest recurrence built unrolled, per cell (benchmarks/PERFORMANCE.md, section 20): a SimpleRNN's step
+# traces cheaply and gains up to 192 steps; an LSTM's or GRU's tracing grows fast, so only below the XLA probe's range.
+UNROLL_MAX_STEPS = {"simple_rnn": 192, "lstm": XLA_MIN_STEPS - 1, "gru": XLA_MIN_STEPS - 1}
+
+
 def unroll_on_cpu(config: Config, train_windows: int | None = None) -> bool:
     """Whether to build the recurrence unrolled: a short one, trained long, on a CPU under TensorFlow.
 
@@ -164,17 +172,17 @@ def unroll_on_cpu(config: Config, train_windows: int | None = None) -> bool:
     batch; unrolled, the steps are one straight graph, traced once at a cost that grows with
     the steps. Measured on one Intel Xeon (batches of 256, benchmarks/PERFORMANCE.md, section
     20): the default model's 8 segments trained 16% faster, one LSTM over 24 points 13% for
-    0.4 s more tracing, over 48 points 6% for 1.6 s more, a 2x64 GRU over 96 points 2% for
-    22 s more. So a recurrence shorter than XLA_MIN_STEPS is unrolled, where the training runs
+    0.4 s more tracing, a 2x64 GRU over 96 points 2% for 22 s more, a 2x64 SimpleRNN over 96
+    points 36% for 1.9 s more and over 192 points 43% for 4.9 s more. So a recurrence of at most
+    UNROLL_MAX_STEPS[cell] steps is unrolled (and not XLA-compiled), where the training runs
     XLA_MIN_BATCHES batches or more (`train_windows` per epoch; a short one never earns the
-    tracing back), and longer ones are left to the XLA probe. Never on a GPU, where an unrolled
-    layer cannot use the fused cuDNN kernel.
+    tracing back). Never on a GPU, where an unrolled layer cannot use the fused cuDNN kernel.
     """
     import keras
 
     if keras.backend.backend() != "tensorflow" or environment.devices("tensorflow")[0].startswith("GPU"):
         return False
-    return recurrent_steps(config) < XLA_MIN_STEPS and _long_training(config, train_windows)
+    return recurrent_steps(config) <= UNROLL_MAX_STEPS[config.model.type] and _long_training(config, train_windows)
 
 
 def _long_training(config: Config, train_windows: int | None) -> bool:
