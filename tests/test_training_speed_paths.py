@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnforecast import config, environment, forecasting, models, training
+from rnnforecast import config, environment, forecasting, models, runs, training
 from tests.conftest import tiny_config
 
 
@@ -133,8 +133,11 @@ def test_short_recurrences_trained_long_are_unrolled(data_dir, tmp_path, monkeyp
     monkeypatch.setattr(compile_module, "XLA_MIN_BATCHES", 1)
     cfg = _config(data_dir, "gru")
     cfg.run.dir = str(tmp_path / "runs")
-    meta = json.loads((training.train(cfg, verbose=0) / "metadata.json").read_text())
-    assert meta["unrolled"] is True
+    run = training.train(cfg, verbose=0)
+    assert json.loads((run / "metadata.json").read_text())["unrolled"] is True
+    # the saved model keeps its unrolled layers and forecasts from the run folder
+    report = forecasting.evaluate_run(runs.load(run), with_classical=False)
+    assert np.isfinite(report["original"]["model"]["overall"]["mae"])
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
