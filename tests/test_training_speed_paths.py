@@ -127,6 +127,9 @@ def test_short_recurrences_trained_long_are_unrolled(data_dir, tmp_path, monkeyp
     ensemble = _config(data_dir, "gru")
     ensemble.model.ensemble = 2
     assert training.is_unrolled(training.build(ensemble, 1))
+    both_ways = _config(data_dir, "gru")
+    both_ways.model.bidirectional = True
+    assert training.is_unrolled(training.build(both_ways, 1))
     # the run records the choice (a tiny training counts as long here)
     from rnnforecast.training import compile as compile_module
 

@@ -195,9 +195,9 @@ def _long_training(config: Config, train_windows: int | None) -> bool:
 
 
 def is_unrolled(model) -> bool:
-    """Whether any recurrent layer of the model (or of an ensemble's members) is built unrolled."""
-    return any(getattr(layer, "unroll", False) or (hasattr(layer, "layers") and is_unrolled(layer))
-               for layer in model.layers)
+    """Whether any recurrent layer of the model (bidirectional, or an ensemble member's) is built unrolled."""
+    return any(getattr(getattr(layer, "forward_layer", layer), "unroll", False)
+               or (hasattr(layer, "layers") and is_unrolled(layer)) for layer in model.layers)
 
 
 def xla_probe(config: Config, n_inputs: int) -> dict | None:
