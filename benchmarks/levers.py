@@ -13,7 +13,6 @@ Windows/s per epoch (the first a warm-up), then the median; one thread, epochs i
 from __future__ import annotations
 
 import argparse
-import importlib
 import statistics
 import tempfile
 import time
@@ -63,6 +62,7 @@ def pipeline(cell: str, batch: int) -> None:
 def unroll(cell: str, batch: int, input_length: int = 96) -> None:
     """The recurrence as a graph loop against the same model with its recurrent layers unrolled."""
     from rnnforecast import forecasting, training
+    from rnnforecast.training import compile as compile_module
 
     shape = argparse.Namespace(input_length=input_length, horizon=24, units=64, layers=2, epochs=1, batch_size=batch,
                                train_fraction=0.9)
@@ -75,7 +75,6 @@ def unroll(cell: str, batch: int, input_length: int = 96) -> None:
     prepared.starts["train"] = prepared.starts["train"][:10_000]
     prepared.starts["val"] = prepared.starts["val"][:256]
     n, season = len(prepared.starts["train"]), prepared.prep["season_length"]
-    compile_module = importlib.import_module("rnnforecast.training.compile")
     chooser = compile_module.unroll_on_cpu
     compile_module.unroll_on_cpu = lambda *args: False
     loop = training.build(cfg, 1, season, train_windows=n)

@@ -148,7 +148,7 @@ def test_an_unrolled_training_step_matches_the_loop(data_dir, cell):
     cfg = _config(data_dir, cell)
     unrolled = training.build(cfg, 1)
     loop = _plain_copy(unrolled, cfg)
-    assert not any(getattr(layer, "unroll", False) for layer in loop.layers)
+    assert not training.is_unrolled(loop)
     x, y = _random_batch(cfg, seed=3)
     np.testing.assert_allclose(unrolled.predict_on_batch(x), loop.predict_on_batch(x), rtol=1e-5, atol=1e-6)
     for _ in range(3):
