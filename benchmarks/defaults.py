@@ -5,6 +5,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py select --out /tmp/dev   # candidates' VALIDATION scores; the rule picks one
     python benchmarks/defaults.py report --out /tmp/dev   # the chosen defaults on the TEST periods, with peers
     python benchmarks/defaults.py neuralforecast --out /tmp/dev   # NeuralForecast's LSTM on report's origins
+    python benchmarks/defaults.py holdout --out /tmp/dev  # panels: the last H of the TRAINING part, every series
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -121,6 +122,14 @@ ROUNDS = {
         "r11:panel-scale": {"_paired": True},
         "r13:combined": {"_combine": True},
     },
+    # Round 14: the panels scored by their test metric (validation mean MASE); the challenger scales each series by its
+    # MASE denominator. `_classical` also scores AutoETS and AutoTheta on the same windows; `_information` rows are
+    # scored and shown but never candidates. The single series' rows are round 11's: copy them under both names.
+    14: {
+        "r11:panel-scale": {"_classical": True},
+        "r12:mase-scaling": {"data.scaling": "mase", "model.normalization_scale": False},
+        "r7:no-panel-scale": {"model.normalization_scale": False, "_information": True},
+    },
 }
 
 COMBINATIONS = {  # round 13: weights of (network, AutoETS, AutoTheta)
@@ -219,11 +228,33 @@ def _cross_chosen(members: list[np.ndarray], actual: np.ndarray, unit: np.ndarra
     return total / actual.size, chosen, on_all
 
 
-def validation_score(raw: dict, combine: bool = False) -> dict:
+def _mean_mase(prepared, origins: np.ndarray, actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> dict:
+    """Round 14: each forecaster's validation mean MASE, over the panel's series that have a validation window.
+
+    A series' MASE is its mean absolute error over its validation windows divided by the mean absolute seasonal
+    difference of its training rows (the competitions' denominator), so the series weigh as in the test metric.
+    """
+    from rnnforecast import metrics
+
+    season = int(prepared.prep["season_length"])
+    rows = _series_rows(prepared)
+    owner = np.searchsorted([lo for lo, _, _ in rows], origins, side="right") - 1
+    found = {name: [] for name in forecasts}
+    for k in np.unique(owner):
+        lo, _, own = rows[k]
+        scale = float(metrics.mase_scale(prepared.values[lo : lo + own["train_end"], :1], season)[0])
+        mine = owner == k
+        for name, forecast in forecasts.items():
+            found[name].append(np.abs(forecast[mine] - actual[mine]).mean() / scale)
+    return {name: float(np.mean(values)) for name, values in found.items()} | {"series": int(len(np.unique(owner)))}
+
+
+def validation_score(raw: dict, combine: bool = False, classical: bool = False) -> dict:
     """Train as `train` does (no refit) and score every validation window against seasonal naive, scaled units.
 
     combine (round 13): also the network combined with AutoETS and AutoTheta, the combination chosen on one half of
-    the validation windows and scored on the other (`combined_relative_mae`).
+    the validation windows and scored on the other (`combined_relative_mae`). A panel also gets its validation mean
+    MASE relative to seasonal naive's (`relative_mean_mase`, round 14), and with `classical` AutoETS's and AutoTheta's.
     """
     from rnnforecast import config as config_module
     from rnnforecast import data, environment, forecasting, metrics, training
@@ -253,6 +284,16 @@ def validation_score(raw: dict, combine: bool = False) -> dict:
         "seasonal_naive": (np.abs(metrics.seasonal_naive(targets, origins, H, season) - actual) * unit).mean(),
     }
     environment.import_keras().backend.clear_session()
+    mase = {}
+    if prepared.offsets:  # a panel: the test metric's weighing of series (round 14)
+        forecasts = {"model": point[:, :, 0], "seasonal_naive": metrics.seasonal_naive(targets, origins, H, season)[:, :, 0]}
+        if classical:
+            forecasts |= _classical_scaled(prepared, origins, H)
+        found = _mean_mase(prepared, origins, actual[:, :, 0], forecasts)
+        mase = {"relative_mean_mase": found["model"] / found["seasonal_naive"], "val_series": found["series"],
+                "mean_mase": {k: round(v, 4) for k, v in found.items() if k != "series"}}
+        mase |= {f"{name}_relative_mean_mase": found[name] / found["seasonal_naive"] for name in forecasts
+                 if name not in ("model", "seasonal_naive")}
     combined = {}
     if combine:
         found = _classical_scaled(prepared, origins, H)
@@ -267,6 +308,7 @@ def validation_score(raw: dict, combine: bool = False) -> dict:
                     "chosen_on_all": on_all}
     return {
         **combined,
+        **mase,
         "relative_mae": float(errors["model"] / errors["seasonal_naive"]),
         "naive_relative_mae": float(errors["naive"] / errors["seasonal_naive"]),
         "val_windows": int(len(starts)),
@@ -300,7 +342,8 @@ def select(out: Path, data_dir: Path | None, only: list[str] | None, before: boo
                 windows.LOOKBACK_SPANS = overrides.get("_lookback_spans", 2)
                 windows.SEGMENTED_FROM = overrides.get("_segmented_from")
             try:
-                result = {"item": item["name"], "candidate": name, **validation_score(raw, overrides.get("_combine", False))}
+                result = {"item": item["name"], "candidate": name, **validation_score(raw, overrides.get("_combine", False),
+                                                                                   overrides.get("_classical", False))}
             finally:
                 windows.LOOKBACK_SPANS, windows.SEGMENTED_FROM = spans, segmented
             rows = [result]
@@ -319,9 +362,11 @@ def summarize_select(log: Path, round_number: int = 1) -> None:
     """The rule of DEFAULTS.md: lowest geometric mean of the validation relative MAE over the collection."""
     table = pd.DataFrame(map(json.loads, log.read_text().splitlines()))
     table = table[table["candidate"].isin(ROUNDS[round_number]) | (table["candidate"] == "before")]
+    if round_number >= 14 and "relative_mean_mase" in table:  # panels scored by their test metric
+        table["relative_mae"] = table["relative_mean_mase"].fillna(table["relative_mae"])
     wide = table.pivot(index="item", columns="candidate", values="relative_mae")
     print(wide.round(3).to_string())
-    rule_candidates = tuple(ROUNDS[round_number])
+    rule_candidates = tuple(k for k, v in ROUNDS[round_number].items() if not v.get("_information"))
     complete = wide[[c for c in rule_candidates if c in wide]].dropna()
     geo = np.exp(np.log(complete).mean()).sort_values()
     wins = (complete < 1).sum()
@@ -486,6 +531,69 @@ def _report_panel(item: dict, config_path: Path, out: Path, peers, earlier: dict
             "season": season, "mean_mase": {k: round(float(v), 4) for k, v in mase.items()}, "run": str(run)}
 
 
+# ---------------------------------------------------------------------------- holdout (panels, development only)
+
+
+def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
+    """The competition protocol one horizon earlier: each development panel's training part less its last H points.
+
+    Every series is forecast (short ones included) by the model `train` leaves for `predict` (the final model), and
+    scored by MASE on those H points, beside AutoETS, AutoTheta and seasonal naive fitted on the same rows; the mean
+    is also broken down by series length (quartiles). The test part is never read, and Tourism monthly never used.
+    `overrides` are `--set` strings, e.g. training.refit=false. One JSON line per panel in OUT/holdout.jsonl.
+    """
+    import yaml
+
+    import peers
+
+    label = " ".join(overrides) or "defaults"
+    folder = out / "holdout"
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in collection.PANELS:
+        name, H, season = entry["name"], entry["horizon"], entry["season"]
+        if only and name not in only:
+            continue
+        full = pd.read_csv(collection.panel(name, out / "data")["train"])
+        back = full.groupby("id").cumcount(ascending=False)
+        train = full[back >= H]
+        test = full[back < H].rename(columns={"value": "actual"})
+        test = test.assign(step=test.groupby("id").cumcount() + 1)[["id", "step", "actual"]]
+        train_path = folder / f"{name}-train.csv"
+        train.to_csv(train_path, index=False)
+        config_path = folder / f"{name}.yaml"
+        config_path.write_text(yaml.safe_dump(minimal_config(train_path, "value", H, True, out / "runs")))
+        started = time.perf_counter()
+        run = rnnforecast("train", str(config_path), *[arg for o in overrides for arg in ("--set", o)])
+        forecast_file = folder / f"{name}-forecast.csv"
+        rnnforecast("predict", run, "--output", str(forecast_file))
+        seconds = round(time.perf_counter() - started, 1)
+        ours = pd.read_csv(forecast_file).rename(columns={"value": "forecast"})
+        ours = ours.assign(step=ours.groupby("id").cumcount() + 1)[["id", "step", "forecast"]]
+        cached = folder / f"{name}-peers.pkl"
+        if not cached.is_file():
+            steps = train.assign(time=train.groupby("id").cumcount())  # the peers take integer steps
+            pd.to_pickle(peers.panel_forecasts(steps, H, season, None), cached)
+        history = {key: group["value"].to_numpy() for key, group in train.groupby("id")}
+        last = train.groupby("id")["value"].last()
+        scores = {}
+        for forecaster, frame in {"model": ours, **pd.read_pickle(cached)}.items():
+            joined = test.merge(frame, on=["id", "step"], how="left")
+            joined["forecast"] = joined["forecast"].fillna(joined["id"].map(last))  # as the report fills them
+            scores[forecaster] = joined.groupby("id").apply(
+                lambda g: peers.mase(g["actual"], g["forecast"], history[g.name], season), include_groups=False)
+        table = pd.DataFrame(scores)
+        length = pd.Series({key: len(values) for key, values in history.items()}).reindex(table.index)
+        quartiles = pd.qcut(length, 4, duplicates="drop")
+        by_length = table.groupby(quartiles, observed=True).mean()
+        row = {"item": name, "candidate": label, "series": len(table), "mean_mase": table.mean().round(4).to_dict(),
+               "by_length": {str(k): v for k, v in by_length.round(4).to_dict("index").items()},
+               "not_forecast": int(len(table) - ours["id"].nunique()), "seconds": seconds, "run": run}
+        print(f"{name} ({label}): mean MASE " + ", ".join(f"{k} {v:.3f}" for k, v in row["mean_mase"].items()))
+        print(by_length.round(3).assign(series=quartiles.value_counts(sort=False)).to_string())
+        with open(out / "holdout.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+
 def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
     """NeuralForecast's LSTM (its defaults) on the same origins as each `report` row; appended to OUT/nf.jsonl.
 
@@ -547,7 +655,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "neuralforecast", "summary"))
+    parser.add_argument("step", choices=("select", "report", "holdout", "neuralforecast", "summary"))
     parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),
                         help="neuralforecast: the python of the venv of benchmarks/requirements-neuralforecast.txt")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
@@ -555,6 +663,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="items of the collection to run (default all)")
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="select: the round of candidates")
     parser.add_argument("--before", action="store_true", help="select: also score the old defaults (reference)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="holdout: a config override for the minimal config, e.g. training.refit=false (repeatable)")
     parser.add_argument("--held-out", action="store_true", help="report: also Tourism monthly (never for choosing)")
     parser.add_argument("--reuse-peers", type=Path, default=None,
                         help="report: a previous report's --out or its report.jsonl (benchmarks/defaults-report.jsonl "
@@ -566,6 +676,8 @@ def main() -> None:
         select(args.out, args.data_dir, args.only, args.before, args.round)
     elif args.step == "report":
         report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers)
+    elif args.step == "holdout":
+        holdout(args.out, args.only, args.overrides)
     elif args.step == "neuralforecast":
         neuralforecast(args.out, args.nf_python, args.only)
     else:
