@@ -95,6 +95,15 @@ def test_override_sets_nested_and_indexed_keys():
     assert cfg.training.optimizer.learning_rate == pytest.approx(0.01)
 
 
+def test_override_indexes_into_a_default_list_the_config_leaves_out():
+    raw = _raw()  # no model section: model.layers is the schema's default
+    config.apply_override(raw, "model.layers[0].units=8")
+    cfg = config.validate(raw)
+    assert [layer.units for layer in cfg.model.layers] == [8]  # the default single layer, narrowed
+    with pytest.raises(UserError, match=r"index 1 is out of range; that list has 1 item\(s\)\. To add items"):
+        config.apply_override(_raw(), "model.layers[1].units=8")
+
+
 @pytest.mark.parametrize("bad", ["epochs", "=3", "model.layers[3].units=1"])
 def test_malformed_or_out_of_range_override_is_refused(bad):
     with pytest.raises(UserError):

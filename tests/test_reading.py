@@ -91,6 +91,24 @@ def test_changing_offsets_are_kept_as_utc(tmp_path):
     assert str(series.index.tz) == "UTC" and series.frequency == "h" and len(series.frame) == 8
 
 
+def test_naive_and_offset_times_mixed_are_read_as_utc(tmp_path):
+    path = tmp_path / "mixed.csv"
+    lines = [f"2024-03-01T{h:02d}:00:00,{h}" for h in range(6)] + [f"2024-03-01T{h:02d}:00:00+00:00,{h}" for h in range(6, 12)]
+    path.write_text("time,y\n" + "\n".join(lines) + "\n")
+    series = _load(path)
+    assert str(series.index.tz) == "UTC" and series.frequency == "h" and len(series.frame) == 12
+
+
+def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
+    """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
+    path = tmp_path / "stray.csv"
+    rows = [f"2024-01-{d:02d},{d}" for d in range(1, 29)]
+    rows[9] = "not a date,10"
+    path.write_text("date,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UserError, match=r"'not a date' on line 11"):
+        _load(path)
+
+
 def test_date_assembled_from_year_month_day_hour_columns(data_dir):
     series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], time_column=["year", "month", "day", "hour"])
     assert series.index[0] == pd.Timestamp("2010-01-01 00:00") and series.frequency == "h"

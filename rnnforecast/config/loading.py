@@ -147,7 +147,12 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
         if isinstance(here, int):
             if not isinstance(node, list) or here >= len(node):
                 size = len(node) if isinstance(node, list) else 0
-                raise UserError(f"{option}: index {here} is out of range; that list has {size} item(s).")
+                listed = _key_text(tokens[:i])
+                raise UserError(
+                    f"{option}: index {here} is out of range; that list has {size} item(s). To add items, give the "
+                    f"whole list, e.g. --set '{listed}=[...]' (model.layers: --set 'model.layers=[{{units: 64}}, "
+                    f"{{units: 32}}]')."
+                )
         elif not isinstance(node, dict):
             raise UserError(f"{option}: '{name}' is not inside a section.")
         if last:
@@ -155,8 +160,25 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
         else:
             nxt_is_index = tokens[i + 1][1] != ""
             if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
-                node[here] = [] if nxt_is_index else {}
+                # a list the config leaves to its default (model.layers): index into that default
+                node[here] = _default_list(tokens[: i + 1]) if nxt_is_index else {}
             node = node[here]
+
+
+def _default_list(tokens: list[tuple[str, str]]) -> list:
+    """The schema's default for a list-valued key path (plain data, as YAML would give it); [] where there is none."""
+    from pydantic import BaseModel
+
+    section: Any = Config
+    for name, _ in tokens:
+        field = getattr(section, "model_fields", {}).get(name) if name else None
+        if field is None:
+            return []
+        section = field.annotation
+    default = field.default
+    if not isinstance(default, list):
+        return []
+    return [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in default]
 
 
 def _key_text(tokens: list[tuple[str, str]]) -> str:

@@ -193,12 +193,18 @@ def _separator(sample: str) -> str:
 
 
 def detect_time_column(frame: pd.DataFrame) -> str | None:
-    """The first column whose name looks like a time and whose cells parse as dates, else None."""
-    candidates = [c for c in frame.columns if c.lower() in TIME_NAMES] + list(frame.columns[:1])
-    for column in dict.fromkeys(candidates):
+    """The first column whose name looks like a time and whose cells parse as dates, else None.
+
+    A column named like a time needs most of its sampled cells to be dates, not all: a stray
+    "not a date" there is then reported with its line (parse._parse_times) instead of the
+    column being silently read as no time at all. Any other first column needs every cell.
+    """
+    named = [c for c in frame.columns if str(c).lower() in TIME_NAMES]
+    for column in dict.fromkeys(named + list(frame.columns[:1])):
         sample = frame[column].dropna().head(50)
         if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():
             continue
-        if _datetimes(sample)[0].notna().all():
+        dates = _datetimes(sample)[0].notna()
+        if dates.all() or (column in named and dates.mean() >= 0.8):
             return column
     return None

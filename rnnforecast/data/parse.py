@@ -32,9 +32,14 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
         except (ValueError, TypeError, OverflowError):
             continue
     try:
-        return pd.to_datetime(text, errors="coerce", format="mixed"), False
+        with warnings.catch_warnings():  # pandas 2 warns on mixed offsets, then returns objects: handled below
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.dtype != object:  # object: naive and offset-carrying cells mixed (pandas 2 does not raise)
+            return parsed, False
     except ValueError:
-        return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
+        pass
+    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
 
 
 def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
@@ -105,6 +110,7 @@ def _checked(numbers: pd.Series, cells: pd.Series, column: str, where: str) -> p
         )
     if numbers.isna().all():
         raise UserError(
-            f"column '{column}' in {where} has no numbers at all (every cell is empty). Choose another column."
+            f"column '{column}' in {where} has no numbers at all (every cell is empty). Choose another column "
+            f"(a panel: or leave that series' rows out of the file)."
         )
     return numbers.astype("float64")
