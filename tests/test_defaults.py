@@ -154,7 +154,9 @@ def test_a_panel_series_too_short_to_train_on_is_still_forecast(tmp_path):
 
 
 def test_backtest_of_a_panel_scores_every_series_and_writes_every_forecast(tmp_path):
-    raw = {"data": {"path": str(_short_panel(tmp_path / "p.csv")), "targets": ["y"], "id_column": "id"},
+    # the competition split, given: two long series alone would be split by fractions (too few validation windows)
+    raw = {"data": {"path": str(_short_panel(tmp_path / "p.csv")), "targets": ["y"], "id_column": "id",
+                    "split": {"test_length": 6}},
            "window": {"input_length": 24, "horizon": 6},
            "model": {"type": "gru", "layers": [{"units": 4}]}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
     path = tmp_path / "panel.yaml"
@@ -176,6 +178,26 @@ def test_backtest_of_a_panel_scores_every_series_and_writes_every_forecast(tmp_p
     assert report["series"]["s0"]["model"]["mae"] == pytest.approx(mae, rel=1e-6)
     refused = runner.invoke(app, ["backtest", str(path), "--retrain-every", "2"])
     assert refused.exit_code == 2 and "panel" in refused.output
+
+
+def test_a_panel_of_few_long_series_is_split_by_fractions_and_a_one_row_series_cannot_shrink_the_look_back(tmp_path):
+    """The last-steps default would give two validation windows here, and the one-row series a look-back of 1."""
+    t = np.arange(400)
+    rows = [pd.DataFrame({"id": key, "date": pd.date_range("2020-01-01", periods=400, freq="D").strftime("%Y-%m-%d"),
+                          "y": 10 + np.sin(2 * np.pi * t / 7) + 0.1 * k * t}) for k, key in enumerate("AB")]
+    rows.append(pd.DataFrame({"id": ["C"], "date": ["2020-01-01"], "y": [3.0]}))
+    pd.concat(rows).to_csv(tmp_path / "few.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "few.csv"), "targets": ["y"], "id_column": "id"}, "window": {"horizon": 7},
+           "model": {"layers": [{"units": 4}]}, "training": {"epochs": 1, "refit": False}, "run": {"dir": str(tmp_path)}}
+    cfg = config.validate(raw)
+    prepared = training.prepare_data(cfg)
+    assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test_length) == (0.7, 0.15, None)
+    assert cfg.window.input_length >= 7  # at least a season, though C holds one row
+    assert len(prepared.starts["val"]) >= training.inputs.MIN_PANEL_VAL_WINDOWS
+    assert any("split by fractions instead" in note for note in prepared.notes)
+    given = config.validate({**raw, "data": {**raw["data"], "split": {"test_length": 7}}})
+    training.prepare_data(given)
+    assert given.data.split.test_length == 7  # a split the user gave is kept
 
 
 def test_backtest_writes_each_folds_forecasts_in_the_data_units(tmp_path):
@@ -211,6 +233,7 @@ def test_the_untrained_seasonal_start_is_kept_when_no_epoch_beats_it(tmp_path):
 def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_unforecast(tmp_path):
     assert data.panel_input_cap([30] + [120] * 9) == 30
     assert data.panel_input_cap([5] + [120] * 19) == 120  # one series in twenty may be too short
+    assert data.panel_input_cap([1, 400, 400], floor=7) == 7  # a few series: one short one cannot cut it below a season
     rows = []
     for key, n in [("short", 30)] + [(f"s{i}", 120) for i in range(9)]:
         t = np.arange(n)

@@ -44,14 +44,16 @@ def default_input_length(season: int, horizon: int, training_rows: int) -> int:
 FORECAST_SHARE = 0.9
 
 
-def panel_input_cap(lengths: list[int]) -> int:
-    """The longest look-back that FORECAST_SHARE of a panel's series (by their rows) hold in full.
+def panel_input_cap(lengths: list[int], floor: int = 1) -> int:
+    """The longest look-back that FORECAST_SHARE of a panel's series (by their rows) hold in full, at least `floor`.
 
     A series shorter than the look-back cannot be forecast at all; the typical series'
     training part alone would leave a quarter of M3 monthly's series (lengths 48 to 126)
-    out at four seasons.
+    out at four seasons. In a panel of a few series one short series is the whole
+    tenth: `floor` (a season or a horizon) keeps it from cutting everyone's look-back to
+    its own length (a one-row series would leave every series a look-back of one step).
     """
-    return max(1, int(np.quantile(lengths, 1 - FORECAST_SHARE, method="lower")))
+    return max(1, floor, int(np.quantile(lengths, 1 - FORECAST_SHARE, method="lower")))
 
 
 # A derived look-back of at least this many steps is read in DERIVED_SEGMENTS segments (None: never).

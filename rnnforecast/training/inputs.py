@@ -46,12 +46,46 @@ def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) ->
     panel = data.load_panel(config.data) if panel is None else panel
     lookback = resolve_input_length(config, panel)
     prepared = _prepare(config, panel)
+    if config.data.id_column and "split" not in config.data.model_fields_set:  # the panel default, not a user's
+        prepared = _few_series_split(config, panel, prepared)
     if lookback is not None:
         from rnnforecast.training.lookback import describe
 
         prepared.lookback = lookback
         prepared.notes.append(describe(lookback))
     return prepared
+
+
+MIN_PANEL_VAL_WINDOWS = 30  # fewer, and early stopping, the intervals and evaluate rest on a handful of windows
+
+
+def _few_series_split(config: Config, panel: dict[str, data.Series], prepared: TrainingData) -> TrainingData:
+    """A panel of a few long series: split each by fractions when its last steps give too few validation windows.
+
+    The panel default (test and validation the last `horizon` steps of every series) suits
+    many short series, a window each. Five stores with years of daily sales would get five
+    validation windows: noise for early stopping and degenerate intervals. Then each series
+    is split 70/15/15 instead, if that gives more, and `config` records it (the run's saved
+    config, which evaluate and predict read, says so).
+    """
+    found = len(prepared.starts["val"])
+    if found >= MIN_PANEL_VAL_WINDOWS:
+        return prepared
+    trial = config.model_copy(deep=True)
+    trial.data.split = type(config.data.split)(train=0.7, val=0.15)
+    try:
+        other = _prepare(trial, panel)
+    except UserError:
+        return prepared
+    if len(other.starts["val"]) <= found:
+        return prepared
+    config.data.split = trial.data.split
+    other.notes.append(
+        f"the last {config.window.horizon} steps of each series (a panel's default split) give only {found} "
+        f"validation window(s), so each series is split by fractions instead (train 0.7, validation 0.15, test the "
+        f"rest): {len(other.starts['val'])} validation windows. Set data.split to choose the split yourself."
+    )
+    return other
 
 
 def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
@@ -164,7 +198,8 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict 
     season = config.data.season_length or data.season_length(some.frequency)
     length = data.default_input_length(season, window.horizon, typical_training_rows(config, panel))
     if len(panel) > 1:
-        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()]))
+        floor = min(length, max(season, window.horizon))  # never under a season or a horizon for a few short series
+        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()], floor))
     window.input_length, config.model.segment_length = derived_segments(config, length)
     return None
 

@@ -38,9 +38,10 @@ def candidates(config: Config, panel: dict[str, data.Series]) -> list[int]:
     season = config.data.season_length or data.season_length(some.frequency)
     horizon = config.window.horizon
     longest = max(1, typical_training_rows(config, panel) - horizon)
-    if len(panel) > 1:
-        longest = min(longest, data.panel_input_cap([len(series.frame) for series in panel.values()]))
     span = max(season, horizon)
+    if len(panel) > 1:
+        longest = min(longest, data.panel_input_cap([len(series.frame) for series in panel.values()],
+                                                    min(longest, span)))
     return sorted({min(k * span, longest) for k in AUTO_SPANS})
 
 
