@@ -219,6 +219,15 @@ def test_season_length_of_each_common_frequency(tmp_path, freq, season):
     assert data.season_length(series.frequency) == season
 
 
+def test_weekly_data_with_missing_weeks_keeps_its_yearly_season(tmp_path):
+    """Gaps make pandas infer no weekly frequency; the 7-day step the grid reads is still a week."""
+    dates = pd.date_range("2015-01-04", periods=120, freq="W-SUN").delete([30, 31, 32, 80])
+    path = tmp_path / "weekly.csv"
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "y": np.arange(len(dates), dtype=float)}).to_csv(path, index=False)
+    series = data.load_series(_cfg(path).data)
+    assert len(series.frame) == 120 and data.season_length(series.frequency) == 52
+
+
 def test_date_split_bounds_are_the_first_rows_on_or_after_each_date(tmp_path):
     path = _write(tmp_path, np.arange(100.0))  # daily from 2024-01-01: row i is day i
     cfg = _cfg(path, split={"val_start": "2024-02-10", "test_start": "2024-03-01"})

@@ -31,6 +31,9 @@ def test_default_input_length_is_four_seasons_or_four_horizons_and_fits_the_trai
     assert data.default_input_length(season=672, horizon=24, training_rows=10_000) == 336  # capped
     assert data.default_input_length(season=12, horizon=18, training_rows=40) == 22  # a window must fit
     assert data.default_input_length(season=1, horizon=2, training_rows=1000) == 8
+    # weekly data (season 52), 300 rows: four seasons would leave one training window; a season of them is kept
+    assert data.default_input_length(season=52, horizon=13, training_rows=210, min_windows=52) == 146
+    assert data.default_input_length(season=52, horizon=13, training_rows=100, min_windows=52) == 43  # half the rows
 
 
 def test_a_long_derived_look_back_is_read_in_eight_segments():
@@ -193,8 +196,8 @@ def test_a_panel_of_few_long_series_is_split_by_fractions_and_a_one_row_series_c
     prepared = training.prepare_data(cfg)
     assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test_length) == (0.7, 0.15, None)
     assert cfg.window.input_length >= 7  # at least a season, though C holds one row
-    assert len(prepared.starts["val"]) >= training.inputs.MIN_PANEL_VAL_WINDOWS
-    assert any("split by fractions instead" in note for note in prepared.notes)
+    assert len(prepared.starts["val"]) >= training.inputs.FEW_SERIES
+    assert any("each is split by fractions" in note for note in prepared.notes)
     given = config.validate({**raw, "data": {**raw["data"], "split": {"test_length": 7}}})
     training.prepare_data(given)
     assert given.data.split.test_length == 7  # a split the user gave is kept

@@ -94,6 +94,8 @@ def season_length(frequency: str | None) -> int:
         step = None
     if step is not None:
         day = pd.Timedelta(days=1)
+        if step == 7 * day:  # weeks read from the gaps between dates ("7D", a file with missing weeks): a year
+            return 52
         return max(1, int(round(day / step))) if step < day else (7 if step == day else 1)
     code = offset.rule_code.split("-")[0].upper()
     return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)

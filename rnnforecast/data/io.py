@@ -10,6 +10,7 @@ from rnnforecast.data.parse import _datetimes
 from rnnforecast.errors import UserError
 
 TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "month", "day", "period")
+TIME_WORDS = ("date", "time", "week", "month", "year", "day", "period", "quarter", "hour")  # inside a longer name
 
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}  # read as pandas does, sniffed inside
@@ -200,6 +201,7 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
     column being silently read as no time at all. Any other first column needs every cell.
     """
     named = [c for c in frame.columns if str(c).lower() in TIME_NAMES]
+    named += [c for c in frame.columns if any(word in str(c).lower() for word in TIME_WORDS)]  # week, order_date
     for column in dict.fromkeys(named + list(frame.columns[:1])):
         sample = frame[column].dropna().head(50)
         if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():

@@ -191,6 +191,9 @@ def table_to_series(
         if cfg.calendar:
             raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
         frame = values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0)
+        if not cfg.id_column:  # a panel would say it once per series
+            notes.append(f"{path.name} has no time column that reads as dates: rows are numbered as steps and "
+                         "forecasts too. If it has one, set data.time_column.")
         return _finish(frame, cfg, onehot, None, path, where, notes, categories)
 
     times = _parse_times(table, time_columns, where, notes)

@@ -28,16 +28,21 @@ class Bounds:
 LOOKBACK_SPANS = 4  # seasons (or horizons) in the derived look-back: the defaults study (rounds 3 and 4)
 
 
-def default_input_length(season: int, horizon: int, training_rows: int) -> int:
+def default_input_length(season: int, horizon: int, training_rows: int, min_windows: int = 1) -> int:
     """The look-back used when window.input_length is not given.
 
     Four seasons or four horizons, whichever is longer (LOOKBACK_SPANS), so that the
     seasonal skip path has whole seasons to copy and the network sees the level move
-    over several horizons; then shortened until a window (look-back plus horizon) fits in `training_rows`,
-    the typical series' training part, and capped at 336 steps to keep training cheap.
+    over several horizons; then shortened until `training_rows`, the typical series'
+    training part, holds `min_windows` windows (look-back plus horizon), and capped at 336
+    steps to keep training cheap. Where that would leave a look-back shorter than
+    `min_windows` (a series of under three seasons), half the training part's rows are read.
     """
     wanted = min(max(LOOKBACK_SPANS * season, LOOKBACK_SPANS * horizon, 8), 336)
-    return max(1, min(wanted, training_rows - horizon))
+    fits = training_rows - horizon - min_windows + 1
+    if fits < min(wanted, min_windows):  # too short for that many windows: as many windows as look-back
+        fits = (training_rows - horizon) // 2 if min_windows > 1 else training_rows - horizon
+    return max(1, min(wanted, fits))
 
 
 # A panel's derived look-back is at most what this share of its series hold, so that they all get a forecast.

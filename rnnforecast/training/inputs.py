@@ -44,10 +44,10 @@ def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) ->
     was used. `panel`: the series, already read (the probes read the file once).
     """
     panel = data.load_panel(config.data) if panel is None else panel
-    lookback = resolve_input_length(config, panel)
-    prepared = _prepare(config, panel)
-    if config.data.id_column and "split" not in config.data.model_fields_set:  # the panel default, not a user's
-        prepared = _few_series_split(config, panel, prepared)
+    few = config.data.id_column and "split" not in config.data.model_fields_set and len(panel) < FEW_SERIES
+    found = _few_series_split(config, panel) if few else None  # the panel default, not a split the user gave
+    lookback, prepared = found or (resolve_input_length(config, panel), None)
+    prepared = prepared or _prepare(config, panel)
     if lookback is not None:
         from rnnforecast.training.lookback import describe
 
@@ -56,36 +56,35 @@ def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) ->
     return prepared
 
 
-MIN_PANEL_VAL_WINDOWS = 30  # fewer, and early stopping, the intervals and evaluate rest on a handful of windows
+FEW_SERIES = 30  # a panel of fewer series than this gets fewer validation windows than this from its default split
 
 
-def _few_series_split(config: Config, panel: dict[str, data.Series], prepared: TrainingData) -> TrainingData:
-    """A panel of a few long series: split each by fractions when its last steps give too few validation windows.
+def _few_series_split(config: Config, panel: dict[str, data.Series]) -> tuple | None:
+    """A panel of a few long series: each split by fractions, where that gives more validation windows.
 
     The panel default (test and validation the last `horizon` steps of every series) suits
     many short series, a window each. Five stores with years of daily sales would get five
     validation windows: noise for early stopping and degenerate intervals. Then each series
-    is split 70/15/15 instead, if that gives more, and `config` records it (the run's saved
-    config, which evaluate and predict read, says so).
+    is split 70/15/15 instead (the look-back derived for that split), and `config` records it,
+    so the run's saved config, which evaluate and predict read, says so. Returns the probes'
+    record and the prepared data, or None to keep the default.
     """
-    found = len(prepared.starts["val"])
-    if found >= MIN_PANEL_VAL_WINDOWS:
-        return prepared
     trial = config.model_copy(deep=True)
     trial.data.split = type(config.data.split)(train=0.7, val=0.15)
     try:
-        other = _prepare(trial, panel)
+        lookback = resolve_input_length(trial, panel)
+        prepared = _prepare(trial, panel)
     except UserError:
-        return prepared
-    if len(other.starts["val"]) <= found:
-        return prepared
-    config.data.split = trial.data.split
-    other.notes.append(
-        f"the last {config.window.horizon} steps of each series (a panel's default split) give only {found} "
-        f"validation window(s), so each series is split by fractions instead (train 0.7, validation 0.15, test the "
-        f"rest): {len(other.starts['val'])} validation windows. Set data.split to choose the split yourself."
+        return None
+    if len(prepared.starts["val"]) <= len(panel):  # the default gives at most one per series
+        return None
+    config.data.split, config.window, config.model = trial.data.split, trial.window, trial.model
+    prepared.notes.append(
+        f"a panel of {len(panel)} series: each is split by fractions (train 0.7, validation 0.15, test the rest), "
+        f"{len(prepared.starts['val'])} validation windows, rather than by its last {config.window.horizon} steps "
+        "(one window per series). Set data.split to choose the split yourself."
     )
-    return other
+    return lookback, prepared
 
 
 def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
@@ -196,9 +195,11 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict 
         return None
     some = next(iter(panel.values()))
     season = config.data.season_length or data.season_length(some.frequency)
-    length = data.default_input_length(season, window.horizon, typical_training_rows(config, panel))
+    span = max(season, window.horizon)
+    few = len(panel) < FEW_SERIES  # one series or a few: each must keep a span of training windows of its own
+    length = data.default_input_length(season, window.horizon, typical_training_rows(config, panel), span if few else 1)
     if len(panel) > 1:
-        floor = min(length, max(season, window.horizon))  # never under a season or a horizon for a few short series
+        floor = min(length, span)  # never under a season or a horizon for a few short series
         length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()], floor))
     window.input_length, config.model.segment_length = derived_segments(config, length)
     return None
