@@ -203,6 +203,18 @@ def test_a_panel_of_few_long_series_is_split_by_fractions_and_a_one_row_series_c
     assert given.data.split.test_length == 7  # a split the user gave is kept
 
 
+def test_rows_without_an_id_are_one_series_and_a_note_says_so(tmp_path):
+    t = np.arange(120)
+    frame = pd.DataFrame({"id": ["a"] * 120 + [""] * 120, "date": list(pd.date_range("2020-01-01", periods=120,
+                          freq="D").strftime("%Y-%m-%d")) * 2, "y": np.r_[np.sin(t), np.cos(t)]})
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    cfg = config.validate({"data": {"path": str(tmp_path / "ids.csv"), "targets": ["y"], "id_column": "id"},
+                           "window": {"horizon": 7}, "run": {"dir": str(tmp_path)}})
+    prepared = training.prepare_data(cfg)
+    assert set(prepared.offsets) == {"", "a"}
+    assert any("120 row(s) of ids.csv have an empty id" in note for note in prepared.notes)
+
+
 def test_backtest_writes_each_folds_forecasts_in_the_data_units(tmp_path):
     cfg = {"data": {"path": str(DATA / "airline-passengers.csv"), "targets": ["Passengers"]},
            "window": {"input_length": 24, "horizon": 12}, "model": {"type": "gru", "layers": [{"units": 4}]},

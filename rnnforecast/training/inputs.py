@@ -127,6 +127,10 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         )
     if len(notes) > 3:
         notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
+    if "" in panel:
+        notes.append(f"{len(panel[''].frame)} row(s) of {Path(config.data.path).name} have an empty "
+                     f"{config.data.id_column} (data.id_column): they are read as one series with an empty id. "
+                     "Fill in the id where they belong to a series.")
     if untrained:
         notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
                      f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
