@@ -135,6 +135,8 @@ def evaluate(
         report = cluster_module.evaluate_run(runs.load(run), data, cluster, classical)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
+    for note in report.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     if format is Format.json:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -76,6 +76,12 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     assert len(report["series"]) == 118
     mase = pd.Series({k: v["model"]["mase"] for k, v in report["series"].items()})
     assert report["aggregate"]["model"]["median"]["mase"] == pytest.approx(mase.median())
+    table = pd.read_csv(tmp_path / "p.csv")  # newer data with a series the model never saw: left out, and said so
+    pd.concat([table, table[table.store == "s010"].assign(store="s999")]).to_csv(tmp_path / "newer.csv", index=False)
+    result = runner.invoke(app, ["evaluate", str(run), "--data", str(tmp_path / "newer.csv")])
+    assert result.exit_code == 0, result.output
+    assert "never seen in training, left out: s003, s007, s999" in result.stderr
+    assert "s999" not in json.loads((run / "metrics-newer.json").read_text())["series"]
 
     out = tmp_path / "all.csv"
     assert runner.invoke(app, ["predict", str(run), "--output", str(out)]).exit_code == 0

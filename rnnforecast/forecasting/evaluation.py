@@ -97,17 +97,21 @@ def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool |
     with_classical = classical.wanted(with_classical, len(run.prep["series"]) if run.is_panel else 1)
     if not run.is_panel:
         return evaluate(prepare(run, data_path), model, with_classical)
-    reports = series_reports(run, data_path, None, model, with_classical=with_classical)
+    notes: list[str] = []
+    reports = series_reports(run, data_path, None, model, with_classical=with_classical, notes=notes)
     if not reports:
         raise UserError(f"no series in {run.path.name}'s data has a complete test window to score.")
-    return panel_report(run, reports)
+    return panel_report(run, reports) | ({"notes": notes} if notes else {})
 
 
 def series_reports(run: Run, data_path: Path | None, only: list[str] | None, model, panel: dict | None = None,
-                   with_classical: bool = False) -> dict:
-    """Each series' evaluate report (those with a complete test window), keyed by id; `panel`: the data, read."""
+                   with_classical: bool = False, notes: list[str] | None = None) -> dict:
+    """Each series' evaluate report (those with a complete test window), keyed by id; `panel`: the data, read.
+
+    `notes` gets a line for each kind of series left out (new in newer data, too short), for the user.
+    """
     reports = {}
-    for key, prepared in prepare_panel(run, data_path, only, panel=panel).items():
+    for key, prepared in prepare_panel(run, data_path, only, panel=panel, notes=notes).items():
         try:
             reports[key] = evaluate(prepared, model, with_classical)
         except UserError:
