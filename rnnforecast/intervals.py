@@ -38,6 +38,22 @@ def conformal_rank(n: int, q: float) -> int:
     return min(max(rank, 1), n)
 
 
+def too_few_windows(calibration: dict) -> str | None:
+    """A note when the calibration has fewer validation windows than its outer quantiles need, else None.
+
+    With n scores the q-quantile's conformal rank, (n + 1) q rounded outward, falls outside
+    1..n below 1 / min(q, 1 - q) - 1 windows (9 for 0.1 and 0.9); it is then clamped to the
+    extreme score, and the interval is narrower than its level promises.
+    """
+    n, levels = int(calibration["windows"]), [q for q in calibration["quantiles"] if q != 0.5]
+    needed = max([math.ceil(1 / min(q, 1 - q) - 1e-9) - 1 for q in levels] or [0])
+    if n >= needed:
+        return None
+    return (f"the intervals are calibrated on {n} validation window(s), and the {min(levels)} and {max(levels)} "
+            f"quantiles need at least {needed} to hold their level: they come out too narrow. Give the validation "
+            "part more rows (data.split) or the file more history.")
+
+
 def conformal_offsets(residuals: np.ndarray, quantiles: list[float]) -> np.ndarray:
     """Residual quantiles (quantiles, horizon, targets) from residuals (windows, horizon, targets)."""
     ordered = np.sort(residuals, axis=0)

@@ -1,5 +1,7 @@
 """Quantiles and calibrated intervals: the loss, no crossing, the coverage they promise."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -350,3 +352,15 @@ def test_a_quantile_model_with_adaptive_calibration_end_to_end(tmp_path, write_c
     assert (forecast["Temp_q0.1"] <= forecast["Temp_q0.5"]).all() and (forecast["Temp_q0.5"] <= forecast["Temp_q0.9"]).all()
     result = runner.invoke(app, ["calibrate", run, "--method", "split"])
     assert result.exit_code == 0 and "(split)" in result.stdout
+
+
+def test_too_few_validation_windows_for_the_outer_quantiles_are_named():
+    """(n + 1) q rounded outward must fall in 1..n: 9 windows for 0.1 and 0.9, 19 for 0.05 and 0.95."""
+    assert intervals.too_few_windows({"windows": 9, "quantiles": [0.1, 0.5, 0.9]}) is None
+    note = intervals.too_few_windows({"windows": 8, "quantiles": [0.1, 0.5, 0.9]})
+    assert "8 validation window(s)" in note and "at least 9" in note and "too narrow" in note
+    assert "at least 19" in intervals.too_few_windows({"windows": 18, "quantiles": [0.05, 0.5, 0.95]})
+    assert intervals.too_few_windows({"windows": 1, "quantiles": [0.5]}) is None
+    for n in range(1, 30):  # the note appears exactly where conformal_rank has to clamp
+        clamped = any(not 1 <= (math.floor((n + 1) * q) if q < 0.5 else math.ceil((n + 1) * q)) <= n for q in (0.1, 0.9))
+        assert (intervals.too_few_windows({"windows": n, "quantiles": [0.1, 0.5, 0.9]}) is not None) == clamped

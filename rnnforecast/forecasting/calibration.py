@@ -32,15 +32,17 @@ def calibrated(
     return result
 
 
-def calibrate_new_run(path) -> None:
+def calibrate_new_run(path) -> list[str]:
     """Calibrate a just-trained run's intervals now, so that predict, evaluate and plot only read it.
 
     Runs of older versions (without calibration.json) are still calibrated on first use.
+    Returns notes for the user (too few validation windows for the intervals' level).
     """
     from rnnforecast import runs
 
     run = runs.load(path)
-    calibrated_panel(run) if run.is_panel else calibrated(run)
+    result = calibrated_panel(run) if run.is_panel else calibrated(run)
+    return [note for note in [intervals.too_few_windows(result)] if note]
 
 
 def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
