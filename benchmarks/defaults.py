@@ -6,6 +6,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py report --out /tmp/dev   # the chosen defaults on the TEST periods, with peers
     python benchmarks/defaults.py neuralforecast --out /tmp/dev   # NeuralForecast's LSTM on report's origins
     python benchmarks/defaults.py holdout --out /tmp/dev  # panels: the last H of the TRAINING part, every series
+    python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -564,7 +565,8 @@ def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
         config_path.write_text(yaml.safe_dump(minimal_config(train_path, "value", H, True, out / "runs")))
         started = time.perf_counter()
         run = rnnforecast("train", str(config_path), *[arg for o in overrides for arg in ("--set", o)])
-        forecast_file = folder / f"{name}-forecast.csv"
+        slug = "".join(ch if ch.isalnum() else "-" for ch in label)
+        forecast_file = folder / f"{name}-forecast-{slug}.csv"
         rnnforecast("predict", run, "--output", str(forecast_file))
         seconds = round(time.perf_counter() - started, 1)
         ours = pd.read_csv(forecast_file).rename(columns={"value": "forecast"})
@@ -592,6 +594,55 @@ def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
         print(by_length.round(3).assign(series=quartiles.value_counts(sort=False)).to_string())
         with open(out / "holdout.jsonl", "a") as handle:
             handle.write(json.dumps(row) + "\n")
+
+
+def combine(out: Path, only: list[str] | None) -> None:
+    """Round 15: each panel's combination chosen on its holdout run's validation windows, scored on the holdout.
+
+    Reads what `holdout --out OUT` (the defaults) left: the training file, the final model's forecasts and the
+    peers' fits. The choice is round 13's (validation_score with combine); one JSON line per panel in
+    OUT/combine.jsonl, and the round's rule at the end.
+    """
+    import yaml
+
+    import peers
+
+    folder, rows = out / "holdout", []
+    for entry in collection.PANELS:
+        name, H, season = entry["name"], entry["horizon"], entry["season"]
+        if only and name not in only:
+            continue
+        raw = yaml.safe_load((folder / f"{name}.yaml").read_text())
+        chosen = validation_score(raw, combine=True)["chosen_on_all"]
+        weights = dict(zip(("model", "AutoETS", "AutoTheta"), COMBINATIONS[chosen]))
+        train = pd.read_csv(folder / f"{name}-train.csv")
+        full = pd.read_csv(collection.panel(name, out / "data")["train"])
+        back = full.groupby("id").cumcount(ascending=False)
+        test = full[back < H].rename(columns={"value": "actual"})
+        test = test.assign(step=test.groupby("id").cumcount() + 1)[["id", "step", "actual"]]
+        ours = pd.read_csv(folder / f"{name}-forecast-defaults.csv").rename(columns={"value": "forecast"})
+        ours = ours.assign(step=ours.groupby("id").cumcount() + 1)[["id", "step", "forecast"]]
+        found = {"model": ours, **pd.read_pickle(folder / f"{name}-peers.pkl")}
+        joined = test
+        for forecaster in ("model", "AutoETS", "AutoTheta"):
+            joined = joined.merge(found[forecaster].rename(columns={"forecast": forecaster}), on=["id", "step"], how="left")
+        last = train.groupby("id")["value"].last()
+        joined["model"] = joined["model"].fillna(joined["id"].map(last))  # as the report fills a series not forecast
+        joined["combined"] = sum(w * joined[k] for k, w in weights.items())
+        history = {key: group["value"].to_numpy() for key, group in train.groupby("id")}
+        mase = {forecaster: float(joined.groupby("id").apply(
+                    lambda g: peers.mase(g["actual"], g[forecaster], history[g.name], season), include_groups=False).mean())
+                for forecaster in ("model", "combined", "AutoETS", "AutoTheta")}
+        row = {"item": name, "chosen": chosen, "mean_mase": {k: round(v, 4) for k, v in mase.items()},
+               "ratio": mase["combined"] / mase["model"]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        with open(out / "combine.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+    if len(rows) == len(collection.PANELS):
+        ratio = float(np.exp(np.mean([np.log(r["ratio"]) for r in rows])))
+        print(f"geometric mean ratio over the panels {ratio:.4f} (needs <= {0.99 ** (14 / 4):.4f}):",
+              "build model.combine" if ratio <= 0.99 ** (14 / 4) else "no change")
 
 
 def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
@@ -655,7 +706,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "holdout", "neuralforecast", "summary"))
+    parser.add_argument("step", choices=("select", "report", "holdout", "combine", "neuralforecast", "summary"))
     parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),
                         help="neuralforecast: the python of the venv of benchmarks/requirements-neuralforecast.txt")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
@@ -678,6 +729,8 @@ def main() -> None:
         report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers)
     elif args.step == "holdout":
         holdout(args.out, args.only, args.overrides)
+    elif args.step == "combine":
+        combine(args.out, args.only)
     elif args.step == "neuralforecast":
         neuralforecast(args.out, args.nf_python, args.only)
     else:

@@ -224,6 +224,9 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
         except UserError:
             pass  # a series without a full test window still gets its future drawn
         ahead = forecasting.future(one, final or model)[target]
+        mix = forecasting.combination.weights(run)
+        if mix is not None:  # what `predict` forecasts: the network averaged with the classical models
+            ahead = mix[0] * ahead + forecasting.combination.future({key: one}, H, mix)[key][:, 0]
         ax.plot(ahead.index, ahead, color="tab:red", lw=1.6, label="forecast")
         ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
         ax.set_ylabel(target)

@@ -226,6 +226,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
 
 # A run's own files: a user's --output never lands on one (PROTECTED in a folder holding metadata.json).
 PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibration.json", "calibration-scores.npz",
+             "combination.json",
              "backtest.json", "folds.csv", "forecasts.csv", "tune.yaml", "study.journal", "trials.csv", "best.yaml",
              "best.json")
 

@@ -14,7 +14,7 @@ from rnnforecast.errors import UserError
 from rnnforecast.forecasting import classical
 from tests.conftest import tiny_config
 
-pytest.importorskip("statsforecast")  # in the test extras; the module itself is optional at run time
+pytest.importorskip("statsforecast")  # a dependency since model.combine (2026-12-05); skipped where it is missing
 
 TEMPS = Path(__file__).parent / "data" / "daily-min-temperatures.csv"
 runner = CliRunner()

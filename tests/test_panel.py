@@ -108,12 +108,18 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.import_module("rnnforecast.forecasting.inference"), "PREDICT_CHUNK", 50)
     batched = future_module.panel_future(loaded, forecasting.prepare_panel(loaded), model)
     assert batched["store"].nunique() == 118 and list(batched.columns) == ["store", "day", "sales"]
+    # model.combine (auto) chose a mix on validation: the forecast is the network's averaged with the classical models
+    mix = forecasting.combination.weights(loaded)
+    assert json.loads((run / "combination.json").read_text())["setting"] == "auto"
     for key, one in prepared.items():
         alone = forecasting.future(one, model)
+        expected = alone["sales"].to_numpy()
+        if mix is not None:
+            expected = mix[0] * expected + forecasting.combination.future({key: one}, 7, mix)[key][:, 0]
         rows = batched[batched.store == key]
-        np.testing.assert_allclose(rows["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
+        np.testing.assert_allclose(rows["sales"].to_numpy(), expected, rtol=1e-5)
         assert pd.DatetimeIndex(rows["day"]).equals(pd.DatetimeIndex(alone.index))
-        np.testing.assert_allclose(forecast[forecast.store == key]["sales"].to_numpy(), alone["sales"].to_numpy(), rtol=1e-5)
+        np.testing.assert_allclose(forecast[forecast.store == key]["sales"].to_numpy(), expected, rtol=1e-5)
 
     # The intervals: one pool of every series' validation scores (in scaled units per window spread), applied to each
     # series' point forecast times the spread of its own last window, in its own units.

@@ -182,6 +182,9 @@ class ModelConfig(Section):
     (SegRNN's parallel multi-step forecasting); direct maps the final state to the horizon.
     ensemble trains that many copies of the network side by side, each from its own
     initial weights and fitted on its own, and forecasts their mean.
+    combine (a panel's point forecast): the network's averaged with AutoETS's (ets), AutoTheta's
+    (theta) or both (ets+theta); auto chooses among these and none on the validation windows
+    (benchmarks/DEFAULTS.md, round 15); one series keeps the network alone.
     """
 
     type: CellType = "lstm"
@@ -199,6 +202,7 @@ class ModelConfig(Section):
     freeze_highway: bool = False  # the highway keeps its start; the network learns what it misses
     output: OutputConfig = OutputConfig()
     ensemble: Annotated[Int, Field(ge=1, le=64)] = 1  # bounded: a typo must not build thousands of models
+    combine: Literal["auto", "none", "ets", "theta", "ets+theta"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":

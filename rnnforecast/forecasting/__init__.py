@@ -9,7 +9,7 @@ preprocessing fitted at training time, never a refit. Its public names are impor
 `rnnforecast.forecasting` itself.
 """
 
-from rnnforecast.forecasting import classical  # noqa: F401
+from rnnforecast.forecasting import classical, combination  # noqa: F401
 from rnnforecast.forecasting.baselines import baseline_forecasts  # noqa: F401
 from rnnforecast.forecasting.calibration import (  # noqa: F401
     calibrate_new_run,

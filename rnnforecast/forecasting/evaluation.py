@@ -9,7 +9,7 @@ import pandas as pd
 
 from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting import classical
+from rnnforecast.forecasting import classical, combination
 from rnnforecast.forecasting.calibration import calibrated
 from rnnforecast.forecasting.inference import Prepared, prepare, prepare_panel, test_forecasts
 from rnnforecast.runs import Run
@@ -55,6 +55,9 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False) -> di
         history = data.unscale(prepared.values[:, : prepared.n_targets], run.prep)
         point |= classical.forecasts(history, result.origins, run.config.window.horizon,
                                      int(run.prep["season_length"]), prepared.test_lo)
+        mix = combination.weights(run)
+        if mix is not None:  # what `predict` forecasts: the network averaged with the classical models
+            point["combined"] = mix[0] * point["model"] + mix[1] * point["AutoETS"] + mix[2] * point["AutoTheta"]
     report = {
         "run": str(run.path),
         "data": str(prepared.series.path),

@@ -9,6 +9,7 @@ import pandas as pd
 
 from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
+from rnnforecast.forecasting import combination
 from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
 from rnnforecast.forecasting.inference import (
     Prepared,
@@ -58,14 +59,18 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     times = _future_times([prepared[key].series for key in keys], H)
     table = {run.prep["id_column"]: np.repeat(np.asarray(keys, dtype=object), H), times.name or "step": times}
     targets = run.prep["targets"]
+    network = point * scale + center  # (series, H, targets), data units
+    mix = combination.weights(run)
+    forecast = network if mix is None else (
+        mix[0] * network + np.stack(list(combination.future({k: prepared[k] for k in keys}, H, mix).values())))
     for t, target in enumerate(targets):
-        table[target] = (point * scale + center)[:, :, t].ravel()
+        table[target] = forecast[:, :, t].ravel()
     if calibration is not None:
         quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
         offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
         spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
         bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)  # (series, H, n, Q)
-        bands = bands * scale[..., None] + center[..., None]
+        bands = bands * scale[..., None] + center[..., None] + (forecast - network)[..., None]  # around the forecast
         for t, target in enumerate(targets):
             for k, q in enumerate(quantiles):
                 table[f"{target}_q{q:g}"] = bands[:, :, t, k].ravel()

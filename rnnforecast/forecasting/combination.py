@@ -1,0 +1,124 @@
+"""`model.combine`: a panel's forecast averaged with AutoETS's and/or AutoTheta's, the mix chosen on validation.
+
+A pooled network reads each series through a window; exponential smoothing and Theta see each
+series' whole history, its own smoothing weight and trend. Averaged with them, the network's
+forecast was better on every development panel, one horizon before the test period
+(benchmarks/DEFAULTS.md, round 15: M3 quarterly 1.413 to 1.169 mean MASE). Which mix (the
+network alone, with ETS, with Theta, or all three in equal parts) is chosen once, after
+training, on the honest model's validation windows, and saved as the run's combination.json;
+`predict` and `evaluate` apply it. One series keeps the network alone (round 13: its choice
+did not carry from one half of the validation windows to the other).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnnforecast import data
+from rnnforecast.forecasting import classical
+from rnnforecast.forecasting.calibration import stacked_forecasts
+from rnnforecast.forecasting.inference import Prepared, point_of, prepare_panel
+from rnnforecast.runs import Run, write_json
+
+FILE = "combination.json"
+WEIGHTS = {  # (network, AutoETS, AutoTheta)
+    "none": (1.0, 0.0, 0.0),
+    "ets": (0.5, 0.5, 0.0),
+    "theta": (0.5, 0.0, 0.5),
+    "ets+theta": (1 / 3, 1 / 3, 1 / 3),
+}
+MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: about 0.1 s each
+
+
+def load(run: Run) -> dict | None:
+    """The run's saved choice, or None (a run without one, or one of an older version)."""
+    path = Path(run.path) / FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def weights(run: Run) -> tuple[float, float, float] | None:
+    """The (network, AutoETS, AutoTheta) weights `predict` and `evaluate` apply; None: the network alone."""
+    found = load(run)
+    chosen = found["chosen"] if found else "none"
+    return None if chosen == "none" else WEIGHTS[chosen]
+
+
+def combine_new_run(path) -> list[str]:
+    """Choose a just-trained run's combination now (after its calibration), so that predict only reads it."""
+    from rnnforecast import runs
+
+    return choose_new_run(runs.load(path))
+
+
+def choose_new_run(run: Run, model=None) -> list[str]:
+    """Choose and save a just-trained panel run's combination; returns notes for the user.
+
+    `model.combine: auto` picks the mix with the lowest validation MAE (scaled units, pooled over
+    the series' validation windows); a named mix is kept as given; `none`, one series, a quantile
+    model or a panel of more than MAX_SERIES series keeps the network alone.
+    """
+    setting = run.config.model.combine
+    if not run.is_panel or setting == "none" or run.config.model.output.quantiles:
+        return []
+    if not classical.installed():
+        write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "statsforecast is not installed"})
+        return [f"model.combine: the forecast is the network's alone: statsforecast is not installed "
+                f"({classical.INSTALL})."]
+    if len(run.prep["series"]) > MAX_SERIES:
+        write_json(Path(run.path) / FILE, {"chosen": "none", "reason": f"more than {MAX_SERIES} series"})
+        return [f"model.combine: the forecast is the network's alone: {len(run.prep['series'])} series is more than "
+                f"{MAX_SERIES} (a fit of AutoETS and AutoTheta per series); name a mix in model.combine to force one."]
+    model = model or run.load_model()
+    prepared = prepare_panel(run)
+    L, H = run.config.window.input_length, run.config.window.horizon
+    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
+               for p in prepared.values()]
+    windows = [(p, s) for p, s in windows if len(s)]
+    if not windows:
+        write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "no validation window"})
+        return []
+    output, actual, _ = stacked_forecasts(model, windows)
+    point = point_of(None, output)[0]
+    members = [point, *_classical_scaled(windows, H)]  # network, AutoETS, AutoTheta: (windows, H, targets)
+    errors = {name: float(np.abs(sum(w * m for w, m in zip(mix, members)) - actual).mean())
+              for name, mix in WEIGHTS.items()}
+    chosen = min(errors, key=errors.get) if setting == "auto" else setting
+    write_json(Path(run.path) / FILE, {"chosen": chosen, "setting": setting, "validation_mae_scaled": errors,
+                                       "windows": int(len(actual)), "series": len(windows)})
+    if chosen == "none":
+        return []
+    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[chosen]
+    return [f"model.combine: the forecast is the network's averaged with {parts} (validation MAE {errors[chosen]:.4f} "
+            f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
+
+
+def _classical_scaled(windows: list[tuple[Prepared, np.ndarray]], horizon: int) -> list[np.ndarray]:
+    """AutoETS's and AutoTheta's forecasts of the windows, each fitted on its series' training rows, scaled units."""
+    found = {name: [] for name in classical.NAMES}
+    for prepared, starts in windows:
+        run, n = prepared.run, prepared.n_targets
+        history = data.unscale(prepared.values[:, :n], run.prep)
+        origins = starts + run.config.window.input_length
+        fits = classical.forecasts(history, origins, horizon, int(run.prep["season_length"]), run.prep["train_end"])
+        for name in classical.NAMES:
+            found[name].append((fits[name] - np.asarray(run.prep["center"][:n])) / np.asarray(run.prep["scale"][:n]))
+    return [np.concatenate(found[name]) for name in classical.NAMES]
+
+
+def future(prepared: dict[str, Prepared], horizon: int, mix: tuple[float, float, float]) -> dict[str, np.ndarray]:
+    """Each series' classical part of the combined future forecast (horizon, targets), data units.
+
+    AutoETS and AutoTheta are fitted on the series' last rows (at most classical.HISTORY) and
+    forecast from its end; the network's part is added by the caller.
+    """
+    out = {}
+    for key, one in prepared.items():
+        run, n = one.run, one.n_targets
+        history = data.unscale(one.values[:, :n], run.prep)
+        end = len(history)
+        fits = classical.forecasts(history, np.array([end]), horizon, int(run.prep["season_length"]), end)
+        out[key] = mix[1] * fits["AutoETS"][0] + mix[2] * fits["AutoTheta"][0]
+    return out
