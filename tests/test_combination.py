@@ -65,3 +65,13 @@ def test_one_series_and_none_keep_the_network_alone(panel_run, monkeypatch):
     monkeypatch.setattr(panel_run.config.model, "combine", "auto")
     monkeypatch.setattr(type(panel_run), "is_panel", property(lambda self: False))
     assert combination.choose_new_run(panel_run) == [] and not (panel_run.path / combination.FILE).exists()
+
+
+def test_above_the_series_cap_auto_keeps_the_network_and_a_named_mix_still_applies(panel_run, monkeypatch):
+    monkeypatch.setattr(combination, "MAX_SERIES", 2)  # the fixture has 4 series
+    monkeypatch.setattr(panel_run.config.model, "combine", "auto")
+    notes = combination.choose_new_run(panel_run)
+    assert combination.weights(panel_run) is None and "more than 2" in notes[0]
+    monkeypatch.setattr(panel_run.config.model, "combine", "ets")
+    combination.choose_new_run(panel_run)
+    assert combination.weights(panel_run) == (0.5, 0.5, 0.0)

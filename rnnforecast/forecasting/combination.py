@@ -13,6 +13,7 @@ did not carry from one half of the validation windows to the other).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def choose_new_run(run: Run, model=None) -> list[str]:
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "statsforecast is not installed"})
         return [f"model.combine: the forecast is the network's alone: statsforecast is not installed "
                 f"({classical.INSTALL})."]
-    if len(run.prep["series"]) > MAX_SERIES:
+    if setting == "auto" and len(run.prep["series"]) > MAX_SERIES:
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": f"more than {MAX_SERIES} series"})
         return [f"model.combine: the forecast is the network's alone: {len(run.prep['series'])} series is more than "
                 f"{MAX_SERIES} (a fit of AutoETS and AutoTheta per series); name a mix in model.combine to force one."]
@@ -77,9 +78,11 @@ def choose_new_run(run: Run, model=None) -> list[str]:
     windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
                for p in prepared.values()]
     windows = [(p, s) for p, s in windows if len(s)]
-    if not windows:
-        write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "no validation window"})
+    if not windows:  # nothing to choose on: a named mix is kept, auto keeps the network alone
+        chosen = "none" if setting == "auto" else setting
+        write_json(Path(run.path) / FILE, {"chosen": chosen, "setting": setting, "reason": "no validation window"})
         return []
+    _say_fitting(len(windows))
     output, actual, _ = stacked_forecasts(model, windows)
     point = point_of(None, output)[0]
     members = [point, *_classical_scaled(windows, H)]  # network, AutoETS, AutoTheta: (windows, H, targets)
@@ -93,6 +96,13 @@ def choose_new_run(run: Run, model=None) -> list[str]:
     parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[chosen]
     return [f"model.combine: the forecast is the network's averaged with {parts} (validation MAE {errors[chosen]:.4f} "
             f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
+
+
+def _say_fitting(n_series: int) -> None:
+    """A line on stderr before minutes of fitting, so a long pause is explained."""
+    if n_series > 100:
+        print(f"model.combine: fitting AutoETS and AutoTheta to each of {n_series} series (about 0.1 s each).",
+              file=sys.stderr)
 
 
 def _classical_scaled(windows: list[tuple[Prepared, np.ndarray]], horizon: int) -> list[np.ndarray]:
@@ -115,6 +125,7 @@ def future(prepared: dict[str, Prepared], horizon: int, mix: tuple[float, float,
     forecast from its end; the network's part is added by the caller.
     """
     out = {}
+    _say_fitting(len(prepared))
     for key, one in prepared.items():
         run, n = one.run, one.n_targets
         history = data.unscale(one.values[:, :n], run.prep)
