@@ -129,7 +129,8 @@ def future(prepared: dict[str, Prepared], horizon: int, mix: tuple[float, float,
     for key, one in prepared.items():
         run, n = one.run, one.n_targets
         history = data.unscale(one.values[:, :n], run.prep)
-        end = len(history)
+        observed = np.flatnonzero(~np.isnan(history).all(axis=1))
+        end = int(observed[-1]) + 1 if len(observed) else len(history)  # not past the last observed row
         fits = classical.forecasts(history, np.array([end]), horizon, int(run.prep["season_length"]), end)
         out[key] = mix[1] * fits["AutoETS"][0] + mix[2] * fits["AutoTheta"][0]
     return out
