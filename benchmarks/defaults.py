@@ -535,6 +535,14 @@ def _report_panel(item: dict, config_path: Path, out: Path, peers, earlier: dict
 # ---------------------------------------------------------------------------- holdout (panels, development only)
 
 
+def _holdout_split(name: str, horizon: int, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A panel's training part less each series' last `horizon` points (id,time,value), and those points (id,step,actual)."""
+    full = pd.read_csv(collection.panel(name, out / "data")["train"])
+    back = full.groupby("id").cumcount(ascending=False)
+    test = full[back < horizon].rename(columns={"value": "actual"})
+    return full[back >= horizon], test.assign(step=test.groupby("id").cumcount() + 1)[["id", "step", "actual"]]
+
+
 def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
     """The competition protocol one horizon earlier: each development panel's training part less its last H points.
 
@@ -554,11 +562,7 @@ def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
         name, H, season = entry["name"], entry["horizon"], entry["season"]
         if only and name not in only:
             continue
-        full = pd.read_csv(collection.panel(name, out / "data")["train"])
-        back = full.groupby("id").cumcount(ascending=False)
-        train = full[back >= H]
-        test = full[back < H].rename(columns={"value": "actual"})
-        test = test.assign(step=test.groupby("id").cumcount() + 1)[["id", "step", "actual"]]
+        train, test = _holdout_split(name, H, out)
         train_path = folder / f"{name}-train.csv"
         train.to_csv(train_path, index=False)
         config_path = folder / f"{name}.yaml"
@@ -615,11 +619,7 @@ def combine(out: Path, only: list[str] | None) -> None:
         raw = yaml.safe_load((folder / f"{name}.yaml").read_text())
         chosen = validation_score(raw, combine=True)["chosen_on_all"]
         weights = dict(zip(("model", "AutoETS", "AutoTheta"), COMBINATIONS[chosen]))
-        train = pd.read_csv(folder / f"{name}-train.csv")
-        full = pd.read_csv(collection.panel(name, out / "data")["train"])
-        back = full.groupby("id").cumcount(ascending=False)
-        test = full[back < H].rename(columns={"value": "actual"})
-        test = test.assign(step=test.groupby("id").cumcount() + 1)[["id", "step", "actual"]]
+        train, test = _holdout_split(name, H, out)
         ours = pd.read_csv(folder / f"{name}-forecast-defaults.csv").rename(columns={"value": "forecast"})
         ours = ours.assign(step=ours.groupby("id").cumcount() + 1)[["id", "step", "forecast"]]
         found = {"model": ours, **pd.read_pickle(folder / f"{name}-peers.pkl")}
