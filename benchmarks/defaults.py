@@ -131,6 +131,11 @@ ROUNDS = {
         "r12:mase-scaling": {"data.scaling": "mase", "model.normalization_scale": False},
         "r7:no-panel-scale": {"model.normalization_scale": False, "_information": True},
     },
+    # Round 16: CycleNet's residual cycle (model.cycle: auto), scored as round 14 scored; both rows run again (paired).
+    16: {
+        "r11:panel-scale": {},
+        "r16:cycle": {"model.cycle": "auto"},
+    },
 }
 
 COMBINATIONS = {  # round 13: weights of (network, AutoETS, AutoTheta)

@@ -236,3 +236,30 @@ def test_date_split_bounds_are_the_first_rows_on_or_after_each_date(tmp_path):
     assert (bounds.train_end, bounds.val_end, bounds.test_end) == (40, 60, 100)
     assert str(series.index[bounds.train_end].date()) == "2024-02-10"
     assert str(series.index[bounds.train_end - 1].date()) == "2024-02-09"
+
+
+def test_cycle_positions_come_from_the_timestamps_not_the_row_numbers():
+    hours = pd.date_range("2024-03-01 05:00", periods=30, freq="h")
+    assert data.cycle_phase(hours, "h", 24)[:3].tolist() == [5, 6, 7] and data.cycle_phase(hours, "h", 24)[19] == 0
+    quarters = pd.date_range("2024-03-01 05:00", periods=4, freq="15min")
+    assert data.cycle_phase(quarters, "15min", 96).tolist() == [20, 21, 22, 23]  # 05:00 is the 21st quarter hour
+    months = pd.date_range("2023-11-01", periods=4, freq="MS")
+    assert data.cycle_phase(months, "MS", 12).tolist() == [10, 11, 0, 1]
+    zoned = pd.date_range("2024-03-01 05:00", periods=2, freq="h", tz="Europe/Berlin")
+    assert data.cycle_phase(zoned, "h", 24).tolist() == [4, 5]  # counted in UTC
+    assert data.cycle_phase(pd.RangeIndex(5), None, 3).tolist() == [0, 1, 2, 0, 1]
+    assert data.cycle_length(True, 24) == 24 and data.cycle_length(7, 24) == 7 and data.cycle_length(False, 24) == 0
+    assert data.cycle_length("auto", 12) == 12 and data.cycle_length("auto", 1) == 0 and data.cycle_length(True, 1) == 1
+
+
+def test_prepare_adds_the_cycle_position_column_only_with_model_cycle(tmp_path):
+    path = _write(tmp_path, np.arange(40.0), start="2024-01-01 22:00", freq="h")
+    cfg = _cfg(path)
+    series = data.load_series(cfg.data)
+    bounds = data.split_bounds(series, cfg.data, cfg.window)
+    plain, _ = data.prepare(series, data.fit_preprocessing(series, bounds, cfg.data))
+    prep = data.fit_preprocessing(series, bounds, cfg.data, cycle=True)
+    with_cycle, _ = data.prepare(series, prep)
+    assert prep["cycle"] == 24 and plain.shape == (40, 1) and with_cycle.shape == (40, 2)
+    np.testing.assert_array_equal(with_cycle[:, 0], plain[:, 0])
+    assert with_cycle[:3, 1].tolist() == [22, 23, 0]

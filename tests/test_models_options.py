@@ -255,3 +255,62 @@ def test_ensemble_size_is_bounded_and_counted_in_the_memory_estimate():
     one = models.training_memory(config.ModelConfig(), 48, 1, 12, 1, 32)
     four = models.training_memory(config.ModelConfig(ensemble=4), 48, 1, 12, 1, 32)
     assert four[0] == 4 * one[0] and four[1] > 3.9 * one[1]
+
+
+# ---------------------------------------------------------------------------- CycleNet's residual cycle (model.cycle)
+
+
+def _with_phase(x, last_phase, cycle):
+    """Windows with the data module's position column, the last row of window i at position last_phase[i]."""
+    steps = x.shape[1]
+    phase = np.mod(np.asarray(last_phase)[:, None] + np.arange(1 - steps, 1)[None, :], cycle)
+    return np.concatenate([x, phase[:, :, None].astype("float32")], axis=-1)
+
+
+def test_cycle_pattern_is_taken_at_the_windows_rows_and_the_horizons():
+    cycle, steps, horizon = 5, 7, 3
+    layer = models.CyclePattern(cycle, horizon, n_targets=1)
+    x = _with_phase(_x(batch=2, steps=steps, channels=2), [0, 3], cycle)
+    layer.build(x.shape)
+    pattern = np.arange(cycle * 2, dtype="float32").reshape(cycle, 2)
+    layer.pattern.assign(pattern)
+    window, past, future = (np.asarray(t) for t in layer(x))
+    np.testing.assert_array_equal(window, x[:, :, :2])
+    np.testing.assert_array_equal(past[1], pattern[(3 + np.arange(1 - steps, 1)) % cycle])  # rows ..., 2, 3
+    np.testing.assert_array_equal(future[1], pattern[(3 + np.arange(1, horizon + 1)) % cycle, :1])  # 4, 0, 1
+    np.testing.assert_array_equal(future[0], pattern[[1, 2, 3], :1])
+
+
+@pytest.mark.parametrize("options", [{}, SEGRNN, {"normalization": "mean", "normalization_scale": True}])
+def test_a_learned_cycle_is_removed_from_the_window_and_added_to_the_forecast(options):
+    """With the network's head at zero, the forecast is the reference plus the pattern at the horizon's positions."""
+    cfg = config.ModelConfig(**{"type": "gru", "layers": [{"units": 8}], "highway": False, **options})
+    cycle, steps, horizon = 6, 12, 7
+    model = models.build_model(cfg, steps, 3, horizon, 3, cycle=cycle)
+    _zero_head(model)
+    pattern = np.random.default_rng(1).normal(size=(cycle, 3)).astype("float32")
+    model.get_layer("cycle").pattern.assign(pattern)
+    x = _with_phase(_x(batch=3, steps=steps, offset=5.0), [0, 4, 11], cycle)
+    out = np.asarray(model(x))
+    history = x[:, :, :3]
+    reference = history[:, -1:] if cfg.normalization == "last" else history.mean(axis=1, keepdims=True)
+    scale = np.sqrt(history.var(axis=1, keepdims=True) + 1e-5) if cfg.normalization_scale else 1.0
+    at = np.mod(np.array([0, 4, 11])[:, None] + np.arange(1, horizon + 1), cycle)
+    np.testing.assert_allclose(out, reference + scale * pattern[at], rtol=1e-4, atol=1e-4)
+
+
+def test_a_cycle_model_saves_and_loads_in_safe_mode(tmp_path):
+    cfg = config.ModelConfig(type="lstm", layers=[{"units": 4}], **SEGRNN)
+    model = models.build_model(cfg, 12, 2, 5, 2, cycle=4)
+    model.get_layer("cycle").pattern.assign(np.ones((4, 2), dtype="float32"))
+    x = _with_phase(_x(batch=2, steps=12, channels=2), [1, 2], 4)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-6)
+
+
+def test_cycle_with_known_future_inputs_is_refused():
+    raw = _raw(cycle=True)
+    raw["data"]["calendar"] = ["hour_of_day"]
+    message = _error(raw)
+    assert "model.cycle" in message and "hour_of_day" in message

@@ -136,3 +136,21 @@ def test_each_optimizer_is_built_with_its_settings(name, keras_class):
     assert float(optimizer.learning_rate) == pytest.approx(0.02) and optimizer.clipnorm == 1.5
     if name == "adamw":
         assert optimizer.weight_decay == pytest.approx(0.01)
+
+
+def test_a_cycle_run_forecasts_from_the_positions_of_its_timestamps(tmp_path):
+    """model.cycle: the saved run adds the position column again when it forecasts, from the file's times."""
+    raw = tiny_config(DATA / "ETTh1-head2000.csv", run={"dir": str(tmp_path)}, data={"targets": ["OT"]},
+                      window={"input_length": 48, "horizon": 24}, model={"cycle": True, "segment_length": 12})
+    run = runs.load(training.train(config.validate(raw), verbose=0))
+    assert run.prep["cycle"] == 24
+    prepared = forecasting.prepare(run)
+    last = prepared.series.index[-1]
+    assert prepared.values.shape[1] == 2 and prepared.values[-1, 1] == last.hour
+    x = prepared.values[None, -48:]
+    expected = data.unscale(np.asarray(run.load_model()(x))[0], run.prep)
+    future = forecasting.future(prepared)
+    np.testing.assert_allclose(future.to_numpy()[:, 0], expected[:, 0], rtol=1e-5)
+    assert future.index[0] == last + pd.Timedelta(hours=1)
+    report = forecasting.evaluate(prepared)
+    assert np.isfinite(report["original"]["model"]["overall"]["mae"])

@@ -182,6 +182,9 @@ class ModelConfig(Section):
     (SegRNN's parallel multi-step forecasting); direct maps the final state to the horizon.
     ensemble trains that many copies of the network side by side, each from its own
     initial weights and fitted on its own, and forecasts their mean.
+    cycle learns one pattern of a cycle (the season, or that many steps) per column,
+    indexed by each row's position in it, takes it out of the window and puts it back on
+    the forecast: the network forecasts what the cycle does not explain (CycleNet).
     combine (a panel's point forecast): the network's averaged with AutoETS's (ets), AutoTheta's
     (theta) or both (ets+theta); auto chooses among these and none on the validation windows
     (benchmarks/DEFAULTS.md, round 15); one series keeps the network alone.
@@ -203,6 +206,9 @@ class ModelConfig(Section):
     output: OutputConfig = OutputConfig()
     ensemble: Annotated[Int, Field(ge=1, le=64)] = 1  # bounded: a typo must not build thousands of models
     combine: Literal["auto", "none", "ets", "theta", "ets+theta"] = "auto"
+    # CycleNet's residual cycle: true learns a pattern of the data's season (24 hourly, 96 for 15 minutes), a number
+    # a pattern of that many steps, auto the season's where it is longer than 1; false: off
+    cycle: Union[bool, PosInt, Literal["auto"]] = False
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":
@@ -387,6 +393,13 @@ class Config(Section):
                     f"that divides it (or an input_length that is a multiple of {model.segment_length})"
                 )
         known = list(self.data.future_features) + list(self.data.calendar)
+        if known and model.cycle == "auto":  # auto: where it applies; the positions come from the time alone
+            model.cycle = False
+        if known and model.cycle is not False:
+            raise ValueError(
+                f"model.cycle reads each row's position in the cycle from the time column; it cannot be combined "
+                f"with known-future inputs ({', '.join(known)}) yet. Remove those, or set model.cycle: false"
+            )
         if known and (model.channel_independence or model.decoder != "direct"):
             raise ValueError(
                 f"known-future inputs ({', '.join(known)}) are fed to the direct dense head; they cannot be used with "

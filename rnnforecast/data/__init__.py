@@ -10,7 +10,15 @@ No Keras here: this package is plain pandas and NumPy so that it tests fast. Its
 importable from `rnnforecast.data` itself.
 """
 
-from rnnforecast.data.grid import CALENDAR_PERIODS, calendar_features, future_index, infer_frequency, season_length  # noqa: F401
+from rnnforecast.data.grid import (  # noqa: F401
+    CALENDAR_PERIODS,
+    calendar_features,
+    cycle_length,
+    cycle_phase,
+    future_index,
+    infer_frequency,
+    season_length,
+)
 from rnnforecast.data.io import TIME_NAMES, detect_time_column, is_parquet, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import fit_preprocessing, known_future, prepare, static_scaling, unscale  # noqa: F401

@@ -106,3 +106,30 @@ def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Ind
     if frequency is None or not isinstance(index, pd.DatetimeIndex):
         return pd.RangeIndex(len(index), len(index) + horizon, name="step")
     return pd.date_range(index[-1], periods=horizon + 1, freq=frequency, name=index.name)[1:]
+
+
+def cycle_phase(index: pd.Index, frequency: str | None, cycle: int) -> np.ndarray:
+    """Each row's position in a cycle of `cycle` steps, counted from the epoch (model.cycle).
+
+    Counted from the timestamps, not the row numbers, so that a series' later file, another
+    series of a panel or the steps to forecast share the positions: with hourly rows and a
+    cycle of 24, the position is the hour of the day (UTC). Without a time grid, the row number.
+    """
+    if isinstance(index, pd.DatetimeIndex) and frequency:
+        offset = to_offset(frequency)
+        try:
+            step = pd.Timedelta(offset).value
+        except (ValueError, TypeError):  # months, quarters, years: the period's number
+            steps = index.tz_localize(None).to_period(offset).asi8 if index.tz else index.to_period(offset).asi8
+        else:
+            steps = index.as_unit("ns").asi8 // step
+    else:
+        steps = np.arange(len(index), dtype=np.int64)
+    return np.mod(steps, cycle).astype("float32")
+
+
+def cycle_length(cycle: bool | int | str, season: int) -> int:
+    """The steps of model.cycle's pattern: the season for `true`, for `auto` where it is over 1; 0: none."""
+    if cycle is False or (cycle == "auto" and season <= 1):
+        return 0
+    return season if cycle is True or cycle == "auto" else int(cycle)

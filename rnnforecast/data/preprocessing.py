@@ -9,15 +9,17 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.config import DataConfig
-from rnnforecast.data.grid import calendar_features, future_index, season_length
+from rnnforecast.data.grid import calendar_features, cycle_length, cycle_phase, future_index, season_length
 from rnnforecast.data.series import Series
 from rnnforecast.data.windows import Bounds
 from rnnforecast.errors import UserError
 
 
-def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: dict | None = None) -> dict:
+def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: dict | None = None,
+                      cycle: bool | int = False) -> dict:
     """Fill values and scaler fitted on the training rows only, as a JSON-ready dict.
 
+    `cycle` is model.cycle: its length is kept, so that `prepare` adds the rows' positions in it.
     `fixed` gives (center, scale) for columns scaled across series, not within one: a
     static feature is constant in its series, and only its differences between series
     carry information.
@@ -53,6 +55,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
             center, scale = means * 0.0, means * 0.0 + 1.0
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(center)), scale, 1.0)  # a constant column stays finite
     center, scale = center.copy(), scale.copy()
+    season = cfg.season_length or season_length(series.frequency)
     for column, (mid, unit) in (fixed or {}).items():
         j = series.columns.index(column)
         center[j], scale[j] = mid, unit
@@ -70,7 +73,8 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "scaling": cfg.scaling,
         "center": [float(v) for v in center],
         "scale": [float(v) for v in scale],
-        "season_length": cfg.season_length or season_length(series.frequency),
+        "season_length": season,
+        "cycle": cycle_length(cycle, season),
         "train_end": bounds.train_end,
         "val_end": bounds.val_end,
         "test_end": bounds.test_end,
@@ -79,7 +83,18 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
 
 
 def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled float32 values with gaps filled, and a mask of rows a window may use."""
+    """Scaled float32 values with gaps filled, and a mask of rows a window may use.
+
+    With prep["cycle"] (model.cycle), one more column: each row's position in the cycle.
+    """
+    values, valid = _scaled(series, prep)
+    if prep.get("cycle"):
+        phase = cycle_phase(series.index, prep["frequency"], prep["cycle"])
+        values = np.concatenate([values, phase[:, None]], axis=1)
+    return values, valid
+
+
+def _scaled(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
     frame = series.frame
     policy = prep["missing"]
     raw = frame.to_numpy(dtype="float64")

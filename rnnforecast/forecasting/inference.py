@@ -289,4 +289,4 @@ def _own_preprocessing(run: Run, series: data.Series) -> dict:
         column: (some["center"][some["columns"].index(column)], some["scale"][some["columns"].index(column)])
         for column in run.config.data.static_features
     }
-    return data.fit_preprocessing(series, data.Bounds(n, n, n), run.config.data, fixed)
+    return data.fit_preprocessing(series, data.Bounds(n, n, n), run.config.data, fixed, run.config.model.cycle)

@@ -14,6 +14,7 @@ from rnnforecast.models.layers import (  # noqa: F401
     AddHighway,
     AddReference,
     BatchReshape,
+    CyclePattern,
     Highway,
     MemberMean,
     MonotoneQuantiles,

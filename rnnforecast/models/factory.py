@@ -13,6 +13,7 @@ from rnnforecast.models.layers import (
     AddHighway,
     AddReference,
     BatchReshape,
+    CyclePattern,
     Highway,
     MemberMean,
     MonotoneQuantiles,
@@ -38,6 +39,7 @@ def build_model(
     season: int = 1,
     name: str | None = None,
     unroll: bool = False,
+    cycle: int = 0,
 ) -> keras.Model:
     """Inputs (batch, input_length, n_inputs) -> forecasts (batch, horizon, n_targets).
 
@@ -56,19 +58,26 @@ def build_model(
     With `cfg.ensemble` > 1 it is that many such networks, each from its own initial
     weights, sharing the inputs and nothing else (see `_ensemble`). `unroll` builds the
     recurrence as a straight graph instead of a loop (a speed choice: training.unroll_on_cpu).
+    With `cycle` > 0 the inputs carry one more column, each row's position in a cycle of that
+    many steps, and a learned pattern of the cycle is taken out of the window (after the
+    normalization) and put back on the forecast (CyclePattern; `model.cycle`).
     """
     if cfg.ensemble > 1:
-        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season), unroll)
+        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season, None, unroll, cycle))
     seg = cfg.segment_length
     if seg is not None and input_length % seg:
         raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
     if cfg.channel_independence and n_inputs != n_targets:
         raise ValueError(f"channel_independence needs every input to be a target. Received: {n_inputs} inputs, {n_targets} targets")
     n_quantiles = len(cfg.output.quantiles or [None])
-    inputs = keras.Input(shape=(input_length, n_inputs), name="history")
+    inputs = keras.Input(shape=(input_length, n_inputs + (1 if cycle else 0)), name="history")
     x = inputs
+    if cycle:
+        x, cycle_past, cycle_future = CyclePattern(cycle, horizon, n_targets, name="cycle")(x)
     if cfg.normalization != "none":
         x, *stats = WindowNormalization(cfg.normalization, scale=cfg.normalization_scale, name="window_normalization")(x)
+    if cycle:
+        x = keras.layers.Subtract(name="without_cycle")([x, cycle_past])
     highway = None
     if cfg.highway:
         seasonal = season if cfg.highway in ("seasonal", "fitted") else None  # fitted: training then solves it
@@ -140,16 +149,18 @@ def build_model(
         outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if highway is not None:
         outputs = AddHighway(name="add_highway")([outputs, highway])
+    if cycle:
+        outputs = AddHighway(name="add_cycle")([outputs, cycle_future])
     if cfg.normalization != "none":
         outputs = AddReference(n_targets, scale=cfg.normalization_scale, name="add_reference")([outputs, *stats])
     model_inputs = [inputs, future] if n_known and not by_segments else inputs
     return keras.Model(model_inputs, outputs, name=name or f"rnnforecast_{cfg.type}")
 
 
-def _ensemble(cfg: ModelConfig, shape: tuple, unroll: bool) -> keras.Model:
+def _ensemble(cfg: ModelConfig, args: tuple) -> keras.Model:
     """The members' mean (MemberMean) as the forecast; training fits each member on its own (EnsembleLoss)."""
     one = cfg.model_copy(update={"ensemble": 1})
-    members = [build_model(one, *shape, name=f"member_{i + 1}", unroll=unroll) for i in range(cfg.ensemble)]
+    members = [build_model(one, *args[:6], f"member_{i + 1}", *args[7:]) for i in range(cfg.ensemble)]
     inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
     args = inputs if len(inputs) > 1 else inputs[0]
     outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])

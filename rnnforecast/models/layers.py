@@ -248,3 +248,41 @@ class MemberMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class CyclePattern(keras.layers.Layer):
+    """CycleNet's residual cycle: a learned pattern of `cycle` steps per column, taken out and put back.
+
+    The input's last column is each row's position in the cycle (the data module adds it:
+    `data.cycle_phase`). The layer returns the window without that column, the pattern at
+    the window's rows (to subtract) and at the horizon's (to add to the forecast), so the
+    recurrent network forecasts what the cycle does not explain (Lin et al. 2024, CycleNet).
+    The pattern starts at zero: the model starts as the one without it.
+    Inputs (batch, steps, columns + 1) -> ((batch, steps, columns), same, (batch, horizon, n_targets)).
+    """
+
+    def __init__(self, cycle: int, horizon: int, n_targets: int, **kwargs):
+        super().__init__(**kwargs)
+        if cycle < 1:
+            raise ValueError(f"cycle must be at least 1. Received: cycle={cycle}")
+        self.cycle, self.horizon, self.n_targets = int(cycle), int(horizon), int(n_targets)
+
+    def build(self, input_shape):
+        self.steps, self.columns = int(input_shape[1]), int(input_shape[2]) - 1
+        self.pattern = self.add_weight(shape=(self.cycle, self.columns), initializer="zeros", name="pattern")
+
+    def call(self, inputs):
+        last = ops.cast(ops.round(inputs[:, -1, -1]), "int32")[:, None]  # the last input row's position
+        past = ops.mod(last + ops.arange(1 - self.steps, 1, dtype="int32")[None, :], self.cycle)
+        future = ops.mod(last + ops.arange(1, self.horizon + 1, dtype="int32")[None, :], self.cycle)
+        at_past = ops.take(self.pattern, past, axis=0)
+        at_future = ops.take(self.pattern[:, : self.n_targets], future, axis=0)
+        return inputs[:, :, :-1], at_past, at_future
+
+    def compute_output_shape(self, input_shape):
+        window = (input_shape[0], input_shape[1], input_shape[2] - 1)
+        return window, window, (input_shape[0], self.horizon, self.n_targets)
+
+    def get_config(self):
+        return {**super().get_config(), "cycle": self.cycle, "horizon": self.horizon, "n_targets": self.n_targets}

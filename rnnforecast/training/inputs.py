@@ -234,7 +234,7 @@ def derived_segments(config: Config, length: int) -> tuple[int, int | None]:
 def _prepare_one(series: data.Series, config: Config, fixed: dict | None = None):
     """One series: split, fit its preprocessing on its training rows, prepare, index its windows."""
     bounds = data.split_bounds(series, config.data, config.window)
-    prep = data.fit_preprocessing(series, bounds, config.data, fixed)
+    prep = data.fit_preprocessing(series, bounds, config.data, fixed, config.model.cycle)
     values, valid = data.prepare(series, prep)
     train_targets = data.unscale(values[: bounds.train_end, : len(series.targets)], prep)
     prep["mase_scale"] = metrics.mase_scale(train_targets, prep["season_length"]).tolist()
@@ -260,7 +260,7 @@ def _prepare_unsplit(series: data.Series, config: Config, fixed: dict | None = N
     L, H = config.window.input_length, config.window.horizon
     if n < L:
         raise UserError(f"{series.label} has {n} rows, fewer than input_length {L}")
-    prep = data.fit_preprocessing(series, data.Bounds(n, n, n), config.data, fixed)
+    prep = data.fit_preprocessing(series, data.Bounds(n, n, n), config.data, fixed, config.model.cycle)
     values, valid = data.prepare(series, prep)
     prep["mase_scale"] = metrics.mase_scale(data.unscale(values[:, : len(series.targets)], prep), prep["season_length"]).tolist()
     return prep, values, valid, {"all": data.window_starts(valid, L, H, 0, n, config.window.stride)}
