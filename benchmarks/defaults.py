@@ -136,6 +136,12 @@ ROUNDS = {
         "r11:panel-scale": {},
         "r16:cycle": {"model.cycle": "auto"},
     },
+    # Round 17: the cycle's pattern started as the training rows' profile beside the fitted highway (the product's code
+    # with model.cycle on); the reference's rows are round 16's (copied: a run without a cycle is unchanged).
+    17: {
+        "r11:panel-scale": {},
+        "r17:cycle-fitted": {"model.cycle": "auto"},
+    },
 }
 
 COMBINATIONS = {  # round 13: weights of (network, AutoETS, AutoTheta)

@@ -160,3 +160,43 @@ def test_highway_fit_and_freeze_need_a_highway_they_apply_to(model, message):
     raw = {"data": {"path": "x.csv", "targets": ["y"]}, "window": {"horizon": 2}, "model": model}
     with pytest.raises(UserError, match=message):
         config.validate(raw)
+
+
+def test_with_a_cycle_the_untrained_model_is_the_fitted_map_plus_the_training_profile(tmp_path):
+    """model.cycle beside a fitted highway: the pattern starts as each position's training mean, the map is fitted
+    on the windows without it, and the untrained model forecasts exactly that."""
+    t = np.arange(3000)
+    profile = np.where(t % 24 < 8, 2.0, -1.0)  # a square daily profile: beyond a first harmonic
+    values = 10 + profile + 0.3 * np.random.default_rng(0).normal(size=len(t))
+    path = tmp_path / "square.csv"
+    times = pd.date_range("2020-01-01 03:00", periods=len(t), freq="h")  # row 0 is at position 3
+    pd.DataFrame({"time": times, "y": values}).to_csv(path, index=False)
+    raw = _config(path, "y", 24, 48, tmp_path).model_dump()
+    raw["model"]["cycle"] = True
+    cfg = config.validate(raw)
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, 24)
+    train = prepared.starts["train"]
+    weight = linear_start.start_highway(model, prepared.values, train, prepared.starts["val"], cfg, 24)
+    pattern = model.get_layer("cycle").pattern.numpy()[:, 0]
+    hours = np.arange(24)
+    truth = np.where((hours - 3) % 24 < 8, 2.0, -1.0) * 1.0
+    scale = prepared.prep["scale"][0]
+    np.testing.assert_allclose(pattern * scale, truth - truth.mean(), atol=0.12)  # the profile (4 standard errors)
+    solution, _ = linear_start.fitted_map(prepared.values, train, [], cfg, 24, prior_windows=weight)
+    val = prepared.starts["val"][:100]
+    rows = val[:, None] + np.arange(72)
+    block = prepared.values[rows][:, :, 0].astype("float64")
+    at = pattern[prepared.values[rows, 1].astype(int)]
+    reference = block[:, 47:48]
+    x = block[:, :48] - reference - at[:, :48]
+    expected = np.hstack([x, np.ones((len(x), 1))]) @ solution + at[:, 48:] + reference
+    windows = prepared.values[val[:, None] + np.arange(48)]
+    np.testing.assert_allclose(model.predict(windows, verbose=0)[:, :, 0], expected, atol=1e-4)
+    without = training.build(config.validate({**raw, "model": {**raw["model"], "cycle": False}}), 1, 24)
+    linear_start.start_highway(without, prepared.values[:, :1], train, prepared.starts["val"], cfg.model_copy(
+        update={"model": cfg.model.model_copy(update={"cycle": False})}), 24)
+    y = block[:, 48:]
+    plain = np.abs(without.predict(windows[:, :, :1], verbose=0)[:, :, 0] - y).mean()
+    model_error = np.abs(expected - y).mean()
+    assert model_error < plain  # the profile's 24 numbers beat what a linear map of 48 steps can do alone

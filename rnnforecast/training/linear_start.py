@@ -27,17 +27,52 @@ def highways(model) -> list:
     """The model's Highway layers, an ensemble's members' included."""
     from rnnforecast.models.layers import Highway
 
+    return _layers_of(model, Highway)
+
+
+def _layers_of(model, kind) -> list:
     found = []
     for layer in model.layers:
-        if isinstance(layer, Highway):
+        if isinstance(layer, kind):
             found.append(layer)
         elif hasattr(layer, "layers"):
-            found.extend(highways(layer))
+            found.extend(_layers_of(layer, kind))
     return found
 
 
-def _design(values: np.ndarray, starts: np.ndarray, config: Config, cap: int):
-    """Yield (inputs with a bias column, targets) in the model's normalized units, one chunk at a time."""
+def cycle_profile(values: np.ndarray, starts: np.ndarray, config: Config, cycle: int) -> np.ndarray:
+    """Each target's mean at each position of the cycle less its overall mean, over the rows these windows cover.
+
+    The start of model.cycle's pattern beside a fitted highway: the seasonal profile that
+    seasonal indices or dummies would estimate, in the scaled units the pattern is used in.
+    """
+    n, span = len(config.data.targets), config.window.input_length + config.window.horizon
+    cover = np.zeros(len(values) + 1, dtype=np.int64)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, np.minimum(starts + span, len(values)), -1)
+    rows = np.flatnonzero(np.cumsum(cover[:-1]) > 0)
+    if len(rows) == 0:
+        return np.zeros((cycle, n))
+    target, phase = values[rows, :n].astype("float64"), np.rint(values[rows, -1]).astype(np.int64) % cycle
+    counts = np.bincount(phase, minlength=cycle)
+    sums = np.stack([np.bincount(phase, weights=target[:, j], minlength=cycle) for j in range(n)], axis=1)
+    means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+    return np.where(counts[:, None] > 0, means - target.mean(axis=0), 0.0)
+
+
+def cycle_start(values: np.ndarray, starts: np.ndarray, config: Config, season: int) -> np.ndarray | None:
+    """model.cycle's starting pattern beside a fitted highway (None without a cycle)."""
+    from rnnforecast.data import cycle_length
+
+    cycle = cycle_length(config.model.cycle, season)
+    return cycle_profile(values, np.asarray(starts), config, cycle) if cycle else None
+
+
+def _design(values: np.ndarray, starts: np.ndarray, config: Config, cap: int, pattern: np.ndarray | None = None):
+    """Yield (inputs with a bias column, targets) in the model's normalized units, one chunk at a time.
+
+    With a cycle `pattern` (cycle, targets), it is taken out of both at each row's position, as the model does.
+    """
     L, H, n = config.window.input_length, config.window.horizon, len(config.data.targets)
     if len(starts) > cap:
         starts = np.sort(np.random.default_rng(config.training.seed).choice(starts, cap, replace=False))
@@ -51,15 +86,19 @@ def _design(values: np.ndarray, starts: np.ndarray, config: Config, cap: int):
             if config.model.normalization_scale:
                 std = np.sqrt(past.var(axis=1, keepdims=True) + 1e-5)
                 past, future = past / std, future / std
+        if pattern is not None:
+            cycle = pattern.shape[0]
+            at = pattern[np.rint(values[rows, -1]).astype(np.int64) % cycle]  # (windows, L + H, targets)
+            past, future = past - at[:, :L], future - at[:, L:]
         x = np.concatenate([past.transpose(0, 2, 1).reshape(-1, L), np.ones((past.shape[0] * n, 1))], axis=1)
         yield x, future.transpose(0, 2, 1).reshape(-1, H)
 
 
-def _normal_equations(values, starts, config, weights=None):
+def _normal_equations(values, starts, config, weights=None, pattern=None):
     """X'WX, X'WY and the row count (W: one weight per row of the design, default 1)."""
     L, H = config.window.input_length, config.window.horizon
     gram, cross, rows = np.zeros((L + 1, L + 1)), np.zeros((L + 1, H)), 0
-    for x, y in _design(values, starts, config, MAX_WINDOWS):
+    for x, y in _design(values, starts, config, MAX_WINDOWS, pattern):
         wx = x if weights is None else x * weights[rows : rows + len(x), None]
         gram += wx.T @ x
         cross += wx.T @ y
@@ -70,7 +109,7 @@ def _normal_equations(values, starts, config, weights=None):
 IRLS_STEPS = 4  # reweightings of the least-squares start; on the development data the error settles in three
 
 
-def _robust(values, starts, config, prior, weight, solution):
+def _robust(values, starts, config, prior, weight, solution, pattern=None):
     """Iteratively reweighted least squares toward the absolute error (`model.highway_fit: absolute`).
 
     Each row (a window's target) is weighted by 1 / its mean absolute error, floored at a
@@ -81,9 +120,9 @@ def _robust(values, starts, config, prior, weight, solution):
     """
     for _ in range(IRLS_STEPS):
         error = np.concatenate([np.abs(x @ solution - y).mean(axis=1)
-                                for x, y in _design(values, starts, config, MAX_WINDOWS)])
+                                for x, y in _design(values, starts, config, MAX_WINDOWS, pattern)])
         weights = 1.0 / np.maximum(error, 0.1 * np.median(error) + 1e-12)
-        gram, cross, _ = _normal_equations(values, starts, config, weights / weights.mean())
+        gram, cross, _ = _normal_equations(values, starts, config, weights / weights.mean(), pattern)
         solution = _solve(gram, cross, prior, weight)
     return solution
 
@@ -111,24 +150,26 @@ def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: C
 
     Returns:
         The map in the normalized units the Highway layer reads and writes, and the shrinkage used.
+        With model.cycle, the map is fitted on the windows without the cycle's start (cycle_start).
     """
     from rnnforecast.models.layers import seasonal_naive_map
 
+    pattern = cycle_start(values, train, config, season)
     L, H = config.window.input_length, config.window.horizon
     prior = np.vstack([seasonal_naive_map(L, H, season), np.zeros((1, H))]).astype("float64")
-    gram, cross, rows = _normal_equations(values, train, config)
+    gram, cross, rows = _normal_equations(values, train, config, pattern=pattern)
     energy = max(np.trace(gram[:L, :L]) / max(rows, 1) / L, 1e-12)  # one window's mean square input
     candidates = PRIOR_WINDOWS if prior_windows is None else (prior_windows,)
     solutions = {w: _solve(gram, cross, prior, w * energy) for w in candidates}
     if config.model.highway_fit == "absolute":
-        solutions = {w: s if math.isinf(w) else _robust(values, train, config, prior, w * energy, s)
+        solutions = {w: s if math.isinf(w) else _robust(values, train, config, prior, w * energy, s, pattern)
                      for w, s in solutions.items()}
     if len(solutions) == 1 or len(val) == 0:
         chosen = candidates[0] if len(solutions) == 1 else math.inf
         return solutions.get(chosen, prior), chosen
     squared = config.training.loss == "mse"
     errors = dict.fromkeys(solutions, 0.0)
-    for x, y in _design(values, val, config, MAX_WINDOWS // 5):
+    for x, y in _design(values, val, config, MAX_WINDOWS // 5, pattern):
         for w, solution in solutions.items():
             residual = x @ solution - y
             errors[w] += float((residual**2).sum() if squared else np.abs(residual).sum())
@@ -138,9 +179,20 @@ def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: C
 
 def start_highway(model, values: np.ndarray, train: np.ndarray, val: np.ndarray, config: Config, season: int,
                   prior_windows: float | None = None) -> float | None:
-    """Set every Highway of the model to the fitted map (highway: fitted only); return the shrinkage used."""
+    """Set every Highway of the model to the fitted map (highway: fitted only); return the shrinkage used.
+
+    With model.cycle, the cycle's pattern starts as the training rows' profile (cycle_profile) and
+    the map is fitted on the windows without it: together, a linear forecast with seasonal terms.
+    """
+    from rnnforecast.models.layers import CyclePattern
+
     if config.model.highway != "fitted" or len(train) == 0:
         return None
+    pattern = cycle_start(values, np.asarray(train), config, season)
+    for layer in _layers_of(model, CyclePattern) if pattern is not None else []:
+        start = np.zeros(tuple(layer.pattern.shape))
+        start[:, : pattern.shape[1]] = pattern  # the targets' columns; other inputs' start at zero
+        layer.pattern.assign(start.astype("float32"))
     solution, chosen = fitted_map(values, np.asarray(train), np.asarray(val), config, season, prior_windows)
     for layer in highways(model):
         layer.linear.kernel.assign(solution[:-1].astype("float32"))
