@@ -200,3 +200,20 @@ def test_with_a_cycle_the_untrained_model_is_the_fitted_map_plus_the_training_pr
     plain = np.abs(without.predict(windows[:, :, :1], verbose=0)[:, :, 0] - y).mean()
     model_error = np.abs(expected - y).mean()
     assert model_error < plain  # the profile's 24 numbers beat what a linear map of 48 steps can do alone
+
+
+def test_the_cycle_starts_as_the_training_profile_whatever_the_highway(tmp_path):
+    cfg = _config(DATA / "ETTh1-head2000.csv", "OT", 24, 48, tmp_path)
+    raw = cfg.model_dump()
+    raw["model"].update(cycle=True, highway=False)
+    cfg = config.validate(raw)
+    prepared = training.prepare_data(cfg)
+    model = training.build(cfg, 1, 24)
+    assert linear_start.start_highway(model, prepared.values, prepared.starts["train"], [], cfg, 24) is None
+    pattern = model.get_layer("cycle").pattern.numpy()[:, 0]
+    rows = np.arange(prepared.starts["train"].max() + 72)
+    hours = prepared.values[rows, 1].astype(int)
+    target = prepared.values[rows, 0]
+    expected = np.array([target[hours == h].mean() for h in range(24)]) - target.mean()
+    np.testing.assert_allclose(pattern, expected, atol=1e-5)
+    assert np.ptp(pattern) > 0.1  # OT has a daily profile

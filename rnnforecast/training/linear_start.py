@@ -181,18 +181,21 @@ def start_highway(model, values: np.ndarray, train: np.ndarray, val: np.ndarray,
                   prior_windows: float | None = None) -> float | None:
     """Set every Highway of the model to the fitted map (highway: fitted only); return the shrinkage used.
 
-    With model.cycle, the cycle's pattern starts as the training rows' profile (cycle_profile) and
-    the map is fitted on the windows without it: together, a linear forecast with seasonal terms.
+    With model.cycle, the cycle's pattern starts as the training rows' profile (cycle_profile), whatever
+    the highway, and a fitted map is fitted on the windows without it: together, a linear forecast with
+    seasonal terms.
     """
     from rnnforecast.models.layers import CyclePattern
 
-    if config.model.highway != "fitted" or len(train) == 0:
+    if len(train) == 0:
         return None
     pattern = cycle_start(values, np.asarray(train), config, season)
     for layer in _layers_of(model, CyclePattern) if pattern is not None else []:
         start = np.zeros(tuple(layer.pattern.shape))
         start[:, : pattern.shape[1]] = pattern  # the targets' columns; other inputs' start at zero
         layer.pattern.assign(start.astype("float32"))
+    if config.model.highway != "fitted":
+        return None
     solution, chosen = fitted_map(values, np.asarray(train), np.asarray(val), config, season, prior_windows)
     for layer in highways(model):
         layer.linear.kernel.assign(solution[:-1].astype("float32"))
