@@ -6,6 +6,9 @@
         float32 against mixed_bfloat16, the 2x64 stack over 96 steps, batches of 256
     python benchmarks/levers.py unroll [--cell default|default-points|lstm|gru|simple_rnn] [--input-length 96] [--batch 256]
         the recurrence as a graph loop against the same model unrolled (section 20); also prediction
+    python benchmarks/levers.py hoist [--cell lstm|gru]
+        Keras's layers against the same stack with each layer's input projection computed for every step at once,
+        outside the recurrence (one large product instead of 96 small ones); the 2x64 stack over 96 steps
 
 Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
 """
@@ -126,9 +129,70 @@ def bfloat16(cell: str) -> None:
         print(f"{cell} {name:<15} train {statistics.median(train[name][1:]):6.0f}  predict {statistics.median(predict[name][1:]):6.0f}")
 
 
+def hoist(cell: str) -> None:
+    """The input projection x W hoisted out of the loop: the recurrence keeps only h U and the gates."""
+    import keras
+    from keras import ops
+
+    class Hoisted(keras.layers.Layer):  # a cell whose inputs are already x W + b, for keras.layers.RNN
+        def __init__(self, units, kind, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.kind = units, kind
+            self.state_size = [units, units] if kind == "lstm" else [units]
+            self.output_size = units
+
+        def build(self, input_shape):
+            gates = 4 if self.kind == "lstm" else 3
+            self.recurrent_kernel = self.add_weight(shape=(self.units, gates * self.units), initializer="orthogonal")
+            if self.kind == "gru":  # reset_after: the recurrent bias sits inside the reset gate's product
+                self.recurrent_bias = self.add_weight(shape=(3 * self.units,), initializer="zeros")
+
+        def call(self, inputs, states):
+            h = states[0]
+            inner = ops.matmul(h, self.recurrent_kernel)
+            if self.kind == "lstm":
+                i, f, g, o = ops.split(inputs + inner, 4, axis=-1)
+                c = ops.sigmoid(f) * states[1] + ops.sigmoid(i) * ops.tanh(g)
+                h = ops.sigmoid(o) * ops.tanh(c)
+                return h, [h, c]
+            inner = inner + self.recurrent_bias
+            xz, xr, xh = ops.split(inputs, 3, axis=-1)
+            hz, hr, hh = ops.split(inner, 3, axis=-1)
+            z, r = ops.sigmoid(xz + hz), ops.sigmoid(xr + hr)
+            h = z * h + (1 - z) * ops.tanh(xh + r * hh)
+            return h, [h]
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10_240, 96, 1)).astype("float32")
+    y = rng.standard_normal((10_240, 24)).astype("float32")
+    gates = 4 if cell == "lstm" else 3
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    keras_stack = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
+                                    keras.layers.Dense(24)])
+    hoisted = keras.Sequential([keras.Input((96, 1)),
+                                keras.layers.Dense(gates * 64), keras.layers.RNN(Hoisted(64, cell), return_sequences=True),
+                                keras.layers.Dense(gates * 64), keras.layers.RNN(Hoisted(64, cell)),
+                                keras.layers.Dense(24)])
+    models = {"keras layers": keras_stack, "projection hoisted": hoisted}
+    for model in models.values():
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
+    train, predict = {k: [] for k in models}, {k: [] for k in models}
+    for _ in range(6):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+            train[name].append(len(x) / (time.perf_counter() - start))
+            start = time.perf_counter()
+            model.predict_on_batch(x[:4096])
+            predict[name].append(4096 / (time.perf_counter() - start))
+    for name in models:
+        print(f"{cell} {name:<20} train {' '.join(f'{r:6.0f}' for r in train[name])}  median "
+              f"{statistics.median(train[name][1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
@@ -139,6 +203,8 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     if args.lever == "pipeline":
         pipeline(args.cell or "default", args.batch)
+    elif args.lever == "hoist":
+        hoist(args.cell or "lstm")
     elif args.lever == "unroll":
         unroll(args.cell or "default", args.batch, args.input_length)
     else:
