@@ -314,3 +314,12 @@ def test_cycle_with_known_future_inputs_is_refused():
     raw["data"]["calendar"] = ["hour_of_day"]
     message = _error(raw)
     assert "model.cycle" in message and "hour_of_day" in message
+
+
+def test_an_ensemble_with_a_cycle_gives_each_member_its_own_pattern():
+    cfg = config.ModelConfig(type="gru", layers=[{"units": 4}], ensemble=2, highway=False)
+    model = models.build_model(cfg, 12, 2, 5, 2, cycle=4)
+    patterns = [layer.get_layer("cycle").pattern for layer in model.layers if layer.name.startswith("member_")]
+    assert len(patterns) == 2 and patterns[0] is not patterns[1]
+    x = _with_phase(_x(batch=3, steps=12, channels=2), [0, 1, 2], 4)
+    assert np.asarray(model(x)).shape == (3, 5, 2)

@@ -16,7 +16,7 @@ from rnnforecast.errors import UserError
 
 
 def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: dict | None = None,
-                      cycle: bool | int = False) -> dict:
+                      cycle: bool | int | str = False) -> dict:
     """Fill values and scaler fitted on the training rows only, as a JSON-ready dict.
 
     `cycle` is model.cycle: its length is kept, so that `prepare` adds the rows' positions in it.

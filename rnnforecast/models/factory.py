@@ -63,7 +63,7 @@ def build_model(
     normalization) and put back on the forecast (CyclePattern; `model.cycle`).
     """
     if cfg.ensemble > 1:
-        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season, None, unroll, cycle))
+        return _ensemble(cfg, (input_length, n_inputs, horizon, n_targets, n_known, season), unroll, cycle)
     seg = cfg.segment_length
     if seg is not None and input_length % seg:
         raise ValueError(f"segment_length must divide input_length. Received: {seg} and {input_length}")
@@ -157,10 +157,10 @@ def build_model(
     return keras.Model(model_inputs, outputs, name=name or f"rnnforecast_{cfg.type}")
 
 
-def _ensemble(cfg: ModelConfig, args: tuple) -> keras.Model:
+def _ensemble(cfg: ModelConfig, shape: tuple, unroll: bool, cycle: int) -> keras.Model:
     """The members' mean (MemberMean) as the forecast; training fits each member on its own (EnsembleLoss)."""
     one = cfg.model_copy(update={"ensemble": 1})
-    members = [build_model(one, *args[:6], f"member_{i + 1}", *args[7:]) for i in range(cfg.ensemble)]
+    members = [build_model(one, *shape, name=f"member_{i + 1}", unroll=unroll, cycle=cycle) for i in range(cfg.ensemble)]
     inputs = [keras.Input(shape=tensor.shape[1:], name=tensor.name.split(":")[0]) for tensor in members[0].inputs]
     args = inputs if len(inputs) > 1 else inputs[0]
     outputs = MemberMean(name="ensemble_mean")([member(args) for member in members])

@@ -258,7 +258,7 @@ class CyclePattern(keras.layers.Layer):
     `data.cycle_phase`). The layer returns the window without that column, the pattern at
     the window's rows (to subtract) and at the horizon's (to add to the forecast), so the
     recurrent network forecasts what the cycle does not explain (Lin et al. 2024, CycleNet).
-    The pattern starts at zero: the model starts as the one without it.
+    Built at zero; training starts it at the training rows' profile (training.linear_start).
     Inputs (batch, steps, columns + 1) -> ((batch, steps, columns), same, (batch, horizon, n_targets)).
     """
 
