@@ -8,6 +8,7 @@ learns what that forecast misses (the head starts at zero). The fit is shrunk to
 seasonal naive map, not toward zero: a short series with fewer windows than weights stays
 near seasonal naive, a long one reaches least squares. How far is chosen on the
 validation windows, seasonal naive itself included, so the start is never worse there.
+With model.cycle, the cycle's pattern starts here too, as the training rows' seasonal profile.
 """
 
 from __future__ import annotations
