@@ -99,6 +99,20 @@ def unroll(cell: str, batch: int, input_length: int = 96) -> None:
               f"{statistics.median(rates[1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
 
 
+def _interleaved(models: dict, x, y, rounds: int) -> tuple[dict, dict]:
+    """Windows/s of each model's training epoch (batches of 256) and prediction (4,096 windows), in turns."""
+    train, predict = {k: [] for k in models}, {k: [] for k in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+            train[name].append(len(x) / (time.perf_counter() - start))
+            start = time.perf_counter()
+            model.predict_on_batch(x[:4096])
+            predict[name].append(4096 / (time.perf_counter() - start))
+    return train, predict
+
+
 def bfloat16(cell: str) -> None:
     import keras
 
@@ -116,15 +130,7 @@ def bfloat16(cell: str) -> None:
         return model
 
     models = {"float32": build("float32"), "mixed_bfloat16": build("mixed_bfloat16")}
-    train, predict = {k: [] for k in models}, {k: [] for k in models}
-    for _ in range(4):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=256, epochs=1, verbose=0)
-            train[name].append(len(x) / (time.perf_counter() - start))
-            start = time.perf_counter()
-            model.predict_on_batch(x[:4096])
-            predict[name].append(4096 / (time.perf_counter() - start))
+    train, predict = _interleaved(models, x, y, rounds=4)
     for name in models:
         print(f"{cell} {name:<15} train {statistics.median(train[name][1:]):6.0f}  predict {statistics.median(predict[name][1:]):6.0f}")
 
@@ -176,15 +182,7 @@ def hoist(cell: str) -> None:
     models = {"keras layers": keras_stack, "projection hoisted": hoisted}
     for model in models.values():
         model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
-    train, predict = {k: [] for k in models}, {k: [] for k in models}
-    for _ in range(6):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=256, epochs=1, verbose=0)
-            train[name].append(len(x) / (time.perf_counter() - start))
-            start = time.perf_counter()
-            model.predict_on_batch(x[:4096])
-            predict[name].append(4096 / (time.perf_counter() - start))
+    train, predict = _interleaved(models, x, y, rounds=6)
     for name in models:
         print(f"{cell} {name:<20} train {' '.join(f'{r:6.0f}' for r in train[name])}  median "
               f"{statistics.median(train[name][1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
