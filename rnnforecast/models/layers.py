@@ -226,7 +226,7 @@ def seasonal_naive_map(input_length: int, horizon: int, season: int):
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
 class AddHighway(keras.layers.Layer):
-    """Add the highway (batch, horizon, targets) to the forecast, to every quantile of a quantile forecast."""
+    """Add a (batch, horizon, targets) term (the highway, or the cycle's pattern) to the forecast, to every quantile."""
 
     def call(self, inputs):
         forecast, highway = inputs

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from rnnforecast.config import Config
+from rnnforecast.data import cycle_length
 
 MAX_WINDOWS = 50_000  # a sample this large fixes a map of at most a few hundred inputs well
 # The shrinkage toward seasonal naive, in windows' worth of evidence: the prior weighs as much as this many windows.
@@ -62,9 +63,7 @@ def cycle_profile(values: np.ndarray, starts: np.ndarray, config: Config, cycle:
 
 
 def cycle_start(values: np.ndarray, starts: np.ndarray, config: Config, season: int) -> np.ndarray | None:
-    """model.cycle's starting pattern beside a fitted highway (None without a cycle)."""
-    from rnnforecast.data import cycle_length
-
+    """model.cycle's starting pattern, whatever the highway (None without a cycle)."""
     cycle = cycle_length(config.model.cycle, season)
     return cycle_profile(values, np.asarray(starts), config, cycle) if cycle else None
 
