@@ -37,7 +37,7 @@ SeriesOpt = Annotated[
 
 ClassicalOpt = Annotated[Optional[bool], typer.Option(
     "--classical/--no-classical", help="Score statsforecast's AutoETS and AutoTheta too; default: when it is "
-    "installed (pip install 'rnnforecast[classical]') and the data has at most 1,000 series.")]
+    "installed (pip install 'rnnforecast\\[classical]') and the data has at most 1,000 series.")]
 SetOpt = Annotated[
     list[str], typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable).")
 ]

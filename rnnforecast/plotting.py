@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -18,8 +19,12 @@ from rnnforecast.errors import UserError
 
 MAX_TARGET_PANELS = 6
 PANEL_SERIES = 6  # series drawn by default for a panel run
+# Titles and labels carry the user's column, series and file names: `$` in one is text, not TeX (`cost $_$`
+# would make matplotlib raise at save time). Text objects take the setting when created, so the builders run in it.
+_literal_text = rc_context({"text.parse_math": False})
 
 
+@_literal_text
 def forecast_figure(
     title: str,
     actual: pd.DataFrame,
@@ -92,6 +97,7 @@ def forecast_figure(
     return fig
 
 
+@_literal_text
 def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "mae") -> Figure:
     """The error at each horizon step, one line per forecaster (a backtest's scores, data units).
 
@@ -114,6 +120,7 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
     return fig
 
 
+@_literal_text
 def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float], title: str) -> Figure:
     """A hyperparameter search: each trial's validation score with the best so far, and what mattered.
 
@@ -202,6 +209,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=110, format=image_format(output)))
 
 
+@_literal_text
 def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
     """Small multiples: for each series, the recent history, the last test forecasts (of the honest `model`)
     and the future (of the `final` model when given)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
@@ -13,7 +14,7 @@ def metrics_table(report: dict) -> Table:
     season = report["season_length"]
     table = _scores_table(
         f"Test period {_when(report['period'][0])} to {_when(report['period'][1])}: "
-        f"{report['windows']} windows, horizon {report['horizon']}, target {', '.join(report['targets'])}",
+        f"{report['windows']} windows, horizon {report['horizon']}, target {_names(report['targets'])}",
         ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"),
     )
     best = min(report["original"], key=lambda name: report["original"][name]["overall"]["mae"])
@@ -47,8 +48,13 @@ def environment_table(info: dict) -> Table:
     """The `env` command's facts (versions, backend, devices) as a two-column table."""
     table = Table(show_header=False, box=None)
     for key, value in info.items():
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        table.add_row(escape(key), escape(", ".join(value) if isinstance(value, list) else str(value)))
     return table
+
+
+def _names(columns: list) -> str:
+    """The user's column names as they are: rich would read `price[usd]` as a style tag and drop it."""
+    return escape(", ".join(str(column) for column in columns))
 
 
 def _fmt(value: float | None) -> str:
@@ -72,8 +78,8 @@ def report_tables(report: dict) -> list[Table]:
 def panel_table(report: dict) -> Table:
     """Mean and median of the per-series scores, for the model and both baselines."""
     table = _scores_table(
-        f"{report['series_scored']} series ({report['id_column']}), {report['windows']} test windows, "
-        f"horizon {report['horizon']}, target {', '.join(report['targets'])}: per-series scores aggregated",
+        f"{report['series_scored']} series ({escape(str(report['id_column']))}), {report['windows']} test windows, "
+        f"horizon {report['horizon']}, target {_names(report['targets'])}: per-series scores aggregated",
         ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%", "mean scaled MAE"),
     )
     best = min(report["aggregate"], key=lambda name: report["aggregate"][name]["mean"]["mase"])
@@ -94,12 +100,12 @@ def series_table(report: dict, limit: int = 12) -> Table:
     """MASE of each series (the first `limit`), model against the baselines."""
     table = Table(title=f"MASE per series (first {limit} of {report['series_scored']}; all in metrics.json)",
                   title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column(report["id_column"], no_wrap=True)
+    table.add_column(escape(str(report["id_column"])), no_wrap=True)
     names = list(report["aggregate"])
     for name in names:
         table.add_column(NAMES.get(name, name), justify="right")
     for key, scores in list(report["series"].items())[:limit]:
-        table.add_row(str(key), *(_fmt(scores[name]["mase"]) for name in names))
+        table.add_row(escape(str(key)), *(_fmt(scores[name]["mase"]) for name in names))
     return table
 
 

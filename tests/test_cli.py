@@ -121,6 +121,12 @@ def test_help(command):
     assert result.exit_code == 0 and "Usage" in result.stdout
 
 
+def test_help_shows_the_install_extra_in_brackets():
+    """Rich reads `[classical]` as markup unless escaped: the help said `pip install 'rnnforecast'`."""
+    result = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
+    assert "'rnnforecast[classical]'" in result.stdout
+
+
 def test_config_error_is_one_message_and_exit_2(write_config, data_dir):
     raw = tiny_config(data_dir / "daily-min-temperatures.csv", model={"type": "lstmm"})
     result = runner.invoke(app, ["train", str(write_config(raw))])

@@ -1,0 +1,33 @@
+from rich.console import Console
+
+from rnnforecast import reporting
+
+
+def _scores(mae):
+    return {"overall": {"mae": mae, "rmse": mae, "mape": 1.0, "smape": 1.0, "mase": mae}, "mape_skipped_zeros": 0}
+
+
+def _render(table):
+    console = Console(width=400, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def test_column_and_series_names_print_as_written_not_as_markup():
+    """`price[usd]` is a column name, not a style tag; `[/x]` would make rich raise."""
+    single = {
+        "season_length": 7, "period": ["2024-01-01", "2024-02-01"], "windows": 3, "horizon": 7,
+        "targets": ["price[usd]", "x[/x]"],
+        "original": {"model": _scores(1.0), "naive": _scores(2.0)},
+        "scaled": {"model": {"overall": {"mae": 0.5}}, "naive": {"overall": {"mae": 1.0}}},
+    }
+    assert "target price[usd], x[/x]" in _render(reporting.metrics_table(single))
+
+    panel = {
+        "series_scored": 1, "id_column": "store[id]", "windows": 3, "horizon": 7, "targets": ["y[bold]"],
+        "aggregate": {name: {stat: {"mase": 1.0, "smape": 1.0, "scaled_mae": 1.0} for stat in ("mean", "median")}
+                      for name in ("model", "naive")},
+        "series": {"[/shop]": {"model": {"mase": 0.9}, "naive": {"mase": 1.1}}},
+    }
+    text = "".join(_render(table) for table in reporting.report_tables(panel))
+    assert "(store[id])" in text and "target y[bold]" in text and "[/shop]" in text
