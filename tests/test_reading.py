@@ -152,6 +152,32 @@ def test_empty_and_header_only_files(tmp_path):
         _load(header)
 
 
+def test_rows_with_every_cell_empty_are_skipped_and_later_lines_keep_their_numbers(tmp_path):
+    """A spreadsheet export ends in `,` rows: no data there, so not a bad date; a bad cell after them is still found."""
+    path = tmp_path / "export.csv"
+    rows = [f"2024-01-{d:02d},{d}\n" for d in range(1, 21)]
+    path.write_text("date,y\n" + "".join(rows) + ",\n , \n")
+    series = _load(path)
+    assert len(series.frame) == 20 and series.frame.index[-1] == pd.Timestamp("2024-01-20")
+    rows[3] = "2024-01-04,x\n"
+    path.write_text("date,y\n" + "".join(rows[:3]) + ",\n" + "".join(rows[3:]))
+    with pytest.raises(UserError, match="'x' on line 6"):
+        _load(path)
+    path.write_text("date,y\n,\n,\n")
+    with pytest.raises(UserError, match="no rows"):
+        _load(path)
+
+
+def test_panel_rows_without_an_id_are_refused_with_their_line(tmp_path):
+    path = tmp_path / "panel.csv"
+    lines = [f"2024-01-{d:02d},{d},{key}" for key in "AB" for d in range(1, 21)]
+    lines.insert(25, "2024-01-21,7,")
+    path.write_text("date,y,store\n" + "\n".join(lines) + "\n")
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "store"}}).data
+    with pytest.raises(UserError, match=r"'store' \(data.id_column\) is empty on 1 row.*line 27"):
+        data.load_panel(cfg)
+
+
 def test_all_empty_column_is_refused(tmp_path):
     path = tmp_path / "nan.csv"
     path.write_text("date,y,z\n" + "".join(f"2024-01-{d:02d},{d},\n" for d in range(1, 21)))

@@ -81,6 +81,9 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "meant cannot be told. Rename or remove the extra column(s) in the file."
         )
     frame.columns = names
+    # Rows with every cell empty (`,,` lines a spreadsheet export leaves at the end) hold nothing: dropped, the
+    # other rows keep their index, so a message still names their line in the file.
+    frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
     return frame

@@ -90,14 +90,23 @@ def load_panel(
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
     keys = id_keys(table[cfg.id_column])
+    missing = np.flatnonzero(keys == "")
+    if len(missing):
+        raise UserError(
+            f"column '{cfg.id_column}' (data.id_column) is empty on {len(missing)} row(s) of {path.name} (the first on "
+            f"line {int(table.index[missing[0]]) + 2}): which series they belong to cannot be told. Fill in their ids "
+            "or remove those rows."
+        )
     ids = pd.Series(keys, index=table.index)
     if categories is None:
         categories = _categories(table, cfg)
     if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
                                         or frequency is None and cfg.frequency is None):
-        codes = pd.factorize(keys, sort=True)[0]
-        largest = table.iloc[np.flatnonzero(codes == np.argmax(np.bincount(codes)))] if len(codes) else table
-        probe = table_to_series(largest, cfg, path, frequency, categories, label="", strict_frequency=strict_frequency)
+        codes, names = pd.factorize(keys, sort=True)
+        biggest = int(np.argmax(np.bincount(codes))) if len(codes) else None
+        largest = table.iloc[np.flatnonzero(codes == biggest)] if len(codes) else table
+        label = "" if biggest is None else f"{cfg.id_column}={names[biggest]}"
+        probe = table_to_series(largest, cfg, path, frequency, categories, label=label, strict_frequency=strict_frequency)
         frequency = frequency or probe.frequency
 
     def one(key, rows):
