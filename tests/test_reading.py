@@ -38,6 +38,9 @@ def test_units_in_cells_are_refused_with_the_value_and_line(tmp_path):
     path.write_text("date,y\n2024-01-01,3 kW\n2024-01-02,4 kW\n")
     with pytest.raises(UserError, match=r"'3 kW' on line 2.*units"):
         _load(path)
+    path.write_text("date,y\n2024-01-01,3.5%\n2024-01-02,4%\n")
+    with pytest.raises(UserError, match=r"'3.5%' on line 2.*signs \(kg, %, \$\), remove them"):
+        _load(path)
 
 
 def test_utf8_bom_and_latin1_headers(tmp_path):

@@ -86,10 +86,10 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         value = cells.iloc[row]
-        if any(ch.isalpha() for ch in value):
+        if any(ch.isalpha() or ch in "%$€£¥" for ch in value):
             how = (
-                "If it is a category, list the column under data.categorical; if the cells carry units, "
-                "remove them from the file."
+                "If it is a category, list the column under data.categorical; if the cells carry units or signs "
+                "(kg, %, $), remove them from the file."
             )
         else:
             how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."
