@@ -171,6 +171,24 @@ def test_rows_with_every_cell_empty_are_skipped_and_later_lines_keep_their_numbe
         _load(path)
 
 
+def test_rows_after_the_last_target_value_are_left_out_with_a_note(tmp_path):
+    """Dates typed ahead with empty targets are not yet observed: forecasting from filled-in values would be wrong."""
+    path = tmp_path / "ahead.csv"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21))
+                    + "".join(f"2024-01-{d:02d},\n" for d in range(22, 26)))  # 21 is not in the file at all
+    series = _load(path)
+    assert series.frame.index[-1] == pd.Timestamp("2024-01-20") and series.frame["y"].iloc[-1] == 20
+    assert any("last 4 row(s)" in note and "2024-01-20" in note for note in series.notes)
+    assert not any("missing time step" in note for note in series.notes)
+    path.write_text("y\n" + "".join(f"{d}\n" for d in range(1, 21)) + "\n".join(["", "", " "]) + "\n")
+    assert len(_load(path).frame) == 20
+    panel = tmp_path / "panel.csv"
+    panel.write_text("date,y,id\n" + "".join(f"2024-01-{d:02d},{d if key == 'A' or d <= 17 else ''},{key}\n"
+                                             for key in "AB" for d in range(1, 21)))
+    read = data.load_panel(config.validate({"data": {"path": str(panel), "targets": ["y"], "id_column": "id"}}).data)
+    assert len(read["A"].frame) == 20 and len(read["B"].frame) == 17 and "last 3 row(s)" in read["B"].notes[0]
+
+
 def test_panel_rows_without_an_id_are_refused_with_their_line(tmp_path):
     path = tmp_path / "panel.csv"
     lines = [f"2024-01-{d:02d},{d},{key}" for key in "AB" for d in range(1, 21)]

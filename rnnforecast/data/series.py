@@ -199,7 +199,7 @@ def table_to_series(
     if not time_columns:
         if cfg.calendar:
             raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
-        frame = values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0)
+        frame = _drop_unobserved_tail(values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0), cfg, where, notes)
         if not cfg.id_column:  # a panel would say it once per series
             notes.append(f"{path.name} has no time column that reads as dates: rows are numbered as steps and "
                          "forecasts too. If it has one, set data.time_column.")
@@ -208,7 +208,7 @@ def table_to_series(
     times = _parse_times(table, time_columns, where, notes)
     name = time_columns[0] if len(time_columns) == 1 else "time"
     frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
-    frame = _resolve_duplicates(frame, cfg.duplicates, where, notes)
+    frame = _drop_unobserved_tail(_resolve_duplicates(frame, cfg.duplicates, where, notes), cfg, where, notes)
     if frequency is not None and strict_frequency and cfg.frequency is None:
         _check_same_frequency(frame.index, frequency, where)
     freq = frequency or cfg.frequency or infer_frequency(frame.index)
@@ -229,6 +229,25 @@ def table_to_series(
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
 
 
+def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, notes: list[str]) -> pd.DataFrame:
+    """Without known-future inputs, rows after the last target value are steps not observed yet.
+
+    data.missing fills gaps between values; filling these would forecast from made-up values and
+    start the forecast after them, so they are left out, with a note.
+    """
+    if cfg.future_features or frame.empty:
+        return frame
+    observed = np.flatnonzero(~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1))
+    if not len(observed) or observed[-1] + 1 == len(frame):
+        return frame  # no target at all is refused by _finish
+    last = int(observed[-1])
+    notes.append(
+        f"the last {len(frame) - last - 1} row(s) of {where} have no target value: they are left out, and the "
+        f"forecast starts after {frame.index[last]}, the last row with one."
+    )
+    return frame.iloc[: last + 1]
+
+
 def _check_same_frequency(index: pd.DatetimeIndex, frequency: str, where: str) -> None:
     """Newer data must have the run's steps: daily rows on an hourly grid would be 23 interpolated hours of 24."""
     own = infer_frequency(index) if len(index) >= 3 else None
@@ -245,8 +264,7 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     """Split off the future rows (with data.future_features) and add the calendar columns.
 
     With known-future inputs, the rows after the last target value carry them for the
-    steps to forecast. Without, empty target cells at the end are missing values like any
-    other, handled by data.missing.
+    steps to forecast (without, `_drop_unobserved_tail` has removed them).
     """
     has_target = ~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1)  # targets first
     if not has_target.any():
