@@ -200,3 +200,10 @@ def test_normalization_scale_auto_scales_a_panels_windows_only(id_column, scaled
     assert resolved.model.normalization_scale is scaled  # resolved once: the saved config says which
     assert config.validate({"data": data, "model": {"normalization": "none", "normalization_scale": "auto"}}
                            ).model.normalization_scale is False
+
+
+def test_a_lone_column_name_is_a_list_of_one():
+    """`targets: sales` is what people write first; a boolean is still refused (YAML's `no`)."""
+    cfg = config.validate({"data": {"path": "x.csv", "targets": "sales", "features": 0, "categorical": "wind dir"}})
+    assert cfg.data.targets == ["sales"] and cfg.data.features == ["0"] and cfg.data.categorical == ["wind dir"]
+    assert "boolean" in _error({"data": {"path": "x.csv", "targets": True}})

@@ -38,6 +38,9 @@ def test_units_in_cells_are_refused_with_the_value_and_line(tmp_path):
     path.write_text("date,y\n2024-01-01,3 kW\n2024-01-02,4 kW\n")
     with pytest.raises(UserError, match=r"'3 kW' on line 2.*units"):
         _load(path)
+    path.write_text("date,y\n2024-01-01,2024-01-01\n2024-01-02,2024-01-02\n")
+    with pytest.raises(UserError, match=r"'2024-01-01' on line 2.*reads as a date.*data.time_column"):
+        _load(path)
     path.write_text("date,y\n2024-01-01,3.5%\n2024-01-02,4%\n")
     with pytest.raises(UserError, match=r"'3.5%' on line 2.*signs \(kg, %, \$\), remove them"):
         _load(path)

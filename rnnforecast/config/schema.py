@@ -18,6 +18,7 @@ from rnnforecast.config.types import (
     CalibrationMethod,
     CellType,
     Column,
+    Columns,
     DecoderType,
     DuplicatePolicy,
     Float,
@@ -104,11 +105,11 @@ class SplitConfig(Section):
 class DataConfig(Section):
     path: Str
     time_column: Union[Column, Annotated[list[Column], Field(min_length=1)], None] = None
-    targets: Annotated[list[Column], Field(min_length=1)]
-    features: list[Column] = []
-    categorical: list[Column] = []
-    future_features: list[Column] = []
-    static_features: list[Column] = []
+    targets: Annotated[Columns, Field(min_length=1)]
+    features: Columns = []
+    categorical: Columns = []
+    future_features: Columns = []
+    static_features: Columns = []
     calendar: list[CalendarFeature] = []
     id_column: Optional[Column] = None
     frequency: Optional[Str] = None

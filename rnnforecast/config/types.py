@@ -60,6 +60,14 @@ Float = Annotated[float, BeforeValidator(_not_bool)]
 Column = Annotated[str, BeforeValidator(_column_name)]
 
 
+def _one_or_many(value: Any) -> Any:
+    """`targets: sales` means the one column `sales`: a lone name is a list of one."""
+    return [value] if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+
+Columns = Annotated[list[Column], BeforeValidator(_one_or_many)]
+
+
 Int = Annotated[int, BeforeValidator(_not_bool)]
 
 

@@ -86,7 +86,9 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         value = cells.iloc[row]
-        if any(ch.isalpha() or ch in "%$€£¥" for ch in value):
+        if _reads_as_time(value):
+            how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
+        elif any(ch.isalpha() or ch in "%$€£¥" for ch in value):
             how = (
                 "If it is a category, list the column under data.categorical; if the cells carry units or signs "
                 "(kg, %, $), remove them from the file."
@@ -98,6 +100,17 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
             f"Targets and features must be numeric. {how}"
         )
     return _checked(numbers, cells, column, where)
+
+
+def _reads_as_time(value: str) -> bool:
+    """`2024-01-31`, `31/01/2024 10:00`: a date where a number was expected."""
+    if not any(sep in value for sep in "-/:") or len(value) < 6:
+        return False
+    try:
+        pd.Timestamp(value.strip())
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def _checked(numbers: pd.Series, cells: pd.Series, column: str, where: str) -> pd.Series:
