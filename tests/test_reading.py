@@ -192,13 +192,12 @@ def test_rows_after_the_last_target_value_are_left_out_with_a_note(tmp_path):
     assert len(read["A"].frame) == 20 and len(read["B"].frame) == 17 and "last 3 row(s)" in read["B"].notes[0]
 
 
-def test_panel_rows_without_an_id_are_refused_with_their_line(tmp_path):
+def test_a_panel_series_without_an_id_is_named_as_such_in_messages(tmp_path):
     path = tmp_path / "panel.csv"
-    lines = [f"2024-01-{d:02d},{d},{key}" for key in "AB" for d in range(1, 21)]
-    lines.insert(25, "2024-01-21,7,")
+    lines = [f"2024-01-{d:02d},{d},A" for d in range(1, 21)] + [f"2024-01-{d:02d},," for d in range(1, 21)]
     path.write_text("date,y,store\n" + "\n".join(lines) + "\n")
     cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "store"}}).data
-    with pytest.raises(UserError, match=r"'store' \(data.id_column\) is empty on 1 row.*line 27"):
+    with pytest.raises(UserError, match=r"panel.csv \(the rows with an empty store\) has no numbers"):
         data.load_panel(cfg)
 
 

@@ -32,7 +32,7 @@ def read_panel(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig, path: Pat
         categories: each categorical column's values, found once for the whole table.
         slow: `slow(key, rows)` reads one series' rows the per-series way (table_to_series).
     """
-    from rnnforecast.data.series import _check_columns, _drop_unobserved_tail, _finish, time_columns_of
+    from rnnforecast.data.series import _check_columns, _drop_unobserved_tail, _finish, series_label, time_columns_of
 
     time_columns = time_columns_of(cfg, table)
     if not time_columns or cfg.future_features or frequency is None:
@@ -80,7 +80,7 @@ def read_panel(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig, path: Pat
             continue
         index = pd.date_range(firsts[i], periods=b - a, freq=frequency, name=name, unit=unit)
         frame = pd.DataFrame(block[a:b], index=index, columns=columns)
-        label, own = f"{where} ({cfg.id_column}={key})", list(notes)
+        label, own = f"{where} ({series_label(cfg.id_column, key)})", list(notes)
         frame = _drop_unobserved_tail(frame, cfg, label, own)
         panel[key] = _finish(frame, cfg, onehot, frequency, path, label, own, categories)
     return panel

@@ -90,13 +90,6 @@ def load_panel(
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
     keys = id_keys(table[cfg.id_column])
-    missing = np.flatnonzero(keys == "")
-    if len(missing):
-        raise UserError(
-            f"column '{cfg.id_column}' (data.id_column) is empty on {len(missing)} row(s) of {path.name} (the first on "
-            f"line {int(table.index[missing[0]]) + 2}): which series they belong to cannot be told. Fill in their ids "
-            "or remove those rows."
-        )
     ids = pd.Series(keys, index=table.index)
     if categories is None:
         categories = _categories(table, cfg)
@@ -105,20 +98,25 @@ def load_panel(
         codes, names = pd.factorize(keys, sort=True)
         biggest = int(np.argmax(np.bincount(codes))) if len(codes) else None
         largest = table.iloc[np.flatnonzero(codes == biggest)] if len(codes) else table
-        label = "" if biggest is None else f"{cfg.id_column}={names[biggest]}"
+        label = "" if biggest is None else series_label(cfg.id_column, names[biggest])
         probe = table_to_series(largest, cfg, path, frequency, categories, label=label, strict_frequency=strict_frequency)
         frequency = frequency or probe.frequency
 
     def one(key, rows):
-        return table_to_series(table.iloc[rows], cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
+        return table_to_series(table.iloc[rows], cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
 
     panel = columnar.read_panel(table, keys, cfg, path, frequency or cfg.frequency, categories, one)
     if panel is not None:
         return panel
     return {
-        key: table_to_series(rows, cfg, path, frequency, categories, label=f"{cfg.id_column}={key}")
+        key: table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
         for key, rows in _groups(table, ids).items()
     }
+
+
+def series_label(id_column: str, key: str) -> str:
+    """How messages name a panel's series; the rows without an id are one series too (training notes it)."""
+    return f"{id_column}={key}" if key else f"the rows with an empty {id_column}"
 
 
 def id_keys(column: pd.Series) -> np.ndarray:
