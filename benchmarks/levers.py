@@ -9,6 +9,8 @@
     python benchmarks/levers.py hoist [--cell lstm|gru]
         Keras's layers against the same stack with each layer's input projection computed for every step at once,
         outside the recurrence (one large product instead of 96 small ones); the 2x64 stack over 96 steps
+    python benchmarks/levers.py chunk [--cell default|lstm|gru|simple_rnn] [--windows 20000]
+        prediction (`forecasting.predict_scaled`) in chunks of 256 to 4,096 windows per compiled call
 
 Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
 """
@@ -188,12 +190,40 @@ def hoist(cell: str) -> None:
               f"{statistics.median(train[name][1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
 
 
+def chunk(cell: str, windows: int) -> None:
+    """The windows per predict call: a chunk's per-step tensors should stay in the core's cache."""
+    from rnnforecast import forecasting, training
+    from rnnforecast.forecasting import inference
+
+    shape = argparse.Namespace(input_length=96, horizon=24, units=64, layers=2, epochs=1, batch_size=256,
+                               train_fraction=0.9)
+    folder = Path(tempfile.mkdtemp())
+    cfg = throughput.make_config(throughput.write_series(folder, int(windows / 0.9) + 240), cell, shape, folder / "runs")
+    prepared = training.prepare_data(cfg)
+    starts = prepared.starts["train"][:windows]
+    model = training.build(cfg, 1, prepared.prep["season_length"], train_windows=len(starts))
+    shipped = inference.PREDICT_CHUNK
+    sizes = [256, 512, 1024, 2048, 4096]
+    rates = {size: [] for size in sizes}
+    for _ in range(6):
+        for size in sizes:
+            inference.PREDICT_CHUNK = size
+            start = time.perf_counter()
+            forecasting.predict_scaled(model, prepared.values, starts, shape.input_length)
+            rates[size].append(len(starts) / (time.perf_counter() - start))
+    inference.PREDICT_CHUNK = shipped
+    for size, found in rates.items():
+        print(f"{cell} predict, chunks of {size:>4}: {' '.join(f'{r:6.0f}' for r in found)}  median "
+              f"{statistics.median(found[1:]):6.0f} windows/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
+    parser.add_argument("--windows", type=int, default=20_000, help="chunk: windows predicted per pass")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -203,6 +233,8 @@ def main() -> None:
         pipeline(args.cell or "default", args.batch)
     elif args.lever == "hoist":
         hoist(args.cell or "lstm")
+    elif args.lever == "chunk":
+        chunk(args.cell or "lstm", args.windows)
     elif args.lever == "unroll":
         unroll(args.cell or "default", args.batch, args.input_length)
     else:

@@ -198,6 +198,20 @@ def test_long_windows_are_predicted_in_smaller_chunks(data_dir, monkeypatch):
     assert sizes == [5, 5, 2]
 
 
+def test_the_predict_chunk_is_the_devices():
+    """1,024 windows a call on a CPU (cache-sized, PERFORMANCE.md section 22), 4,096 on a GPU, fewer for long windows."""
+    inference = forecasting.inference
+    assert not inference._on_gpu() and inference._chunk_size(96) == 1024
+    assert inference._chunk_size(720) == inference.PREDICT_STEPS // 720 < 1024
+    inference._on_gpu.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(environment, "devices", lambda backend: ["GPU:0", "CPU:0"])
+            assert inference._chunk_size(96) == 4096
+    finally:
+        inference._on_gpu.cache_clear()
+
+
 def test_steps_per_epoch_caps_an_epoch_and_draws_fresh_windows(data_dir):
     cfg = _config(data_dir, "gru", steps_per_epoch=2, batch_size=16)
     starts = np.arange(100)
