@@ -76,5 +76,7 @@ def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing, r
         return
     forecast = pd.read_csv(out)
     assert np.isfinite(forecast["value"]).all()
-    last = pd.to_datetime(frame["when"]).max()
+    observed = pd.to_numeric(frame["value"], errors="coerce").notna()  # "", "n/a" and "NaN" are missing
+    # interpolate and drop leave out the steps after the last value (not observed yet); ffill and mean fill them
+    last = pd.to_datetime(frame["when"][observed if missing in ("interpolate", "drop") else slice(None)]).max()
     assert pd.to_datetime(forecast["when"]).tolist() == [last + pd.Timedelta(days=d) for d in (1, 2, 3)]

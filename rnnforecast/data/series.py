@@ -230,10 +230,12 @@ def table_to_series(
 def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, notes: list[str]) -> pd.DataFrame:
     """Without known-future inputs, rows after the last target value are steps not observed yet.
 
-    data.missing fills gaps between values; filling these would forecast from made-up values and
-    start the forecast after them, so they are left out, with a note.
+    `interpolate` (the default) fills gaps between values and `drop` keeps windows off them: neither says
+    what a step after the last value is, and filling it would start the forecast from made-up values, so those
+    rows are left out, with a note. `ffill` and `mean` fill them as asked (a shop's empty cells may mean no
+    sales); `error` refuses them.
     """
-    if cfg.future_features or frame.empty:
+    if cfg.future_features or cfg.missing not in ("interpolate", "drop") or frame.empty:
         return frame
     observed = np.flatnonzero(~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1))
     if not len(observed) or observed[-1] + 1 == len(frame):
