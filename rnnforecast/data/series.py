@@ -264,7 +264,7 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     """Split off the future rows (with data.future_features) and add the calendar columns.
 
     With known-future inputs, the rows after the last target value carry them for the
-    steps to forecast (without, `_drop_unobserved_tail` has removed them).
+    steps to forecast (without, `_drop_unobserved_tail` has left them out or data.missing fills them).
     """
     has_target = ~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1)  # targets first
     if not has_target.any():
