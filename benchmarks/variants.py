@@ -183,10 +183,7 @@ def predict_variants(args) -> None:
 
     variants = {
         "model.predict, batch 1024 (before)": model_predict(1024),
-        "predict_on_batch 256": on_batch(256),
-        "predict_on_batch 512": on_batch(512),
         "predict_on_batch 1024": on_batch(1024),
-        "predict_on_batch 2048": on_batch(2048),
         "predict_on_batch 4096": on_batch(4096),
         "predict_on_batch 8192": on_batch(8192),
         "predict_on_batch all": on_batch(len(starts)),

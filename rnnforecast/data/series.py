@@ -227,6 +227,11 @@ def table_to_series(
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
 
 
+def _has_target(frame: pd.DataFrame, cfg: DataConfig) -> np.ndarray:
+    """Per row, whether any target has a value (the targets are the frame's first columns)."""
+    return ~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1)
+
+
 def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, notes: list[str]) -> pd.DataFrame:
     """Without known-future inputs, rows after the last target value are steps not observed yet.
 
@@ -237,7 +242,7 @@ def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, note
     """
     if cfg.future_features or cfg.missing not in ("interpolate", "drop") or frame.empty:
         return frame
-    observed = np.flatnonzero(~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1))
+    observed = np.flatnonzero(_has_target(frame, cfg))
     if not len(observed) or observed[-1] + 1 == len(frame):
         return frame  # no target at all is refused by _finish
     last = int(observed[-1])
@@ -266,7 +271,7 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     With known-future inputs, the rows after the last target value carry them for the
     steps to forecast (without, `_drop_unobserved_tail` has left them out or data.missing fills them).
     """
-    has_target = ~np.isnan(frame.to_numpy(dtype="float64")[:, : len(cfg.targets)]).all(axis=1)  # targets first
+    has_target = _has_target(frame, cfg)
     if not has_target.any():
         raise UserError(f"{where} has no target values at all. Check data.targets.")
     future = None
