@@ -138,7 +138,9 @@ def test_scaling_by_window_spread_keeps_coverage_when_the_test_period_is_wilder(
     assert abs(cover - 0.8) < 0.02
 
 
-def test_rolling_quantiles_match_a_sort_of_each_pool():
+@pytest.mark.parametrize("pool", ["tree", "sort"])
+def test_rolling_quantiles_match_a_sort_of_each_pool(pool, monkeypatch):
+    monkeypatch.setattr(intervals, "SORT_LIMIT", 0 if pool == "tree" else 10**9)
     rng = np.random.default_rng(5)
     scores = rng.normal(size=(60, 3, 2))
     known = np.array([1, 5, 9, 20, 21, 40, 60])
@@ -293,6 +295,26 @@ def test_ranked_pool_gives_the_order_statistics_of_a_fresh_sort(kind):
             assert np.array_equal(pool.kth(np.full(5, rank)), expected[rank - 1])
         ranks = rng.integers(1, len(expected) + 1, size=5)  # a different rank in every column
         assert np.array_equal(pool.kth(ranks), expected[ranks - 1, np.arange(5)])
+
+
+def test_ranked_pool_follows_long_jumps_of_the_rank_across_many_words():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(3000, 4))
+    pool = intervals._RankedPool(values)
+    pool.fill(0, 2000)
+    expected = np.sort(values[:2000], axis=0)
+    for rank in (1, 2000, 700, 701, 699, 1500, 3):  # far (the count from the start), then near (the cursor's words)
+        assert np.array_equal(pool.kth(np.full(4, rank), "a"), expected[rank - 1])
+    pool.remove(0)
+    pool.add(2000)
+    expected = np.sort(values[1:2001], axis=0)
+    assert np.array_equal(pool.kth(np.full(4, 3), "a"), expected[2])
+
+
+def test_popcount_without_numpy_2_counts_bytes(monkeypatch):
+    words = np.array([0, 1, 2**63, 2**64 - 1, 0x0F0F_0000_0000_00FF], dtype=np.uint64)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert intervals._popcount(words).tolist() == [0, 1, 1, 64, 16]
 
 
 def _adaptive_by_sorting(pool, n_history, recent_origins, horizon, window, alpha, gamma, floor=None):
