@@ -142,6 +142,12 @@ ROUNDS = {
         "r11:panel-scale": {},
         "r17:cycle-fitted": {"model.cycle": "auto"},
     },
+    # Round 18: a smaller learning rate from the fitted start; all three run again on one machine (paired).
+    18: {
+        "r11:panel-scale": {},
+        "r18:lr-3e-4": {"training.optimizer.learning_rate": 3e-4},
+        "r18:lr-1e-4": {"training.optimizer.learning_rate": 1e-4},
+    },
 }
 
 COMBINATIONS = {  # round 13: weights of (network, AutoETS, AutoTheta)
