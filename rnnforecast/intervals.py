@@ -295,7 +295,9 @@ def _advance(ranked, at: int, stop: int, window: int) -> int:
 
 
 # Below this many values in a full pool, sorting it at each step (one C call) is faster than the
-# tree's dozen vectorized numpy calls per level; above it the tree's O(log n) wins.
+# bitmask's few dozen vectorized numpy calls; above it the bitmask wins (measured with `adaptive`:
+# the sort 0.14 s against 0.43 s at 200 x 24 values, 2.64 s against 0.44 s at 2,000 x 24; 0.43 against
+# 0.52 at 200 x 168, 5.0 against 0.6 at 800 x 168).
 SORT_LIMIT = 20_000
 
 
