@@ -227,6 +227,33 @@ def test_irregular_times_ask_for_a_frequency(tmp_path):
         _load(path)
 
 
+@pytest.mark.parametrize("name", ["year", "Fiscal Year", "date"])
+def test_whole_years_under_a_year_name_are_the_time_column(tmp_path, name):
+    path = tmp_path / "annual.csv"
+    pd.DataFrame({name: np.arange(1950, 2000), "y": np.arange(50.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert series.index[0] == pd.Timestamp("1950-01-01") and series.index[-1] == pd.Timestamp("1999-01-01")
+    assert series.frequency.startswith("Y") and "y" in series.frame
+
+
+def test_numbers_under_a_time_name_that_are_not_years_stay_steps(tmp_path):
+    path = tmp_path / "lab.csv"  # seconds elapsed, 1000 to 1049: a value range of years, but the name is no year's
+    pd.DataFrame({"time": np.arange(1000, 1050), "y": np.arange(50.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert isinstance(series.index, pd.RangeIndex) and any("no time column" in note for note in series.notes)
+
+
+@pytest.mark.parametrize("unit, scale", [("s", 1), ("ms", 1000)])
+def test_unix_time_is_read_as_utc_times_with_a_note(tmp_path, unit, scale):
+    hours = pd.date_range("2024-03-01", periods=48, freq="h")
+    seconds = (hours - pd.Timestamp("1970-01-01")) // pd.Timedelta("1s") * scale
+    path = tmp_path / "sensor.csv"
+    pd.DataFrame({"ts": seconds, "y": np.arange(48.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert list(series.index) == list(hours) and series.frequency == "h"
+    assert any("Unix time" in note for note in series.notes)
+
+
 def test_column_typo_suggests_the_closest(data_dir):
     with pytest.raises(UserError, match="Did you mean 'Passengers'"):
         _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])

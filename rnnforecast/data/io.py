@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnforecast.data.parse import _datetimes
+from rnnforecast.data.parse import _datetimes, _numbers_as_times
 from rnnforecast.errors import UserError
 
-TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "month", "day", "period")
-TIME_WORDS = ("date", "time", "week", "month", "year", "day", "period", "quarter", "hour")  # inside a longer name
+TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "ts", "month", "day", "period")
+TIME_WORDS = ("date", "time", "week", "month", "year", "day", "period", "quarter", "hour", "epoch", "unix")  # in a longer name
+YEAR_NAMES = ("date", "ds", "period")  # numbers 1000 to 2999 under these names (or any with "year") are years
 
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}  # read as pandas does, sniffed inside
@@ -202,12 +203,20 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
     A column named like a time needs most of its sampled cells to be dates, not all: a stray
     "not a date" there is then reported with its line (parse._parse_times) instead of the
     column being silently read as no time at all. Any other first column needs every cell.
+    Numbers are times only in a column named like one, and only years (where the name says
+    year or date) or Unix time (`timestamp` in seconds): elsewhere they are values.
     """
     named = [c for c in frame.columns if str(c).lower() in TIME_NAMES]
     named += [c for c in frame.columns if any(word in str(c).lower() for word in TIME_WORDS)]  # week, order_date
     for column in dict.fromkeys(named + list(frame.columns[:1])):
         sample = frame[column].dropna().head(50)
-        if sample.empty or pd.to_numeric(sample, errors="coerce").notna().all():
+        if sample.empty:
+            continue
+        if pd.to_numeric(sample, errors="coerce").notna().all():
+            found = _numbers_as_times(sample) if column in named else None
+            # years only where the name says so: a `time` of 1000 to 2999 may be seconds elapsed
+            if found and (found[1] != "years" or "year" in str(column).lower() or str(column).lower() in YEAR_NAMES):
+                return column
             continue
         dates = _datetimes(sample)[0].notna()
         if dates.all() or (column in named and dates.mean() >= 0.8):

@@ -42,6 +42,26 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
     return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
 
 
+def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
+    """Whole numbers that can only be times, as (times, what they were read as), else None.
+
+    Years (1000 to 2999, as in `year,value` tables) and Unix time in seconds or
+    milliseconds (a sensor's export: 1577836800 is 2020-01-01 00:00 UTC). Anything else
+    (step numbers, day counts) is left to the caller.
+    """
+    numbers = pd.to_numeric(cells, errors="coerce")
+    if numbers.empty or numbers.isna().any() or (numbers % 1 != 0).any():
+        return None
+    low, high, whole = numbers.min(), numbers.max(), numbers.astype("int64")
+    if 1000 <= low and high <= 2999:
+        return pd.to_datetime(whole.astype(str), format="%Y"), "years"
+    if 1e8 <= low and high < 1e10:
+        return pd.to_datetime(whole, unit="s"), "Unix time in seconds (UTC)"
+    if 1e11 <= low and high < 1e13:
+        return pd.to_datetime(whole, unit="ms"), "Unix time in milliseconds (UTC)"
+    return None
+
+
 def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
     """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
     text = table[columns[0]]
@@ -52,6 +72,11 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
     if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
         parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
         times = pd.to_datetime(parts, errors="coerce")
+    elif len(columns) == 1 and (numeric := _numbers_as_times(text.dropna())) is not None and text.notna().all():
+        times, what = numeric
+        times = times.reindex(text.index)
+        if what != "years":
+            notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:
         times, mixed_offsets = _datetimes(text)
         if mixed_offsets:
