@@ -254,6 +254,16 @@ def test_unix_time_is_read_as_utc_times_with_a_note(tmp_path, unit, scale):
     assert any("Unix time" in note for note in series.notes)
 
 
+@pytest.mark.parametrize("dash", ["-", ""])
+def test_iso_weeks_are_read_as_their_mondays(tmp_path, dash):
+    mondays = pd.date_range("2019-12-30", periods=60, freq="W-MON")  # 2020-W01 starts on 2019-12-30
+    path = tmp_path / "weekly.csv"
+    weeks = [f"{d.isocalendar().year}{dash}W{d.isocalendar().week:02d}" for d in mondays]
+    pd.DataFrame({"week": weeks, "y": np.arange(60.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert list(series.index) == list(mondays) and series.frequency.startswith("W")
+
+
 def test_column_typo_suggests_the_closest(data_dir):
     with pytest.raises(UserError, match="Did you mean 'Passengers'"):
         _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])

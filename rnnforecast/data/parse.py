@@ -18,8 +18,14 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
 
     One format is inferred for the whole column, month-first and then day-first, so that
     01.02.2014 and 31.12.2014 in one file are both read day-first; a cell-by-cell guess
-    would read the first as January 2nd and silently swap days and months.
+    would read the first as January 2nd and silently swap days and months. ISO weeks
+    (2015-W02, 2015W02), which pandas does not read, are their Mondays.
     """
+    first = text.dropna().head(1).astype(str)
+    if len(first) and "W" in first.iloc[0]:  # the test first: a million dates are not searched for weeks
+        weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
+        if weeks[0].notna().sum() == text.notna().sum():
+            return pd.to_datetime(weeks[0] + "-W" + weeks[1] + "-1", format="%G-W%V-%u", errors="coerce"), False
     for dayfirst in (False, True):
         try:
             with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
