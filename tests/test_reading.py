@@ -264,6 +264,21 @@ def test_iso_weeks_are_read_as_their_mondays(tmp_path, dash):
     assert list(series.index) == list(mondays) and series.frequency.startswith("W")
 
 
+def test_a_panel_series_at_another_frequency_is_refused_not_interpolated(tmp_path):
+    rows = [("a", d, 1.0) for d in pd.date_range("2021-01-01", periods=120, freq="D")]
+    rows += [("b", d, 2.0) for d in pd.date_range("2021-01-01", periods=60, freq="W")]
+    rows += [("c", d, 3.0) for d in pd.date_range("2021-01-01", periods=120, freq="D").delete(range(5, 40))]  # gaps
+    path = tmp_path / "stores.csv"
+    pd.DataFrame(rows, columns=["store", "date", "y"]).to_csv(path, index=False)
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "store"}}).data
+    with pytest.raises(UserError, match=r"store=b.*W-SUN.*steps of D.*made up"):
+        data.load_panel(cfg)
+    rows = [row for row in rows if row[0] != "b"]
+    pd.DataFrame(rows, columns=["store", "date", "y"]).to_csv(path, index=False)
+    panel = data.load_panel(cfg)  # a daily series with a gap is filled, as before
+    assert len(panel["c"].frame) == 120 and any("35 missing" in note for note in panel["c"].notes)
+
+
 def test_column_typo_suggests_the_closest(data_dir):
     with pytest.raises(UserError, match="Did you mean 'Passengers'"):
         _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])

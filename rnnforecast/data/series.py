@@ -219,6 +219,8 @@ def table_to_series(
         regular = frame.asfreq(freq)
     except ValueError as exc:
         raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
+    if frequency is not None and cfg.frequency is None and len(regular) > 2 * len(frame) >= 6:
+        _check_panel_frequency(frame.index, frequency, len(regular) - len(frame), where)
     if len(regular) > len(frame):
         notes.append(f"{len(regular) - len(frame)} missing time step(s) in {where} were added and filled ({cfg.missing}).")
     off_grid = int((~frame.index.isin(regular.index)).sum())
@@ -262,6 +264,22 @@ def _check_same_frequency(index: pd.DatetimeIndex, frequency: str, where: str) -
         f"{where} has time steps of {own}, but the run was trained on steps of {frequency}. Forecasting from it "
         f"would fill in (or drop) rows to match. Give data at the run's frequency ({frequency}), or train a run on "
         "this data."
+    )
+
+
+def _check_panel_frequency(index: pd.DatetimeIndex, frequency: str, added: int, where: str) -> None:
+    """A panel's series on the grid of its longest: refused where that grid would make up most of the series.
+
+    Weekly rows among daily series would be six interpolated days of every seven; gaps in a
+    series at the panel's own step (no regular step of its own) are filled as usual.
+    """
+    own = infer_frequency(index)
+    if own is None or to_offset(own) == to_offset(frequency):
+        return
+    raise UserError(
+        f"{where} has time steps of {own}, but the panel's longest series has steps of {frequency}, the grid every "
+        f"series is put on: {added} of its {added + len(index)} steps there would be made up. Give every series the "
+        "same frequency (resample this one), forecast it in a run of its own, or set data.frequency to choose the grid."
     )
 
 
