@@ -59,12 +59,15 @@ def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
     if numbers.empty or numbers.isna().any() or (numbers % 1 != 0).any():
         return None
     low, high, whole = numbers.min(), numbers.max(), numbers.astype("int64")
-    if 1000 <= low and high <= 2999:
-        return pd.to_datetime(whole.astype(str), format="%Y"), "years"
-    if 1e8 <= low and high < 1e10:
-        return pd.to_datetime(whole, unit="s"), "Unix time in seconds (UTC)"
-    if 1e11 <= low and high < 1e13:
-        return pd.to_datetime(whole, unit="ms"), "Unix time in milliseconds (UTC)"
+    try:
+        if 1000 <= low and high <= 2999:
+            return pd.to_datetime(whole.astype(str), format="%Y"), "years"
+        if 1e8 <= low and high < 1e10:
+            return pd.to_datetime(whole, unit="s"), "Unix time in seconds (UTC)"
+        if 1e11 <= low and high < 1e13:
+            return pd.to_datetime(whole, unit="ms"), "Unix time in milliseconds (UTC)"
+    except (OverflowError, ValueError):  # pandas 2 holds nanoseconds: years 1678 to 2261 only
+        return None
     return None
 
 
