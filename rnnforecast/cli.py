@@ -170,7 +170,7 @@ def predict(
     if output is None:
         forecast.to_csv(sys.stdout, index=False)
     else:
-        runs.write_table(output, forecast)
+        runs.write_table(output, forecast, inputs=(loaded.config.data.path, data))
         typer.echo(f"Written: {output} ({forecasting.describe_forecast(loaded, forecast)})", err=True)
 
 

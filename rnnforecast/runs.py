@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -231,8 +232,12 @@ PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibratio
              "best.json")
 
 
-def write_output(target: Path, write: Callable[[Path], None], option: str = "--output") -> None:
-    """A file the user named, written atomically; refused when it would replace a run's own file."""
+def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=()) -> None:
+    """A file the user named, written atomically; refused when it would replace a run's own file or an input.
+
+    `inputs`: the files the command read (the run's data file, a newer one): a forecast written
+    over them would destroy the data it was made from (`-o data.csv` for `-o forecast.csv`).
+    """
     target = Path(target)
     real = target.resolve() if target.is_symlink() else target
     if real.name in PROTECTED and (real.parent / "metadata.json").is_file():
@@ -240,15 +245,21 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
             f"{option} {target} would overwrite {real.name}, a file of the run in {real.parent}. "
             "Choose another file name (for example forecast.csv)."
         )
+    for source in inputs:
+        if source is not None and real.is_file() and Path(source).is_file() and os.path.samefile(real, source):
+            raise UserError(
+                f"{option} {target} is the data file {source} that this command read: writing there would replace "
+                "your data with the forecast. Choose another file name (for example forecast.csv)."
+            )
     atomic_write(target, write)
 
 
-def write_table(target: Path, frame: pd.DataFrame, option: str = "--output") -> None:
+def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inputs=()) -> None:
     """A table the user named, as Parquet for .parquet or .pq, else CSV (.gz, .bz2, .xz, .zip compress it), atomically."""
     if Path(target).suffix.lower() in (".parquet", ".pq"):
-        write_output(target, lambda tmp: frame.to_parquet(tmp, index=False), option)
+        write_output(target, lambda tmp: frame.to_parquet(tmp, index=False), option, inputs)
     else:
-        write_output(target, lambda tmp: frame.to_csv(tmp, index=False), option)
+        write_output(target, lambda tmp: frame.to_csv(tmp, index=False), option, inputs)
 
 
 def write_json(target: Path, payload: dict) -> None:

@@ -356,6 +356,16 @@ def test_output_never_lands_on_the_runs_own_files(run, name):
     _refused(_invoke(run.parent, ["predict", run, "--output", run / name]), "would overwrite", name)
 
 
+def test_output_never_replaces_the_data_the_forecast_was_made_from(run, tmp_path):
+    import yaml
+
+    trained_on = Path(yaml.safe_load((run / "config.yaml").read_text())["data"]["path"])
+    _refused(_invoke(trained_on.parent, ["predict", run, "--output", trained_on]), "is the data file", "replace your data")
+    newer = tmp_path / "temps.csv"
+    (tmp_path / "link.csv").symlink_to(newer)
+    _refused(_invoke(tmp_path, ["predict", run, "--data", newer, "--output", tmp_path / "link.csv"]), "is the data file")
+
+
 def test_plot_output_never_lands_on_the_runs_own_files(run):
     _refused(_invoke(run.parent, ["plot", run, "--output", run / "metadata.json"]), "not an image format")
 
