@@ -255,16 +255,20 @@ def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, note
     return frame.iloc[: last + 1]
 
 
+def _other_frequency(index: pd.DatetimeIndex, frequency: str) -> str | None:
+    """The rows' own regular step where it is not `frequency`, else None (no regular step of their own: None)."""
+    own = infer_frequency(index) if len(index) >= 3 else None
+    return None if own is None or to_offset(own) == to_offset(frequency) else own
+
+
 def _check_same_frequency(index: pd.DatetimeIndex, frequency: str, where: str) -> None:
     """Newer data must have the run's steps: daily rows on an hourly grid would be 23 interpolated hours of 24."""
-    own = infer_frequency(index) if len(index) >= 3 else None
-    if own is None or to_offset(own) == to_offset(frequency):
-        return
-    raise UserError(
-        f"{where} has time steps of {own}, but the run was trained on steps of {frequency}. Forecasting from it "
-        f"would fill in (or drop) rows to match. Give data at the run's frequency ({frequency}), or train a run on "
-        "this data."
-    )
+    if own := _other_frequency(index, frequency):
+        raise UserError(
+            f"{where} has time steps of {own}, but the run was trained on steps of {frequency}. Forecasting from it "
+            f"would fill in (or drop) rows to match. Give data at the run's frequency ({frequency}), or train a run "
+            "on this data."
+        )
 
 
 def _check_panel_frequency(index: pd.DatetimeIndex, frequency: str, added: int, where: str) -> None:
@@ -273,14 +277,13 @@ def _check_panel_frequency(index: pd.DatetimeIndex, frequency: str, added: int, 
     Weekly rows among daily series would be six interpolated days of every seven; gaps in a
     series at the panel's own step (no regular step of its own) are filled as usual.
     """
-    own = infer_frequency(index)
-    if own is None or to_offset(own) == to_offset(frequency):
-        return
-    raise UserError(
-        f"{where} has time steps of {own}, but the panel's longest series has steps of {frequency}, the grid every "
-        f"series is put on: {added} of its {added + len(index)} steps there would be made up. Give every series the "
-        "same frequency (resample this one), forecast it in a run of its own, or set data.frequency to choose the grid."
-    )
+    if own := _other_frequency(index, frequency):
+        raise UserError(
+            f"{where} has time steps of {own}, but the panel's longest series has steps of {frequency}, the grid "
+            f"every series is put on: {added} of its {added + len(index)} steps there would be made up. Give every "
+            "series the same frequency (resample this one), forecast it in a run of its own, or set data.frequency "
+            "to choose the grid."
+        )
 
 
 def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
