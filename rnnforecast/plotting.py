@@ -89,8 +89,12 @@ def forecast_figure(
         ax.plot(epochs, history["val_loss"], marker="o", ms=3, label="validation loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (scaled units)")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    losses = history[[c for c in ("loss", "val_loss") if c in history]].to_numpy().ravel()
+    losses = losses[pd.notna(losses)]
+    # log only where the loss falls by more than 10x: a flat curve on a log axis gets unreadable 5.9 x 10^-1 ticks
+    ax.set_yscale("log" if len(losses) and losses.min() > 0 and losses.max() / losses.min() > 10 else "linear")
+    ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # one epoch: tick 1, not 0.945 to 1.050
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_title("Training curves", loc="left")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -114,7 +118,7 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
     ax.set_xlabel("horizon step")
     ax.set_ylabel(f"{metric.upper()} (data units)")
     ax.set_title(f"{title}\n{metric.upper()} by horizon step over every backtest fold", loc="left")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return fig
@@ -147,7 +151,7 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
         ax.text(0.5, 0.5, "no trial completed (trials.csv gives each reason)", ha="center", transform=ax.transAxes)
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{score} (validation windows)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_title(f"{title}\nValidation score by trial", loc="left")
     ax.grid(alpha=0.3)
     if len(done):
