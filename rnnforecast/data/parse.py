@@ -81,9 +81,8 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
     if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
         parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
         times = pd.to_datetime(parts, errors="coerce")
-    elif len(columns) == 1 and (numeric := _numbers_as_times(text.dropna())) is not None and text.notna().all():
+    elif len(columns) == 1 and text.notna().all() and (numeric := _numbers_as_times(text)) is not None:
         times, what = numeric
-        times = times.reindex(text.index)
         if what != "years":
             notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:
