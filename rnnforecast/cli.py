@@ -151,13 +151,15 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV file to write (Parquet for .parquet); default: print.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default: print.")] = None,
     series: SeriesOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
+    if output is not None:
+        runs.table_format(output)  # a name it cannot write is refused before the forecast is made
     loaded = runs.load(run)
     if cluster is None:
         forecast = forecasting.forecast_run(loaded, data, series or None)

@@ -128,7 +128,10 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
         except KeyboardInterrupt:
             if not (tmp / RESUMABLE_MARK).is_file() and not resume:
                 shutil.rmtree(tmp, ignore_errors=True)
-                raise
+                raise Interrupted(
+                    f"stopped before a first epoch (or fold) was complete, so nothing was kept: {path} was not "
+                    "created and there is nothing to resume. Run the same command again to start over."
+                ) from None
             raise Interrupted(
                 f"training was interrupted; the last completed epoch is kept. Resume with: "
                 f"rnnforecast train --resume {path}"
@@ -254,12 +257,39 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
     atomic_write(target, write)
 
 
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip", ".zst")
+SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods")
+
+
+def table_format(target: Path) -> str:
+    """How a table is written, from its name: parquet, json, jsonl, tsv or csv (a compression suffix is looked past)."""
+    suffixes = [s.lower() for s in Path(target).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in SPREADSHEETS:
+        raise UserError(
+            f"--output {target}: spreadsheet files are not written (it would be CSV text under an Excel name, which "
+            "Excel refuses to open). Write forecast.csv (Excel opens it), or .parquet, .json or .tsv."
+        )
+    return {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+            ".tsv": "tsv", ".tab": "tsv"}.get(last, "csv")
+
+
 def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inputs=()) -> None:
-    """A table the user named, as Parquet for .parquet or .pq, else CSV (.gz, .bz2, .xz, .zip compress it), atomically."""
-    if Path(target).suffix.lower() in (".parquet", ".pq"):
-        write_output(target, lambda tmp: frame.to_parquet(tmp, index=False), option, inputs)
-    else:
-        write_output(target, lambda tmp: frame.to_csv(tmp, index=False), option, inputs)
+    """A table the user named, in the format its name says (`table_format`; .gz, .bz2, .xz, .zip compress), atomically.
+
+    JSON is a list of records (one per row, times in ISO 8601), JSON Lines one record per line.
+    """
+    kind = table_format(target)
+    writers = {
+        "parquet": lambda tmp: frame.to_parquet(tmp, index=False),
+        "json": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, indent=1),
+        "jsonl": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, lines=True),
+        "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t"),
+        "csv": lambda tmp: frame.to_csv(tmp, index=False),
+    }
+    write_output(target, writers[kind], option, inputs)
 
 
 def write_json(target: Path, payload: dict) -> None:

@@ -84,6 +84,17 @@ def test_resume_refused_after_the_data_changed_keeps_the_checkpoint(tmp_path, mo
     assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
 
 
+def test_an_interrupt_before_the_first_epoch_keeps_nothing_and_does_not_offer_a_resume(tmp_path):
+    """The train log names the resume command up front; stopped before any checkpoint, the message takes it back."""
+    path = tmp_path / "runs" / "r-1"
+    with pytest.raises(Interrupted, match="nothing to resume") as stopped:
+        with runs.creating(path) as tmp:
+            (tmp / "config.yaml").write_text("data: {}")
+            raise KeyboardInterrupt
+    assert "--resume" not in str(stopped.value) and str(path) in str(stopped.value)
+    assert list((tmp_path / "runs").iterdir()) == []  # the hidden partial folder is gone too
+
+
 def test_a_run_being_written_is_locked_against_a_second_writer(tmp_path):
     path = tmp_path / "runs" / "r-1"
     with runs.creating(path) as tmp:

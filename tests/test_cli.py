@@ -70,15 +70,26 @@ def test_predict_writes_the_next_week_with_real_dates(trained, tmp_path):
     assert forecast["Temp"].between(-5, 40).all()
 
 
-def test_predict_writes_parquet_or_compressed_csv_by_the_file_name(trained, tmp_path):
-    for name in ("forecast.parquet", "forecast.csv.gz"):
+def test_predict_writes_the_format_its_file_name_says(trained, tmp_path):
+    names = ("forecast.parquet", "forecast.csv.gz", "forecast.json", "forecast.jsonl.gz", "forecast.tsv")
+    for name in names:
         result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
     table = pd.read_parquet(tmp_path / "forecast.parquet")
-    text = pd.read_csv(tmp_path / "forecast.csv.gz")  # pandas reads the gzip it wrote
-    assert list(table.columns) == list(text.columns) and len(table) == len(text) == 7
-    np.testing.assert_allclose(table["Temp"].to_numpy(), text["Temp"].to_numpy(), rtol=1e-12)
+    others = [pd.read_csv(tmp_path / "forecast.csv.gz"),  # pandas reads the gzip it wrote
+              pd.read_json(tmp_path / "forecast.json", orient="records"),
+              pd.read_json(tmp_path / "forecast.jsonl.gz", lines=True),
+              pd.read_csv(tmp_path / "forecast.tsv", sep="\t")]
+    for other in others:
+        assert list(table.columns) == list(other.columns) and len(table) == len(other) == 7
+        np.testing.assert_allclose(table["Temp"].to_numpy(), other["Temp"].to_numpy(), rtol=1e-12)
+        assert (pd.to_datetime(other["Date"]) == pd.to_datetime(table["Date"])).all()
     assert not list(tmp_path.glob(".*partial*"))  # written through a temporary file, renamed when complete
+
+    # A spreadsheet name would get CSV text that Excel refuses to open: refused, before any forecast is made.
+    result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / "forecast.xlsx")])
+    assert result.exit_code == 2 and "forecast.csv" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "forecast.xlsx").exists()
 
 
 def test_predict_prints_without_output(trained):
