@@ -327,3 +327,42 @@ def test_parquet_reads_only_the_rows_of_the_series_asked_for(tmp_path):
     assert read_table(tmp_path / "n.parquet", ["id", "y"], rows=("id", ["7"]))["y"].tolist() == [1.0, 3.0]
     pd.DataFrame({"id": [7.0, 8.0], "y": [1.0, 2]}).to_parquet(tmp_path / "f.parquet")  # no filter: all rows
     assert len(read_table(tmp_path / "f.parquet", ["id", "y"], rows=("id", ["7.0"]))) == 2
+
+
+def test_comment_lines_before_the_header_are_skipped_and_lines_still_counted(tmp_path):
+    rows = [f"2024-01-{d:02d},{d}" for d in range(1, 21)]
+    path = tmp_path / "portal.csv"
+    path.write_text("# Daily readings, station 7\n# Source: a data portal\ndate,y\n" + "\n".join(rows) + "\n")
+    series = _load(path)
+    assert series.frame["y"].tolist() == list(map(float, range(1, 21))) and series.index.name == "date"
+    rows[4] = "2024-01-05,oops"  # the file's line 8: two comments, the header, then the fifth row
+    path.write_text("# Daily readings, station 7\n# Source: a data portal\ndate,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UserError, match="'oops' on line 8"):
+        _load(path)
+    # the header itself written as a comment (gnuplot, loggers): "#date,y" over rows of dates and numbers
+    logger = tmp_path / "logger.csv"
+    logger.write_text("# logger export\n#date,y\n" + "\n".join(f"2024-01-{d:02d},{d}" for d in range(1, 21)) + "\n")
+    assert _load(logger).frame["y"].iloc[-1] == 20.0
+    ids = tmp_path / "ids.csv"  # a '#' inside the table is a value, not a comment
+    ids.write_text("date,shop,y\n" + "".join(f"2024-01-{d:02d},#{d % 2},{d}\n" for d in range(1, 21)))
+    assert _load(ids, categorical=["shop"]).frame.shape == (20, 3)
+
+
+def test_missing_markers_and_sentinels_are_missing_values_with_a_note(tmp_path):
+    values = [str(d) for d in range(1, 21)]
+    values[3], values[7], values[11] = "?", ".", "--"  # UCI's, SAS's and a spreadsheet's markers
+    path = tmp_path / "marked.csv"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d:02d},{v}\n" for d, v in zip(range(1, 21), values)))
+    series = _load(path)
+    assert series.frame["y"].isna().sum() == 3 and series.frame["y"].iloc[4] == 5.0
+    assert any("3 empty or missing cell(s)" in note and "'y' 3" in note for note in series.notes)
+    values[3], values[7], values[11] = "-999", "-999.0", "nd"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d:02d},{v}\n" for d, v in zip(range(1, 21), values)))
+    with pytest.raises(UserError, match="'nd' on line 13"):  # not a marker unless the config says so
+        _load(path)
+    series = _load(path, missing_values=[-999, "ND"])
+    assert series.frame["y"].isna().sum() == 3 and series.frame["y"].min() == 1.0
+    parquet = tmp_path / "marked.parquet"  # numeric Parquet columns: the sentinel too
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=20), "y": [-999.0] + list(range(2, 21))}).to_parquet(parquet)
+    assert np.isnan(_load(parquet, missing_values=[-999]).frame["y"].iloc[0])
+    assert _load(parquet).frame["y"].iloc[0] == -999.0  # no sentinel unless asked

@@ -67,14 +67,21 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     sample = head.decode(encoding, errors="ignore")
     if not sample.strip():
         raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.")
-    sep = _separator(sample)
+    lines = sample.splitlines()
+    preamble = _comment_lines(sample)
+    sep = _separator("\n".join(lines[preamble:]))
+    commented_header = preamble > 0 and _header_in_comment(lines[preamble - 1], lines[preamble:preamble + 1], sep)
+    preamble -= commented_header
     try:
-        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, compression=compression)
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, compression=compression,
+                            skiprows=preamble)
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
-                             compression=compression, header=None, nrows=1).iloc[0]
+                             compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         raise UserError(f"data file {path} could not be read as CSV: {exc}. Check that it is a CSV file.") from None
     names = [str(c).strip() for c in header]
+    if commented_header:
+        names[0] = names[0].lstrip("#").strip()
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise UserError(
@@ -82,6 +89,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "meant cannot be told. Rename or remove the extra column(s) in the file."
         )
     frame.columns = names
+    frame.index += preamble  # messages name a row by its line in the file
     # Rows with every cell empty (`,,` lines a spreadsheet export leaves at the end) hold nothing: dropped, the
     # other rows keep their index, so a message still names their line in the file.
     frame = frame[frame.notna().any(axis=1)]
@@ -182,6 +190,37 @@ def _encoding(head: bytes) -> str | None:
         return "utf-8"
     except UnicodeDecodeError as exc:
         return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
+
+
+def _comment_lines(sample: str) -> int:
+    """How many lines before the header are comments (`# source: ...`, as data portals write): they are skipped.
+
+    Only leading lines: a `#` inside the table is a value (an id such as `#12`), never a comment.
+    """
+    count = 0
+    for line in sample.splitlines():
+        if not line.lstrip().startswith("#"):
+            break
+        count += 1
+    return count
+
+
+def _header_in_comment(comment: str, following: list[str], sep: str) -> bool:
+    """`# time,value` over rows of numbers: the header written as a comment (gnuplot, some loggers)."""
+    if not following or comment.count(sep) == 0 or comment.count(sep) != following[0].count(sep):
+        return False
+    cells = [cell.strip().strip("\"'") for cell in following[0].split(sep)]
+    return all(pd.notna(pd.to_numeric(cell, errors="coerce")) or _looks_like_time(cell) for cell in cells)
+
+
+def _looks_like_time(cell: str) -> bool:
+    if not any(ch in cell for ch in "-/:"):
+        return False
+    try:
+        pd.Timestamp(cell)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def _separator(sample: str) -> str:

@@ -104,18 +104,28 @@ def _line(cells: pd.Series, row: int) -> int:
     return int(cells.index[row]) + 2
 
 
+# Cells that mean "no value" in any file (compared stripped, in capitals): spreadsheets' and databases' empty
+# markers, UCI's `?`, SAS's `.`; data.missing_values adds a file's own (a sentinel such as -999).
+MISSING_WORDS = ("", "NA", "NAN", "N/A", "N.A.", "NULL", "NONE", "NIL", "MISSING", "-", "--", "?", ".", "#N/A", "#NA",
+                 "<NA>")
+
+
 def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
     """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
+    sentinels = _sentinels(cfg.missing_values)
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
-        return _checked(cells.astype("float64"), cells, column, where)
+        numbers = cells.astype("float64")
+        return _checked(numbers.mask(numbers.isin(sentinels)), cells, column, where)
     text = cells.str.strip()
     if cfg.thousands:
         text = text.str.replace(cfg.thousands, "", regex=False)
     if cfg.decimal != ".":
         text = text.str.replace(cfg.decimal, ".", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce")
-    missing_words = cells.isna() | cells.str.strip().str.upper().isin(["", "NA", "NAN", "N/A", "NULL", "NONE", "-"])
-    bad = numbers.isna() & ~missing_words
+    raw = pd.to_numeric(text, errors="coerce")
+    words = MISSING_WORDS + tuple(str(m).strip().upper() for m in cfg.missing_values if isinstance(m, str))
+    missing_words = cells.isna() | cells.str.strip().str.upper().isin(words)
+    bad = raw.isna() & ~missing_words
+    numbers = raw.mask(missing_words | raw.isin(sentinels))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         value = cells.iloc[row]
@@ -133,6 +143,17 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
             f"Targets and features must be numeric. {how}"
         )
     return _checked(numbers, cells, column, where)
+
+
+def _sentinels(markers: list) -> list[float]:
+    """The numbers among data.missing_values (given as numbers, or as text that reads as one)."""
+    found = []
+    for marker in markers:
+        try:
+            found.append(float(marker))
+        except ValueError:
+            pass
+    return found
 
 
 def _reads_as_time(value: str) -> bool:

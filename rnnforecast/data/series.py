@@ -198,6 +198,7 @@ def table_to_series(
         if cfg.calendar:
             raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
         frame = _drop_unobserved_tail(values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0), cfg, where, notes)
+        _note_empty_cells(frame, cfg, where, notes)
         if not cfg.id_column:  # a panel would say it once per series
             notes.append(f"{path.name} has no time column that reads as dates: rows are numbered as steps and "
                          "forecasts too. If it has one, set data.time_column.")
@@ -207,6 +208,7 @@ def table_to_series(
     name = time_columns[0] if len(time_columns) == 1 else "time"
     frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
     frame = _drop_unobserved_tail(_resolve_duplicates(frame, cfg.duplicates, where, notes), cfg, where, notes)
+    _note_empty_cells(frame, cfg, where, notes)
     if frequency is not None and strict_frequency and cfg.frequency is None:
         _check_same_frequency(frame.index, frequency, where)
     freq = frequency or cfg.frequency or infer_frequency(frame.index)
@@ -227,6 +229,25 @@ def table_to_series(
     if off_grid:
         notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+def _note_empty_cells(frame: pd.DataFrame, cfg: DataConfig, where: str, notes: list[str]) -> None:
+    """Say how many cells of the targets and features were empty (or a missing marker) up to the last target value.
+
+    One series only: a panel would say it once per series.
+    """
+    if cfg.id_column or frame.empty:
+        return
+    columns = list(cfg.targets) + list(cfg.features)
+    observed = np.flatnonzero(_has_target(frame, cfg))
+    if not len(observed):
+        return
+    counts = frame[columns].iloc[: observed[-1] + 1].isna().sum()
+    counts = counts[counts > 0]
+    if len(counts):
+        listed = ", ".join(f"'{c}' {n}" for c, n in counts.items())
+        notes.append(f"{int(counts.sum())} empty or missing cell(s) in {where} ({listed}) are treated as missing "
+                     f"(data.missing: {cfg.missing}).")
 
 
 def _has_target(frame: pd.DataFrame, cfg: DataConfig) -> np.ndarray:
