@@ -129,11 +129,11 @@ def evaluate(
     from rnnforecast import forecasting, reporting, runs
 
     if cluster is None:
-        report = forecasting.evaluate_run(runs.load(run), data, classical)
+        report = forecasting.evaluate_run(runs.load(run, data, reads_data=True), data, classical)
     else:
         from rnnforecast import cluster as cluster_module
 
-        report = cluster_module.evaluate_run(runs.load(run), data, cluster, classical)
+        report = cluster_module.evaluate_run(runs.load(run, data, reads_data=True), data, cluster, classical)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
     for note in report.get("notes", []):
@@ -160,7 +160,7 @@ def predict(
 
     if output is not None:
         runs.table_format(output)  # a name it cannot write is refused before the forecast is made
-    loaded = runs.load(run)
+    loaded = runs.load(run, data, reads_data=True)
     if cluster is None:
         forecast = forecasting.forecast_run(loaded, data, series or None)
     else:
@@ -188,7 +188,7 @@ def plot(
     from rnnforecast import plotting, runs
 
     output = output or run / "forecast.png"
-    plotting.save_run_plot(runs.load(run), data, output, series or None)
+    plotting.save_run_plot(runs.load(run, data, reads_data=True), data, output, series or None)
     typer.echo(f"Written: {output}", err=True)
 
 

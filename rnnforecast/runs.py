@@ -340,9 +340,23 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load(path: Path | str) -> Run:
-    """Read a run folder written by `rnnforecast train`."""
-    path = Path(path)
+def load(path: Path | str, data: Path | None = None, reads_data: bool = False) -> Run:
+    """Read a run folder written by `rnnforecast train`.
+
+    `reads_data`: the command reads the run's data file unless `data` (--data) names another, so a
+    file moved or deleted since training is refused here, in the run's terms, not deep in the reading.
+    """
+    run = _load(Path(path))
+    source = Path(run.config.data.path)
+    if reads_data and data is None and not source.exists():
+        raise UserError(
+            f"run {run.path} was trained on {source}, which is no longer there (moved or deleted). Pass the data "
+            "with --data FILE (the same columns; newer rows are fine), or put the file back."
+        )
+    return run
+
+
+def _load(path: Path) -> Run:
     if not path.is_dir():
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]

@@ -449,6 +449,17 @@ def test_newer_data_path_that_is_no_file(run, kind):
     _refused(_invoke(run.parent, ["predict", run, "--data", path]), "is a folder" if kind == "folder" else "does not exist")
 
 
+def test_data_file_moved_since_training_is_named_with_the_way_out(base, tmp_path):
+    result = runner.invoke(app, ["train", str(_config(tmp_path, base))])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    (tmp_path / "temps.csv").rename(tmp_path / "moved.csv")
+    for command in (["predict", run], ["evaluate", run], ["plot", run, "-o", tmp_path / "p.png"]):
+        _refused(_invoke(tmp_path, command), "temps.csv, which is no longer there", "--data FILE")
+    result = _invoke(tmp_path, ["predict", run, "--data", tmp_path / "moved.csv"])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="module")
 def panel_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("panel")
