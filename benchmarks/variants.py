@@ -46,8 +46,18 @@ def train_variants(args) -> None:
     prepared.starts["val"] = prepared.starts["val"][: args.batch_size]
     n = len(prepared.starts["train"])
 
-    def compiled(**kwargs):
+    def compiled(unroll: bool = False, **kwargs):
         model = training.build(cfg, 1)
+        if unroll:  # the same layers with `unroll=True`: the steps as one straight graph (PERFORMANCE.md, section 24)
+            import keras
+
+            def clone(layer):
+                config = layer.get_config()
+                if isinstance(layer, keras.layers.RNN):
+                    config["unroll"] = True
+                return layer.__class__.from_config(config)
+
+            model = keras.models.clone_model(model, clone_function=clone)
         if kwargs:
             if kwargs.get("jit_compile"):
                 tf_config.disable_op_determinism()  # Keras refuses XLA while it is on
@@ -62,6 +72,7 @@ def train_variants(args) -> None:
         "arrays (no pipeline)": (compiled(), "arrays"),
         "xla off": (compiled(jit_compile=False), "fit"),
         "xla on": (compiled(jit_compile=True), "fit"),
+        "xla unrolled": (compiled(unroll=True, jit_compile=True), "fit"),
         "steps_per_execution=16": (compiled(steps_per_execution=16, jit_compile=training.xla_on_cpu(cfg)), "fit"),
     }
     if args.only:
