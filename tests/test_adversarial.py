@@ -487,6 +487,27 @@ def test_panel_series_never_seen_is_forecast_with_a_note(panel_run, tmp_path):
     assert level["c"] > level["a"] + 50  # forecast on its own level, not another series' scaling
 
 
+def test_panel_series_without_a_single_value_is_left_out_with_a_note(panel_run, tmp_path):
+    frame = pd.read_csv(panel_run.parent.parent / "p.csv")
+    newer = pd.concat([frame, frame[frame["id"] == "a"].assign(id="c", Temp="?")])  # a store that never reported
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    out = tmp_path / "f.csv"
+    result = _invoke(tmp_path, ["predict", panel_run, "--data", tmp_path / "newer.csv", "--output", out],
+                     allowed=("f.csv",))
+    assert result.exit_code == 0, result.output
+    assert "1 series of newer.csv has no value of Temp at all and is left out: c" in result.stderr
+    assert sorted(pd.read_csv(out)["id"].unique()) == ["a", "b"]
+    _refused(_invoke(tmp_path, ["predict", panel_run, "--data", tmp_path / "newer.csv", "--series", "c"]),
+             "series c of newer.csv has no value of Temp at all", "nothing to forecast")
+    # training: the series is left out with a note, not the whole run stopped
+    from rnnforecast import training
+
+    cfg = config_module.validate(tiny_config(tmp_path / "newer.csv", data={"id_column": "id"}))
+    prepared = training.prepare_data(cfg)
+    assert "c" in prepared.prep["skipped"] and "c" not in prepared.prep["series"]
+    assert any("1 of 3 series has no value of Temp at all and is left out: c" in note for note in prepared.notes)
+
+
 @pytest.mark.parametrize("spec", ["local:2", "locl:2"])
 def test_cluster_on_one_series_or_a_spec_that_is_no_cluster(run, spec):
     fact = "--cluster is for runs trained on many series" if spec == "local:2" else "is not a cluster"

@@ -110,20 +110,32 @@ MISSING_WORDS = ("", "NA", "NAN", "N/A", "N.A.", "NULL", "NONE", "NIL", "MISSING
                  "<NA>")
 
 
+def missing_cells(cells: pd.Series, cfg: DataConfig) -> np.ndarray:
+    """Which cells hold no value: empty, a missing marker or a sentinel (data.missing_values). Never raises."""
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        return (cells.isna() | cells.isin(_sentinels(cfg.missing_values))).to_numpy()
+    raw, words = _parsed(cells, cfg)
+    return (words | raw.isin(_sentinels(cfg.missing_values))).to_numpy()
+
+
+def _parsed(cells: pd.Series, cfg: DataConfig) -> tuple[pd.Series, pd.Series]:
+    """Text cells as numbers (NaN where they are not), and which cells are missing words."""
+    text = cells.str.strip()
+    if cfg.thousands:
+        text = text.str.replace(cfg.thousands, "", regex=False)
+    if cfg.decimal != ".":
+        text = text.str.replace(cfg.decimal, ".", regex=False)
+    words = MISSING_WORDS + tuple(str(m).strip().upper() for m in cfg.missing_values if isinstance(m, str))
+    return pd.to_numeric(text, errors="coerce"), cells.isna() | cells.str.strip().str.upper().isin(words)
+
+
 def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
     """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
     sentinels = _sentinels(cfg.missing_values)
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         numbers = cells.astype("float64")
         return _checked(numbers.mask(numbers.isin(sentinels)), cells, column, where)
-    text = cells.str.strip()
-    if cfg.thousands:
-        text = text.str.replace(cfg.thousands, "", regex=False)
-    if cfg.decimal != ".":
-        text = text.str.replace(cfg.decimal, ".", regex=False)
-    raw = pd.to_numeric(text, errors="coerce")
-    words = MISSING_WORDS + tuple(str(m).strip().upper() for m in cfg.missing_values if isinstance(m, str))
-    missing_words = cells.isna() | cells.str.strip().str.upper().isin(words)
+    raw, missing_words = _parsed(cells, cfg)
     bad = raw.isna() & ~missing_words
     numbers = raw.mask(missing_words | raw.isin(sentinels))
     if bad.any():

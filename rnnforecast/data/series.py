@@ -14,7 +14,7 @@ from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
-from rnnforecast.data.parse import _parse_times, _to_numbers
+from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells
 from rnnforecast.errors import UserError
 
 
@@ -90,6 +90,7 @@ def load_panel(
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
     keys = id_keys(table[cfg.id_column])
+    table, keys, empty = _without_empty_series(table, keys, cfg)
     ids = pd.Series(keys, index=table.index)
     if categories is None:
         categories = _categories(table, cfg)
@@ -106,12 +107,41 @@ def load_panel(
         return table_to_series(table.iloc[rows], cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
 
     panel = columnar.read_panel(table, keys, cfg, path, frequency or cfg.frequency, categories, one)
-    if panel is not None:
-        return panel
-    return {
-        key: table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
-        for key, rows in _groups(table, ids).items()
-    }
+    if panel is None:
+        panel = {
+            key: table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
+            for key, rows in _groups(table, ids).items()
+        }
+    panel = Panel(panel)
+    panel.empty = empty
+    return panel
+
+
+class Panel(dict):
+    """Series id -> Series; `empty`: the ids whose rows hold no target value at all, left out (train and predict say so)."""
+
+    empty: list[str] = []
+
+
+def _without_empty_series(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig):
+    """The table without the series whose targets are all missing (nothing to learn or forecast from), and their ids.
+
+    A panel's series that holds no target value is left out with a note rather than stopping
+    the whole run; when every series is so, nothing is left out and reading says what is wrong.
+    """
+    empty_rows = np.ones(len(table), dtype=bool)
+    for column in cfg.targets:
+        if column not in table.columns:
+            return table, keys, []  # the missing column is reported by the reading
+        empty_rows &= missing_cells(table[column], cfg)
+    if not empty_rows.any():
+        return table, keys, []
+    by_series = pd.Series(empty_rows).groupby(keys, sort=True).all()
+    empty = [str(k) for k in by_series.index[by_series.to_numpy()] if k]  # rows without an id: reported as before
+    if not empty or len(empty) == len(by_series):
+        return table, keys, []
+    keep = ~np.isin(keys, empty)
+    return table[keep], keys[keep], empty
 
 
 def series_label(id_column: str, key: str) -> str:

@@ -254,13 +254,27 @@ def prepare_panel(
     notes = notes if notes is not None else []
     source = Path(data_path or run.config.data.path).name
     wanted = only if only is not None else list(panel)
+    empty = list(getattr(panel, "empty", []))
+    targets = ", ".join(run.config.data.targets)
+    asked = sorted(set(wanted) & set(empty)) if only is not None else []
+    if asked:
+        has, them = ("has", "it") if len(asked) == 1 else ("have", "them")
+        raise UserError(
+            f"series {', '.join(asked[:5])} of {source} {has} no value of {targets} at all: there is nothing to "
+            f"forecast {them} from. Fill in {'its' if len(asked) == 1 else 'their'} history, or leave "
+            f"{them} out of --series."
+        )
+    if empty:
+        has, is_ = ("has", "is") if len(empty) == 1 else ("have", "are")
+        notes.append(f"{len(empty)} series of {source} {has} no value of {targets} at all and {is_} left out: "
+                     + ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""))
     absent = [key for key in wanted if key not in panel]
     if absent:
         raise UserError(
             f"series {', '.join(absent[:5])} not found in {source} (column '{run.prep['id_column']}'). "
             f"Use ids from that column, such as {', '.join(list(panel)[:3])}."
         )
-    left_out = set(run.prep.get("skipped", [])) if data_path is None else set()  # train's notes said why
+    left_out = set(run.prep.get("skipped", [])) - set(empty) if data_path is None else set()  # train's notes said why
     if only is not None and left_out & set(wanted):
         raise UserError(
             f"series {', '.join(sorted(left_out & set(wanted))[:5])} were left out when {run.path.name} was trained "

@@ -131,11 +131,17 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         notes.append(f"{len(panel[''].frame)} row(s) of {Path(config.data.path).name} have an empty "
                      f"{config.data.id_column} (data.id_column): they are read as one series with an empty id. "
                      "Fill in the id where they belong to a series.")
+    empty = list(getattr(panel, "empty", []))  # rows without a single target value: left out when read
+    if empty:
+        skipped.extend(empty)
+        has, is_ = ("has", "is") if len(empty) == 1 else ("have", "are")
+        notes.append(f"{len(empty)} of {len(panel) + len(empty)} series {has} no value of "
+                     f"{', '.join(config.data.targets)} at all and {is_} left out: {_examples(empty)}")
     if untrained:
         notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
                      f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
                      f"them: {_examples(untrained)}")
-    short = [key for key in skipped if len(panel[key].frame) < config.window.input_length]
+    short = [key for key in skipped if key in panel and len(panel[key].frame) < config.window.input_length]
     if short:
         notes.append(f"{len(short)} of {len(panel)} series are shorter than one input window "
                      f"({config.window.input_length} steps) and are left out: {_examples(short)}")
