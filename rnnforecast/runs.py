@@ -361,10 +361,10 @@ def _load(path: Path) -> Run:
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]
     if missing:
-        raise UserError(
-            f"{path} is not a complete run folder (missing {', '.join(missing)}). "
-            "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000."
-        )
+        inside = sorted((p for p in path.iterdir() if (p / "metadata.json").is_file()), key=lambda p: p.stat().st_mtime)
+        hint = (f"{path} holds {len(inside)} run(s), the newest {inside[-1]}: pass one of them"
+                if inside else "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000")
+        raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
     metadata = _json_file(path / "metadata.json", ("model_sha256",))
     config_file = path / "config.yaml"
     expected = metadata.get("config_sha256")

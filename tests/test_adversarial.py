@@ -348,6 +348,15 @@ def test_run_folder_that_does_not_exist(tmp_path):
     _refused(_invoke(tmp_path, ["predict", tmp_path / "runs" / "nope"]), "does not exist")
 
 
+def test_the_folder_of_runs_instead_of_a_run_names_the_newest(run):
+    older = run.parent / "older"
+    shutil.copytree(run, older)
+    os.utime(older / "metadata.json", (1, 1))
+    os.utime(older, (1, 1))
+    _refused(_invoke(run.parent, ["predict", run.parent]), "is not a complete run folder", "holds 2 run(s)",
+             f"the newest {run}: pass one of them")
+
+
 # ------------------------------------------------------------------------------------------------- outputs
 
 
