@@ -257,23 +257,29 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
     atomic_write(target, write)
 
 
-COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip", ".zst")
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")  # what pandas writes without another package
 SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods")
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".tsv": "tsv", ".tab": "tsv"}
 
 
 def table_format(target: Path) -> str:
     """How a table is written, from its name: parquet, json, jsonl, tsv or csv (a compression suffix is looked past)."""
     suffixes = [s.lower() for s in Path(target).suffixes]
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in SPREADSHEETS:
+    compressed = bool(suffixes) and suffixes[-1] in COMPRESSIONS
+    last = (suffixes[:-1] if compressed else suffixes)[-1:] or [""]
+    kind = FORMATS.get(last[0], "csv")
+    if last[0] in SPREADSHEETS:
         raise UserError(
             f"--output {target}: spreadsheet files are not written (it would be CSV text under an Excel name, which "
             "Excel refuses to open). Write forecast.csv (Excel opens it), or .parquet, .json or .tsv."
         )
-    return {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-            ".tsv": "tsv", ".tab": "tsv"}.get(last, "csv")
+    if last[0] in (".zst", ".zstd", ".lz4", ".7z", ".rar") or kind == "parquet" and compressed:
+        raise UserError(
+            f"--output {target}: that compression is not written. Use .gz, .bz2, .xz or .zip after .csv, .tsv, .json "
+            "or .jsonl (Parquet compresses inside: name it forecast.parquet)."
+        )
+    return kind
 
 
 def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inputs=()) -> None:

@@ -87,9 +87,11 @@ def test_predict_writes_the_format_its_file_name_says(trained, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))  # written through a temporary file, renamed when complete
 
     # A spreadsheet name would get CSV text that Excel refuses to open: refused, before any forecast is made.
-    result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / "forecast.xlsx")])
-    assert result.exit_code == 2 and "forecast.csv" in result.stderr and "Traceback" not in result.output
-    assert not (tmp_path / "forecast.xlsx").exists()
+    # So would a compression pandas cannot write without another package, or a gzip around Parquet.
+    for name in ("forecast.xlsx", "forecast.csv.zst", "forecast.parquet.gz"):
+        result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / name)])
+        assert result.exit_code == 2 and "Error: --output" in result.stderr and "Traceback" not in result.output
+        assert not (tmp_path / name).exists()
 
 
 def test_predict_prints_without_output(trained):

@@ -90,58 +90,52 @@ def load_panel(
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
     keys = id_keys(table[cfg.id_column])
-    table, keys, empty = _without_empty_series(table, keys, cfg)
     ids = pd.Series(keys, index=table.index)
     if categories is None:
         categories = _categories(table, cfg)
     if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
                                         or frequency is None and cfg.frequency is None):
         codes, names = pd.factorize(keys, sort=True)
-        biggest = int(np.argmax(np.bincount(codes))) if len(codes) else None
-        largest = table.iloc[np.flatnonzero(codes == biggest)] if len(codes) else table
+        biggest, largest = None, table
+        for biggest in np.argsort(-np.bincount(codes), kind="stable") if len(codes) else []:
+            largest = table.iloc[np.flatnonzero(codes == biggest)]  # the longest series with a target value
+            if not all(missing_cells(largest[column], cfg).all() for column in cfg.targets if column in table):
+                break
         label = "" if biggest is None else series_label(cfg.id_column, names[biggest])
         probe = table_to_series(largest, cfg, path, frequency, categories, label=label, strict_frequency=strict_frequency)
         frequency = frequency or probe.frequency
 
+    empty: list[str] = []  # series whose rows hold no target value at all: left out, not a reason to stop
+
     def one(key, rows):
-        return table_to_series(table.iloc[rows], cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
+        return read_one(key, table.iloc[rows])
+
+    def read_one(key, rows):
+        try:
+            return table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
+        except UserError:
+            if key and all(missing_cells(rows[column], cfg).all() for column in cfg.targets):
+                empty.append(key)
+                return None
+            raise
 
     panel = columnar.read_panel(table, keys, cfg, path, frequency or cfg.frequency, categories, one)
     if panel is None:
-        panel = {
-            key: table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
-            for key, rows in _groups(table, ids).items()
-        }
-    panel = Panel(panel)
-    panel.empty = empty
+        panel = {key: read_one(key, rows) for key, rows in _groups(table, ids).items()}
+    panel = Panel((key, series) for key, series in panel.items() if series is not None)
+    if not panel:
+        raise UserError(f"no series of {path.name} has a value of {', '.join(cfg.targets)}. Check data.targets.")
+    panel.empty = sorted(empty)
     return panel
 
 
 class Panel(dict):
-    """Series id -> Series; `empty`: the ids whose rows hold no target value at all, left out (train and predict say so)."""
+    """Series id -> Series; `empty`: the ids whose rows hold no target value at all, left out (train and predict say so).
+
+    Such a series is only looked for when reading it fails, so a clean file pays nothing for it.
+    """
 
     empty: list[str] = []
-
-
-def _without_empty_series(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig):
-    """The table without the series whose targets are all missing (nothing to learn or forecast from), and their ids.
-
-    A panel's series that holds no target value is left out with a note rather than stopping
-    the whole run; when every series is so, nothing is left out and reading says what is wrong.
-    """
-    empty_rows = np.ones(len(table), dtype=bool)
-    for column in cfg.targets:
-        if column not in table.columns:
-            return table, keys, []  # the missing column is reported by the reading
-        empty_rows &= missing_cells(table[column], cfg)
-    if not empty_rows.any():
-        return table, keys, []
-    by_series = pd.Series(empty_rows).groupby(keys, sort=True).all()
-    empty = [str(k) for k in by_series.index[by_series.to_numpy()] if k]  # rows without an id: reported as before
-    if not empty or len(empty) == len(by_series):
-        return table, keys, []
-    keep = ~np.isin(keys, empty)
-    return table[keep], keys[keep], empty
 
 
 def series_label(id_column: str, key: str) -> str:
