@@ -364,5 +364,5 @@ def test_missing_markers_and_sentinels_are_missing_values_with_a_note(tmp_path):
     assert series.frame["y"].isna().sum() == 3 and series.frame["y"].min() == 1.0
     parquet = tmp_path / "marked.parquet"  # numeric Parquet columns: the sentinel too
     pd.DataFrame({"date": pd.date_range("2024-01-01", periods=20), "y": [-999.0] + list(range(2, 21))}).to_parquet(parquet)
-    assert np.isnan(_load(parquet, missing_values=[-999]).frame["y"].iloc[0])
+    assert np.isnan(_load(parquet, missing_values=-999).frame["y"].iloc[0])  # one marker needs no list
     assert _load(parquet).frame["y"].iloc[0] == -999.0  # no sentinel unless asked

@@ -26,6 +26,7 @@ from rnnforecast.config.types import (
     Fraction,
     Int,
     LossName,
+    MissingMarkers,
     MissingPolicy,
     OptimizerName,
     PosInt,
@@ -115,7 +116,7 @@ class DataConfig(Section):
     frequency: Optional[Str] = None
     decimal: Annotated[Str, Field(min_length=1, max_length=1)] = "."
     thousands: Optional[Annotated[Str, Field(min_length=1, max_length=1)]] = None
-    missing_values: Annotated[list[Union[Float, Str]], Field(max_length=100)] = []  # cells that mean "no value"
+    missing_values: MissingMarkers = []  # cells that mean "no value" besides the usual markers (a sentinel: -999)
     missing: MissingPolicy = "interpolate"
     duplicates: DuplicatePolicy = "mean"
     scaling: Scaling = "standard"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -68,10 +68,16 @@ def _one_or_many(value: Any) -> Any:
 Columns = Annotated[list[Column], BeforeValidator(_one_or_many)]
 
 
+def _one_or_more_markers(value: Any) -> Any:
+    """`missing_values: -999` means the one marker -999."""
+    return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
+
 Int = Annotated[int, BeforeValidator(_not_bool)]
 
 
 Str = Annotated[str, BeforeValidator(_not_bool)]
+MissingMarkers = Annotated[list[Union[Float, Str]], BeforeValidator(_one_or_more_markers), Field(max_length=100)]
 
 
 PosInt = Annotated[Int, Field(gt=0)]
