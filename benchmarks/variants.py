@@ -31,6 +31,19 @@ def _set_threads(n: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(n)
 
 
+def unrolled_copy(model):
+    """The same layers with `unroll=True` (fresh weights): a static graph of input_length steps, no loop."""
+    import keras
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config["unroll"] = True
+        return layer.__class__.from_config(config)
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
 def train_variants(args) -> None:
     from tensorflow.python.framework import config as tf_config
 
@@ -48,16 +61,8 @@ def train_variants(args) -> None:
 
     def compiled(unroll: bool = False, **kwargs):
         model = training.build(cfg, 1)
-        if unroll:  # the same layers with `unroll=True`: the steps as one straight graph (PERFORMANCE.md, section 24)
-            import keras
-
-            def clone(layer):
-                config = layer.get_config()
-                if isinstance(layer, keras.layers.RNN):
-                    config["unroll"] = True
-                return layer.__class__.from_config(config)
-
-            model = keras.models.clone_model(model, clone_function=clone)
+        if unroll:  # the steps as one straight graph (PERFORMANCE.md, section 24)
+            model = unrolled_copy(model)
         if kwargs:
             if kwargs.get("jit_compile"):
                 tf_config.disable_op_determinism()  # Keras refuses XLA while it is on
@@ -130,16 +135,7 @@ def predict_variants(args) -> None:
         return call
 
     def unrolled():
-        """The same layers and weights with `unroll=True`: a static graph of input_length steps, no loop."""
-        import keras
-
-        def clone(layer):
-            config = layer.get_config()
-            if isinstance(layer, keras.layers.RNN):
-                config["unroll"] = True
-            return layer.__class__.from_config(config)
-
-        copy = keras.models.clone_model(model, clone_function=clone)
+        copy = unrolled_copy(model)
         copy.set_weights(model.get_weights())
         return copy
 
