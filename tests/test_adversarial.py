@@ -111,6 +111,7 @@ def test_set_thousands_comma_is_no_internal_error(tmp_path, base):
     ("training.epochs", "key.path=value"),
     ("trainin.epochs=1", "did you mean 'training'"),
     ("model.layers[5].units=3", "out of range"),
+    ("model.layrs[0].units=3", "'layrs' is not a key of model; did you mean 'layers'?"),  # the typo, not the index
     ("training.epochs=-1", "training.epochs"),
     ("model.type=lstmm", "not one of simple_rnn, lstm, gru"),
     ("window.horizon=[1, 2]", "window.horizon"),

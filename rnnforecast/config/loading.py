@@ -148,6 +148,9 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
             if not isinstance(node, list) or here >= len(node):
                 size = len(node) if isinstance(node, list) else 0
                 listed = _key_text(tokens[:i])
+                unknown = _unknown_key(tokens[:i])
+                if unknown:  # `model.layrs[0].units`: the typo, not the index, is what to fix
+                    raise UserError(f"{option}: {unknown}")
                 raise UserError(
                     f"{option}: index {here} is out of range; that list has {size} item(s). To add items, give the "
                     f"whole list, e.g. --set '{listed}=[...]' (model.layers: --set 'model.layers=[{{units: 64}}, "
@@ -179,6 +182,24 @@ def _default_list(tokens: list[tuple[str, str]]) -> list:
     if not isinstance(default, list):
         return []
     return [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in default]
+
+
+def _unknown_key(tokens: list[tuple[str, str]]) -> str | None:
+    """Why a key path is not in the schema ('layrs' is not a key of model; did you mean 'layers'?), or None."""
+    import difflib
+
+    section: Any = Config
+    for i, (name, _) in enumerate(tokens):
+        fields = getattr(section, "model_fields", None)
+        if not name or fields is None:
+            return None  # an index, or below what the schema describes by sections
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            where = _key_text(tokens[:i]) or "the config"
+            return (f"'{name}' is not a key of {where}" + (f"; did you mean '{close[0]}'?" if close else ".")
+                    + f" Valid keys there: {', '.join(fields)}.")
+        section = fields[name].annotation
+    return None
 
 
 def _key_text(tokens: list[tuple[str, str]]) -> str:
