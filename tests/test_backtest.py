@@ -145,6 +145,7 @@ def test_backtest_reports_calibrated_intervals_for_every_forecaster(retrained):
         assert 0.5 < scores["coverage"]["80%"] < 1.0 and scores["width"]["80%"] > 0 and scores["pinball"] > 0
 
 
+@pytest.mark.slow
 def test_with_refit_the_folds_score_a_model_refit_on_every_window_before_the_test_period(tmp_path, monkeypatch):
     from rnnforecast import training
 

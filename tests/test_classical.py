@@ -97,6 +97,7 @@ def test_evaluate_scores_them_beside_the_model_and_says_how(run):
     assert set(json.loads((run / "metrics.json").read_text())["original"]) == {"model", "naive", "seasonal_naive"}
 
 
+@pytest.mark.slow
 def test_backtest_fits_them_where_each_fold_was_trained(tmp_path):
     cfg = config.validate(tiny_config(TEMPS, run={"dir": str(tmp_path / "runs")}))
     path = backtest.backtest(cfg, stride=7, retrain_every=40, verbose=0, with_classical=True)

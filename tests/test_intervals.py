@@ -53,6 +53,7 @@ def test_calibration_reaches_the_nominal_coverage_on_known_noise(level):
     assert scores["width"][label] == pytest.approx(2 * z * noise_scale.mean(), rel=0.08)
 
 
+@pytest.mark.slow
 def test_predict_writes_quantile_columns_and_evaluate_scores_them(tmp_path, write_config):
     raw = tiny_config(DATA / "daily-min-temperatures.csv", run={"dir": str(tmp_path)})
     run = runner.invoke(app, ["train", str(write_config(raw))]).stdout.strip().splitlines()[-1]

@@ -162,6 +162,7 @@ def test_highway_fit_and_freeze_need_a_highway_they_apply_to(model, message):
         config.validate(raw)
 
 
+@pytest.mark.slow
 def test_with_a_cycle_the_untrained_model_is_the_fitted_map_plus_the_training_profile(tmp_path):
     """model.cycle beside a fitted highway: the pattern starts as each position's training mean, the map is fitted
     on the windows without it, and the untrained model forecasts exactly that."""

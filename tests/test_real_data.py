@@ -29,6 +29,10 @@ TEST_FILE = {
 # The configs on the temperatures differ in their models, not in what a plot draws (one daily target, a
 # week or a day ahead, point losses): one of each horizon is plotted.
 PLOTTED_TEMPS = {"quickstart", "classic-lstm-next-value"}
+# evaluate fits AutoETS and AutoTheta beside the model (a third of this test's time); they are the same fits
+# whatever the model, so they run for the quick start, an hourly config and the panel (tests/test_classical.py has
+# the rest of their tests), and `--no-classical` elsewhere.
+WITH_CLASSICAL = {"quickstart", "etth1", "ettm1-quarters"}
 
 
 def _as_four_series(source: Path, folder: Path) -> Path:
@@ -61,8 +65,11 @@ def test_config_runs_end_to_end(name, tmp_path):
     assert result.exit_code == 0, result.output
     run = Path(result.stdout.strip().splitlines()[-1])
 
-    report = json.loads(runner.invoke(app, ["evaluate", str(run), "--format", "json"]).stdout)
+    classical = [] if name in WITH_CLASSICAL else ["--no-classical"]
+    report = json.loads(runner.invoke(app, ["evaluate", str(run), "--format", "json", *classical]).stdout)
     assert report["windows"] > 0
+    if "original" in report:  # one series: the classical forecasters are scored where asked, only there
+        assert ("AutoETS" in report["original"]) == (name in WITH_CLASSICAL)
     scores = report["aggregate"] if "aggregate" in report else report["original"]
     assert all(np.isfinite(s["mean"]["mase"] if "mean" in s else s["overall"]["mae"]) for s in scores.values())
 

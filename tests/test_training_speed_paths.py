@@ -67,6 +67,7 @@ def test_xla_is_probed_only_where_it_can_pay(data_dir, monkeypatch):
     assert training.build(_config(data_dir, "lstm"), 1).jit_compile is False
 
 
+@pytest.mark.slow
 def test_the_probe_keeps_the_faster_way_and_the_run_records_it(data_dir, monkeypatch, tmp_path):
     from rnnforecast.training import compile as compile_module
 
