@@ -99,8 +99,9 @@ def load_panel(
         biggest, largest = None, table
         for biggest in np.argsort(-np.bincount(codes), kind="stable") if len(codes) else []:
             largest = table.iloc[np.flatnonzero(codes == biggest)]  # the longest series with a target value
-            if not all(missing_cells(largest[column], cfg).all() for column in cfg.targets if column in table):
-                break
+            if any(c not in table.columns for c in cfg.targets) or not all(
+                    missing_cells(largest[column], cfg).all() for column in cfg.targets):
+                break  # (a missing target column is reported by table_to_series)
         label = "" if biggest is None else series_label(cfg.id_column, names[biggest])
         probe = table_to_series(largest, cfg, path, frequency, categories, label=label, strict_frequency=strict_frequency)
         frequency = frequency or probe.frequency
