@@ -22,7 +22,9 @@ from rnnforecast.data.grid import (  # noqa: F401
 from rnnforecast.data.io import TIME_NAMES, detect_time_column, is_parquet, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import fit_preprocessing, known_future, prepare, static_scaling, unscale  # noqa: F401
-from rnnforecast.data.series import Series, id_keys, load_panel, load_series, table_to_series, time_columns_of  # noqa: F401
+from rnnforecast.data.series import (  # noqa: F401
+    Series, empty_series_note, id_keys, load_panel, load_series, table_to_series, time_columns_of,
+)
 from rnnforecast.data.windows import (  # noqa: F401
     Bounds,
     default_input_length,

@@ -99,8 +99,7 @@ def load_panel(
         biggest, largest = None, table
         for biggest in np.argsort(-np.bincount(codes), kind="stable") if len(codes) else []:
             largest = table.iloc[np.flatnonzero(codes == biggest)]  # the longest series with a target value
-            if any(c not in table.columns for c in cfg.targets) or not all(
-                    missing_cells(largest[column], cfg).all() for column in cfg.targets):
+            if any(c not in table.columns for c in cfg.targets) or not _no_target_value(largest, cfg):
                 break  # (a missing target column is reported by table_to_series)
         label = "" if biggest is None else series_label(cfg.id_column, names[biggest])
         probe = table_to_series(largest, cfg, path, frequency, categories, label=label, strict_frequency=strict_frequency)
@@ -115,7 +114,7 @@ def load_panel(
         try:
             return table_to_series(rows, cfg, path, frequency, categories, label=series_label(cfg.id_column, key))
         except UserError:
-            if key and all(missing_cells(rows[column], cfg).all() for column in cfg.targets):
+            if key and _no_target_value(rows, cfg):
                 empty.append(key)
                 return None
             raise
@@ -128,6 +127,18 @@ def load_panel(
         raise UserError(f"no series of {path.name} has a value of {', '.join(cfg.targets)}. Check data.targets.")
     panel.empty = sorted(empty)
     return panel
+
+
+def _no_target_value(rows: pd.DataFrame, cfg: DataConfig) -> bool:
+    """Whether every target cell of these rows is empty, a missing marker or a sentinel."""
+    return all(missing_cells(rows[column], cfg).all() for column in cfg.targets)
+
+
+def empty_series_note(empty: list[str], targets: list[str], counted: str) -> str:
+    """The note for a panel's series that hold no target value (`counted`: "1 of 5 series", "1 series of x.csv")."""
+    has, is_ = ("has", "is") if len(empty) == 1 else ("have", "are")
+    return (f"{counted} {has} no value of {', '.join(targets)} at all and {is_} left out: "
+            + ", ".join(empty[:10]) + (" ..." if len(empty) > 10 else ""))
 
 
 class Panel(dict):

@@ -255,19 +255,16 @@ def prepare_panel(
     source = Path(data_path or run.config.data.path).name
     wanted = only if only is not None else list(panel)
     empty = list(getattr(panel, "empty", []))
-    targets = ", ".join(run.config.data.targets)
     asked = sorted(set(wanted) & set(empty)) if only is not None else []
     if asked:
         has, them = ("has", "it") if len(asked) == 1 else ("have", "them")
         raise UserError(
-            f"series {', '.join(asked[:5])} of {source} {has} no value of {targets} at all: there is nothing to "
-            f"forecast {them} from. Fill in {'its' if len(asked) == 1 else 'their'} history, or leave "
+            f"series {', '.join(asked[:5])} of {source} {has} no value of {', '.join(run.config.data.targets)} at all: "
+            f"there is nothing to forecast {them} from. Fill in {'its' if len(asked) == 1 else 'their'} history, or leave "
             f"{them} out of --series."
         )
     if empty:
-        has, is_ = ("has", "is") if len(empty) == 1 else ("have", "are")
-        notes.append(f"{len(empty)} series of {source} {has} no value of {targets} at all and {is_} left out: "
-                     + ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""))
+        notes.append(data.empty_series_note(empty, run.config.data.targets, f"{len(empty)} series of {source}"))
     absent = [key for key in wanted if key not in panel]
     if absent:
         raise UserError(

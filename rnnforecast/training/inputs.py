@@ -134,9 +134,7 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     empty = list(getattr(panel, "empty", []))  # rows without a single target value: left out when read
     if empty:
         skipped.extend(empty)
-        has, is_ = ("has", "is") if len(empty) == 1 else ("have", "are")
-        notes.append(f"{len(empty)} of {len(panel) + len(empty)} series {has} no value of "
-                     f"{', '.join(config.data.targets)} at all and {is_} left out: {_examples(empty)}")
+        notes.append(data.empty_series_note(empty, config.data.targets, f"{len(empty)} of {len(panel) + len(empty)} series"))
     if untrained:
         notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
                      f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
