@@ -6,6 +6,8 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py report --out /tmp/dev   # the chosen defaults on the TEST periods, with peers
     python benchmarks/defaults.py neuralforecast --out /tmp/dev   # NeuralForecast's LSTM on report's origins
     python benchmarks/defaults.py holdout --out /tmp/dev  # panels: the last H of the TRAINING part, every series
+    python benchmarks/defaults.py holdout-single --out /tmp/dev  # single series: the TEST protocol on the first 85%
+    python benchmarks/defaults.py mixes-single --out /tmp/dev  # round 19: those runs mixed with AutoTheta
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
 
 `select` trains every candidate of CANDIDATES on every item of the collection
@@ -459,9 +461,23 @@ def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: b
 PEERS = ("AutoETS", "AutoTheta", "SeasonalNaive")
 
 
-def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = None) -> dict:
+def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = None,
+                   overrides: tuple[str, ...] = ()) -> dict:
     H = item["horizon"]
-    run = Path(rnnforecast("backtest", str(config_path), "--stride", str(H)))
+    sets = [arg for o in overrides for arg in ("--set", o)]
+    run = Path(rnnforecast("backtest", str(config_path), "--stride", str(H), "--no-classical", *sets))
+    return _single_scores(run, item["target"], H, peers, earlier)
+
+
+SINGLE_MIXES = {"model+Theta": (0.5, 0.0, 0.5), "model+ETS+Theta": (1 / 3, 1 / 3, 1 / 3)}  # round 19
+
+
+def _single_scores(run: Path, target: str, H: int, peers, earlier: dict | None = None) -> dict:
+    """A single series' backtest run scored beside the peers on its origins, and the network mixed with them.
+
+    The peers' forecasts are kept in the run folder (peers.npz) and reused from `earlier`'s run when the
+    origins are the same; an earlier run without them gives its scores only (no mixes).
+    """
     forecasts = pd.read_csv(run / "forecasts.csv")
     prep = json.loads((run / "preprocessing.json").read_text())
     season = int(prep["season_length"])
@@ -471,7 +487,7 @@ def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = 
 
     config = config_module.load_config(run / "config.yaml")
     series = data.load_series(config.data)
-    y = series.frame[item["target"]].to_numpy(dtype=float)
+    y = series.frame[target].to_numpy(dtype=float)
     origins = _origin_rows(series.index, forecasts.drop_duplicates("fold")["origin"])
     actual = forecasts["actual"].to_numpy().reshape(len(origins), H)
     scores = {}
@@ -480,11 +496,19 @@ def _report_single(item: dict, config_path: Path, peers, earlier: dict | None = 
     base = scores["seasonal_naive"]
     relative = {name: round(v / base, 4) for name, v in scores.items()}
     origins_sha = _origins_sha(forecasts)
-    if earlier and (earlier.get("origins_sha256") == origins_sha or _same_origins(Path(earlier["run"]), forecasts)):
+    same = earlier and (earlier.get("origins_sha256") == origins_sha or _same_origins(Path(earlier["run"]), forecasts))
+    kept = Path(earlier["run"]) / "peers.npz" if same else None
+    if same and not kept.is_file():
         relative |= {name: earlier["relative_mae"][name] for name in PEERS}
     else:
-        for name, values in peers.origin_forecasts(y, origins, H, season).items():
+        found = dict(np.load(kept)) if same else peers.origin_forecasts(y, origins, H, season)
+        np.savez(run / "peers.npz", **found)
+        for name, values in found.items():
             relative[name] = round(float(np.abs(values - actual).mean()) / base, 4)
+        model = forecasts["model"].to_numpy().reshape(len(origins), H)
+        for name, (a, b, c) in SINGLE_MIXES.items():
+            mixed = a * model + b * found["AutoETS"] + c * found["AutoTheta"]
+            relative[name] = round(float(np.abs(mixed - actual).mean()) / base, 4)
     return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
             "segment_length": config.model.segment_length, "relative_mae": relative, "run": str(run),
             "origins_sha256": origins_sha}
@@ -617,6 +641,74 @@ def holdout(out: Path, only: list[str] | None, overrides: list[str]) -> None:
             handle.write(json.dumps(row) + "\n")
 
 
+def holdout_single(out: Path, data_dir: Path | None, only: list[str] | None, overrides: list[str]) -> None:
+    """The single series' test protocol on development rows only: each series cut to its first 85% of rows.
+
+    The report's test period (the last 15%) is never read. The cut is backtested as `report` backtests the full
+    series (`rnnforecast backtest --stride H`: the model `train` would give at the cut's test start, origins every H
+    steps over the cut's own last 15%), with AutoETS, AutoTheta and seasonal naive on the same origins (fitted once,
+    then reused from OUT/holdout-single.jsonl while the origins' fingerprint is the same). One JSON line per series.
+    """
+    import yaml
+
+    import peers
+
+    label = " ".join(overrides) or "defaults"
+    folder = out / "holdout-single"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = out / "holdout-single.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    done = {(r["item"], r["candidate"]) for r in rows}
+    for item in items(out, data_dir):
+        if item["panel"] or (only and item["name"] not in only) or (item["name"], label) in done:
+            continue
+        frame = pd.read_csv(item["path"])
+        cut = folder / Path(item["path"]).name
+        frame.iloc[: int(len(frame) * 0.85)].to_csv(cut, index=False)
+        config_path = folder / f"{item['name']}.yaml"
+        config_path.write_text(yaml.safe_dump(minimal_config(cut, item["target"], item["horizon"], False,
+                                                             out / "runs"), sort_keys=False))
+        earlier = next((r for r in rows if r["item"] == item["name"]), None)
+        started = time.perf_counter()
+        result = _report_single({**item, "path": cut}, config_path, peers, earlier, tuple(overrides))
+        result = {"item": item["name"], "candidate": label, "seconds": round(time.perf_counter() - started, 1),
+                  **result}
+        print(json.dumps(result), flush=True)
+        rows.append(result)
+        with open(log, "a") as handle:
+            handle.write(json.dumps(result) + "\n")
+
+
+def mixes_single(out: Path) -> None:
+    """Round 19: each `holdout-single` row scored again with the network mixed with the peers (SINGLE_MIXES).
+
+    Rows whose run kept no peer forecasts (peers.npz) have the peers fitted again on the same origins.
+    One JSON line per row in OUT/holdout-single-mixes.jsonl, then the round's geometric mean ratios.
+    """
+    import peers
+
+    rows = [json.loads(line) for line in (out / "holdout-single.jsonl").read_text().splitlines()]
+    log = out / "holdout-single-mixes.jsonl"
+    done = {(r["item"], r["candidate"]) for r in map(json.loads, log.read_text().splitlines())} if log.is_file() else set()
+    targets = {entry["name"]: entry["target"] for entry in collection.SINGLE}
+    for row in rows:
+        if (row["item"], row["candidate"]) in done:
+            continue
+        scored = _single_scores(Path(row["run"]), targets[row["item"]], row["horizon"], peers)
+        result = {"item": row["item"], "candidate": row["candidate"], "folds": scored["folds"],
+                  "relative_mae": scored["relative_mae"], "run": row["run"]}
+        print(json.dumps(result), flush=True)
+        with open(log, "a") as handle:
+            handle.write(json.dumps(result) + "\n")
+    table = pd.DataFrame({r["item"]: r["relative_mae"] for r in map(json.loads, log.read_text().splitlines())
+                          if r["candidate"] == "defaults"}).T
+    print(table.round(3).to_string())
+    for name in SINGLE_MIXES:
+        ratio = float(np.exp(np.log(table[name] / table["model"]).mean()))
+        print(f"{name}: geometric mean ratio to the network alone {ratio:.4f} over {len(table)} series "
+              f"(round 19's bar: 0.986)")
+
+
 def combine(out: Path, only: list[str] | None) -> None:
     """Round 15: each panel's combination chosen on its holdout run's validation windows, scored on the holdout.
 
@@ -723,7 +815,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "holdout", "combine", "neuralforecast", "summary"))
+    parser.add_argument("step", choices=("select", "report", "holdout", "holdout-single", "mixes-single", "combine", "neuralforecast", "summary"))
     parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),
                         help="neuralforecast: the python of the venv of benchmarks/requirements-neuralforecast.txt")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
@@ -746,6 +838,10 @@ def main() -> None:
         report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers)
     elif args.step == "holdout":
         holdout(args.out, args.only, args.overrides)
+    elif args.step == "holdout-single":
+        holdout_single(args.out, args.data_dir, args.only, args.overrides)
+    elif args.step == "mixes-single":
+        mixes_single(args.out)
     elif args.step == "combine":
         combine(args.out, args.only)
     elif args.step == "neuralforecast":
