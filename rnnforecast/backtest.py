@@ -11,7 +11,8 @@ The preprocessing (fill values, scaler) stays the one fitted on the training spl
 
 The run folder holds what `train` writes (of the last model trained) and:
     backtest.json       overall and per-step scores of the model and both baselines (and AutoETS and AutoTheta
-                        when statsforecast is installed: forecasting.classical), data and scaled units
+                        when statsforecast is installed: forecasting.classical), data and scaled units; for a
+                        panel, also model.combine's mix (`combined`, chosen as `train` chooses it)
     folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
     forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value
     error_by_step.png   MAE by horizon step, model against the baselines
@@ -290,6 +291,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
             for key in trained
         ])
         scored = deployed(model, fitted, replace(prepared, starts={**prepared.starts, "all": before}), config, verbose)
+    mix = _panel_mix(config, prepared, trained, model, with_classical)
     reports, folds_tables, forecast_tables = {}, [], []
     for key in trained:
         own = prepared.prep["series"][key]
@@ -303,6 +305,10 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         view = replace(prepared, prep=own, values=prepared.values[rows])
         folds = _with_baselines(view, starts - offset, point, np.full(len(starts), own["val_end"]), L, H,
                                 len(own["targets"]), with_classical)
+        weights = forecasting.combination.WEIGHTS[mix["chosen"]] if mix else None
+        if weights and mix["chosen"] != "none":  # what `predict` forecasts: the network averaged with them
+            members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
+            folds.forecasts["combined"] = sum(w * m for w, m in zip(weights, members))
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
         series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
         reports[key] = score(folds, series_view, config)
@@ -325,12 +331,38 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         "model_scored": _scored(config),
         **forecasting.panel_summary(reports),
         **({"classical": forecasting.classical.DESCRIPTION} if with_classical else {}),
+        **({"combination": mix} if mix else {}),
     }
     tables = {name: pd.concat(found, ignore_index=True)
               for name, found in (("folds.csv", folds_tables), ("forecasts.csv", forecast_tables))}
     summary = {"series": len(reports), "folds": int(report["windows"]), "stride": stride,
                "model_scored": report["model_scored"]}
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started)
+
+
+def _panel_mix(config: Config, prepared: training.TrainingData, trained: list, model, with_classical: bool):
+    """model.combine's choice as `train` makes it (the honest model's validation windows), so the folds score it too.
+
+    `predict` forecasts a panel with the network averaged with AutoETS and/or AutoTheta when
+    `train` chose so (forecasting.combination); the backtest makes the same choice and scores the
+    mix as `combined`, beside the network alone (`model`). None where no mix can be: combine
+    `none`, a quantile model, no classical fits (--no-classical, statsforecast missing, a very
+    large panel).
+    """
+    setting, combination = config.model.combine, forecasting.combination
+    if setting == "none" or config.model.output.quantiles or not with_classical:
+        return None
+    if setting == "auto" and len(trained) > combination.MAX_SERIES:
+        return None
+    run = runs.Run(Path(config.run.dir), config, prepared.prep, {}, pd.DataFrame())
+    series = []
+    for key in trained:
+        own, offset = prepared.prep["series"][key], prepared.offsets[key]
+        rows = slice(offset, offset + own["test_end"])
+        frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
+        series.append(forecasting.Prepared(replace(run, prep=own), replace(prepared.series, frame=frame, name=str(key)),
+                                           prepared.values[rows], prepared.valid[rows], own["val_end"], own["test_end"]))
+    return combination.choose(setting, model, series)
 
 
 def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None) -> Path:

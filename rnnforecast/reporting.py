@@ -6,7 +6,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
+NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "combined": "combined (predict)"}
 
 
 def metrics_table(report: dict) -> Table:
@@ -92,8 +92,17 @@ def panel_table(report: dict) -> Table:
     return table
 
 
+MIXES = {"ets": "AutoETS", "theta": "AutoTheta", "ets+theta": "AutoETS and AutoTheta"}
+
+
 def _classical_note(report: dict) -> list[str]:
-    return [report["classical"] + "."] if "classical" in report else []
+    notes = [report["classical"] + "."] if "classical" in report else []
+    chosen = report.get("combination", {}).get("chosen", "none")
+    if chosen != "none":
+        how = "chosen on the validation windows, as train chooses" if report["combination"].get("setting") == "auto" \
+            else "model.combine"
+        notes.append(f"combined: the network averaged with {MIXES[chosen]} ({how}): what predict forecasts.")
+    return notes
 
 
 def series_table(report: dict, limit: int = 12) -> Table:

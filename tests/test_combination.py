@@ -75,3 +75,26 @@ def test_above_the_series_cap_auto_keeps_the_network_and_a_named_mix_still_appli
     monkeypatch.setattr(panel_run.config.model, "combine", "ets")
     combination.choose_new_run(panel_run)
     assert combination.weights(panel_run) == (0.5, 0.5, 0.0)
+
+
+def test_the_panel_backtest_scores_the_mix_predict_forecasts(panel_run):
+    config_path = panel_run.path / "config.yaml"
+    result = runner.invoke(app, ["backtest", str(config_path), "--set", "model.combine=theta"])
+    assert result.exit_code == 0, result.output
+    run = runs.load(result.stdout.strip().splitlines()[-1])
+    report = json.loads((run.path / "backtest.json").read_text())
+    assert report["combination"]["chosen"] == "theta" and "combined" in report["aggregate"]
+    forecasts = pd.read_csv(run.path / "forecasts.csv")
+    np.testing.assert_allclose(forecasts["combined"], 0.5 * forecasts["model"] + 0.5 * forecasts["AutoTheta"], rtol=1e-6)
+    # auto chooses on the backtest's own honest model's validation windows, as train does
+    result = runner.invoke(app, ["backtest", str(config_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((runs.load(result.stdout.strip().splitlines()[-1]).path / "backtest.json").read_text())
+    errors = report["combination"]["validation_mae_scaled"]
+    assert report["combination"]["chosen"] == min(errors, key=errors.get)
+    assert ("combined" in report["aggregate"]) == (report["combination"]["chosen"] != "none")
+    # without the classical fits there is nothing to mix
+    result = runner.invoke(app, ["backtest", str(config_path), "--no-classical"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((runs.load(result.stdout.strip().splitlines()[-1]).path / "backtest.json").read_text())
+    assert "combination" not in report and "combined" not in report["aggregate"]

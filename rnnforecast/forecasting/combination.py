@@ -72,16 +72,30 @@ def choose_new_run(run: Run, model=None) -> list[str]:
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": f"more than {MAX_SERIES} series"})
         return [f"model.combine: the forecast is the network's alone: {len(run.prep['series'])} series is more than "
                 f"{MAX_SERIES} (a fit of AutoETS and AutoTheta per series); name a mix in model.combine to force one."]
-    model = model or run.load_model()
-    prepared = prepare_panel(run)
-    L, H = run.config.window.input_length, run.config.window.horizon
-    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
-               for p in prepared.values()]
+    found = choose(setting, model or run.load_model(), prepare_panel(run).values())
+    write_json(Path(run.path) / FILE, found)
+    chosen, errors = found["chosen"], found.get("validation_mae_scaled")
+    if chosen == "none" or errors is None:
+        return []
+    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[chosen]
+    return [f"model.combine: the forecast is the network's averaged with {parts} (validation MAE {errors[chosen]:.4f} "
+            f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
+
+
+def choose(setting: str, model, series) -> dict:
+    """The mix for these series (Prepared, each with its own run.prep) on their validation windows.
+
+    `auto` takes the lowest validation MAE (scaled units, pooled over the series' windows); a
+    named mix is kept. Returns what combination.json holds: the choice, and the errors it was made on.
+    """
+    series = list(series)
+    if not series:
+        return {"chosen": "none" if setting == "auto" else setting, "setting": setting, "reason": "no series"}
+    L, H = series[0].run.config.window.input_length, series[0].run.config.window.horizon
+    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"])) for p in series]
     windows = [(p, s) for p, s in windows if len(s)]
     if not windows:  # nothing to choose on: a named mix is kept, auto keeps the network alone
-        chosen = "none" if setting == "auto" else setting
-        write_json(Path(run.path) / FILE, {"chosen": chosen, "setting": setting, "reason": "no validation window"})
-        return []
+        return {"chosen": "none" if setting == "auto" else setting, "setting": setting, "reason": "no validation window"}
     _say_fitting(len(windows))
     output, actual, _ = stacked_forecasts(model, windows)
     point = point_of(None, output)[0]
@@ -89,13 +103,8 @@ def choose_new_run(run: Run, model=None) -> list[str]:
     errors = {name: float(np.abs(sum(w * m for w, m in zip(mix, members)) - actual).mean())
               for name, mix in WEIGHTS.items()}
     chosen = min(errors, key=errors.get) if setting == "auto" else setting
-    write_json(Path(run.path) / FILE, {"chosen": chosen, "setting": setting, "validation_mae_scaled": errors,
-                                       "windows": int(len(actual)), "series": len(windows)})
-    if chosen == "none":
-        return []
-    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[chosen]
-    return [f"model.combine: the forecast is the network's averaged with {parts} (validation MAE {errors[chosen]:.4f} "
-            f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
+    return {"chosen": chosen, "setting": setting, "validation_mae_scaled": errors, "windows": int(len(actual)),
+            "series": len(windows)}
 
 
 def _say_fitting(n_series: int) -> None:
