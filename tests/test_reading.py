@@ -366,3 +366,31 @@ def test_missing_markers_and_sentinels_are_missing_values_with_a_note(tmp_path):
     pd.DataFrame({"date": pd.date_range("2024-01-01", periods=20), "y": [-999.0] + list(range(2, 21))}).to_parquet(parquet)
     assert np.isnan(_load(parquet, missing_values=-999).frame["y"].iloc[0])  # one marker needs no list
     assert _load(parquet).frame["y"].iloc[0] == -999.0  # no sentinel unless asked
+
+
+def test_a_time_column_that_mixes_date_formats_is_named_with_its_lines(tmp_path):
+    """06/01/2024 among ISO dates is read month first (June 1st): the user is told where the formats differ."""
+    path = tmp_path / "mixed.csv"
+    rows = [f"2024-01-{d:02d},{d}" for d in range(1, 29)]
+    rows[5] = "06/01/2024,6"
+    path.write_text("date,y\n" + "\n".join(rows) + "\n")
+    notes = " ".join(_load(path).notes)
+    assert "mixes date formats ('2024-01-01' on line 2, '06/01/2024' on line 7)" in notes
+    clean = tmp_path / "clean.csv"
+    clean.write_text("date,y\n" + "\n".join(f"2024-01-{d:02d},{d}" for d in range(1, 29)) + "\n")
+    assert not any("mixes date formats" in note for note in _load(clean).notes)
+
+
+def test_a_semicolon_file_with_decimal_commas_is_read_without_settings(tmp_path):
+    """Excel's CSV in most European locales: 'Datum;y' over '2024-01-01;1,5'; a note says how it was read."""
+    path = tmp_path / "excel.csv"
+    path.write_text("Datum;y\n" + "".join(f"2024-01-{d:02d};{d},5\n" for d in range(1, 21)))
+    series = _load(path)
+    assert series.frame["y"].iloc[0] == 1.5 and any("decimal comma" in note for note in series.notes)
+    panel = tmp_path / "panel.csv"
+    panel.write_text("id;Datum;y\n" + "".join(f"{k};2024-01-{d:02d};{d},{k}\n" for k in (1, 2) for d in range(1, 21)))
+    found = data.load_panel(config.validate({"data": {"path": str(panel), "targets": ["y"], "id_column": "id"}}).data)
+    assert found["1"].frame["y"].iloc[0] == 1.1 and found["2"].frame["y"].iloc[2] == 3.2
+    points = tmp_path / "points.csv"  # a decimal point anywhere: the file is read as written, no guess
+    points.write_text("Datum;y\n" + "".join(f"2024-01-{d:02d};{d}.5\n" for d in range(1, 21)))
+    assert _load(points).frame["y"].iloc[0] == 1.5 and not any("decimal comma" in n for n in _load(points).notes)

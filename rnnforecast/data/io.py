@@ -95,6 +95,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
+    frame.attrs["separator"] = sep
     return frame
 
 

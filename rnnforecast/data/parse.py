@@ -13,8 +13,10 @@ from rnnforecast.errors import UserError
 DATE_PARTS = ("year", "month", "day", "hour", "minute", "second")
 
 
-def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
+def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     """Parse times (NaT where a cell is not one); changing UTC offsets (daylight saving) become UTC.
+
+    Returns the times, whether they were moved to UTC, and whether no one format read every cell.
 
     One format is inferred for the whole column, month-first and then day-first, so that
     01.02.2014 and 31.12.2014 in one file are both read day-first; a cell-by-cell guess
@@ -25,7 +27,7 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
     if len(first) and "W" in first.iloc[0]:  # the test first: a million dates are not searched for weeks
         weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
         if weeks[0].notna().sum() == text.notna().sum():
-            return pd.to_datetime(weeks[0] + "-W" + weeks[1] + "-1", format="%G-W%V-%u", errors="coerce"), False
+            return pd.to_datetime(weeks[0] + "-W" + weeks[1] + "-1", format="%G-W%V-%u", errors="coerce"), False, False
     for dayfirst in (False, True):
         try:
             with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
@@ -33,19 +35,42 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool]:
                 warnings.simplefilter("ignore", FutureWarning)  # pandas 2 on mixed offsets: handled below
                 parsed = pd.to_datetime(text, dayfirst=dayfirst)
             if parsed.dtype == object:  # pandas 2 keeps mixed UTC offsets as Python objects (pandas 3 raises)
-                return pd.to_datetime(text, dayfirst=dayfirst, utc=True), True
-            return parsed, False
+                return pd.to_datetime(text, dayfirst=dayfirst, utc=True), True, False
+            return parsed, False, False
         except (ValueError, TypeError, OverflowError):
             continue
-    try:
+    try:  # no one format fits every cell: each is read on its own (_mixed_formats says so to the user)
         with warnings.catch_warnings():  # pandas 2 warns on mixed offsets, then returns objects: handled below
             warnings.simplefilter("ignore", FutureWarning)
             parsed = pd.to_datetime(text, errors="coerce", format="mixed")
         if parsed.dtype != object:  # object: naive and offset-carrying cells mixed (pandas 2 does not raise)
-            return parsed, False
+            return parsed, False, True
     except ValueError:
         pass
-    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True
+    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True, True
+
+
+def _mixed_formats(text: pd.Series) -> tuple[int, int] | None:
+    """(row of the first cell, row of the first cell written another way) when the cells mix date formats.
+
+    Read cell by cell, 06/01/1981 beside 1981-01-05 is taken month first (June 1st): days and
+    months swap without an error, and the damage shows only as merged or filled rows. The
+    user is told which lines differ. None when one format (the first cell's) reads every cell.
+    """
+    from pandas.tseries.api import guess_datetime_format
+
+    cells = text.dropna().astype(str).str.strip()
+    if cells.empty:
+        return None
+    found = guess_datetime_format(cells.iloc[0])
+    if found is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = pd.to_datetime(cells, format=found, errors="coerce").isna().to_numpy()
+    if not other.any():
+        return None
+    return text.index.get_loc(cells.index[0]), text.index.get_loc(cells.index[int(np.flatnonzero(other)[0])])
 
 
 def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
@@ -86,9 +111,17 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         if what != "years":
             notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:
-        times, mixed_offsets = _datetimes(text)
+        times, mixed_offsets, cell_by_cell = _datetimes(text)
         if mixed_offsets:
             notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
+        if cell_by_cell and times.notna().all() and (rows := _mixed_formats(text)) is not None:
+            first, other = rows
+            notes.append(
+                f"the time column {', '.join(map(repr, columns))} in {where} mixes date formats ({text.iloc[first]!r} on line "
+                f"{_line(text, first)}, {text.iloc[other]!r} on line {_line(text, other)}): each cell was read on its "
+                "own, a day and month that could be either as month first. Write the column in one format if that "
+                "swaps days and months."
+            )
     bad = times.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -155,6 +188,26 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
             f"Targets and features must be numeric. {how}"
         )
     return _checked(numbers, cells, column, where)
+
+
+DECIMAL_COMMA = r"^\s*[+-]?\d*,\d+\s*$"  # 20,7 or -,5: a number written with a decimal comma
+
+
+def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str]) -> DataConfig:
+    """cfg reading decimal commas, for a ';'-separated file whose numbers are written 20,7; else cfg.
+
+    That is how Excel saves CSV in most European locales. Only when data.decimal and
+    data.thousands are left unset, and no cell of these columns has a decimal point
+    (1.234,5 needs data.thousands: '.', which the user is asked for).
+    """
+    if table.attrs.get("separator") != ";" or cfg.decimal != "." or cfg.thousands:
+        return cfg
+    text = [table[c].astype("string").str.strip() for c in columns if c in table and table[c].dtype == object]
+    if any(cells.str.contains(r"\d\.\d", regex=True).any() for cells in text):
+        return cfg
+    if not any(cells.str.match(DECIMAL_COMMA).any() for cells in text):
+        return cfg
+    return cfg.model_copy(update={"decimal": ","})
 
 
 def _sentinels(markers: list) -> list[float]:

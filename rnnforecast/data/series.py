@@ -14,7 +14,7 @@ from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
-from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells
+from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma
 from rnnforecast.errors import UserError
 
 
@@ -65,7 +65,16 @@ def load_series(
     if cfg.id_column:
         raise UserError(f"{path.name} holds many series (data.id_column); read it with load_panel.")
     table = read_table(path, used_columns(cfg))
-    return table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)
+    return _one_series(table, cfg, path, frequency, categories, strict_frequency)
+
+
+def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, strict_frequency: bool) -> Series:
+    read = with_decimal_comma(table, cfg, _numeric_columns(cfg))
+    series = table_to_series(table, read, path, frequency, categories, strict_frequency=strict_frequency)
+    if read is not cfg:
+        series.notes.append(f"{path.name} separates columns with ';' and writes numbers with a decimal comma (20,7): "
+                            "read so. Set data.decimal: '.' if the commas mean something else.")
+    return series
 
 
 def load_panel(
@@ -83,7 +92,8 @@ def load_panel(
     path = Path(path or cfg.path)
     table = read_table(path, used_columns(cfg), (cfg.id_column, only) if only and cfg.id_column else None)
     if not cfg.id_column:
-        return {"": table_to_series(table, cfg, path, frequency, categories, strict_frequency=strict_frequency)}
+        return {"": _one_series(table, cfg, path, frequency, categories, strict_frequency)}
+    cfg = with_decimal_comma(table, cfg, _numeric_columns(cfg))
     if cfg.id_column not in table.columns:
         raise UserError(
             f"column '{cfg.id_column}' (data.id_column) is not in {path.name}. Columns there: "
@@ -178,6 +188,10 @@ def _groups(table: pd.DataFrame, ids: pd.Series) -> dict[str, pd.DataFrame]:
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], dtype=int)
     stops = np.r_[starts[1:], len(keys)]
     return {keys[a]: ordered.iloc[a:b] for a, b in zip(starts, stops)}
+
+
+def _numeric_columns(cfg: DataConfig) -> list[str]:
+    return list(cfg.targets) + list(cfg.features) + list(cfg.static_features) + list(cfg.future_features)
 
 
 def used_columns(cfg: DataConfig) -> list[str] | None:
