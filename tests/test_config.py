@@ -133,6 +133,25 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
         config.load_config(path)
 
 
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path):
+    """YAML keeps the last of two `model:` sections silently; the first one's settings would be lost."""
+    path = tmp_path / "twice.yaml"
+    path.write_text("data: {path: x.csv, targets: [y]}\nmodel: {type: gru}\nwindow: {horizon: 2}\nmodel: {layers: []}\n")
+    with pytest.raises(UserError, match=r"'model' is written twice in one section \(lines 2 and 4\)"):
+        config.load_config(path)
+    merged = tmp_path / "merged.yaml"  # a merge key's values may be overridden: that is what it is for
+    merged.write_text("data: {path: x.csv, targets: [y]}\nwindow: {horizon: 2}\nmodel:\n  layers:\n"
+                      "    - &b {units: 4, type: gru}\n    - <<: *b\n      units: 8\n")
+    assert config.read_yaml(merged)["model"]["layers"][1] == {"units": 8, "type": "gru"}
+
+
+def test_a_web_address_as_the_data_path_is_named_as_one(tmp_path):
+    path = tmp_path / "url.yaml"
+    path.write_text("data: {path: 'https://example.com/y.csv', targets: [y]}\nwindow: {horizon: 2}\n")
+    with pytest.raises(UserError, match="web or cloud address.*Download it first"):
+        config.load_config(path)
+
+
 def test_dump_round_trips(tmp_path):
     cfg = config.validate(_raw(model={"type": "gru"}))
     path = tmp_path / "resolved.yaml"

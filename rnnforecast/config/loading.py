@@ -57,6 +57,33 @@ def _values_within(node, budget: int) -> int:
     return budget
 
 
+class _TwiceError(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last one silently).
+
+    A second `model:` section pasted below the first, or `epochs:` set twice, would otherwise
+    drop the first without a word. Keys brought in by a merge (`<<: *defaults`) may be
+    overridden, as YAML means them to be.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _TwiceError(None, None, f"the key '{key}' is written twice in one section (lines {seen[key]} "
+                                      f"and {line}), and YAML would silently keep only the second", key_node.start_mark)
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> dict:
     """The raw mapping of a YAML file; a file that is not YAML, not UTF-8 or not a mapping is a UserError naming it."""
     size = path.stat().st_size
@@ -66,7 +93,9 @@ def read_yaml(path: Path) -> dict:
             "Check that the path names the config, not a data file."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506  (a SafeLoader)
+    except _TwiceError as exc:
+        raise UserError(f"{path}: {exc.problem}. Merge the two into one, or remove the one you do not mean.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -103,6 +132,11 @@ def validate(raw: dict, source: str = "config") -> Config:
 
 def resolve_path(value: str, config_dir: Path, key: str) -> Path:
     """A relative path is tried from the working directory, then from the config's folder."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", str(value)):
+        raise UserError(
+            f"{key}: '{value}' is a web or cloud address; rnnforecast reads files on this machine (CSV, or Parquet "
+            "files and folders). Download it first (for example `curl -o data.csv URL`) and point the path at the file."
+        )
     candidate = Path(value).expanduser()
     if candidate.is_absolute():
         if candidate.exists():

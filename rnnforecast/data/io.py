@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +47,11 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "it, or at a folder of Parquet files (a partitioned dataset)."
         )
     if not path.is_file():
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(path)):  # https://, s3:// (a Path keeps one slash)
+            raise UserError(
+                f"data file {path} is a web or cloud address; rnnforecast reads files on this machine. Download it "
+                "first (for example `curl -o data.csv URL`) and give the file's path."
+            )
         raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
