@@ -363,6 +363,16 @@ def load(path: Path | str, data: Path | None = None, reads_data: bool = False) -
 
 
 def _load(path: Path) -> Run:
+    if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
+        raise UserError(
+            f"{path} is a config file, not a run folder. Train it first (`rnnforecast train {path}`), then give the run "
+            "folder that train prints (runs/<name>-<time>)."
+        )
+    if path.is_file():
+        raise UserError(
+            f"{path} is a file, not a run folder. Give the folder `rnnforecast train` wrote (runs/<name>-<time>); a "
+            "data file goes after --data."
+        )
     if not path.is_dir():
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]

@@ -153,6 +153,17 @@ def test_missing_run_folder_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
+def test_a_config_or_data_file_where_a_run_folder_goes_and_back_says_which_is_which(trained, tmp_path):
+    (tmp_path / "c.yaml").write_text("data: {}\n")
+    (tmp_path / "d.csv").write_text("date,y\n")
+    result = runner.invoke(app, ["predict", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2 and "is a config file, not a run folder. Train it first" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "d.csv")])
+    assert result.exit_code == 2 and "a data file goes after --data" in result.stderr
+    result = runner.invoke(app, ["backtest", str(trained)])
+    assert result.exit_code == 2 and f"give its config: {trained / 'config.yaml'}" in result.stderr
+
+
 def test_loss_overflow_stops_with_the_epoch_and_leaves_no_run_folder(write_config, tmp_path):
     huge = tmp_path / "huge.csv"
     dates = pd.date_range("2020-01-01", periods=300, freq="D")

@@ -22,6 +22,11 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
             schema refuses a value. The message names the key and the allowed values.
     """
     path = Path(path)
+    if path.is_dir() and (path / "metadata.json").is_file() and (path / "config.yaml").is_file():
+        raise UserError(
+            f"{path} is a run folder; train and backtest read a config file. To train again with this run's settings, "
+            f"give its config: {path / 'config.yaml'}."
+        )
     if path.is_dir():
         raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
     if not path.is_file():
