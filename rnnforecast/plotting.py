@@ -229,14 +229,15 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
         actual = one.series.frame[target]
         tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
         ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
+        mix = forecasting.combination.weights(run)
         try:
             test = forecasting.test_path(one, model)[target]
             test = test.loc[tail.index[0] :]
-            ax.plot(test.index, test, color="tab:blue", lw=1.1, label="test forecast")
+            label = "test forecast" if mix is None else "test forecast (network alone)"
+            ax.plot(test.index, test, color="tab:blue", lw=1.1, label=label)
         except UserError:
             pass  # a series without a full test window still gets its future drawn
         ahead = forecasting.future(one, final or model)[target]
-        mix = forecasting.combination.weights(run)
         if mix is not None:  # what `predict` forecasts: the network averaged with the classical models
             ahead = mix[0] * ahead + forecasting.combination.future({key: one}, H, mix)[key][:, 0]
         ax.plot(ahead.index, ahead, color="tab:red", lw=1.6, label="forecast")
