@@ -360,8 +360,9 @@ def _panel_mix(config: Config, prepared: training.TrainingData, trained: list, m
         own, offset = prepared.prep["series"][key], prepared.offsets[key]
         rows = slice(offset, offset + own["test_end"])
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
-        series.append(forecasting.Prepared(replace(run, prep=own), replace(prepared.series, frame=frame, name=str(key)),
-                                           prepared.values[rows], prepared.valid[rows], own["val_end"], own["test_end"]))
+        one = replace(prepared.series, frame=frame, name=str(key))
+        series.append(forecasting.Prepared(replace(run, prep=own), one, prepared.values[rows], prepared.valid[rows],
+                                           own["val_end"], own["test_end"]))
     return combination.choose(setting, model, series)
 
 

@@ -117,10 +117,11 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         if cell_by_cell and times.notna().all() and (rows := _mixed_formats(text)) is not None:
             first, other = rows
             notes.append(
-                f"the time column {', '.join(map(repr, columns))} in {where} mixes date formats ({text.iloc[first]!r} on line "
-                f"{_line(text, first)}, {text.iloc[other]!r} on line {_line(text, other)}): each cell was read on its "
-                "own, a day and month that could be either as month first. Write the column in one format if that "
-                "swaps days and months."
+                f"the time column {', '.join(map(repr, columns))} in {where} mixes date formats "
+                f"({text.iloc[first]!r} on line {_line(text, first)}, "
+                f"{text.iloc[other]!r} on line {_line(text, other)}): "
+                "each cell was read on its own, a day and month that could be either as month first. Write the column "
+                "in one format if that swaps days and months."
             )
     bad = times.isna()
     if bad.any():
@@ -202,7 +203,8 @@ def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str])
     """
     if table.attrs.get("separator") != ";" or cfg.decimal != "." or cfg.thousands:
         return cfg
-    text = [table[c].astype("string").str.strip() for c in columns if c in table and table[c].dtype == object]
+    text = [table[c].astype("string").str.strip() for c in columns
+            if c in table and not pd.api.types.is_numeric_dtype(table[c])]  # Parquet's numbers are already numbers
     if any(cells.str.contains(r"\d\.\d", regex=True).any() for cells in text):
         return cfg
     if not any(cells.str.match(DECIMAL_COMMA).any() for cells in text):
