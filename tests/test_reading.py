@@ -394,3 +394,26 @@ def test_a_semicolon_file_with_decimal_commas_is_read_without_settings(tmp_path)
     points = tmp_path / "points.csv"  # a decimal point anywhere: the file is read as written, no guess
     points.write_text("Datum;y\n" + "".join(f"2024-01-{d:02d};{d}.5\n" for d in range(1, 21)))
     assert _load(points).frame["y"].iloc[0] == 1.5 and not any("decimal comma" in n for n in _load(points).notes)
+
+
+@pytest.mark.parametrize(("cells", "frequency", "first"), [
+    (list(pd.date_range("2020-01-01", periods=56).strftime("%Y%m%d")), "D", "2020-01-01"),  # YYYYMMDD numbers
+    ([f"{2000 + i // 12}{i % 12 + 1:02d}" for i in range(30)], "MS", "2000-01-01"),  # YYYYMM numbers
+    ([f"{2000 + i // 12}M{i % 12 + 1:02d}" for i in range(30)], "MS", "2000-01-01"),  # Eurostat
+    ([f"{2000 + i // 12}-M{i % 12 + 1:02d}" for i in range(30)], "MS", "2000-01-01"),  # pandas: 00:00:01
+    ([f"Q{i % 4 + 1} {1990 + i // 4}" for i in range(30)], "QS", "1990-01-01"),
+    ([f"{1990 + i // 4} Q{i % 4 + 1}" for i in range(30)], "QS", "1990-01-01"),
+])
+def test_dates_as_statistics_offices_and_exchanges_write_them(tmp_path, cells, frequency, first):
+    path = tmp_path / "p.csv"
+    path.write_text("date,y\n" + "".join(f"{cell},{i}\n" for i, cell in enumerate(cells)))
+    series = _load(path)
+    assert str(series.index[0].date()) == first and len(series.frame) == len(cells)
+    assert series.frequency.startswith(frequency[0]) and series.frame["y"].iloc[-1] == len(cells) - 1
+
+
+def test_six_digit_step_numbers_stay_steps(tmp_path):
+    """100001 to 100040 would be months up to 100012, then month 13: not dates, so steps."""
+    path = tmp_path / "s.csv"
+    path.write_text("time,y\n" + "".join(f"{100001 + i},{i}\n" for i in range(40)))
+    assert not isinstance(_load(path).index, pd.DatetimeIndex)

@@ -24,6 +24,8 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     (2015-W02, 2015W02), which pandas does not read, are their Mondays.
     """
     first = text.dropna().head(1).astype(str)
+    if len(first) and any(letter in first.iloc[0].upper() for letter in "MQ") and (found := _periods(text)) is not None:
+        return found, False, False
     if len(first) and "W" in first.iloc[0]:  # the test first: a million dates are not searched for weeks
         weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
         if weeks[0].notna().sum() == text.notna().sum():
@@ -48,6 +50,30 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     except ValueError:
         pass
     return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True, True
+
+
+# Months and quarters as statistics offices write them, which pandas does not read (2000M01, Q1 1990) or misreads
+# (2000-M01 is read as one second past midnight): (pattern, month of the first group pair).
+PERIODS = (
+    (r"^(\d{4})\s*-?\s*M(\d{1,2})$", lambda y, m: (y, m)),  # 2000M01, 2000-M01 (Eurostat, SDMX)
+    (r"^(\d{4})\s*[-/ ]\s*Q([1-4])$", lambda y, q: (y, 3 * q - 2)),  # 1990 Q1, 1990-Q1, 1990/Q1
+    (r"^Q([1-4])\s*[-/ ]?\s*(\d{4})$", lambda q, y: (y, 3 * q - 2)),  # Q1 1990, Q1-1990
+)
+
+
+def _periods(text: pd.Series) -> pd.Series | None:
+    """Each cell's month or quarter start when every cell is written as one of PERIODS, else None."""
+    cells = text.astype("string").str.strip().str.upper()
+    for pattern, order in PERIODS:
+        parts = cells.str.extract(pattern)
+        if parts[0].notna().sum() != text.notna().sum() or parts[0].isna().all():
+            continue
+        a, b = parts[0].astype("Int64"), parts[1].astype("Int64")
+        year, month = order(a, b)
+        if not month.dropna().between(1, 12).all():
+            return None
+        return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}), errors="coerce")
+    return None
 
 
 def _mixed_formats(text: pd.Series) -> tuple[int, int] | None:
@@ -87,6 +113,12 @@ def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
     try:
         if 1000 <= low and high <= 2999:
             return pd.to_datetime(whole.astype(str), format="%Y"), "years"
+        for digits, first, last, fmt, what in ((8, 10000101, 29991231, "%Y%m%d", "dates written YYYYMMDD"),
+                                                (6, 100001, 299912, "%Y%m", "months written YYYYMM")):
+            if first <= low and high <= last:
+                parsed = pd.to_datetime(whole.astype(str), format=fmt, errors="coerce")
+                if parsed.notna().all():  # 20200132 or 200013 are not dates: step numbers, or other values
+                    return parsed, what
         if 1e8 <= low and high < 1e10:
             return pd.to_datetime(whole, unit="s"), "Unix time in seconds (UTC)"
         if 1e11 <= low and high < 1e13:
