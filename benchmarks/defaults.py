@@ -425,7 +425,7 @@ def rnnforecast(*args: str) -> str:
 
 
 def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: bool,
-           reuse_peers: Path | None = None) -> None:
+           reuse_peers: Path | None = None, overrides: tuple[str, ...] = ()) -> None:
     import yaml
 
     import peers
@@ -447,9 +447,9 @@ def report(out: Path, data_dir: Path | None, only: list[str] | None, held_out: b
         config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
         started = time.perf_counter()
         if item["panel"]:
-            result = _report_panel(item, config_path, out, peers, earlier.get(item["name"]))
+            result = _report_panel(item, config_path, out, peers, earlier.get(item["name"]), overrides)
         else:
-            result = _report_single(item, config_path, peers, earlier.get(item["name"]))
+            result = _report_single(item, config_path, peers, earlier.get(item["name"]), overrides)
         result = {"item": item["name"], "candidate": "minimal", "seconds": round(time.perf_counter() - started, 1),
                   **result}
         print(json.dumps(result), flush=True)
@@ -542,9 +542,10 @@ def _origin_rows(index: pd.Index, origins: pd.Series) -> np.ndarray:
     return rows
 
 
-def _report_panel(item: dict, config_path: Path, out: Path, peers, earlier: dict | None = None) -> dict:
+def _report_panel(item: dict, config_path: Path, out: Path, peers, earlier: dict | None = None,
+                  overrides: tuple[str, ...] = ()) -> dict:
     H, season = item["horizon"], item["season"]
-    run = Path(rnnforecast("train", str(config_path)))
+    run = Path(rnnforecast("train", str(config_path), *[arg for o in overrides for arg in ("--set", o)]))
     forecast_file = out / "forecasts" / f"{item['name']}.csv"
     forecast_file.parent.mkdir(parents=True, exist_ok=True)
     rnnforecast("predict", str(run), "--output", str(forecast_file))
@@ -824,7 +825,8 @@ def main() -> None:
     parser.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1, help="select: the round of candidates")
     parser.add_argument("--before", action="store_true", help="select: also score the old defaults (reference)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        help="holdout: a config override for the minimal config, e.g. training.refit=false (repeatable)")
+                        help="holdout, holdout-single, report: a config override for the minimal config, e.g. "
+                        "training.seed=1 (repeatable)")
     parser.add_argument("--held-out", action="store_true", help="report: also Tourism monthly (never for choosing)")
     parser.add_argument("--reuse-peers", type=Path, default=None,
                         help="report: a previous report's --out or its report.jsonl (benchmarks/defaults-report.jsonl "
@@ -835,7 +837,7 @@ def main() -> None:
     if args.step == "select":
         select(args.out, args.data_dir, args.only, args.before, args.round)
     elif args.step == "report":
-        report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers)
+        report(args.out, args.data_dir, args.only, args.held_out, args.reuse_peers, tuple(args.overrides))
     elif args.step == "holdout":
         holdout(args.out, args.only, args.overrides)
     elif args.step == "holdout-single":
