@@ -164,6 +164,14 @@ def test_a_config_or_data_file_where_a_run_folder_goes_and_back_says_which_is_wh
     assert result.exit_code == 2 and f"give its config: {trained / 'config.yaml'}" in result.stderr
 
 
+def test_newer_data_without_the_trained_column_asks_for_the_file_to_be_fixed_not_the_config(trained, data_dir, tmp_path):
+    newer = tmp_path / "newer.csv"
+    pd.read_csv(data_dir / "daily-min-temperatures.csv").rename(columns={"Temp": "temperature"}).to_csv(newer, index=False)
+    result = runner.invoke(app, ["predict", str(trained), "--data", str(newer)])
+    assert result.exit_code == 2 and "rename the column in the file" in result.stderr
+    assert "Fix the name in the config" not in result.stderr
+
+
 def test_loss_overflow_stops_with_the_epoch_and_leaves_no_run_folder(write_config, tmp_path):
     huge = tmp_path / "huge.csv"
     dates = pd.date_range("2020-01-01", periods=300, freq="D")

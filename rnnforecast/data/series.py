@@ -403,7 +403,18 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
         if column not in table.columns:
             close = difflib.get_close_matches(column, list(table.columns), n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
+            trained_on = Path(cfg.path).name
+            fix = ("Fix the name in the config (names are case-sensitive)." if _same_file(path, cfg.path) else
+                   f"The run was trained on {trained_on} with this column: give a file that has it under the same name "
+                   "(rename the column in the file; names are case-sensitive).")
             raise UserError(
-                f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. "
-                "Fix the name in the config (names are case-sensitive)."
+                f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. {fix}"
             )
+
+
+def _same_file(path: Path, configured) -> bool:
+    """Whether `path` is the config's data.path (train) rather than other data (predict --data)."""
+    try:
+        return Path(path).resolve() == Path(configured).resolve()
+    except (OSError, RuntimeError):
+        return True
