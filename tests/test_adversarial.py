@@ -191,6 +191,15 @@ def test_data_path_that_is_a_folder(tmp_path, base):
     _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is a folder, not a file")
 
 
+def test_data_path_that_is_a_device_or_a_pipe(tmp_path, base):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would block forever
+    for path in ("/dev/null", str(tmp_path / "pipe.csv")):
+        base["data"]["path"] = path
+        _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is not a regular file")
+
+
 @pytest.mark.parametrize(("suffix", "kind"), [(".json", "JSON"), (".xlsx", "Excel"), (".feather", "Feather")])
 def test_data_file_of_another_kind_is_named(tmp_path, base, suffix, kind):
     path = tmp_path / f"table{suffix}"

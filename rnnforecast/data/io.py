@@ -52,6 +52,9 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
                 f"data file {path} is a web or cloud address; rnnforecast reads files on this machine. Download it "
                 "first (for example `curl -o data.csv URL`) and give the file's path."
             )
+        if path.exists():  # a device, a pipe, a socket: nothing a table can be read from twice
+            raise UserError(f"data file {path} is not a regular file (a device or a pipe). Point data.path or --data at "
+                            "a CSV or Parquet file.")
         raise UserError(f"data file {path} does not exist. Fix data.path in the config or the --data option.")
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
