@@ -417,3 +417,31 @@ def test_six_digit_step_numbers_stay_steps(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("time,y\n" + "".join(f"{100001 + i},{i}\n" for i in range(40)))
     assert not isinstance(_load(path).index, pd.DatetimeIndex)
+
+
+def _stores(tmp_path, item=False):
+    """Three stores' daily sales in one long table (and two items per store)."""
+    rows = [f"{store},{item_},2024-01-{day:02d},{store * 10 + day}"
+            for store in (1, 2, 3) for item_ in ((1, 2) if item else (1,)) for day in range(1, 29)]
+    path = tmp_path / "stores.csv"
+    path.write_text("store,item,date,sales\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_several_series_in_one_file_without_an_id_column_are_refused_not_averaged(tmp_path):
+    path = _stores(tmp_path)
+    with pytest.raises(UserError, match=r"56 of 84 rows whose timestamp repeats.*Column 'store' tells them apart: set "
+                                        r"data.id_column: store.*data.duplicates: mean"):
+        _load(path, targets=["sales"])
+    merged = _load(path, targets=["sales"], duplicates="mean")  # said on purpose: combined, with a note
+    assert merged.frame["sales"].iloc[0] == 21 and any("56 duplicated" in note for note in merged.notes)
+    with pytest.raises(UserError, match=r"Column 'item' tells them apart within one store: make one column of both"):
+        data.load_panel(config.validate({"data": {"path": str(_stores(tmp_path, item=True)), "targets": ["sales"],
+                                                  "id_column": "store"}}).data)
+
+
+def test_a_time_of_day_column_without_its_date_is_refused_with_the_way_to_give_both(tmp_path):
+    path = tmp_path / "clock.csv"
+    path.write_text("time,y\n" + "".join(f"{h % 24:02d}:00,{h}\n" for h in range(72)))
+    with pytest.raises(UserError, match=r"data.time_column: \[date, time\]"):
+        _load(path)

@@ -255,6 +255,7 @@ def table_to_series(
         return _finish(frame, cfg, onehot, None, path, where, notes, categories)
 
     times = _parse_times(table, time_columns, where, notes)
+    _refuse_stacked_series(table, pd.DatetimeIndex(times), cfg, time_columns, where)
     name = time_columns[0] if len(time_columns) == 1 else "time"
     frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
     frame = _drop_unobserved_tail(_resolve_duplicates(frame, cfg.duplicates, where, notes), cfg, where, notes)
@@ -279,6 +280,46 @@ def table_to_series(
     if off_grid:
         notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+STACKED = 0.2  # rows repeating an earlier row's timestamp, as a share of all: above it, not a glitch of one series
+
+
+def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: DataConfig, time_columns: list[str],
+                           where: str) -> None:
+    """Refuse many repeated timestamps when data.duplicates was left unset: most likely several series in one file.
+
+    A long table of stores (or a time-of-day column without its date) read as one series would
+    have its rows averaged into one series with a note only; a newcomer's forecast would then
+    be of a mean nobody asked for. A column that tells the rows of a timestamp apart is named
+    as the data.id_column to set. Setting data.duplicates (mean, first, last) keeps the merge.
+    """
+    repeated = int(index.duplicated().sum())
+    if repeated <= STACKED * len(index) or "duplicates" in cfg.model_fields_set:
+        return
+    used = set(time_columns) | set(_numeric_columns(cfg)) | set(cfg.categorical) | {cfg.id_column}
+    apart = []
+    for column in table.columns:
+        if column in used:
+            continue
+        key = table[column].astype("string").str.strip()
+        if 1 < key.nunique() <= len(key) // 2 and not pd.MultiIndex.from_arrays([index, key]).duplicated().any():
+            apart.append(column)
+    if apart and cfg.id_column:
+        hint = (f"Column '{apart[0]}' tells them apart within one {cfg.id_column}: make one column of both (for "
+                f"example {cfg.id_column}_{apart[0]}) and set data.id_column to it. ")
+    elif apart:
+        hint = (f"Column '{apart[0]}' tells them apart: set data.id_column: {apart[0]} to forecast each series (one "
+                "model for all). ")
+    else:
+        hint = ("If a column names the series, set data.id_column to it; if the time column holds times of day "
+                "without a date, give the date column too (data.time_column: [date, time]). ")
+    raise UserError(
+        f"{where} has {repeated} of {len(index)} rows whose timestamp repeats an earlier row's (about "
+        f"{len(index) / max(index.nunique(), 1):.0f} rows per timestamp): it looks like several series in one file, "
+        f"which would be averaged into one. {hint}If they are repeated measurements of one series, set "
+        "data.duplicates: mean (or first, last) to combine them."
+    )
 
 
 def _note_empty_cells(frame: pd.DataFrame, cfg: DataConfig, where: str, notes: list[str]) -> None:
