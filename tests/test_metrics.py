@@ -61,3 +61,14 @@ def test_mape_is_none_for_a_series_that_crosses_zero():
     actual = np.array([[[-1.0], [2.0]]])
     result = metrics.score(actual, actual + 0.5, np.array([1.0]))
     assert result["overall"]["mape"] is None and result["overall"]["smape"] > 0
+
+
+def test_mape_skips_zeros_that_went_through_float32_and_back():
+    """An intermittent series' zeros come back from the scaled float32 array as 4e-8: not a divisor for MAPE."""
+    actual = np.array([0.0, 5.0, 0.0, 7.0, 12.0, 0.0])
+    center, scale = 2.0, 4.2
+    round_trip = ((actual - center) / scale).astype("float32").astype("float64") * scale + center
+    assert not (round_trip == 0).any()  # the case: no exact zero left
+    found = metrics.score(round_trip.reshape(1, 6, 1), np.full((1, 6, 1), 1.0), np.ones(1))
+    assert found["mape_skipped_zeros"] == 3
+    assert found["overall"]["mape"] == pytest.approx(np.mean([80.0, 100 * 6 / 7, 100 * 11 / 12]), rel=1e-5)
