@@ -30,9 +30,15 @@ DataOpt = Annotated[
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="A panel's series spread over a Dask cluster: local, local:N (worker processes here) "
     "or a scheduler's address (tcp://host:8786).")]
-SeriesOpt = Annotated[
-    Optional[list[str]], typer.Option("--series", help="Only these series of a panel run (repeatable).")
-]
+def _series_ids(values: Optional[list[str]]) -> Optional[list[str]]:
+    """--series A --series B, or --series A,B (an id with a comma in it cannot be named here)."""
+    if not values:
+        return values
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+SeriesOpt = Annotated[Optional[list[str]], typer.Option(
+    "--series", help="Only these series of a panel run (repeatable, or comma-separated).", callback=_series_ids)]
 
 
 ClassicalOpt = Annotated[Optional[bool], typer.Option(

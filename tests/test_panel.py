@@ -137,6 +137,8 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
 
     result = runner.invoke(app, ["predict", str(run), "--series", "s001", "--series", "s002"])
     assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s002"]
+    result = runner.invoke(app, ["predict", str(run), "--series", "s001, s004"])  # comma-separated, as typed
+    assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s004"]
     result = runner.invoke(app, ["predict", str(run), "--series", "nope"])
     assert result.exit_code == 2 and "nope" in result.stderr
 
