@@ -445,3 +445,18 @@ def test_a_time_of_day_column_without_its_date_is_refused_with_the_way_to_give_b
     path.write_text("time,y\n" + "".join(f"{h % 24:02d}:00,{h}\n" for h in range(72)))
     with pytest.raises(UserError, match=r"data.time_column: \[date, time\]"):
         _load(path)
+
+
+def test_parquet_timestamps_are_found_without_data_time_column(tmp_path):
+    """NeuralForecast's layout (unique_id, ds, y) saved as Parquet: `ds` is a native timestamp, not text."""
+    stamps = pd.date_range("2024-01-01", periods=48, freq="h")
+    table = pd.concat([pd.DataFrame({"unique_id": k, "ds": stamps, "y": np.arange(48.0) + i})
+                       for i, k in enumerate(("a", "b"))])
+    table.to_parquet(tmp_path / "panel.parquet", index=False)
+    panel = data.load_panel(config.validate({"data": {"path": str(tmp_path / "panel.parquet"), "targets": ["y"],
+                                                      "id_column": "unique_id"}}).data)
+    assert panel["b"].index[0] == stamps[0] and panel["b"].frequency == "h"
+    table[table.unique_id == "a"].drop(columns="unique_id").assign(ds=stamps.tz_localize("UTC")).to_parquet(
+        tmp_path / "one.parquet", index=False)
+    one = _load(tmp_path / "one.parquet")
+    assert isinstance(one.index, pd.DatetimeIndex) and str(one.index.tz) == "UTC" and len(one.frame) == 48

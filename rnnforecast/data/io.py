@@ -261,6 +261,8 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
         sample = frame[column].dropna().head(50)
         if sample.empty:
             continue
+        if pd.api.types.is_datetime64_any_dtype(sample):  # Parquet's own timestamps (to_numeric would make them ints)
+            return column
         if pd.to_numeric(sample, errors="coerce").notna().all():
             found = _numbers_as_times(sample) if column in named else None
             # years only where the name says so: a `time` of 1000 to 2999 may be seconds elapsed
