@@ -460,3 +460,5 @@ def test_parquet_timestamps_are_found_without_data_time_column(tmp_path):
         tmp_path / "one.parquet", index=False)
     one = _load(tmp_path / "one.parquet")
     assert isinstance(one.index, pd.DatetimeIndex) and str(one.index.tz) == "UTC" and len(one.frame) == 48
+    pd.DataFrame({"y": np.arange(48.0), "recorded": stamps}).to_parquet(tmp_path / "named.parquet", index=False)
+    assert _load(tmp_path / "named.parquet").index[-1] == stamps[-1]  # a timestamp type under any name, any place

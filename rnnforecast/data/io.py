@@ -272,4 +272,5 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
         dates = _datetimes(sample)[0].notna()
         if dates.all() or (column in named and dates.mean() >= 0.8):
             return column
-    return None
+    typed = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    return typed[0] if typed else None  # a Parquet timestamp column under any name
