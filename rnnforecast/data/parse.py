@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -24,7 +25,7 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     (2015-W02, 2015W02), which pandas does not read, are their Mondays.
     """
     first = text.dropna().head(1).astype(str)
-    if len(first) and any(letter in first.iloc[0].upper() for letter in "MQ") and (found := _periods(text)) is not None:
+    if len(first) and (found := _periods(text, first.iloc[0])) is not None:
         return found, False, False
     if len(first) and "W" in first.iloc[0]:  # the test first: a million dates are not searched for weeks
         weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
@@ -61,10 +62,16 @@ PERIODS = (
 )
 
 
-def _periods(text: pd.Series) -> pd.Series | None:
-    """Each cell's month or quarter start when every cell is written as one of PERIODS, else None."""
+def _periods(text: pd.Series, first: str) -> pd.Series | None:
+    """Each cell's month or quarter start when every cell is written as one of PERIODS, else None.
+
+    Only the pattern the `first` cell matches is tried on the column: a million ordinary dates cost one match.
+    """
+    matching = [(p, order) for p, order in PERIODS if re.match(p, first.strip().upper())]
+    if not matching:
+        return None
     cells = text.astype("string").str.strip().str.upper()
-    for pattern, order in PERIODS:
+    for pattern, order in matching:
         parts = cells.str.extract(pattern)
         if parts[0].notna().sum() != text.notna().sum() or parts[0].isna().all():
             continue

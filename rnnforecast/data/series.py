@@ -225,8 +225,7 @@ def table_to_series(
     where = f"{path.name} ({label})" if label else path.name
     time_columns = _as_list(cfg.time_column)
     _check_columns(table, cfg, time_columns, path)
-    inputs = list(cfg.targets) + list(cfg.features) + list(cfg.static_features) + list(cfg.future_features)
-    numeric = {c: _to_numbers(table[c], c, where, cfg) for c in inputs}
+    numeric = {c: _to_numbers(table[c], c, where, cfg) for c in _numeric_columns(cfg)}
     for column in cfg.static_features:
         if numeric[column].nunique(dropna=True) > 1:
             raise UserError(
