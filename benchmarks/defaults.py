@@ -8,6 +8,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py holdout --out /tmp/dev  # panels: the last H of the TRAINING part, every series
     python benchmarks/defaults.py holdout-single --out /tmp/dev  # single series: the TEST protocol on the first 85%
     python benchmarks/defaults.py mixes-single --out /tmp/dev  # round 19: those runs mixed with AutoTheta
+    python benchmarks/defaults.py short-single --out /tmp/dev  # round 20: panels' series one by one, single files
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
 
 `select` trains every candidate of CANDIDATES on every item of the collection
@@ -680,6 +681,85 @@ def holdout_single(out: Path, data_dir: Path | None, only: list[str] | None, ove
             handle.write(json.dumps(result) + "\n")
 
 
+def short_single(out: Path, every: int, overrides: list[str]) -> None:
+    """Round 20: every `every`-th series of the four development panels as its own single-series file.
+
+    Each series' competition training part only (its test points never read), backtested as `report` backtests a
+    single series, the peers on the same origins; one JSON line per series in OUT/short-single.jsonl, with whether the
+    network's forecast is its seasonal-naive start ("collapsed") and the candidate's score.
+    """
+    import yaml
+
+    import peers
+
+    folder = out / "short-single"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = out / "short-single.jsonl"
+    done = {json.loads(line)["item"] for line in log.read_text().splitlines()} if log.is_file() else set()
+    for entry in collection.PANELS:
+        made = collection.panel(entry["name"], out / "data")
+        table = pd.read_csv(made["train"], dtype={"id": str})
+        ids = list(dict.fromkeys(table["id"]))[::every]
+        for sid in ids:
+            name = f"{entry['name']}/{sid}"
+            if name in done:
+                continue
+            path = folder / f"{entry['name']}-{sid}.csv"
+            table.loc[table["id"] == sid, ["time", "value"]].to_csv(path, index=False)
+            config_path = folder / f"{entry['name']}-{sid}.yaml"
+            config_path.write_text(yaml.safe_dump(minimal_config(path, "value", made["horizon"], False, out / "runs"),
+                                                  sort_keys=False))
+            started = time.perf_counter()
+            row = {"item": name, "set": entry["name"], "rows": int((table["id"] == sid).sum())}
+            try:
+                result = _report_single({"horizon": made["horizon"], "target": "value"}, config_path, peers, None, tuple(overrides))
+            except RuntimeError as exc:
+                row |= {"skipped": str(exc).splitlines()[-1][:300]}
+            else:
+                row |= result | _collapsed_scores(Path(result["run"]))
+            row["seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps(row), flush=True)
+            with open(log, "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+    summarize_short_single(log)
+
+
+def _collapsed_scores(run: Path) -> dict:
+    """Whether the run's forecast is its seasonal-naive start, and round 20's candidate scored on its folds."""
+    forecasts = pd.read_csv(run / "forecasts.csv")
+    found = dict(np.load(run / "peers.npz"))
+    actual, model, naive = (forecasts[c].to_numpy() for c in ("actual", "model", "seasonal_naive"))
+    level = max(float(np.abs(actual).mean()), 1e-12)
+    collapsed = bool(np.abs(model - naive).max() <= 1e-5 * level)
+    base = float(np.abs(naive - actual).mean())
+    classical = (found["AutoETS"].ravel() + found["AutoTheta"].ravel()) / 2
+    candidate = classical if collapsed else model
+    return {"collapsed": collapsed, "r20": round(float(np.abs(candidate - actual).mean()) / base, 4),
+            "ets+theta": round(float(np.abs(classical - actual).mean()) / base, 4)}
+
+
+def summarize_short_single(log: Path) -> None:
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    gm = lambda values: float(np.exp(np.mean(np.log(np.maximum(values, 1e-9)))))  # noqa: E731
+    overall = {}
+    print(f"{'set':20s} {'scored':>6s} {'skipped':>7s} {'collapsed':>9s}  network  r20:collapsed-classical  "
+          f"AutoETS  AutoTheta  ETS+Theta")
+    for name in dict.fromkeys(r["set"] for r in rows):
+        scored = [r for r in rows if r["set"] == name and "relative_mae" in r]
+        skipped = sum(1 for r in rows if r["set"] == name and "skipped" in r)
+        cells = {"network": gm([r["relative_mae"]["model"] for r in scored]), "r20": gm([r["r20"] for r in scored]),
+                 "AutoETS": gm([r["relative_mae"]["AutoETS"] for r in scored]),
+                 "AutoTheta": gm([r["relative_mae"]["AutoTheta"] for r in scored]),
+                 "ets+theta": gm([r["ets+theta"] for r in scored])}
+        overall[name] = cells
+        print(f"{name:20s} {len(scored):6d} {skipped:7d} {sum(r['collapsed'] for r in scored):9d}  "
+              + "  ".join(f"{v:.4f}" for v in cells.values()))
+    if overall:
+        total = {k: gm([c[k] for c in overall.values()]) for k in next(iter(overall.values()))}
+        print("geometric mean over the sets: " + "  ".join(f"{k} {v:.4f}" for k, v in total.items())
+              + f"   r20 / network = {total['r20'] / total['network']:.4f} (adopt at <= 0.98)")
+
+
 def mixes_single(out: Path) -> None:
     """Round 19: each `holdout-single` row scored again with the network mixed with the peers (SINGLE_MIXES).
 
@@ -816,7 +896,9 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "holdout", "holdout-single", "mixes-single", "combine", "neuralforecast", "summary"))
+    parser.add_argument("step", choices=("select", "report", "holdout", "holdout-single", "mixes-single", "short-single",
+                                         "combine", "neuralforecast", "summary"))
+    parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
     parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),
                         help="neuralforecast: the python of the venv of benchmarks/requirements-neuralforecast.txt")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rnnforecast-defaults"))
@@ -844,6 +926,8 @@ def main() -> None:
         holdout_single(args.out, args.data_dir, args.only, args.overrides)
     elif args.step == "mixes-single":
         mixes_single(args.out)
+    elif args.step == "short-single":
+        short_single(args.out, args.every, args.overrides)
     elif args.step == "combine":
         combine(args.out, args.only)
     elif args.step == "neuralforecast":

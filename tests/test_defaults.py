@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from rnnforecast import config, data, forecasting, models, runs, training
 from rnnforecast.cli import app
+from rnnforecast.errors import UserError
 from tests.conftest import DATA
 
 runner = CliRunner()
@@ -201,6 +202,28 @@ def test_a_panel_of_few_long_series_is_split_by_fractions_and_a_one_row_series_c
     given = config.validate({**raw, "data": {**raw["data"], "split": {"test_length": 7}}})
     training.prepare_data(given)
     assert given.data.split.test_length == 7  # a split the user gave is kept
+
+
+def test_a_single_series_too_short_for_the_fractions_is_split_by_its_last_horizons(tmp_path):
+    """108 monthly rows and a horizon of 18: 15% of the rows (16) would not hold a validation window."""
+    t = np.arange(108)
+    dates = pd.date_range("2000-01-01", periods=108, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame({"date": dates, "y": 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.5 * t}).to_csv(tmp_path / "s.csv",
+                                                                                                index=False)
+    raw = {"data": {"path": str(tmp_path / "s.csv"), "targets": ["y"]}, "window": {"horizon": 18},
+           "run": {"dir": str(tmp_path)}}
+    cfg = config.validate(raw)
+    prepared = training.prepare_data(cfg)
+    assert (prepared.bounds.train_end, prepared.bounds.val_end, prepared.bounds.test_end) == (72, 90, 108)
+    assert cfg.data.split.test_length == 18 and cfg.data.split.by_fractions is False  # recorded for evaluate/predict
+    assert cfg.window.input_length + 18 <= 72 and len(prepared.starts["val"]) == 1
+    assert any("last 18 steps (one horizon) are the test period" in note for note in prepared.notes)
+    given = config.validate({**raw, "data": {**raw["data"], "split": {"train": 0.7, "val": 0.15}}})
+    with pytest.raises(UserError, match="validation part"):  # a split the user gave is kept, and explained
+        training.prepare_data(given)
+    longer = config.validate({**raw, "window": {"horizon": 12}})  # 16 rows hold a 12-step window: fractions kept
+    training.prepare_data(longer)
+    assert longer.data.split.by_fractions
 
 
 def test_rows_without_an_id_are_one_series_and_a_note_says_so(tmp_path):

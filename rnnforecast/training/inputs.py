@@ -46,6 +46,8 @@ def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) ->
     panel = data.load_panel(config.data) if panel is None else panel
     few = config.data.id_column and "split" not in config.data.model_fields_set and len(panel) < FEW_SERIES
     found = _few_series_split(config, panel) if few else None  # the panel default, not a split the user gave
+    if not config.data.id_column and "split" not in config.data.model_fields_set:
+        found = _short_series_split(config, panel)
     lookback, prepared = found or (resolve_input_length(config, panel), None)
     prepared = prepared or _prepare(config, panel)
     if lookback is not None:
@@ -83,6 +85,35 @@ def _few_series_split(config: Config, panel: dict[str, data.Series]) -> tuple | 
         f"a panel of {len(panel)} series: each is split by fractions (train 0.7, validation 0.15, test the rest), "
         f"{len(prepared.starts['val'])} validation windows, rather than by its last {config.window.horizon} steps "
         "(one window per series). Set data.split to choose the split yourself."
+    )
+    return lookback, prepared
+
+
+def _short_series_split(config: Config, panel: dict[str, data.Series]) -> tuple | None:
+    """One series too short for the default fractions: the last horizon is the test period, the one before validation.
+
+    With 70/15/15, a 108-row monthly series and a horizon of 18 leaves 16 validation rows, under one window, and
+    `train` stopped there, while AutoETS and AutoTheta forecast such a series. The competitions split it by its last
+    steps (panels already default to that), so a short series gets the same, and `config` records it. Returns the
+    probes' record and the prepared data, or None to keep the fractions (long enough, or too short for either).
+    """
+    (series,) = panel.values()
+    H = config.window.horizon
+    train_end, val_end, n = data.split_rows(series, config.data)
+    if val_end - train_end >= H and n - val_end >= H:
+        return None
+    trial = config.model_copy(deep=True)
+    trial.data.split = type(config.data.split)(test_length=H)
+    try:
+        lookback = resolve_input_length(trial, panel)
+        prepared = _prepare(trial, panel)
+    except UserError:
+        return None
+    config.data.split, config.window, config.model = trial.data.split, trial.window, trial.model
+    prepared.notes.append(
+        f"{series.label} has {n} rows: its last {H} steps (one horizon) are the test period and the {H} before them "
+        f"validation, since 15% of the rows ({val_end - train_end}) would not hold a window of {H} steps. "
+        "Set data.split to choose the split yourself."
     )
     return lookback, prepared
 
