@@ -106,7 +106,14 @@ def backtest(
             bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model, scored))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets,
                             with_classical)
+    at_start = np.concatenate([np.full(len(group), found["at_start"]) for group, found in zip(groups, bands)])
+    if with_classical and at_start.any():  # what `predict` forecasts where the network added nothing to its start
+        classical = forecasting.combination.WEIGHTS["classical"]
+        mixed = classical[1] * folds.forecasts["AutoETS"] + classical[2] * folds.forecasts["AutoTheta"]
+        folds.forecasts["combined"] = np.where(at_start[:, None, None], mixed, folds.forecasts["model"])
     report = score(folds, prepared, config)
+    if "combined" in folds.forecasts:
+        report["combination"] = {"chosen": "classical", "setting": "auto", "folds": int(at_start.sum())}
     report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups), model_scored=_scored(config))
     if with_classical:
@@ -174,7 +181,9 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
     settings_used = {
         "method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"], "floor": calibration.get("floor")
     }
-    return {"quantiles": quantiles, "calibration": settings_used, "bands": out}
+    at_start = (config.model.combine == "auto" and not config.model.output.quantiles
+                and forecasting.combination.start_check(val, prepared.prep)["at_start"])  # as `train` checks it
+    return {"quantiles": quantiles, "calibration": settings_used, "bands": out, "at_start": at_start}
 
 
 def _interval_report(config: Config, prepared: training.TrainingData, folds: Folds, groups: list[dict]) -> dict:

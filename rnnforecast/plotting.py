@@ -203,12 +203,15 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
     prepared = forecasting.prepare(run, data_path)
     test_forecast = forecasting.test_path(prepared, model)
-    future = forecasting.future(prepared, final)
+    table = forecasting.single_future(prepared, model, final)  # what `predict` writes, a mix included
+    future = table[run.prep["targets"]]
     actual = prepared.series.frame[future.columns]
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
-    bands = _bands(run, prepared, future, model, final)
+    if forecasting.combination.weights(run) is not None:
+        title += " (forecast: AutoETS and AutoTheta; test period: the network)"
+    bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=110, format=image_format(output)))
 
@@ -250,13 +253,11 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
     return fig
 
 
-def _bands(run: runs.Run, prepared, future: pd.DataFrame, model, final=None) -> dict:
-    """The widest calibrated central interval of the future forecast, per target."""
-    calibration = forecasting.calibrated(run, model)
-    pairs = intervals.central_pairs(calibration["quantiles"])
+def _bands(run: runs.Run, table: pd.DataFrame) -> dict:
+    """The widest calibrated central interval of the future forecast (single_future's table), per target."""
+    pairs = intervals.central_pairs(forecasting.calibrated(run)["quantiles"])
     if not pairs:
         return {}
     low, high = pairs[0]
-    quantiles = forecasting.with_quantiles(prepared, future, model, final)
     label = f"{round(100 * (high - low))}% interval (calibrated)"
-    return {t: (quantiles[f"{t}_q{low:g}"], quantiles[f"{t}_q{high:g}"], label) for t in future.columns}
+    return {t: (table[f"{t}_q{low:g}"], table[f"{t}_q{high:g}"], label) for t in run.prep["targets"]}

@@ -98,7 +98,11 @@ MIXES = {"ets": "AutoETS", "theta": "AutoTheta", "ets+theta": "AutoETS and AutoT
 def _classical_note(report: dict) -> list[str]:
     notes = [report["classical"] + "."] if "classical" in report else []
     chosen = report.get("combination", {}).get("chosen", "none")
-    if chosen != "none":
+    if chosen == "classical":
+        notes.append("combined: the mean of AutoETS and AutoTheta where the network was still its seasonal-naive start "
+                     f"on every validation window ({report['combination']['folds']} of {report['windows']} folds), "
+                     "the network elsewhere: what predict forecasts.")
+    elif chosen != "none":
         how = "chosen on the validation windows, as train chooses" if report["combination"].get("setting") == "auto" \
             else "model.combine"
         notes.append(f"combined: the network averaged with {MIXES[chosen]} ({how}): what predict forecasts.")

@@ -1,13 +1,16 @@
 """model.combine: a panel's forecast averaged with AutoETS's and AutoTheta's, the mix chosen on validation."""
 
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
-from rnnforecast import config, runs, training
+from rnnforecast import config, forecasting, runs, training
 from rnnforecast.cli import app
 from rnnforecast.forecasting import combination, prepare_panel
 
@@ -35,7 +38,7 @@ def test_auto_keeps_the_mix_with_the_lowest_validation_error(panel_run):
     notes = combination.choose_new_run(panel_run)
     saved = json.loads((panel_run.path / combination.FILE).read_text())
     errors = saved["validation_mae_scaled"]
-    assert set(errors) == set(combination.WEIGHTS) and saved["setting"] == "auto"
+    assert set(errors) == set(combination.PANEL_MIXES) and saved["setting"] == "auto"
     assert saved["chosen"] == min(errors, key=errors.get) and saved["series"] == 4
     assert (notes == []) == (saved["chosen"] == "none")
 
@@ -58,13 +61,67 @@ def test_a_named_mix_is_kept_and_predict_and_evaluate_apply_it(panel_run, monkey
     assert "combined" in report["aggregate"] and "AutoTheta" in report["aggregate"]
 
 
-def test_one_series_and_none_keep_the_network_alone(panel_run, monkeypatch):
+def test_none_keeps_the_network_alone(panel_run, monkeypatch):
     monkeypatch.setattr(panel_run.config.model, "combine", "none")
     (panel_run.path / combination.FILE).unlink(missing_ok=True)
     assert combination.choose_new_run(panel_run) == [] and combination.weights(panel_run) is None
-    monkeypatch.setattr(panel_run.config.model, "combine", "auto")
-    monkeypatch.setattr(type(panel_run), "is_panel", property(lambda self: False))
-    assert combination.choose_new_run(panel_run) == [] and not (panel_run.path / combination.FILE).exists()
+
+
+def _single_series_run(folder, learning_rate: float, highway: str = "seasonal"):
+    """Ten years of a noisy monthly cycle, trained through the CLI (which makes the choice) with a tiny network."""
+    t = np.arange(120)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + np.random.default_rng(1).normal(0, 3, 120)
+    dates = pd.date_range("2010-01-01", periods=120, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame({"month": dates, "y": y}).to_csv(folder / "s.csv", index=False)
+    raw = {"data": {"path": str(folder / "s.csv"), "targets": ["y"]}, "window": {"input_length": 24, "horizon": 12},
+           "model": {"layers": [{"units": 4}], "highway": highway},
+           "training": {"epochs": 1, "optimizer": {"learning_rate": learning_rate}}, "run": {"dir": str(folder)}}
+    (folder / "s.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(folder / "s.yaml")])
+    assert result.exit_code == 0, result.output
+    return runs.load(result.stdout.strip().splitlines()[-1]), y, result.output
+
+
+def test_a_single_series_still_at_its_seasonal_naive_start_is_forecast_by_the_classical_mean(tmp_path):
+    # the seasonal highway starts as seasonal naive; a learning rate of 1e-9 cannot move it off
+    run, y, output = _single_series_run(tmp_path, 1e-9)
+    saved = json.loads((run.path / combination.FILE).read_text())
+    assert saved["chosen"] == "classical" and saved["largest_gap_scaled"] <= combination.START_TOLERANCE
+    assert "seasonal-naive start" in output and "mean of AutoETS's and AutoTheta's" in output
+    from statsforecast.models import AutoETS, AutoTheta
+
+    reference = 0.5 * AutoETS(season_length=12).fit(y).predict(12)["mean"] + \
+        0.5 * AutoTheta(season_length=12).fit(y).predict(12)["mean"]
+    predicted = runner.invoke(app, ["predict", str(run.path)])
+    assert predicted.exit_code == 0, predicted.output
+    table = pd.read_csv(io.StringIO(predicted.stdout))
+    np.testing.assert_allclose(table["y"], reference, rtol=1e-5)
+    # the interval's shape from the network's calibration, its median on the mix
+    np.testing.assert_allclose(table["y_q0.5"], table["y"], rtol=1e-9)
+    assert (table["y_q0.1"] < table["y"]).all() and (table["y"] < table["y_q0.9"]).all()
+    evaluated = runner.invoke(app, ["evaluate", str(run.path), "--format", "json"])
+    report = json.loads(evaluated.stdout)
+    scaled = report["scaled"]
+    assert "combined" in scaled and scaled["model"]["overall"]["mae"] == \
+        pytest.approx(scaled["seasonal_naive"]["overall"]["mae"], rel=1e-4)
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "6"])
+    assert tested.exit_code == 0, tested.output
+    folder = Path(tested.stdout.strip().splitlines()[-1])
+    assert json.loads((folder / "backtest.json").read_text())["combination"]["chosen"] == "classical"
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    np.testing.assert_allclose(forecasts["combined"], 0.5 * forecasts["AutoETS"] + 0.5 * forecasts["AutoTheta"],
+                               rtol=1e-6)
+    assert "combined (predict)" in tested.output
+
+
+def test_a_single_series_whose_network_learned_keeps_it_and_none_keeps_it_anyway(tmp_path, monkeypatch):
+    run, _, _ = _single_series_run(tmp_path, 1e-3, highway="fitted")  # the fitted map learns the trend
+    assert not (run.path / combination.FILE).exists() and combination.weights(run) is None
+    found = combination.start_check(forecasting.validation_forecasts(forecasting.prepare(run)), run.prep)
+    assert found["largest_gap_scaled"] > combination.START_TOLERANCE
+    monkeypatch.setattr(run.config.model, "combine", "none")
+    monkeypatch.setattr(combination, "START_TOLERANCE", np.inf)  # as if at the start: none still keeps the network
+    assert combination.choose_new_run(run) == [] and combination.weights(run) is None
 
 
 def test_above_the_series_cap_auto_keeps_the_network_and_a_named_mix_still_applies(panel_run, monkeypatch):

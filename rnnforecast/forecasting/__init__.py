@@ -37,6 +37,7 @@ from rnnforecast.forecasting.future import (  # noqa: F401
     models_for_future,
     panel_future,
     panel_table,
+    single_future,
     with_quantiles,
 )
 from rnnforecast.forecasting.inference import (  # noqa: F401

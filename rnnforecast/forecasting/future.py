@@ -134,13 +134,42 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
         honest, final = models_for_future(run)
-        prepared = prepare(run, data_path)
-        return with_quantiles(prepared, future(prepared, final), honest, final).reset_index()
+        return single_future(prepare(run, data_path), honest, final).reset_index()
     notes: list[str] = []
     table = panel_table(run, data_path, only, run.load_model(final=True), notes)
     if table.empty:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
     table.attrs["notes"] = notes  # what was left out or treated apart, for `predict` to print
+    return table
+
+
+def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
+    """One series' future with its quantile columns, as `predict` writes it (time index).
+
+    The final model forecasts; a run whose combination.json names a mix (a single series: the classical
+    models, where the network added nothing to its seasonal-naive start) forecasts the mix, and its
+    interval keeps the shape calibrated on the network's errors, centred on the mix: the network's
+    median (or the middle of its outermost quantiles) moved onto the mix's forecast. Seasonal naive's
+    errors on a trending series are one-sided, so moved by the forecasts' difference alone the interval
+    could leave the mix outside it.
+    """
+    network = future(prepared, final)
+    table = with_quantiles(prepared, network, honest, final)
+    mix = combination.weights(prepared.run)
+    if mix is None:
+        return table
+    H = prepared.run.config.window.horizon
+    forecast = mix[0] * network.to_numpy() + combination.future({"": prepared}, H, mix)[""]
+    for t, target in enumerate(network.columns):
+        table[target] = forecast[:, t]
+        columns = [c for c in table.columns if c.startswith(f"{target}_q")]
+        if not columns:
+            continue
+        middle = f"{target}_q0.5"
+        centre = table[middle] if middle in columns else (table[columns[0]] + table[columns[-1]]) / 2
+        shift = forecast[:, t] - centre.to_numpy()
+        for column in columns:
+            table[column] = table[column].to_numpy() + shift
     return table
 
 
