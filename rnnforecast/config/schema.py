@@ -190,7 +190,9 @@ class ModelConfig(Section):
     the forecast: the network forecasts what the cycle does not explain (CycleNet).
     combine (a panel's point forecast): the network's averaged with AutoETS's (ets), AutoTheta's
     (theta) or both (ets+theta); auto chooses among these and none on the validation windows
-    (benchmarks/DEFAULTS.md, round 15); one series keeps the network alone.
+    (benchmarks/DEFAULTS.md, round 15). One series keeps the network, except under auto where it
+    is still its seasonal-naive start on every validation window: then AutoETS's and AutoTheta's
+    mean (round 20).
     """
 
     type: CellType = "lstm"
