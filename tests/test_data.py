@@ -228,6 +228,22 @@ def test_weekly_data_with_missing_weeks_keeps_its_yearly_season(tmp_path):
     assert len(series.frame) == 120 and data.season_length(series.frequency) == 52
 
 
+def test_trading_days_are_business_days_weekends_neither_filled_nor_forecast(tmp_path):
+    """Stock prices: weekdays only, a few holidays missing; a daily grid would fill every weekend."""
+    dates = pd.bdate_range("2021-01-04", periods=200).delete([12, 30, 95])  # three holidays
+    path = tmp_path / "prices.csv"
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "y": np.arange(len(dates), dtype=float)}).to_csv(path, index=False)
+    series = data.load_series(_cfg(path).data)
+    assert series.frequency == "B" and len(series.frame) == 200 and (series.index.dayofweek < 5).all()
+    assert data.season_length(series.frequency) == 5
+    assert any("business days" in note for note in series.notes)
+    assert any("3 missing time step(s)" in note for note in series.notes)
+    ahead = data.future_index(series.index, series.frequency, 5)
+    assert (ahead.dayofweek < 5).all() and ahead[0] > series.index[-1]
+    every_day = data.load_series(_cfg(path, frequency="D").data)  # asked for: every day counts
+    assert every_day.frequency == "D" and len(every_day.frame) > 270
+
+
 def test_date_split_bounds_are_the_first_rows_on_or_after_each_date(tmp_path):
     path = _write(tmp_path, np.arange(100.0))  # daily from 2024-01-01: row i is day i
     cfg = _cfg(path, split={"val_start": "2024-02-10", "test_start": "2024-03-01"})

@@ -49,7 +49,9 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     pandas' own inference needs a gap-free index. Otherwise the greatest common
     divisor of the steps between rows is the grid, when it is a fixed length (hours,
     days) and at most two thirds of that grid are missing; calendar steps (months,
-    quarters) are inferred on short gap-free stretches instead.
+    quarters) are inferred on short gap-free stretches instead. Daily rows that never
+    fall on a Saturday or a Sunday (prices, trading volumes, office data) are business
+    days: weekends are not missing values to fill and forecast, holidays are.
     """
     if len(index) < 3:
         return None
@@ -60,6 +62,8 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     steps = steps[steps > 0]
     if len(steps):
         step = int(np.gcd.reduce(steps))
+        if step == pd.Timedelta(days=1).value and len(index) >= 10 and (index.dayofweek < 5).all():
+            return "B"
         grid_rows = (index[-1] - index[0]) / pd.Timedelta(step, unit="ns") + 1
         if step < pd.Timedelta(days=28).value and grid_rows <= 3 * len(index):  # at most 2/3 of the grid missing
             return _alias(pd.Timedelta(step, unit="ns"))

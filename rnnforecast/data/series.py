@@ -273,6 +273,9 @@ def table_to_series(
         raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
     if frequency is not None and cfg.frequency is None and len(regular) > 2 * len(frame) >= 6:
         _check_panel_frequency(frame.index, frequency, len(regular) - len(frame), where)
+    if freq == "B" and frequency is None and cfg.frequency is None:
+        notes.append(f"the daily rows of {where} never fall on a weekend: read as business days (data.frequency: B), "
+                     "so weekends are neither filled nor forecast. Set data.frequency: D to count every day.")
     if len(regular) > len(frame):
         notes.append(f"{len(regular) - len(frame)} missing time step(s) in {where} were added and filled ({cfg.missing}).")
     off_grid = int((~frame.index.isin(regular.index)).sum())
