@@ -738,7 +738,9 @@ def _collapsed_scores(run: Path) -> dict:
     base = float(np.abs(naive - actual).mean())
     classical = (found["AutoETS"].ravel() + found["AutoTheta"].ravel()) / 2
     candidate = classical if collapsed else model
-    return {"collapsed": collapsed, "r20": round(float(np.abs(candidate - actual).mean()) / base, 4),
+    grid_rows = int(json.loads((run / "preprocessing.json").read_text())["test_end"])  # rows on the series' grid
+    return {"collapsed": collapsed, "grid_rows": grid_rows,
+            "r20": round(float(np.abs(candidate - actual).mean()) / base, 4),
             "ets+theta": round(float(np.abs(classical - actual).mean()) / base, 4)}
 
 

@@ -106,14 +106,14 @@ def backtest(
             bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model, scored))
     folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets,
                             with_classical)
-    at_start = np.concatenate([np.full(len(group), found["at_start"]) for group, found in zip(groups, bands)])
-    if with_classical and at_start.any():  # what `predict` forecasts where the network added nothing to its start
-        classical = forecasting.combination.WEIGHTS["classical"]
-        mixed = classical[1] * folds.forecasts["AutoETS"] + classical[2] * folds.forecasts["AutoTheta"]
-        folds.forecasts["combined"] = np.where(at_start[:, None, None], mixed, folds.forecasts["model"])
+    mix = _single_mix(config, prepared, groups, bands) if with_classical else None
+    if mix is not None:  # what `predict` forecasts: the network mixed with the classical models, fold by fold
+        weights = np.array([forecasting.combination.WEIGHTS[name] for name in mix["per_fold"]])[:, :, None, None]
+        members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
+        folds.forecasts["combined"] = sum(weights[:, k] * member for k, member in enumerate(members))
     report = score(folds, prepared, config)
-    if "combined" in folds.forecasts:
-        report["combination"] = {"chosen": "classical", "setting": "auto", "folds": int(at_start.sum())}
+    if mix is not None:
+        report["combination"] = {key: value for key, value in mix.items() if key != "per_fold"}
     report.update(_interval_report(config, prepared, folds, bands))
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups), model_scored=_scored(config))
     if with_classical:
@@ -141,6 +141,26 @@ def deployed(model, fitted, fold_data: training.TrainingData, config: Config, ve
     final, _ = training.refit(config, fold_data, fitted.history, fitted.best_epoch + 1, verbose,
                               fitted.highway_prior_windows)
     return final
+
+
+def _single_mix(config: Config, prepared: training.TrainingData, groups: list, bands: list) -> dict | None:
+    """model.combine's choice for one series, as `train` makes it, for every fold (each training's own check).
+
+    Under `auto`: the network averaged with AutoETS and AutoTheta for a short series, their mean where a
+    fold's honest model is still its seasonal-naive start (forecasting.combination.single_choice); None
+    where every fold keeps the network.
+    """
+    if config.model.combine != "auto" or config.model.output.quantiles:
+        return None
+    rows = len(prepared.series.frame)
+    per_group = [forecasting.combination.single_choice(rows, found["at_start"]) or "none" for found in bands]
+    if all(name == "none" for name in per_group):
+        return None
+    per_fold = [name for group, name in zip(groups, per_group) for _ in group]
+    chosen = next(name for name in per_group if name != "none")
+    return {"chosen": chosen, "setting": "auto", "rows": rows, "short_rows": forecasting.combination.SHORT_ROWS,
+            "folds": sum(name != "none" for name in per_fold),
+            "per_fold": per_fold}
 
 
 def _scored(config: Config) -> str:
@@ -181,8 +201,7 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
     settings_used = {
         "method": settings.method, "window": calibration["window"], "gamma": calibration["gamma"], "floor": calibration.get("floor")
     }
-    at_start = (config.model.combine == "auto" and not config.model.output.quantiles
-                and forecasting.combination.start_check(val, prepared.prep)["at_start"])  # as `train` checks it
+    at_start = forecasting.combination.start_check(val, prepared.prep)["at_start"]  # as `train` checks it
     return {"quantiles": quantiles, "calibration": settings_used, "bands": out, "at_start": at_start}
 
 

@@ -102,6 +102,10 @@ def _classical_note(report: dict) -> list[str]:
         notes.append("combined: the mean of AutoETS and AutoTheta where the network was still its seasonal-naive start "
                      f"on every validation window ({report['combination']['folds']} of {report['windows']} folds), "
                      "the network elsewhere: what predict forecasts.")
+    elif chosen == "ets+theta" and "rows" in report["combination"]:  # one short series
+        found = report["combination"]
+        notes.append(f"combined: the network averaged with AutoETS and AutoTheta in equal thirds, as for every series "
+                     f"under {found['short_rows']} rows (this one: {found['rows']}): what predict forecasts.")
     elif chosen != "none":
         how = "chosen on the validation windows, as train chooses" if report["combination"].get("setting") == "auto" \
             else "model.combine"

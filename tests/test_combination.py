@@ -67,11 +67,12 @@ def test_none_keeps_the_network_alone(panel_run, monkeypatch):
     assert combination.choose_new_run(panel_run) == [] and combination.weights(panel_run) is None
 
 
-def _single_series_run(folder, learning_rate: float, highway: str = "seasonal"):
-    """Ten years of a noisy monthly cycle, trained through the CLI (which makes the choice) with a tiny network."""
-    t = np.arange(120)
-    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + np.random.default_rng(1).normal(0, 3, 120)
-    dates = pd.date_range("2010-01-01", periods=120, freq="MS").strftime("%Y-%m-%d")
+def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", months: int = 600):
+    """A noisy monthly cycle with a trend (50 years: over combination.SHORT_ROWS), trained through the CLI (which
+    makes the choice) with a tiny network."""
+    t = np.arange(months)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + np.random.default_rng(1).normal(0, 3, months)
+    dates = pd.date_range("1970-01-01", periods=months, freq="MS").strftime("%Y-%m-%d")
     pd.DataFrame({"month": dates, "y": y}).to_csv(folder / "s.csv", index=False)
     raw = {"data": {"path": str(folder / "s.csv"), "targets": ["y"]}, "window": {"input_length": 24, "horizon": 12},
            "model": {"layers": [{"units": 4}], "highway": highway},
@@ -155,3 +156,23 @@ def test_the_panel_backtest_scores_the_mix_predict_forecasts(panel_run):
     assert result.exit_code == 0, result.output
     report = json.loads((runs.load(result.stdout.strip().splitlines()[-1]).path / "backtest.json").read_text())
     assert "combination" not in report and "combined" not in report["aggregate"]
+
+
+def test_a_short_single_series_is_averaged_with_the_classical_models(tmp_path):
+    run, y, output = _single_series_run(tmp_path, 1e-3, highway="fitted", months=120)  # under SHORT_ROWS
+    saved = json.loads((run.path / combination.FILE).read_text())
+    assert saved["chosen"] == "ets+theta" and saved["rows"] == 120 and "under 500" in output
+    from statsforecast.models import AutoETS, AutoTheta
+
+    network = forecasting.future(forecasting.prepare(run), run.load_model(final=True))["y"].to_numpy()
+    classical_part = AutoETS(season_length=12).fit(y).predict(12)["mean"] + \
+        AutoTheta(season_length=12).fit(y).predict(12)["mean"]
+    table = forecasting.forecast_run(run)
+    np.testing.assert_allclose(table["y"], (network + classical_part) / 3, rtol=1e-5)
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "6"])
+    assert tested.exit_code == 0, tested.output
+    folder = Path(tested.stdout.strip().splitlines()[-1])
+    assert json.loads((folder / "backtest.json").read_text())["combination"]["chosen"] == "ets+theta"
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    np.testing.assert_allclose(forecasts["combined"],
+                               (forecasts["model"] + forecasts["AutoETS"] + forecasts["AutoTheta"]) / 3, rtol=1e-6)

@@ -7,10 +7,11 @@ forecast was better on every development panel, one horizon before the test peri
 network alone, with ETS, with Theta, or all three in equal parts) is chosen once, after
 training, on the honest model's validation windows, and saved as the run's combination.json;
 `predict` and `evaluate` apply it. One series keeps the network alone (round 13: its choice
-did not carry from one half of the validation windows to the other), except where the network
-added nothing: a short series whose trained model is still its seasonal-naive start on every
-validation window is forecast by the mean of AutoETS and AutoTheta ("classical"; round 20: 8 to
-12% lower error than seasonal naive on the development collection's short series).
+did not carry from one half of the validation windows to the other), except in two cases. A
+series of fewer than SHORT_ROWS rows is averaged with both in equal thirds (round 21: on short
+series sampled from the development panels the network alone was far behind them). A longer one
+whose trained model is still its seasonal-naive start on every validation window, where the
+network added nothing, is forecast by the mean of AutoETS and AutoTheta ("classical"; round 20).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ WEIGHTS = {  # (network, AutoETS, AutoTheta)
     "ets+theta": (1 / 3, 1 / 3, 1 / 3),
     "classical": (0.0, 0.5, 0.5),  # one series whose network is its seasonal-naive start (round 20)
 }
+SHORT_ROWS = 500  # one series with fewer rows is averaged with AutoETS and AutoTheta (round 21)
 PANEL_MIXES = ("none", "ets", "theta", "ets+theta")  # a panel's choices: the network keeps a third at least
 START_TOLERANCE = 1e-4  # scaled units: a forecast this close to seasonal naive's on every window is the start
 MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: about 0.1 s each
@@ -91,22 +93,37 @@ def choose_new_run(run: Run, model=None) -> list[str]:
 
 
 def _choose_single(run: Run, model=None) -> list[str]:
-    """One series: the classical mean where the network's validation forecasts are its seasonal-naive start."""
+    """One series: a short one averaged with the classical models, a network at its start replaced by them."""
     from rnnforecast.forecasting.inference import prepare, validation_forecasts
 
-    found = start_check(validation_forecasts(prepare(run), model or run.load_model()), run.prep)
-    if not found["at_start"]:
+    prepared = prepare(run)
+    found = start_check(validation_forecasts(prepared, model or run.load_model()), run.prep)
+    rows = len(prepared.series.frame)
+    chosen = single_choice(rows, found["at_start"])
+    if chosen is None:
         return []
+    found |= {"rows": rows, "reason": "short" if chosen == "ets+theta" else "at its seasonal-naive start"}
+    if chosen == "ets+theta":
+        why = (f"{prepared.series.label} has {rows} rows, under {SHORT_ROWS}: too few windows for the network alone "
+               "(benchmarks/DEFAULTS.md, round 21)")
+        what = "the network's averaged with AutoETS's and AutoTheta's in equal thirds (those two fitted on every row)"
+    else:
+        why = (f"the network learned nothing that beats its seasonal-naive start (its forecast on all "
+               f"{found['windows']} validation windows is seasonal naive's)")
+        what = "the mean of AutoETS's and AutoTheta's, fitted on every row"
     if not classical.installed():
         write_json(Path(run.path) / FILE, {"chosen": "none", **found, "reason": "statsforecast is not installed"})
-        return [f"the network learned nothing that beats its seasonal-naive start (its forecast on all "
-                f"{found['windows']} validation windows is seasonal naive's); with statsforecast installed, AutoETS "
-                f"and AutoTheta would forecast this series instead: {classical.INSTALL}."]
-    write_json(Path(run.path) / FILE, {"chosen": "classical", "setting": "auto", **found})
-    return [f"the network learned nothing that beats its seasonal-naive start (its forecast on all {found['windows']} "
-            "validation windows is seasonal naive's; a short series gives it few windows to learn from): the forecast "
-            f"is the mean of AutoETS's and AutoTheta's, fitted on every row ({FILE}; set model.combine: none to keep "
-            "the network)."]
+        return [f"{why}; with statsforecast installed the forecast would be {what}: {classical.INSTALL}."]
+    write_json(Path(run.path) / FILE, {"chosen": chosen, "setting": "auto", **found})
+    return [f"{why}: the forecast is {what} ({FILE}; set model.combine: none to keep the network alone)."]
+
+
+def single_choice(rows: int, at_start: bool) -> str | None:
+    """`auto`'s mix for one series: the three-way mix under SHORT_ROWS rows, the classical mean for a network still
+    at its seasonal-naive start, else None (the network alone)."""
+    if rows < SHORT_ROWS:
+        return "ets+theta"
+    return "classical" if at_start else None
 
 
 def start_check(validation, prep: dict) -> dict:
