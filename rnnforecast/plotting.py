@@ -209,8 +209,10 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
-    if forecasting.combination.weights(run) is not None:
-        title += " (forecast: AutoETS and AutoTheta; test period: the network)"
+    mix = forecasting.combination.weights(run)
+    if mix is not None:  # the future line is what `predict` forecasts; the test-period line is the network's
+        what = "AutoETS and AutoTheta" if mix[0] == 0 else "the network with AutoETS and AutoTheta"
+        title += f" (forecast: {what}; test period: the network)"
     bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=110, format=image_format(output)))

@@ -146,8 +146,9 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
 def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
     """One series' future with its quantile columns, as `predict` writes it (time index).
 
-    The final model forecasts; a run whose combination.json names a mix (a single series: the classical
-    models, where the network added nothing to its seasonal-naive start) forecasts the mix, and its
+    The final model forecasts; a run whose combination.json names a mix (a single series: the network with
+    AutoETS and AutoTheta when it is short, those two alone where the network added nothing to its
+    seasonal-naive start; forecasting.combination) forecasts the mix, and its
     interval keeps the shape calibrated on the network's errors, centred on the mix: the network's
     median (or the middle of its outermost quantiles) moved onto the mix's forecast. Seasonal naive's
     errors on a trending series are one-sided, so moved by the forecasts' difference alone the interval
