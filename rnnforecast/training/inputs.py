@@ -71,16 +71,10 @@ def _few_series_split(config: Config, panel: dict[str, data.Series]) -> tuple | 
     so the run's saved config, which evaluate and predict read, says so. Returns the probes'
     record and the prepared data, or None to keep the default.
     """
-    trial = config.model_copy(deep=True)
-    trial.data.split = type(config.data.split)(train=0.7, val=0.15)
-    try:
-        lookback = resolve_input_length(trial, panel)
-        prepared = _prepare(trial, panel)
-    except UserError:
+    found = _with_split(config, panel, type(config.data.split)(train=0.7, val=0.15))
+    if found is None or len(found[2].starts["val"]) <= len(panel):  # the default gives at most one per series
         return None
-    if len(prepared.starts["val"]) <= len(panel):  # the default gives at most one per series
-        return None
-    config.data.split, config.window, config.model = trial.data.split, trial.window, trial.model
+    lookback, prepared = _adopt(config, *found)
     prepared.notes.append(
         f"a panel of {len(panel)} series: each is split by fractions (train 0.7, validation 0.15, test the rest), "
         f"{len(prepared.starts['val'])} validation windows, rather than by its last {config.window.horizon} steps "
@@ -102,19 +96,32 @@ def _short_series_split(config: Config, panel: dict[str, data.Series]) -> tuple 
     train_end, val_end, n = data.split_rows(series, config.data)
     if val_end - train_end >= H and n - val_end >= H:
         return None
-    trial = config.model_copy(deep=True)
-    trial.data.split = type(config.data.split)(test_length=H)
-    try:
-        lookback = resolve_input_length(trial, panel)
-        prepared = _prepare(trial, panel)
-    except UserError:
+    found = _with_split(config, panel, type(config.data.split)(test_length=H))
+    if found is None:
         return None
-    config.data.split, config.window, config.model = trial.data.split, trial.window, trial.model
+    lookback, prepared = _adopt(config, *found)
     prepared.notes.append(
         f"{series.label} has {n} rows: its last {H} steps (one horizon) are the test period and the {H} before them "
         f"validation, since 15% of the rows ({val_end - train_end}) would not hold a window of {H} steps. "
         "Set data.split to choose the split yourself."
     )
+    return lookback, prepared
+
+
+def _with_split(config: Config, panel: dict[str, data.Series], split) -> tuple | None:
+    """(trial config, look-back record, prepared data) under another default split; None where it does not fit."""
+    trial = config.model_copy(deep=True)
+    trial.data.split = split
+    try:
+        return trial, resolve_input_length(trial, panel), _prepare(trial, panel)
+    except UserError:
+        return None
+
+
+def _adopt(config: Config, trial: Config, lookback, prepared) -> tuple:
+    """Make a trial's split (and the look-back derived for it) the run's, so its saved config, which evaluate and
+    predict read, says so."""
+    config.data.split, config.window, config.model = trial.data.split, trial.window, trial.model
     return lookback, prepared
 
 
