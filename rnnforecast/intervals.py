@@ -46,12 +46,24 @@ def too_few_windows(calibration: dict) -> str | None:
     extreme score, and the interval is narrower than its level promises.
     """
     n, levels = int(calibration["windows"]), [q for q in calibration["quantiles"] if q != 0.5]
-    needed = max([math.ceil(1 / min(q, 1 - q) - 1e-9) - 1 for q in levels] or [0])
+    needed = windows_needed(calibration["quantiles"])
     if n >= needed:
         return None
+    pooled = calibration.get("pooled_steps")
+    if pooled and n * pooled >= needed:
+        return (f"the intervals are calibrated on {n} validation window(s), fewer than the {needed} that the "
+                f"{min(levels)} and {max(levels)} quantiles need per horizon step: every step's interval comes from "
+                f"the errors of all {pooled} steps together, so it does not widen with the step. Give the validation "
+                "part more rows (data.split) or the file more history.")
     return (f"the intervals are calibrated on {n} validation window(s), and the {min(levels)} and {max(levels)} "
             f"quantiles need at least {needed} to hold their level: they come out too narrow. Give the validation "
             "part more rows (data.split) or the file more history.")
+
+
+def windows_needed(quantiles: list[float]) -> int:
+    """Scores the outer quantiles need for their conformal rank to fall inside 1..n: 9 for 0.1 and 0.9."""
+    levels = [q for q in quantiles if q != 0.5]
+    return max([math.ceil(1 / min(q, 1 - q) - 1e-9) - 1 for q in levels] or [0])
 
 
 def conformal_offsets(residuals: np.ndarray, quantiles: list[float]) -> np.ndarray:
@@ -165,8 +177,12 @@ def calibration(
     if model_quantiles is not None:
         bases["model"] = "quantiles"
         found["model"] = scores(model_quantiles, actual, quantiles, "quantiles", spread)
-    n = int(len(actual))
-    window = n if method == "split" else (window or n)
+    n, horizon = int(len(actual)), int(actual.shape[1])
+    pooled = 1 < horizon and 0 < n < windows_needed(quantiles)
+    if pooled:  # too few windows for a quantile per step (one, for a short series split by its last horizons)
+        found = {name: _pool_steps(value) for name, value in found.items()}
+    count = n * horizon if pooled else n
+    window = count if method == "split" or pooled else (window or count)
     return {
         "method": method,
         "window": int(window),
@@ -174,9 +190,18 @@ def calibration(
         "floor": (floor or None) if method == "rolling" and gamma else None,  # 0: no bound
         "quantiles": list(quantiles),
         "windows": n,
+        **({"pooled_steps": horizon} if pooled else {}),
         "bases": bases,
-        "scores": {name: value[max(n - window, 0) :] for name, value in found.items()},
+        "scores": {name: value[max(count - window, 0) :] for name, value in found.items()},
     }
+
+
+def _pool_steps(values: np.ndarray) -> np.ndarray:
+    """Scores (windows, horizon, ...) as windows x horizon pseudo-windows, each holding one score at every step:
+    a quantile over them per step is the quantile of all steps' scores together."""
+    n, horizon = values.shape[:2]
+    flat = values.reshape((n * horizon, 1) + values.shape[2:])
+    return np.repeat(flat, horizon, axis=1)
 
 
 def offsets_at(calibration: dict, name: str, origins, horizon: int, recent=None, recent_origins=None) -> np.ndarray:

@@ -387,3 +387,22 @@ def test_too_few_validation_windows_for_the_outer_quantiles_are_named():
     for n in range(1, 30):  # the note appears exactly where conformal_rank has to clamp
         clamped = any(not 1 <= (math.floor((n + 1) * q) if q < 0.5 else math.ceil((n + 1) * q)) <= n for q in (0.1, 0.9))
         assert (intervals.too_few_windows({"windows": n, "quantiles": [0.1, 0.5, 0.9]}) is not None) == clamped
+
+
+def test_one_validation_window_pools_the_steps_instead_of_a_zero_width_interval():
+    """A short series split by its last horizons has one validation window: per step, every quantile would be its
+    one residual (a zero-width interval once centred); pooled, each step gets the quantiles of all 12 residuals."""
+    rng = np.random.default_rng(0)
+    actual = rng.normal(0, 1, (1, 12, 1))
+    found = intervals.calibration({"model": np.zeros_like(actual)}, actual, [0.1, 0.5, 0.9], method="rolling",
+                                  gamma=0.005, floor=0.25)
+    assert found["windows"] == 1 and found["pooled_steps"] == 12 and found["window"] == 12
+    offsets = intervals.offsets_at(found, "model", [100], 12)[0]  # (quantiles, horizon, targets)
+    residuals = np.sort(actual.ravel())
+    for k, q in enumerate([0.1, 0.5, 0.9]):  # every step: the conformal quantile of the 12 pooled residuals
+        np.testing.assert_allclose(offsets[k, :, 0], residuals[intervals.conformal_rank(12, q) - 1])
+    assert (offsets[2] - offsets[0] > 0).all()
+    note = intervals.too_few_windows(found)
+    assert "all 12 steps together" in note and "too narrow" not in note
+    enough = intervals.calibration({"model": np.zeros((9, 12, 1))}, rng.normal(0, 1, (9, 12, 1)), [0.1, 0.5, 0.9])
+    assert "pooled_steps" not in enough and enough["windows"] == 9  # nine windows: per step, as before
