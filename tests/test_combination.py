@@ -67,8 +67,8 @@ def test_none_keeps_the_network_alone(panel_run, monkeypatch):
     assert combination.choose_new_run(panel_run) == [] and combination.weights(panel_run) is None
 
 
-def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", months: int = 600):
-    """A noisy monthly cycle with a trend (50 years: over combination.SHORT_ROWS), trained through the CLI (which
+def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", months: int = 504):
+    """A noisy monthly cycle with a trend (42 years: over combination.SHORT_ROWS), trained through the CLI (which
     makes the choice) with a tiny network."""
     t = np.arange(months)
     y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + np.random.default_rng(1).normal(0, 3, months)
@@ -105,7 +105,7 @@ def test_a_single_series_still_at_its_seasonal_naive_start_is_forecast_by_the_cl
     scaled = report["scaled"]
     assert "combined" in scaled and scaled["model"]["overall"]["mae"] == \
         pytest.approx(scaled["seasonal_naive"]["overall"]["mae"], rel=1e-4)
-    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "6"])
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "12"])
     assert tested.exit_code == 0, tested.output
     folder = Path(tested.stdout.strip().splitlines()[-1])
     assert json.loads((folder / "backtest.json").read_text())["combination"]["chosen"] == "classical"
@@ -169,7 +169,7 @@ def test_a_short_single_series_is_averaged_with_the_classical_models(tmp_path):
         AutoTheta(season_length=12).fit(y).predict(12)["mean"]
     table = forecasting.forecast_run(run)
     np.testing.assert_allclose(table["y"], (network + classical_part) / 3, rtol=1e-5)
-    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "6"])
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "s.yaml"), "--stride", "12"])
     assert tested.exit_code == 0, tested.output
     folder = Path(tested.stdout.strip().splitlines()[-1])
     assert json.loads((folder / "backtest.json").read_text())["combination"]["chosen"] == "ets+theta"
