@@ -681,7 +681,7 @@ def holdout_single(out: Path, data_dir: Path | None, only: list[str] | None, ove
             handle.write(json.dumps(result) + "\n")
 
 
-SHORT_ROWS = 500  # round 21: a single series with fewer rows is averaged with AutoETS and AutoTheta
+from rnnforecast.forecasting.combination import SHORT_ROWS  # noqa: E402  (round 21: the product's threshold)
 
 
 def short_single(out: Path, every: int, overrides: list[str], offset: int = 0) -> None:
@@ -716,7 +716,8 @@ def short_single(out: Path, every: int, overrides: list[str], offset: int = 0) -
             started = time.perf_counter()
             row = {"item": name, "set": entry["name"], "rows": int((table["id"] == sid).sum())}
             try:
-                result = _report_single({"horizon": made["horizon"], "target": "value"}, config_path, peers, None, tuple(overrides))
+                item = {"horizon": made["horizon"], "target": "value"}
+                result = _report_single(item, config_path, peers, None, tuple(overrides))
             except RuntimeError as exc:
                 row |= {"skipped": str(exc).splitlines()[-1][:300]}
             else:
@@ -905,8 +906,9 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("select", "report", "holdout", "holdout-single", "mixes-single", "short-single",
-                                         "combine", "neuralforecast", "summary"))
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "combine",
+             "neuralforecast", "summary")
+    parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
     parser.add_argument("--offset", type=int, default=0, help="short-single: the first series taken (0: the first)")
     parser.add_argument("--nf-python", type=Path, default=Path("/work/nf-venv/bin/python"),

@@ -45,7 +45,8 @@ def series_frames() -> dict[str, tuple[pd.DataFrame, str, int]]:
 
     found = {}
     weekly = co2.load_pandas().data  # Mauna Loa, weekly from 1958, 59 missing weeks kept as empty cells
-    found["co2 (weekly, gaps)"] = (_frame(weekly.index.strftime("%Y-%m-%d"), weekly["co2"], value_name="co2"), "co2", 13)
+    co2_frame = _frame(weekly.index.strftime("%Y-%m-%d"), weekly["co2"], value_name="co2")
+    found["co2 (weekly, gaps)"] = (co2_frame, "co2", 13)
     taylor = _pmdarima("taylor")  # half-hourly electricity demand, England and Wales, from Monday 2000-06-05
     stamps = pd.date_range("2000-06-05", periods=len(taylor), freq="30min").strftime("%Y-%m-%d %H:%M")
     found["taylor (half-hourly)"] = (_frame(stamps, taylor.to_numpy(), value_name="demand"), "demand", 48)

@@ -232,7 +232,8 @@ def test_trading_days_are_business_days_weekends_neither_filled_nor_forecast(tmp
     """Stock prices: weekdays only, a few holidays missing; a daily grid would fill every weekend."""
     dates = pd.bdate_range("2021-01-04", periods=200).delete([12, 30, 95])  # three holidays
     path = tmp_path / "prices.csv"
-    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "y": np.arange(len(dates), dtype=float)}).to_csv(path, index=False)
+    frame = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "y": np.arange(len(dates), dtype=float)})
+    frame.to_csv(path, index=False)
     series = data.load_series(_cfg(path).data)
     assert series.frequency == "B" and len(series.frame) == 200 and (series.index.dayofweek < 5).all()
     assert data.season_length(series.frequency) == 5
