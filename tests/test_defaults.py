@@ -224,6 +224,10 @@ def test_a_single_series_too_short_for_the_fractions_is_split_by_its_last_horizo
     longer = config.validate({**raw, "window": {"horizon": 12}})  # 16 rows hold a 12-step window: fractions kept
     training.prepare_data(longer)
     assert longer.data.split.by_fractions
+    pd.read_csv(tmp_path / "s.csv").head(50).to_csv(tmp_path / "s50.csv", index=False)
+    too_short = config.validate({**raw, "data": {**raw["data"], "path": str(tmp_path / "s50.csv")}})
+    with pytest.raises(UserError, match=r"50 rows.*training keeps 14.*at most 16 here"):
+        training.prepare_data(too_short)
 
 
 def test_rows_without_an_id_are_one_series_and_a_note_says_so(tmp_path):
