@@ -63,11 +63,12 @@ def combine_new_run(path) -> list[str]:
 
 
 def choose_new_run(run: Run, model=None) -> list[str]:
-    """Choose and save a just-trained panel run's combination; returns notes for the user.
+    """Choose and save a just-trained run's combination; returns notes for the user.
 
-    `model.combine: auto` picks the mix with the lowest validation MAE (scaled units, pooled over
-    the series' validation windows); a named mix is kept as given; `none`, one series, a quantile
-    model or a panel of more than MAX_SERIES series keeps the network alone.
+    A panel: `model.combine: auto` picks the mix with the lowest validation MAE (scaled units,
+    pooled over the series' validation windows); a named mix is kept as given; `none`, a quantile
+    model or a panel of more than MAX_SERIES series keeps the network alone. One series: only
+    `auto` mixes, by `single_choice` (a short series, or a network still at its start).
     """
     setting = run.config.model.combine
     if setting == "none" or run.config.model.output.quantiles or (not run.is_panel and setting != "auto"):
