@@ -54,11 +54,21 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4"]
     pd.testing.assert_frame_equal(fanned.astype({"Date": str}), alone, check_exact=False, rtol=1e-6)
 
+    # The other commands join a running cluster by its scheduler's address, as on many machines (one start of the
+    # workers for all of them: each start imports TensorFlow in every worker).
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running:
+        _fan_out_to_a_running_cluster(tmp_path, run, alone, running.scheduler_address)
+        assert len(running.scheduler_info["workers"]) == 2  # a cluster the command joined is left running
+
+
+def _fan_out_to_a_running_cluster(tmp_path, run, alone, address):
     # From Parquet each worker reads only its partition's rows (a filter on the id column), with the same result;
     # here `--series` picks three series, still spread over both workers.
     pd.read_csv(tmp_path / "p.csv").to_parquet(tmp_path / "p.parquet")
     filtered = tmp_path / "filtered.csv"
-    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--data", str(tmp_path / "p.parquet"),
+    result = runner.invoke(app, ["predict", str(run), "--cluster", address, "--data", str(tmp_path / "p.parquet"),
                                  "--series", "s1", "--series", "s3", "--series", "s4", "--output", str(filtered)])
     assert result.exit_code == 0, result.output
     picked = alone[alone["id"].isin(["s1", "s3", "s4"])].reset_index(drop=True)
@@ -67,7 +77,7 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     result = runner.invoke(app, ["evaluate", str(run), "--format", "json"])
     assert result.exit_code == 0, result.output
     alone = json.loads(result.stdout)
-    result = runner.invoke(app, ["evaluate", str(run), "--format", "json", "--cluster", "local:2"])
+    result = runner.invoke(app, ["evaluate", str(run), "--format", "json", "--cluster", address])
     assert result.exit_code == 0, result.output
     fanned = json.loads(result.stdout)
     assert fanned["series_scored"] == alone["series_scored"] == 5
@@ -76,7 +86,7 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
         assert fanned["series"][key]["model"]["mase"] == pytest.approx(alone["series"][key]["model"]["mase"], rel=1e-6)
     assert fanned["aggregate"]["model"]["median"]["mase"] == pytest.approx(alone["aggregate"]["model"]["median"]["mase"])
 
-    result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--series", "nope"])
+    result = runner.invoke(app, ["predict", str(run), "--cluster", address, "--series", "nope"])
     assert result.exit_code == 2 and "series nope not found" in result.stderr and "Traceback" not in result.output
 
 
