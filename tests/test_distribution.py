@@ -70,7 +70,7 @@ CHILD = textwrap.dedent(
             "epochs": run.history["epoch"].tolist(),
             "shape": list(forecast.shape),
             "finite": bool(np.isfinite(forecast.select_dtypes("number").to_numpy()).all()),
-            "mae": forecasting.evaluate_run(run)["original"]["model"]["overall"]["mae"],
+            "mae": forecasting.evaluate_run(run, with_classical=False)["original"]["model"]["overall"]["mae"],
         }
 
     # Prediction from a model that lives under the strategy (as backtest does): one row per window.
