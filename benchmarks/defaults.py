@@ -9,6 +9,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py holdout-single --out /tmp/dev  # single series: the TEST protocol on the first 85%
     python benchmarks/defaults.py mixes-single --out /tmp/dev  # round 19: those runs mixed with AutoTheta
     python benchmarks/defaults.py short-single --out /tmp/dev  # round 20: panels' series one by one, single files
+    python benchmarks/defaults.py mid-single --out /tmp/dev  # round 22: the long series cut to 300, 700, 1,500 rows
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
 
 `select` trains every candidate of CANDIDATES on every item of the collection
@@ -729,6 +730,72 @@ def short_single(out: Path, every: int, overrides: list[str], offset: int = 0) -
     summarize_short_single(log)
 
 
+MID_LENGTHS = (300, 700, 1500)  # round 22: rows of each piece
+
+
+def mid_single(out: Path, data_dir: Path | None, only: list[str] | None, overrides: list[str]) -> None:
+    """Round 22: the long development series cut into pieces of MID_LENGTHS rows, each backtested as its own file.
+
+    Development rows only: a piece ends at the series' 85% mark (the report's test period, the last 15%, is never
+    read), a second one 1,500 rows earlier where the file holds it. Each piece is backtested as `short-single`
+    backtests a series (the peers on the same origins); one JSON line per piece in OUT/mid-single.jsonl.
+    """
+    import yaml
+
+    import peers
+
+    folder = out / "mid-single"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = out / "mid-single.jsonl"
+    done = {json.loads(line)["item"] for line in log.read_text().splitlines()} if log.is_file() else set()
+    for item in items(out, data_dir):
+        if item["panel"] or (only and item["name"] not in only):
+            continue
+        frame = pd.read_csv(item["path"])
+        mark = int(len(frame) * 0.85)
+        for length in MID_LENGTHS:
+            for end in (mark, mark - max(MID_LENGTHS)):
+                name = f"{item['name']}/{length}@{end}"
+                if end - length < 0 or name in done:
+                    continue
+                path = folder / f"{item['name']}-{length}-{end}.csv"
+                frame.iloc[end - length : end].to_csv(path, index=False)
+                config_path = path.with_suffix(".yaml")
+                config_path.write_text(yaml.safe_dump(minimal_config(path, item["target"], item["horizon"], False,
+                                                                     out / "runs"), sort_keys=False))
+                started = time.perf_counter()
+                row = {"item": name, "set": item["name"], "length": length, "rows": length}
+                try:
+                    row |= _report_single(item, config_path, peers, None, tuple(overrides))
+                    row |= _collapsed_scores(Path(row["run"]))
+                except RuntimeError as exc:
+                    row |= {"skipped": str(exc).splitlines()[-1][:300]}
+                row["seconds"] = round(time.perf_counter() - started, 1)
+                print(json.dumps(row), flush=True)
+                with open(log, "a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+    summarize_mid_single(log)
+
+
+def summarize_mid_single(log: Path) -> None:
+    """Per piece length: the geometric mean over the pieces of each forecaster's MAE relative to seasonal naive's,
+    and the round's score, the mix's MAE over the network's (paired)."""
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    gm = lambda values: float(np.exp(np.mean(np.log(np.maximum(values, 1e-9)))))  # noqa: E731
+    names = ("model", "model+ETS+Theta", "AutoETS", "AutoTheta", "ets+theta")
+    print(f"{'rows':>5s} {'scored':>6s} {'skipped':>7s} {'at start':>8s}  " + "  ".join(names) + "  mix/network")
+    for length in sorted({r["length"] for r in rows}):
+        scored = [r for r in rows if r["length"] == length and "relative_mae" in r]
+        skipped = sum(1 for r in rows if r["length"] == length and "skipped" in r)
+        if not scored:
+            continue
+        value = lambda r, k: r["ets+theta"] if k == "ets+theta" else r["relative_mae"][k]  # noqa: E731
+        cells = [gm([value(r, k) for r in scored]) for k in names]
+        ratio = gm([r["relative_mae"]["model+ETS+Theta"] / r["relative_mae"]["model"] for r in scored])
+        print(f"{length:5d} {len(scored):6d} {skipped:7d} {sum(r['collapsed'] for r in scored):8d}  "
+              + "  ".join(f"{v:.4f}" for v in cells) + f"  {ratio:.4f}")
+
+
 def _collapsed_scores(run: Path) -> dict:
     """Whether the run's forecast is its seasonal-naive start, and round 20's candidate scored on its folds."""
     forecasts = pd.read_csv(run / "forecasts.csv")
@@ -906,8 +973,8 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "combine",
-             "neuralforecast", "summary")
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single",
+             "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
     parser.add_argument("--offset", type=int, default=0, help="short-single: the first series taken (0: the first)")
@@ -940,6 +1007,8 @@ def main() -> None:
         mixes_single(args.out)
     elif args.step == "short-single":
         short_single(args.out, args.every, args.overrides, args.offset)
+    elif args.step == "mid-single":
+        mid_single(args.out, args.data_dir, args.only, args.overrides)
     elif args.step == "combine":
         combine(args.out, args.only)
     elif args.step == "neuralforecast":
