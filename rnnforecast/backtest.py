@@ -153,7 +153,8 @@ def _single_mix(config: Config, prepared: training.TrainingData, groups: list, b
     if config.model.combine != "auto" or config.model.output.quantiles:
         return None
     rows = len(prepared.series.frame)
-    per_group = [forecasting.combination.single_choice(rows, found["at_start"]) or "none" for found in bands]
+    covariates = forecasting.combination.reads_covariates(config)
+    per_group = [forecasting.combination.single_choice(rows, found["at_start"], covariates) or "none" for found in bands]
     if all(name == "none" for name in per_group):
         return None
     per_fold = [name for group, name in zip(groups, per_group) for _ in group]

@@ -68,8 +68,8 @@ def test_none_keeps_the_network_alone(panel_run, monkeypatch):
 
 
 def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", months: int = 504):
-    """A noisy monthly cycle with a trend (42 years: over combination.SHORT_ROWS), trained through the CLI (which
-    makes the choice) with a tiny network."""
+    """A noisy monthly cycle with a trend (42 years), trained through the CLI (which makes the choice) with a tiny
+    network. The tests of a long series' paths lower SHORT_ROWS under 504 rather than train on 2,000 rows."""
     t = np.arange(months)
     y = 100 + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + np.random.default_rng(1).normal(0, 3, months)
     dates = pd.date_range("1970-01-01", periods=months, freq="MS").strftime("%Y-%m-%d")
@@ -83,7 +83,8 @@ def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", 
     return runs.load(result.stdout.strip().splitlines()[-1]), y, result.output
 
 
-def test_a_single_series_still_at_its_seasonal_naive_start_is_forecast_by_the_classical_mean(tmp_path):
+def test_a_single_series_still_at_its_seasonal_naive_start_is_forecast_by_the_classical_mean(tmp_path, monkeypatch):
+    monkeypatch.setattr(combination, "SHORT_ROWS", 500)  # 504 rows: a long series here
     # the seasonal highway starts as seasonal naive; a learning rate of 1e-9 cannot move it off
     run, y, output = _single_series_run(tmp_path, 1e-9)
     saved = json.loads((run.path / combination.FILE).read_text())
@@ -116,6 +117,7 @@ def test_a_single_series_still_at_its_seasonal_naive_start_is_forecast_by_the_cl
 
 
 def test_a_single_series_whose_network_learned_keeps_it_and_none_keeps_it_anyway(tmp_path, monkeypatch):
+    monkeypatch.setattr(combination, "SHORT_ROWS", 500)  # 504 rows: a long series here
     run, _, _ = _single_series_run(tmp_path, 1e-3, highway="fitted")  # the fitted map learns the trend
     assert not (run.path / combination.FILE).exists() and combination.weights(run) is None
     found = combination.start_check(forecasting.validation_forecasts(forecasting.prepare(run)), run.prep)
@@ -161,7 +163,7 @@ def test_the_panel_backtest_scores_the_mix_predict_forecasts(panel_run):
 def test_a_short_single_series_is_averaged_with_the_classical_models(tmp_path):
     run, y, output = _single_series_run(tmp_path, 1e-3, highway="fitted", months=120)  # under SHORT_ROWS
     saved = json.loads((run.path / combination.FILE).read_text())
-    assert saved["chosen"] == "ets+theta" and saved["rows"] == 120 and "under 500" in output
+    assert saved["chosen"] == "ets+theta" and saved["rows"] == 120 and "under 2,000" in output
     from statsforecast.models import AutoETS, AutoTheta
 
     network = forecasting.future(forecasting.prepare(run), run.load_model(final=True))["y"].to_numpy()
@@ -176,3 +178,20 @@ def test_a_short_single_series_is_averaged_with_the_classical_models(tmp_path):
     forecasts = pd.read_csv(folder / "forecasts.csv")
     np.testing.assert_allclose(forecasts["combined"],
                                (forecasts["model"] + forecasts["AutoETS"] + forecasts["AutoTheta"]) / 3, rtol=1e-6)
+
+
+def test_which_single_series_auto_mixes():
+    """Under SHORT_ROWS rows a series alone is mixed in thirds (rounds 21 and 22); one whose network reads other
+    columns keeps it unless the network is still at its start; a long one is mixed only at its start."""
+    short, long_ = combination.SHORT_ROWS - 1, combination.SHORT_ROWS
+    assert combination.SHORT_ROWS == 2000
+    assert combination.single_choice(short, at_start=False) == "ets+theta"
+    assert combination.single_choice(short, at_start=True) == "ets+theta"
+    assert combination.single_choice(short, at_start=False, covariates=True) is None
+    assert combination.single_choice(short, at_start=True, covariates=True) == "classical"
+    assert combination.single_choice(long_, at_start=False) is None
+    assert combination.single_choice(long_, at_start=True) == "classical"
+    plain = config.validate({"data": {"path": "x.csv", "targets": ["y"]}, "window": {"horizon": 3}})
+    priced = config.validate({"data": {"path": "x.csv", "targets": ["y"], "future_features": ["price"]},
+                              "window": {"input_length": 6, "horizon": 3}})
+    assert not combination.reads_covariates(plain) and combination.reads_covariates(priced)

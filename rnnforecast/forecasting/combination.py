@@ -9,7 +9,8 @@ training, on the honest model's validation windows, and saved as the run's combi
 `predict` and `evaluate` apply it. One series keeps the network alone (round 13: its choice
 did not carry from one half of the validation windows to the other), except in two cases. A
 series of fewer than SHORT_ROWS rows is averaged with both in equal thirds (round 21: on short
-series sampled from the development panels the network alone was far behind them). A longer one
+series sampled from the development panels the network alone was far behind them; round 22: on the
+long development series cut to 300, 700 and 1,500 rows, still behind at 1,500). A longer one
 whose trained model is still its seasonal-naive start on every validation window, where the
 network added nothing, is forecast by the mean of AutoETS and AutoTheta ("classical"; round 20).
 """
@@ -36,7 +37,7 @@ WEIGHTS = {  # (network, AutoETS, AutoTheta)
     "ets+theta": (1 / 3, 1 / 3, 1 / 3),
     "classical": (0.0, 0.5, 0.5),  # one series whose network is its seasonal-naive start (round 20)
 }
-SHORT_ROWS = 500  # one series with fewer rows is averaged with AutoETS and AutoTheta (round 21)
+SHORT_ROWS = 2000  # one series with fewer rows is averaged with AutoETS and AutoTheta (rounds 21 and 22)
 PANEL_MIXES = ("none", "ets", "theta", "ets+theta")  # a panel's choices: the network keeps a third at least
 START_TOLERANCE = 1e-4  # scaled units: a forecast this close to seasonal naive's on every window is the start
 MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: about 0.1 s each
@@ -100,13 +101,13 @@ def _choose_single(run: Run, model=None) -> list[str]:
     prepared = prepare(run)
     found = start_check(validation_forecasts(prepared, model or run.load_model()), run.prep)
     rows = len(prepared.series.frame)
-    chosen = single_choice(rows, found["at_start"])
+    chosen = single_choice(rows, found["at_start"], reads_covariates(run.config))
     if chosen is None:
         return []
     found |= {"rows": rows, "reason": "short" if chosen == "ets+theta" else "at its seasonal-naive start"}
     if chosen == "ets+theta":
-        why = (f"{prepared.series.label} has {rows} rows, under {SHORT_ROWS}: too few windows for the network alone "
-               "(benchmarks/DEFAULTS.md, round 21)")
+        why = (f"{prepared.series.label} has {rows} rows, under {SHORT_ROWS:,}: on series this short the network alone "
+               "was behind its average with AutoETS and AutoTheta (benchmarks/DEFAULTS.md, rounds 21 and 22)")
         what = "the network's averaged with AutoETS's and AutoTheta's in equal thirds (those two fitted on every row)"
     else:
         why = (f"the network learned nothing that beats its seasonal-naive start (its forecast on all "
@@ -119,12 +120,22 @@ def _choose_single(run: Run, model=None) -> list[str]:
     return [f"{why}: the forecast is {what} ({FILE}; set model.combine: none to keep the network alone)."]
 
 
-def single_choice(rows: int, at_start: bool) -> str | None:
+def single_choice(rows: int, at_start: bool, covariates: bool = False) -> str | None:
     """`auto`'s mix for one series: the three-way mix under SHORT_ROWS rows, the classical mean for a network still
-    at its seasonal-naive start, else None (the network alone)."""
-    if rows < SHORT_ROWS:
+    at its seasonal-naive start, else None (the network alone).
+
+    A network that reads other columns than its targets (`covariates`) is not mixed for being short: the
+    evidence is from series alone, and AutoETS and AutoTheta would dilute what a known price or calendar tells it.
+    """
+    if rows < SHORT_ROWS and not covariates:
         return "ets+theta"
     return "classical" if at_start else None
+
+
+def reads_covariates(config) -> bool:
+    """Whether the network reads columns besides its targets (features, categories, known-future inputs)."""
+    found = config.data
+    return bool(found.features or found.categorical or found.future_features or found.calendar)
 
 
 def start_check(validation, prep: dict) -> dict:
