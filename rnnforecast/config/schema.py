@@ -190,9 +190,10 @@ class ModelConfig(Section):
     the forecast: the network forecasts what the cycle does not explain (CycleNet).
     combine (a panel's point forecast): the network's averaged with AutoETS's (ets), AutoTheta's
     (theta) or both (ets+theta); auto chooses among these and none on the validation windows
-    (benchmarks/DEFAULTS.md, round 15). Under auto, one series of fewer than 2,000 rows is
-    averaged with both (rounds 21 and 22), and a longer one whose network is still its seasonal-naive start on every
-    validation window is forecast by their mean (round 20); other single series keep the network.
+    (benchmarks/DEFAULTS.md, round 15). Under auto, one series of fewer than 2,000 rows that
+    reads no other columns is averaged with both (rounds 21 and 22), and one whose network is
+    still its seasonal-naive start on every validation window is forecast by their mean (round
+    20); other single series keep the network.
     """
 
     type: CellType = "lstm"
