@@ -693,10 +693,6 @@ def short_single(out: Path, every: int, overrides: list[str], offset: int = 0) -
     single series, the peers on the same origins; one JSON line per series in OUT/short-single.jsonl, with whether the
     network's forecast is its seasonal-naive start ("collapsed") and the candidate's score.
     """
-    import yaml
-
-    import peers
-
     folder = out / "short-single"
     folder.mkdir(parents=True, exist_ok=True)
     log = out / "short-single.jsonl"
@@ -711,23 +707,38 @@ def short_single(out: Path, every: int, overrides: list[str], offset: int = 0) -
                 continue
             path = folder / f"{entry['name']}-{sid}.csv"
             table.loc[table["id"] == sid, ["time", "value"]].to_csv(path, index=False)
-            config_path = folder / f"{entry['name']}-{sid}.yaml"
-            config_path.write_text(yaml.safe_dump(minimal_config(path, "value", made["horizon"], False, out / "runs"),
-                                                  sort_keys=False))
-            started = time.perf_counter()
             row = {"item": name, "set": entry["name"], "rows": int((table["id"] == sid).sum())}
-            try:
-                item = {"horizon": made["horizon"], "target": "value"}
-                result = _report_single(item, config_path, peers, None, tuple(overrides))
-            except RuntimeError as exc:
-                row |= {"skipped": str(exc).splitlines()[-1][:300]}
-            else:
-                row |= result | _collapsed_scores(Path(result["run"]))
-            row["seconds"] = round(time.perf_counter() - started, 1)
-            print(json.dumps(row), flush=True)
-            with open(log, "a") as handle:
-                handle.write(json.dumps(row) + "\n")
+            _backtest_file(path, {"horizon": made["horizon"], "target": "value"}, out, overrides, row, log)
     summarize_short_single(log)
+
+
+def _backtest_file(path: Path, item: dict, out: Path, overrides: list[str], row: dict, log: Path) -> None:
+    """One series file backtested with the minimal config beside the peers; `row` completed and appended to `log`.
+
+    A file too short to backtest is logged as skipped, with train's message.
+    """
+    import yaml
+
+    import peers
+
+    config_path = path.with_suffix(".yaml")
+    config_path.write_text(yaml.safe_dump(minimal_config(path, item["target"], item["horizon"], False, out / "runs"),
+                                          sort_keys=False))
+    started = time.perf_counter()
+    try:
+        result = _report_single(item, config_path, peers, None, tuple(overrides))
+    except RuntimeError as exc:
+        row |= {"skipped": str(exc).splitlines()[-1][:300]}
+    else:
+        row |= result | _collapsed_scores(Path(result["run"]))
+    row["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(row), flush=True)
+    with open(log, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+def _geometric_mean(values) -> float:
+    return float(np.exp(np.mean(np.log(np.maximum(values, 1e-9)))))
 
 
 MID_LENGTHS = (300, 700, 1500)  # round 22: rows of each piece
@@ -740,10 +751,6 @@ def mid_single(out: Path, data_dir: Path | None, only: list[str] | None, overrid
     read), a second one 1,500 rows earlier where the file holds it. Each piece is backtested as `short-single`
     backtests a series (the peers on the same origins); one JSON line per piece in OUT/mid-single.jsonl.
     """
-    import yaml
-
-    import peers
-
     folder = out / "mid-single"
     folder.mkdir(parents=True, exist_ok=True)
     log = out / "mid-single.jsonl"
@@ -760,20 +767,8 @@ def mid_single(out: Path, data_dir: Path | None, only: list[str] | None, overrid
                     continue
                 path = folder / f"{item['name']}-{length}-{end}.csv"
                 frame.iloc[end - length : end].to_csv(path, index=False)
-                config_path = path.with_suffix(".yaml")
-                config_path.write_text(yaml.safe_dump(minimal_config(path, item["target"], item["horizon"], False,
-                                                                     out / "runs"), sort_keys=False))
-                started = time.perf_counter()
                 row = {"item": name, "set": item["name"], "length": length, "rows": length}
-                try:
-                    row |= _report_single(item, config_path, peers, None, tuple(overrides))
-                    row |= _collapsed_scores(Path(row["run"]))
-                except RuntimeError as exc:
-                    row |= {"skipped": str(exc).splitlines()[-1][:300]}
-                row["seconds"] = round(time.perf_counter() - started, 1)
-                print(json.dumps(row), flush=True)
-                with open(log, "a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                _backtest_file(path, item, out, overrides, row, log)
     summarize_mid_single(log)
 
 
@@ -781,7 +776,7 @@ def summarize_mid_single(log: Path) -> None:
     """Per piece length: the geometric mean over the pieces of each forecaster's MAE relative to seasonal naive's,
     and the round's score, the mix's MAE over the network's (paired)."""
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    gm = lambda values: float(np.exp(np.mean(np.log(np.maximum(values, 1e-9)))))  # noqa: E731
+    gm = _geometric_mean
     names = ("model", "model+ETS+Theta", "AutoETS", "AutoTheta", "ets+theta")
     print(f"{'rows':>5s} {'scored':>6s} {'skipped':>7s} {'at start':>8s}  " + "  ".join(names) + "  mix/network")
     for length in sorted({r["length"] for r in rows}):
@@ -814,7 +809,7 @@ def _collapsed_scores(run: Path) -> dict:
 
 def summarize_short_single(log: Path) -> None:
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    gm = lambda values: float(np.exp(np.mean(np.log(np.maximum(values, 1e-9)))))  # noqa: E731
+    gm = _geometric_mean
     overall = {}
     print(f"{'set':20s} {'scored':>6s} {'skipped':>7s} {'collapsed':>9s}  network  r20  r21  AutoETS  AutoTheta  "
           "ETS+Theta")
