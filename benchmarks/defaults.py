@@ -505,6 +505,9 @@ def _single_scores(run: Path, target: str, H: int, peers, earlier: dict | None =
     else:
         found = dict(np.load(kept)) if same else peers.origin_forecasts(y, origins, H, season)
         np.savez(run / "peers.npz", **found)
+        floor = (prep.get("floor") or [None])[0]  # data.floor: the peers are kept above it as the network is
+        if floor is not None:
+            found = {name: np.maximum(values, floor) for name, values in found.items()}
         for name, values in found.items():
             relative[name] = round(float(np.abs(values - actual).mean()) / base, 4)
         model = forecasts["model"].to_numpy().reshape(len(origins), H)

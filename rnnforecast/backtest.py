@@ -213,7 +213,7 @@ def _interval_report(config: Config, prepared: training.TrainingData, folds: Fol
     found = {}
     for name in FORECASTERS:
         bands = np.concatenate([group["bands"][name] for group in groups])
-        found[name] = intervals.band_scores(actual, bands, first["quantiles"])
+        found[name] = intervals.band_scores(actual, bands, first["quantiles"], prepared.prep.get("floor"))
     return {
         "quantiles": first["quantiles"],
         "calibration": first["calibration"],
@@ -271,7 +271,7 @@ def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
     table["origin"] = [str(index[row]) for row in folds.origins]
     table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
     for name in folds.forecasts:
-        err = data.unscale(folds.forecasts[name], prep) - actual
+        err = data.floored(data.unscale(folds.forecasts[name], prep), prep) - actual
         table[f"{name}_mae"] = np.abs(err).mean(axis=(1, 2))
         table[f"{name}_rmse"] = np.sqrt((err**2).mean(axis=(1, 2)))
     return table
@@ -291,7 +291,7 @@ def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFram
         "actual": data.unscale(folds.actual, prep).ravel(),
     })
     for name in folds.forecasts:
-        table[name] = data.unscale(folds.forecasts[name], prep).ravel()
+        table[name] = data.floored(data.unscale(folds.forecasts[name], prep), prep).ravel()
     return table
 
 

@@ -468,8 +468,13 @@ def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
     return [(q, 1 - q) for q in quantiles if q < 0.5 and any(math.isclose(1 - q, p) for p in quantiles)]
 
 
-def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float]) -> dict:
-    """Pinball loss, and the coverage and mean width of each central interval, of quantile forecasts."""
+def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float], floor=None) -> dict:
+    """Pinball loss, and the coverage and mean width of each central interval, of quantile forecasts.
+
+    `floor` (one per target, None for none: data.floor) keeps the bands at or above it, as `predict` writes them.
+    """
+    if floor and any(f is not None for f in floor):
+        bands = np.maximum(bands, np.array([-np.inf if f is None else f for f in floor])[:, None])
     index = _index(quantiles)
     entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
     for low, high in central_pairs(quantiles):
@@ -480,8 +485,9 @@ def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float]) -
     return entry
 
 
-def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spread=1.0, origins=None) -> dict:
-    """band_scores of every forecaster on these windows, each calibrated as the calibration says.
+def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spread=1.0, origins=None,
+                    floor=None) -> dict:
+    """band_scores of every forecaster on these windows, each calibrated as the calibration says (and floored).
 
     With the rolling method, `origins` (the first target row of each window, increasing,
     every origin of the period) says when each window's own errors join the pool.
@@ -495,7 +501,7 @@ def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spre
         at = np.zeros(len(actual), dtype=np.int64) if origins is None else origins
         recent = scores(forecast, actual, quantiles, base, spread)
         shifts = offsets_at(calibration, name, at, horizon, recent, origins)
-        found[name] = band_scores(actual, apply(forecast, shifts, base, spread), quantiles)
+        found[name] = band_scores(actual, apply(forecast, shifts, base, spread), quantiles, floor)
     return found
 
 

@@ -280,3 +280,28 @@ def test_prepare_adds_the_cycle_position_column_only_with_model_cycle(tmp_path):
     assert prep["cycle"] == 24 and plain.shape == (40, 1) and with_cycle.shape == (40, 2)
     np.testing.assert_array_equal(with_cycle[:, 0], plain[:, 0])
     assert with_cycle[:3, 1].tolist() == [22, 23, 0]
+
+
+def test_a_count_column_is_floored_at_zero_and_a_measurement_is_not():
+    counts = np.array([[0.0, 3.0, np.nan, 1.0, 0.0]])  # (targets, rows); a gap is no value
+    names = ["units"]
+    assert data.preprocessing.target_floors(counts, "auto", names, "s.csv") == [0.0]
+    assert data.preprocessing.target_floors(counts + 0.5, "auto", names, "s.csv") == [None]  # a fraction
+    assert data.preprocessing.target_floors(counts - 1, "auto", names, "s.csv") == [None]  # below zero
+    assert data.preprocessing.target_floors(counts, "none", names, "s.csv") == [None]
+    assert data.preprocessing.target_floors(counts, -2, names, "s.csv") == [-2.0]
+    with pytest.raises(UserError, match=r"data.floor is 1, but 'units' in s.csv goes below it .*to 0\)"):
+        data.preprocessing.target_floors(counts, 1, names, "s.csv")
+    forecast = np.array([[[-1.0, -1.0], [2.0, np.nan]]])  # (windows, horizon, targets): only the first has a floor
+    np.testing.assert_array_equal(data.floored(forecast, {"floor": [0.0, None]}), [[[0.0, -1.0], [2.0, np.nan]]])
+    assert data.floored(forecast, {"targets": ["a", "b"]}) is forecast  # a run saved before data.floor
+
+
+def test_the_floor_is_fitted_on_the_training_rows_and_saved(tmp_path):
+    values = np.r_[np.arange(60) % 4, -np.ones(40)]  # counts while training, negative later
+    cfg = _cfg(_write(tmp_path, values), split={"train": 0.5, "val": 0.2})
+    series = data.load_series(cfg.data)
+    prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+    assert prep["floor"] == [0.0]
+    whole = data.fit_preprocessing(series, data.Bounds(100, 100, 100), cfg.data)
+    assert whole["floor"] == [None]

@@ -287,3 +287,40 @@ def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_un
     prepared = training.prepare_data(cfg)
     assert cfg.window.input_length == 30  # four seasons (48) would leave "short" without a forecast
     assert "short" in prepared.prep["series"] and not prepared.prep["skipped"]
+
+
+def _counts(path, keys=("",), n=400):
+    """Daily units sold: zero on weekends, a few on weekdays (a panel with `keys`)."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2020-01-01", periods=n, freq="D")
+    frames = [pd.DataFrame({"id": key, "date": days, "units": rng.poisson(3.0, n) * (days.dayofweek < 5)}) for key in keys]
+    pd.concat(frames).drop(columns=[] if keys != ("",) else ["id"]).to_csv(path, index=False)
+    return path
+
+
+def test_counts_are_never_forecast_below_zero_and_scored_as_written(tmp_path, capsys):
+    cfg = _minimal(tmp_path, _counts(tmp_path / "units.csv"), "units", 7,
+                   model={"type": "gru", "layers": [{"units": 4}]}, training={"epochs": 1, "refit": False})
+    run = runs.load(training.train(cfg, verbose=0))
+    assert "'units' holds whole numbers >= 0 in the training rows (counts)" in capsys.readouterr().err
+    assert run.prep["floor"] == [0.0]
+    table = forecasting.forecast_run(run)
+    columns = ["units", "units_q0.1", "units_q0.5", "units_q0.9"]
+    assert (table[columns] >= 0).all().all() and (table["units_q0.1"] == 0).any()  # a weekend's lower bound, clipped
+    one = forecasting.prepare(run)
+    raw = forecasting.test_forecasts(one)
+    assert (raw.forecasts["model"] < 0).any()  # what the floor is for
+    report = forecasting.evaluate(one)
+    mae = np.abs(np.maximum(raw.forecasts["model"], 0) - raw.actual).mean()
+    assert report["original"]["model"]["overall"]["mae"] == pytest.approx(mae, rel=1e-6)
+
+
+def test_a_panel_of_counts_is_forecast_at_zero_or_above(tmp_path):
+    cfg = _minimal(tmp_path, _counts(tmp_path / "units.csv", ("a", "b", "c"), 200), "units", 7,
+                   data={"id_column": "id"}, model={"type": "gru", "layers": [{"units": 4}]},
+                   training={"epochs": 1, "refit": False})
+    prepared = training.prepare_data(cfg)
+    assert any("'units' holds whole numbers >= 0 in 3 of 3 series" in note for note in prepared.notes)
+    table = forecasting.forecast_run(runs.load(training.train(cfg, verbose=0)))
+    bounds = [c for c in table.columns if c.startswith("units")]
+    assert len(bounds) == 4 and (table[bounds] >= 0).all().all() and (table["units_q0.1"] == 0).any()

@@ -462,3 +462,19 @@ def test_parquet_timestamps_are_found_without_data_time_column(tmp_path):
     assert isinstance(one.index, pd.DatetimeIndex) and str(one.index.tz) == "UTC" and len(one.frame) == 48
     pd.DataFrame({"y": np.arange(48.0), "recorded": stamps}).to_parquet(tmp_path / "named.parquet", index=False)
     assert _load(tmp_path / "named.parquet").index[-1] == stamps[-1]  # a timestamp type under any name, any place
+
+
+@pytest.mark.parametrize("first", ["2024-01-01,5.0", "10.038", "01/02/2024;3"])
+def test_a_file_without_a_header_row_is_named_as_such(tmp_path, first):
+    path = tmp_path / "values.csv"
+    path.write_text(first + "\n" + "\n".join(first for _ in range(5)) + "\n")
+    with pytest.raises(UserError, match=r"no header row: its first line \(.+\) reads as values. Add a first line"):
+        _load(path)
+
+
+def test_a_missing_column_in_a_file_with_a_header_is_not_called_headerless(tmp_path):
+    path = tmp_path / "named.csv"
+    path.write_text("date,2024\n2024-01-01,5\n2024-01-02,6\n")
+    with pytest.raises(UserError, match="Fix the name in the config") as found:
+        _load(path)
+    assert "header" not in str(found.value)

@@ -122,6 +122,9 @@ class DataConfig(Section):
     scaling: Scaling = "standard"
     season_length: Optional[PosInt] = None
     split: SplitConfig = SplitConfig()
+    # the lowest value a target can take; forecasts and interval bounds are kept at or above it. auto: 0 for a
+    # target whose training rows are all whole numbers >= 0 (counts: units sold, visitors), else none
+    floor: Union[Float, Literal["auto", "none"], None] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> "DataConfig":

@@ -74,12 +74,48 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "center": [float(v) for v in center],
         "scale": [float(v) for v in scale],
         "season_length": season,
+        "floor": target_floors(train[: len(series.targets)], cfg.floor, series.targets, series.label),
         "cycle": cycle_length(cycle, season),
         "train_end": bounds.train_end,
         "val_end": bounds.val_end,
         "test_end": bounds.test_end,
         "last_seen": str(series.index[bounds.val_end - 1]),
     }
+
+
+def target_floors(train: np.ndarray, setting, names: list[str], where: str) -> list[float | None]:
+    """Each target's floor (None: no floor) from data.floor and its training rows (targets, rows).
+
+    `auto` gives 0 to a column of whole numbers that are never negative: counts (units sold,
+    visitors, calls), where a forecast or an interval bound below 0 is impossible. A column with
+    a fraction anywhere gets none: a measurement that is positive in the training rows may not
+    stay so (ETTh1's MUFL is >= 0 in its first 2,000 rows and reaches -25 later).
+    """
+    if setting is None or setting == "none":
+        return [None] * len(train)
+    if setting != "auto":
+        for name, column in zip(names, train):
+            if np.nanmin(column, initial=np.inf) < setting:
+                raise UserError(
+                    f"data.floor is {setting:g}, but '{name}' in {where} goes below it in the training rows (to "
+                    f"{np.nanmin(column):g}). Set data.floor to the lowest value the target can take, or to none."
+                )
+        return [float(setting)] * len(train)
+    found = []
+    for column in train:
+        seen = column[~np.isnan(column)]
+        counts = len(seen) > 0 and bool((seen >= 0).all() and (seen == np.round(seen)).all())
+        found.append(0.0 if counts else None)
+    return found
+
+
+def floored(values: np.ndarray, prep: dict) -> np.ndarray:
+    """Forecasts in the data's units kept at or above each target's floor (prep["floor"]); last axis the targets."""
+    floor = prep.get("floor")  # runs saved before data.floor have none
+    if not floor or all(f is None for f in floor):
+        return values
+    low = np.array([-np.inf if f is None else f for f in floor])
+    return np.maximum(values, low[: np.shape(values)[-1]])
 
 
 def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:

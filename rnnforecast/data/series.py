@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -450,9 +451,24 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
             fix = ("Fix the name in the config (names are case-sensitive)." if _same_file(path, cfg.path) else
                    f"The run was trained on {trained_on} with this column: give a file that has it under the same name "
                    "(rename the column in the file; names are case-sensitive).")
+            if _no_header(table.columns):
+                fix = (f"The file seems to have no header row: its first line ({', '.join(table.columns)}) reads as "
+                       "values. Add a first line naming the columns (e.g. date,value) and name them in the config.")
             raise UserError(
                 f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. {fix}"
             )
+
+
+def _no_header(columns) -> bool:
+    """Whether every column name reads as a number or a date: the first line of a file without a header."""
+    def is_value(name) -> bool:
+        text = str(name).strip()
+        try:
+            float(text)
+            return True
+        except ValueError:
+            return bool(re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T][\d:]+)?$|^\d{1,2}/\d{1,2}/\d{2,4}$", text))
+    return len(columns) > 0 and all(is_value(c) for c in columns)
 
 
 def _same_file(path: Path, configured) -> bool:

@@ -20,8 +20,9 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
 
     Args:
         actual: (windows, horizon, targets) observed values, in the data's units.
-        forecasts: forecaster name -> array shaped like `actual`, in the data's units.
-        prep: the fitted preprocessing of the series (its `center`, `scale` and `mase_scale`).
+        forecasts: forecaster name -> array shaped like `actual`, in the data's units; each is kept at or
+            above the targets' floors (data.floor) first, as `predict` writes it.
+        prep: the fitted preprocessing of the series (its `center`, `scale`, `mase_scale` and `floor`).
 
     Returns:
         {"original": {name: metrics.score(...)}, "scaled": {name: metrics.score(...)}}; scaled units are
@@ -34,6 +35,7 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
     actual_scaled = (actual - center) / unit
     report = {"original": {}, "scaled": {}}
     for name, forecast in forecasts.items():
+        forecast = data.floored(forecast, prep)
         report["original"][name] = metrics.score(actual, forecast, mase_scale)
         report["scaled"][name] = metrics.score(actual_scaled, (forecast - center) / unit, mase_scale / unit)
     return report
@@ -75,7 +77,7 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False) -> di
         report["quantiles"] = calibration["quantiles"]
         report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma", "floor")}
         report["intervals"] = intervals.interval_scores(
-            result.actual, result.for_intervals(), calibration, result.spread, result.origins
+            result.actual, result.for_intervals(), calibration, result.spread, result.origins, run.prep.get("floor")
         )
     return report
 
@@ -86,7 +88,7 @@ def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
     result = test_forecasts(prepared, model, stride=H)
     rows = (result.origins[:, None] + np.arange(H)).ravel()
     targets = prepared.run.prep["targets"]
-    forecast = result.forecasts["model"].reshape(-1, len(targets))
+    forecast = data.floored(result.forecasts["model"], prepared.run.prep).reshape(-1, len(targets))
     return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
 
 

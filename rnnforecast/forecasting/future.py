@@ -54,6 +54,8 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     known = np.concatenate([x[1] for x in inputs]) if with_known else None
     output = predict_stacked(model, history, known)
     center = np.array([prepared[key].run.prep["center"][:n] for key in keys])[:, None, :]  # (series, 1, targets)
+    floor = np.array([[-np.inf if f is None else f for f in (prepared[key].run.prep.get("floor") or [None] * n)[:n]]
+                      for key in keys])[:, None, :]  # data.floor: -inf where a target has none
     scale = np.array([prepared[key].run.prep["scale"][:n] for key in keys])[:, None, :]
     point, own = point_of(run.config.model.output.quantiles, output)
     times = _future_times([prepared[key].series for key in keys], H)
@@ -64,13 +66,14 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     forecast = network if mix is None else (
         mix[0] * network + np.stack(list(combination.future({k: prepared[k] for k in keys}, H, mix).values())))
     for t, target in enumerate(targets):
-        table[target] = forecast[:, :, t].ravel()
+        table[target] = np.maximum(forecast[:, :, t], floor[:, :, t]).ravel()
     if calibration is not None:
         quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
         offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
         spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
         bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)  # (series, H, n, Q)
         bands = bands * scale[..., None] + center[..., None] + (forecast - network)[..., None]  # around the forecast
+        bands = np.maximum(bands, floor[..., None])
         for t, target in enumerate(targets):
             for k, q in enumerate(quantiles):
                 table[f"{target}_q{q:g}"] = bands[:, :, t, k].ravel()
@@ -158,7 +161,7 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
     table = with_quantiles(prepared, network, honest, final)
     mix = combination.weights(prepared.run)
     if mix is None:
-        return table
+        return _floored_table(table, prepared.run.prep)
     H = prepared.run.config.window.horizon
     forecast = mix[0] * network.to_numpy() + combination.future({"": prepared}, H, mix)[""]
     for t, target in enumerate(network.columns):
@@ -171,6 +174,15 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
         shift = forecast[:, t] - centre.to_numpy()
         for column in columns:
             table[column] = table[column].to_numpy() + shift
+    return _floored_table(table, prepared.run.prep)
+
+
+def _floored_table(table: pd.DataFrame, prep: dict) -> pd.DataFrame:
+    """Each target's forecast and quantile columns kept at or above its floor (data.floor)."""
+    for target, floor in zip(prep["targets"], prep.get("floor") or []):
+        if floor is not None:
+            for column in [target] + [c for c in table.columns if c.startswith(f"{target}_q")]:
+                table[column] = np.maximum(table[column].to_numpy(), floor)
     return table
 
 

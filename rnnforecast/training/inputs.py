@@ -137,7 +137,8 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if not config.data.id_column:
         (series,) = panel.values()
         bounds, prep, values, valid, starts = _prepare_one(series, config)
-        return TrainingData(series, bounds, prep, values, starts, list(series.notes), valid)
+        notes = list(series.notes) + floor_notes(config, [prep])
+        return TrainingData(series, bounds, prep, values, starts, notes, valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
     starts: dict[str, list] = {"train": [], "val": [], "all": []}
@@ -192,6 +193,7 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if refused:
         notes.append(f"{len(refused)} of {len(panel)} series are left out because their data were refused: "
                      + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else ""))
+    notes.extend(floor_notes(config, list(kept.values())))
     shared = ("columns", "targets", "features", "known", "future_features", "calendar", "categories", "frequency",
               "missing", "scaling", "season_length")
     some = next(iter(kept.values()))
@@ -205,6 +207,20 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         stacked["val_sample"], note = sample
         notes.append(note)
     return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
+
+
+def floor_notes(config: Config, preps: list[dict]) -> list[str]:
+    """What `data.floor: auto` decided, one note per target it floored (in how many series, for a panel)."""
+    if config.data.floor != "auto":
+        return []
+    notes = []
+    for t, target in enumerate(config.data.targets):
+        floored = sum(prep["floor"][t] is not None for prep in preps)
+        if floored:
+            where = f" in {floored} of {len(preps)} series" if config.data.id_column else ""
+            notes.append(f"'{target}' holds whole numbers >= 0{where} in the training rows (counts): its forecasts and "
+                         "interval bounds are kept at 0 or above (set data.floor: none to turn this off).")
+    return notes
 
 
 VALIDATION_WINDOWS = 200_000  # above this many, a panel's epochs are scored on a fixed sample of its series
