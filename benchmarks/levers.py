@@ -1,4 +1,5 @@
-"""Training levers: two measured and not adopted (benchmarks/PERFORMANCE.md, section 18), unrolling (section 20).
+"""Speed levers: two measured and not adopted (benchmarks/PERFORMANCE.md, section 18), unrolling (section 20), the
+one-product LSTM step (section 25).
 
     python benchmarks/levers.py pipeline [--cell default|lstm|gru|simple_rnn] [--batch 256]
         the shipped PyDataset against batches gathered inside tf.data from a constant array
@@ -11,6 +12,9 @@
         outside the recurrence (one large product instead of 96 small ones); the 2x64 stack over 96 steps
     python benchmarks/levers.py chunk [--cell default|lstm|gru|simple_rnn] [--windows 20000]
         prediction (`forecasting.predict_scaled`) in chunks of 256 to 4,096 windows per compiled call
+    python benchmarks/levers.py product
+        Keras's LSTM against the factory's, whose forecasts take one product of [x_t, h] per step (section 25);
+        the 2x64 stack over 96 steps, prediction in calls of 1,024 windows
 
 Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
 """
@@ -101,8 +105,9 @@ def unroll(cell: str, batch: int, input_length: int = 96) -> None:
               f"{statistics.median(rates[1:]):6.0f}; predict median {statistics.median(predict[name][1:]):6.0f}")
 
 
-def _interleaved(models: dict, x, y, rounds: int) -> tuple[dict, dict]:
-    """Windows/s of each model's training epoch (batches of 256) and prediction (4,096 windows), in turns."""
+def _interleaved(models: dict, x, y, rounds: int, chunk: int = 4096) -> tuple[dict, dict]:
+    """Windows/s of each model's training epoch (batches of 256) and prediction (4,096 windows in calls of
+    `chunk`), in turns."""
     train, predict = {k: [] for k in models}, {k: [] for k in models}
     for _ in range(rounds):
         for name, model in models.items():
@@ -110,9 +115,36 @@ def _interleaved(models: dict, x, y, rounds: int) -> tuple[dict, dict]:
             model.fit(x, y, batch_size=256, epochs=1, verbose=0)
             train[name].append(len(x) / (time.perf_counter() - start))
             start = time.perf_counter()
-            model.predict_on_batch(x[:4096])
+            for first in range(0, 4096, chunk):
+                model.predict_on_batch(x[first : first + chunk])
             predict[name].append(4096 / (time.perf_counter() - start))
     return train, predict
+
+
+def product(rounds: int = 6) -> None:
+    """Keras's LSTM against the factory's, whose forecasts take one product of [x_t, h] per step (section 25)."""
+    import keras
+
+    from rnnforecast.models.layers import LSTM
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10_240, 96, 1)).astype("float32")
+    y = rng.standard_normal((10_240, 24)).astype("float32")
+
+    def build(layer):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64), keras.layers.Dense(24)])
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
+        return model
+
+    models = {"keras's step": build(keras.layers.LSTM), "one product (shipped)": build(LSTM)}
+    models["one product (shipped)"].set_weights(models["keras's step"].get_weights())
+    gap = np.abs(models["keras's step"].predict_on_batch(x[:1024]) - models["one product (shipped)"].predict_on_batch(x[:1024]))
+    print(f"largest difference between the two forecasts: {gap.max():.2e}")
+    train, predict = _interleaved(models, x, y, rounds, chunk=1024)
+    for name in models:
+        print(f"lstm {name:<22} train median {statistics.median(train[name][1:]):6.0f}; predict "
+              f"{' '.join(f'{r:6.0f}' for r in predict[name])}  median {statistics.median(predict[name][1:]):6.0f}")
 
 
 def bfloat16(cell: str) -> None:
@@ -219,7 +251,7 @@ def chunk(cell: str, windows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk", "product"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
@@ -235,6 +267,8 @@ def main() -> None:
         hoist(args.cell or "lstm")
     elif args.lever == "chunk":
         chunk(args.cell or "lstm", args.windows)
+    elif args.lever == "product":
+        product()
     elif args.lever == "unroll":
         unroll(args.cell or "default", args.batch, args.input_length)
     else:

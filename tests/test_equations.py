@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import pytest
 
+from rnnforecast.models.layers import LSTM
+
 BATCH, TIME, FEATURES, UNITS = 3, 7, 4, 5
 SEED = 1234
 ATOL = 1e-5
@@ -69,6 +71,7 @@ def gru_ref(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
 CASES = [
     pytest.param(keras.layers.SimpleRNN, simple_rnn_ref, id="simple_rnn"),
     pytest.param(keras.layers.LSTM, lstm_ref, id="lstm"),
+    pytest.param(LSTM, lstm_ref, id="lstm-one-product"),  # the factory's: [x_t, h] times both kernels at once
     pytest.param(keras.layers.GRU, gru_ref, id="gru"),
 ]
 
@@ -116,3 +119,42 @@ def test_stacked_lstm_matches_chained_references(inputs):
     ref = lstm_ref(hidden, second.get_weights())[:, -1]
     assert out.shape == (BATCH, UNITS)
     assert np.allclose(out, ref, atol=ATOL)
+
+
+@pytest.mark.parametrize("options", [
+    {"go_backwards": True}, {"unroll": True, "return_sequences": True}, {"return_state": True}, {"use_bias": False},
+])
+def test_one_product_lstm_forecasts_as_keras_does_under_every_option(inputs, options):
+    keras_layer, ours = keras.layers.LSTM(UNITS, **options), LSTM(UNITS, **options)
+    expected = keras_layer(inputs)
+    ours.build(inputs.shape)
+    ours.set_weights(keras_layer.get_weights())
+    found = ours(inputs)
+    for want, got in zip(*(x if isinstance(x, list) else [x] for x in (expected, found))):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), atol=1e-6)
+
+
+def test_one_product_lstm_reads_a_mask_as_keras_does(inputs):
+    masked = inputs.copy()
+    masked[:, 4:] = 0.0  # padded steps: the state carries through them
+    source = keras.Input((TIME, FEATURES))
+    hidden = keras.layers.Masking(0.0)(source)
+    keras_model = keras.Model(source, keras.layers.LSTM(UNITS)(hidden))
+    ours = keras.Model(source, LSTM(UNITS)(hidden))
+    ours.set_weights(keras_model.get_weights())
+    np.testing.assert_allclose(ours.predict(masked, verbose=0), keras_model.predict(masked, verbose=0), atol=1e-6)
+
+
+def test_one_product_lstm_trains_with_keras_own_step(inputs, monkeypatch):
+    trained = []  # the `training` of every call that reached Keras's own loop
+    keras_loop = keras.layers.LSTM.inner_loop
+
+    def spy(self, sequences, initial_state, mask, training=False):
+        trained.append(training)
+        return keras_loop(self, sequences, initial_state, mask, training)
+
+    monkeypatch.setattr(keras.layers.LSTM, "inner_loop", spy)
+    layer = LSTM(UNITS)
+    layer(inputs, training=True)
+    layer(inputs)
+    assert trained == [True]  # the forecast took the one-product step

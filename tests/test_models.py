@@ -60,3 +60,9 @@ def test_model_saves_and_loads_in_safe_mode(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert np.allclose(np.asarray(model(x)), np.asarray(loaded(x)), atol=1e-6)
+    # the one-product LSTM comes back as itself; a model saved with Keras's own LSTM (runs before it) as that
+    assert [type(layer) for layer in loaded.layers if isinstance(layer, keras.layers.LSTM)] == [models.layers.LSTM]
+    plain = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4)])
+    plain.save(tmp_path / "plain.keras")
+    again = keras.saving.load_model(tmp_path / "plain.keras", safe_mode=True)
+    assert type(again.layers[0]) is keras.layers.LSTM

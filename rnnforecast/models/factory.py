@@ -10,6 +10,7 @@ import keras
 
 from rnnforecast.config import ModelConfig
 from rnnforecast.models.layers import (
+    LSTM,
     AddHighway,
     AddReference,
     BatchReshape,
@@ -24,7 +25,7 @@ from rnnforecast.models.layers import (
 
 RECURRENT_LAYERS = {
     "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
+    "lstm": LSTM,  # Keras's, with a faster step for forecasts on a CPU
     "gru": keras.layers.GRU,
 }
 

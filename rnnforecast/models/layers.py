@@ -286,3 +286,71 @@ class CyclePattern(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "cycle": self.cycle, "horizon": self.horizon, "n_targets": self.n_targets}
+
+
+@keras.saving.register_keras_serializable(package="rnnforecast")
+class LSTM(keras.layers.LSTM):
+    """Keras's LSTM, whose forecasts on a CPU take one matrix product per step instead of two.
+
+    Keras's step multiplies x_t by the input kernel and h by the recurrent kernel, then adds;
+    [x_t, h] times the two kernels stacked is the same sum in one larger product, which a CPU runs
+    at a better rate (benchmarks/PERFORMANCE.md, section 25). Training keeps Keras's step (its
+    gradient measured no faster this way), and so does a GPU, where cuDNN runs the whole recurrence.
+    The weights, the saved file's layout and the results (to float rounding) are Keras's.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if training or _accelerator():
+            return super().inner_loop(sequences, initial_state, mask, training)
+        cell = self.cell
+        weights = ops.concatenate([cell.kernel, cell.recurrent_kernel], axis=0)
+        bias = cell.bias
+
+        def step(inputs, states):
+            z = ops.matmul(ops.concatenate([inputs, states[0]], axis=-1), weights)
+            z = z if bias is None else z + bias
+            i, f, g, o = ops.split(z, 4, axis=-1)
+            c = cell.recurrent_activation(f) * states[1] + cell.recurrent_activation(i) * cell.activation(g)
+            h = cell.recurrent_activation(o) * cell.activation(c)
+            return h, [h, c]
+
+        if keras.backend.backend() == "tensorflow" and mask is None and not self.go_backwards and not self.unroll:
+            return _tf_loop(step, sequences, list(initial_state), self.return_sequences)
+        try:
+            from keras.src.backend import rnn  # the loop Keras's own layers run (JAX, torch; masks, unrolled)
+        except ImportError:  # a later Keras that moved it: its own step
+            return super().inner_loop(sequences, initial_state, mask, training)
+        return rnn(
+            step, sequences, list(initial_state), go_backwards=self.go_backwards, mask=mask, unroll=self.unroll,
+            input_length=sequences.shape[1], zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+
+def _tf_loop(step, sequences, states: list, return_sequences: bool):
+    """(last output, outputs, states) of `step` over the time axis, as one TensorFlow while loop.
+
+    What Keras's backend.rnn builds, without its input TensorArray and mask handling: 5% of a
+    2x64 LSTM's forecast time on a CPU (section 25).
+    """
+    import tensorflow as tf
+
+    steps = sequences.shape[1]
+    by_time = tf.transpose(sequences, [1, 0, 2])
+    outputs = tf.TensorArray(sequences.dtype, size=steps if return_sequences else 0)
+
+    def body(t, outputs, *states):
+        h, states = step(by_time[t], list(states))
+        return (t + 1, outputs.write(t, h) if return_sequences else outputs, *states)
+
+    _, outputs, *states = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), outputs, *states))
+    last = states[0]
+    sequence = tf.transpose(outputs.stack(), [1, 0, 2]) if return_sequences else last[:, None]
+    return last, sequence, states
+
+
+def _accelerator() -> bool:
+    """Whether the backend computes on a GPU (or another accelerator) rather than the CPU."""
+    from rnnforecast import environment
+
+    return not environment.devices(keras.backend.backend())[0].startswith("CPU")
