@@ -133,13 +133,15 @@ def product(rounds: int = 6) -> None:
 
     def build(layer):
         keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64), keras.layers.Dense(24)])
+        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
+                                  keras.layers.Dense(24)])
         model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
         return model
 
     models = {"keras's step": build(keras.layers.LSTM), "one product (shipped)": build(LSTM)}
     models["one product (shipped)"].set_weights(models["keras's step"].get_weights())
-    gap = np.abs(models["keras's step"].predict_on_batch(x[:1024]) - models["one product (shipped)"].predict_on_batch(x[:1024]))
+    first, second = models.values()
+    gap = np.abs(first.predict_on_batch(x[:1024]) - second.predict_on_batch(x[:1024]))
     print(f"largest difference between the two forecasts: {gap.max():.2e}")
     train, predict = _interleaved(models, x, y, rounds, chunk=1024)
     for name in models:

@@ -235,11 +235,13 @@ PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibratio
              "best.json")
 
 
-def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=()) -> None:
+def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=(),
+                 replaceable: Callable[[Path], bool] | None = None) -> None:
     """A file the user named, written atomically; refused when it would replace a run's own file or an input.
 
     `inputs`: the files the command read (the run's data file, a newer one): a forecast written
     over them would destroy the data it was made from (`-o data.csv` for `-o forecast.csv`).
+    `replaceable`: whether an existing file may be replaced (a table: rewriting forecast.csv is fine, notes.py not).
     """
     target = Path(target)
     real = target.resolve() if target.is_symlink() else target
@@ -254,6 +256,11 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
                 f"{option} {target} is the data file {source} that this command read: writing there would replace "
                 "your data with the forecast. Choose another file name (for example forecast.csv)."
             )
+    if replaceable is not None and real.is_file() and not replaceable(real):
+        raise UserError(
+            f"{option} {target} already exists and is not named as a table (.csv, .tsv, .json, .jsonl, .parquet): "
+            "writing the forecast there would replace that file. Choose another name (for example forecast.csv)."
+        )
     atomic_write(target, write)
 
 
@@ -282,6 +289,22 @@ def table_format(target: Path) -> str:
     return kind
 
 
+def _named_as_table(target: Path) -> bool:
+    suffixes = [s.lower() for s in target.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and (suffixes[-1] == ".csv" or suffixes[-1] in FORMATS)
+
+
+def _holds_table(target: Path, frame: pd.DataFrame) -> bool:
+    """Whether the file starts with this table's CSV header: an earlier forecast written there, fine to replace."""
+    try:
+        with open(target, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\r\n") == ",".join(map(str, frame.columns))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inputs=()) -> None:
     """A table the user named, in the format its name says (`table_format`; .gz, .bz2, .xz, .zip compress), atomically.
 
@@ -295,7 +318,8 @@ def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inp
         "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t"),
         "csv": lambda tmp: frame.to_csv(tmp, index=False),
     }
-    write_output(target, writers[kind], option, inputs)
+    write_output(target, writers[kind], option, inputs,
+                 replaceable=lambda path: _named_as_table(path) or _holds_table(path, frame))
 
 
 def write_json(target: Path, payload: dict) -> None:

@@ -385,6 +385,18 @@ def test_output_never_replaces_the_data_the_forecast_was_made_from(run, tmp_path
     _refused(_invoke(tmp_path, ["predict", run, "--data", newer, "--output", tmp_path / "link.csv"]), "is the data file")
 
 
+def test_output_never_replaces_a_file_that_is_not_a_table(run, tmp_path):
+    (tmp_path / "notes.py").write_text("print('mine')\n")
+    _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "notes.py"]), "notes.py already exists",
+             "not named as a table")
+    assert (tmp_path / "notes.py").read_text() == "print('mine')\n"
+    for _ in range(2):  # a name without a suffix: written, then replaced by the next forecast (its header is ours)
+        result = _invoke(tmp_path, ["predict", run, "--output", tmp_path / "forecast"], allowed=("forecast",))
+        assert result.exit_code == 0, result.output
+    (tmp_path / "old.csv").write_text("anything\n")  # a table's name: the forecast replaces it, as a rerun expects
+    assert _invoke(tmp_path, ["predict", run, "--output", tmp_path / "old.csv"], allowed=("old.csv",)).exit_code == 0
+
+
 def test_plot_output_never_lands_on_the_runs_own_files(run):
     _refused(_invoke(run.parent, ["plot", run, "--output", run / "metadata.json"]), "not an image format")
 

@@ -293,7 +293,8 @@ def _counts(path, keys=("",), n=400):
     """Daily units sold: zero on weekends, a few on weekdays (a panel with `keys`)."""
     rng = np.random.default_rng(0)
     days = pd.date_range("2020-01-01", periods=n, freq="D")
-    frames = [pd.DataFrame({"id": key, "date": days, "units": rng.poisson(3.0, n) * (days.dayofweek < 5)}) for key in keys]
+    frames = [pd.DataFrame({"id": key, "date": days, "units": rng.poisson(3.0, n) * (days.dayofweek < 5)})
+              for key in keys]
     pd.concat(frames).drop(columns=[] if keys != ("",) else ["id"]).to_csv(path, index=False)
     return path
 

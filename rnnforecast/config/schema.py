@@ -22,6 +22,7 @@ from rnnforecast.config.types import (
     DecoderType,
     DuplicatePolicy,
     Float,
+    Floor,
     InputLength,
     Fraction,
     Int,
@@ -124,7 +125,7 @@ class DataConfig(Section):
     split: SplitConfig = SplitConfig()
     # the lowest value a target can take; forecasts and interval bounds are kept at or above it. auto: 0 for a
     # target whose training rows are all whole numbers >= 0 (counts: units sold, visitors), else none
-    floor: Union[Float, Literal["auto", "none"], None] = "auto"
+    floor: Floor = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> "DataConfig":

@@ -103,6 +103,23 @@ def _input_length(value: Any) -> Any:
 InputLength = Annotated[Any, BeforeValidator(_input_length)]
 
 
+def _floor(value: Any) -> Any:
+    """data.floor: auto, none (or null), or a number ("0" from a --set too)."""
+    if value is None or value in ("auto", "none"):
+        return value
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if number == number and abs(number) != float("inf"):
+            return number
+    raise ValueError("must be auto (0 for whole numbers that are never negative: counts), none, or a number such as 0")
+
+
+Floor = Annotated[Any, BeforeValidator(_floor)]
+
+
 Fraction = Annotated[Float, Field(gt=0, lt=1)]
 
 
