@@ -41,8 +41,8 @@ def test_units_in_cells_are_refused_with_the_value_and_line(tmp_path):
     path.write_text("date,y\n2024-01-01,2024-01-01\n2024-01-02,2024-01-02\n")
     with pytest.raises(UserError, match=r"'2024-01-01' on line 2.*reads as a date.*data.time_column"):
         _load(path)
-    path.write_text("date,y\n2024-01-01,3.5%\n2024-01-02,4%\n")
-    with pytest.raises(UserError, match=r"'3.5%' on line 2.*signs \(kg, %, \$\), remove them"):
+    path.write_text("date,y\n2024-01-01,3.5%\n2024-01-02,4 %\n2024-01-03,5kg\n")  # % is read (below); kg is not
+    with pytest.raises(UserError, match=r"'5kg' on line 4.*signs \(kg, %, \$\), remove them"):
         _load(path)
 
 
@@ -478,3 +478,43 @@ def test_a_missing_column_in_a_file_with_a_header_is_not_called_headerless(tmp_p
     with pytest.raises(UserError, match="Fix the name in the config") as found:
         _load(path)
     assert "header" not in str(found.value)
+
+
+def test_currency_signs_percent_signs_and_thousands_commas_are_read_with_a_note(tmp_path):
+    path = tmp_path / "sales.csv"
+    cells = ['"$1,234.50"', "-$5", "", '"$ 2,000"', "n/a", "+$7.25"]
+    path.write_text("date,y,rate\n" + "".join(f"2024-01-{d + 1:02d},{c},{d}.5%\n" for d, c in enumerate(cells * 4)))
+    series = _load(path, features=["rate"])
+    np.testing.assert_allclose(series.frame["y"].to_numpy()[:6], [1234.5, -5, np.nan, 2000, np.nan, 7.25])
+    assert series.frame["rate"].iloc[3] == 3.5  # a percent stays in percent
+    notes = " ".join(series.notes)
+    assert "column 'y' in sales.csv writes its numbers with '$' signs and commas between thousands" in notes
+    assert "column 'rate' in sales.csv writes its numbers with '%' signs ('0.5%'): read as plain numbers (0.5 percent)" \
+        in notes
+
+
+@pytest.mark.parametrize(("cells", "fact"), [
+    (["$1", "€2"], r"'\$1' on line 2.*signs \(kg, %, \$\)"),  # two currencies: no one way of writing the column
+    (["$1", "12kg"], "'12kg' on line"),  # a unit that is no sign
+])
+def test_a_column_written_two_ways_is_still_refused_by_its_cell(tmp_path, cells, fact):
+    path = tmp_path / "mixed.csv"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d + 1:02d},{c}\n" for d, c in enumerate(cells * 5)))
+    with pytest.raises(UserError, match=fact):
+        _load(path)
+
+
+def test_a_panel_notes_its_signs_once(tmp_path):
+    path = tmp_path / "panel.csv"
+    rows = [f"{key},2024-01-{d + 1:02d},${d}" for key in "abc" for d in range(20)]
+    path.write_text("id,date,y\n" + "\n".join(rows) + "\n")
+    panel = data.load_panel(config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "id"}}).data)
+    assert panel["b"].frame["y"].iloc[4] == 4.0
+    notes = [note for series in panel.values() for note in series.notes if "'$' signs" in note]
+    assert len(notes) == 1
+
+
+def test_thousands_commas_without_a_sign_are_read_only_where_unambiguous(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("date,y\n" + "".join(f'2024-01-{d:02d},"1,{d:03d}.5"\n' for d in range(1, 21)))
+    assert _load(path).frame["y"].iloc[1] == 1002.5  # 1,002.5: the comma can only group thousands

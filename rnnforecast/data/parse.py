@@ -212,7 +212,9 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
     bad = raw.isna() & ~missing_words
     numbers = raw.mask(missing_words | raw.isin(sentinels))
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        rows = np.flatnonzero(bad.to_numpy())
+        unread = [r for r in rows[:10_000] if not UNITS.match(str(cells.iloc[r]).strip())]  # $5 or 3% alone is read
+        row = int(unread[0] if unread else rows[0])
         value = cells.iloc[row]
         if _reads_as_time(value):
             how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
@@ -249,6 +251,58 @@ def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str])
     if not any(cells.str.match(DECIMAL_COMMA).any() for cells in text):
         return cfg
     return cfg.model_copy(update={"decimal": ","})
+
+
+# $1,234.50, -€5, 12.5 %: a number with a currency sign, a percent sign or commas between thousands, as spreadsheets
+# and finance exports write them
+UNITS = re.compile(r"^(?P<sign>[+-]?)\s*(?P<currency>[$€£¥]?)\s*(?P<sign2>[+-]?)"
+                   r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)\s*(?P<percent>%?)$")
+
+
+def without_units(table: pd.DataFrame, cfg: DataConfig, columns: list[str], where: str) -> tuple[pd.DataFrame, list[str]]:
+    """The table with `columns` whose every cell is a number written with a currency sign, a percent sign or commas
+    between thousands ($1,234.50, 12.5%) rewritten as plain numbers (1234.50, 12.5: a percent stays in percent), and
+    a note for each; else the table as it was.
+
+    Only when data.decimal and data.thousands are left unset and the file is not ';'-separated (where commas are
+    decimal marks), and only a whole column: one sign throughout, every other cell empty or a missing marker.
+    """
+    if cfg.decimal != "." or cfg.thousands or table.attrs.get("separator") == ";":
+        return table, []
+    words = MISSING_WORDS + tuple(str(m).strip().upper() for m in cfg.missing_values if isinstance(m, str))
+    notes, rewritten = [], {}
+    for column in columns:
+        if column not in table or pd.api.types.is_numeric_dtype(table[column]):
+            continue
+        text = table[column].astype("string").str.strip()
+        given = text.notna() & ~text.str.upper().isin(words)
+        if not given.any() or pd.to_numeric(text[given], errors="coerce").notna().all():
+            continue  # nothing to read, or plain numbers already
+        parts = text[given].str.extract(UNITS)
+        if parts["number"].isna().any():
+            continue  # a cell that is not a number with units: reported by the parser, cell and line
+        signs = set(parts["currency"]) | set(parts["percent"])
+        if len(signs - {""}) > 1 or (parts["sign"].ne("") & parts["sign2"].ne("")).any():
+            continue  # two kinds of sign, or two minus signs: not one column's way of writing numbers
+        grouped = parts["number"].str.contains(",", regex=False)
+        if grouped.any() and not (signs - {""} or parts["number"].str.contains(r",\d{3}[,.]", regex=True).any()):
+            continue  # only 1,234 (no sign, no 1,234.5 or 1,234,567): 1.234 with a decimal comma? asked of the user
+        number = parts["number"].str.replace(",", "", regex=False)
+        values = (parts["sign"] + parts["sign2"]).str.replace("+", "", regex=False) + number
+        plain = text.copy()
+        plain[given] = values
+        rewritten[column] = plain
+        shown = text[given].iloc[0]
+        what = " and ".join(kind for kind, found in (
+            (f"'{next(iter(signs - {''}), '')}' signs", bool(signs - {""})),
+            ("commas between thousands", grouped.any())) if found)
+        notes.append(f"column '{column}' in {where} writes its numbers with {what} ({shown!r}): read as plain numbers "
+                     f"({values.iloc[0]}{' percent' if '%' in signs else ''}).")
+    if not rewritten:
+        return table, []
+    out = table.assign(**rewritten)
+    out.attrs = dict(table.attrs)
+    return out, notes
 
 
 def _sentinels(markers: list) -> list[float]:

@@ -15,7 +15,7 @@ from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
-from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma
+from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
 from rnnforecast.errors import UserError
 
 
@@ -70,8 +70,10 @@ def load_series(
 
 
 def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, strict_frequency: bool) -> Series:
+    table, unit_notes = without_units(table, cfg, _numeric_columns(cfg), path.name)
     read = with_decimal_comma(table, cfg, _numeric_columns(cfg))
     series = table_to_series(table, read, path, frequency, categories, strict_frequency=strict_frequency)
+    series.notes.extend(unit_notes)
     if read is not cfg:
         series.notes.append(f"{path.name} separates columns with ';' and writes numbers with a decimal comma (20,7): "
                             "read so. Set data.decimal: '.' if the commas mean something else.")
@@ -94,6 +96,7 @@ def load_panel(
     table = read_table(path, used_columns(cfg), (cfg.id_column, only) if only and cfg.id_column else None)
     if not cfg.id_column:
         return {"": _one_series(table, cfg, path, frequency, categories, strict_frequency)}
+    table, unit_notes = without_units(table, cfg, _numeric_columns(cfg), path.name)
     cfg = with_decimal_comma(table, cfg, _numeric_columns(cfg))
     if cfg.id_column not in table.columns:
         raise UserError(
@@ -137,6 +140,7 @@ def load_panel(
     if not panel:
         raise UserError(f"no series of {path.name} has a value of {', '.join(cfg.targets)}. Check data.targets.")
     panel.empty = sorted(empty)
+    next(iter(panel.values())).notes.extend(unit_notes)  # said once for the file, not once per series
     return panel
 
 
