@@ -274,6 +274,8 @@ def without_units(table: pd.DataFrame, cfg: DataConfig, columns: list[str], wher
     for column in columns:
         if column not in table or pd.api.types.is_numeric_dtype(table[column]):
             continue
+        if not table[column].str.contains(r"[$€£¥%,]", regex=True, na=False).any():
+            continue  # the common case, checked without copying the column
         text = table[column].astype("string").str.strip()
         given = text.notna() & ~text.str.upper().isin(words)
         if not given.any() or pd.to_numeric(text[given], errors="coerce").notna().all():
