@@ -187,3 +187,23 @@ def memory_bytes() -> int | None:
     except (ValueError, OSError, AttributeError):
         return None
 
+
+
+def release_freed_memory() -> None:
+    """Hand the memory a finished step freed back to the system, so that the next one starts from less.
+
+    pandas keeps text cells in Arrow buffers whose allocator holds on to freed memory (about 220 MB
+    after a 1,000,000-row, 7-column file), and glibc's malloc keeps freed heap pages mapped: 420 MB
+    after training on that file, which a run's calibration and combination then read the file on top of
+    (benchmarks/PERFORMANCE.md, sections 6 and 26).
+    """
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another C library (musl): nothing to hand back this way
+            pass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import gc
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
+from rnnforecast import environment
 from rnnforecast.errors import UserError
 
 
@@ -48,6 +51,29 @@ class Series:
         return self.frame.index
 
 
+def _collected(read):
+    """`read` on the memory the steps before left (handed back first), then Python's cycle collector over its young
+    objects, so that the file's text is freed when it returns.
+
+    pandas' string accessor leaves each column it touched in a reference cycle (the column caches the
+    accessor, the accessor holds the column), so a file's text cells outlived the read until the collector
+    ran, which making strings never triggers: 400 MB of a 1,000,000-row, 8-column file, held through a
+    run's calibration (benchmarks/PERFORMANCE.md, section 26). The young generations take 0.1 s. What
+    was freed is then handed back to the system (environment.release_freed_memory).
+    """
+    @functools.wraps(read)
+    def reading(*args, **kwargs):
+        environment.release_freed_memory()  # what the step before freed (a training): the file is read on less
+        try:
+            return read(*args, **kwargs)
+        finally:
+            gc.collect(1)
+            environment.release_freed_memory()
+
+    return reading
+
+
+@_collected
 def load_series(
     cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
     strict_frequency: bool = False,
@@ -80,6 +106,7 @@ def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, stric
     return series
 
 
+@_collected
 def load_panel(
     cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
     strict_frequency: bool = False, only: list[str] | None = None,

@@ -11,16 +11,18 @@ from rnnforecast.runs import Run
 
 
 def calibrated(
-    run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False, settings=None
+    run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False, settings=None, validation=None
 ) -> dict:
     """The run's interval calibration: its validation windows' scores, computed and saved on first use.
 
-    `settings` (a CalibrationConfig) replaces the run's config section, as `calibrate` does.
+    `settings` (a CalibrationConfig) replaces the run's config section, as `calibrate` does. `validation`:
+    the model's validation forecasts when the caller has them (a new run's combination reads them too).
     """
     saved = None if refresh else intervals.load(run)
     if saved is not None:
         return saved
-    validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
+    if validation is None:
+        validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
     own = run.config.model.output.quantiles  # a quantile model is calibrated at its own quantiles
     wanted = own or quantiles or run.config.calibration.quantiles
     settings = settings or run.config.calibration
@@ -33,16 +35,27 @@ def calibrated(
 
 
 def calibrate_new_run(path) -> list[str]:
-    """Calibrate a just-trained run's intervals now, so that predict, evaluate and plot only read it.
+    """Calibrate a just-trained run's intervals now and choose its combination, so that predict, evaluate and plot
+    only read them; returns notes for the user (too few validation windows, the mix chosen).
 
+    One series' validation forecasts are computed once, with the data read and the model loaded once, for both
+    (the file read twice was the peak of a 1,000,000-row run's memory: benchmarks/PERFORMANCE.md, section 26).
     Runs of older versions (without calibration.json) are still calibrated on first use.
-    Returns notes for the user (too few validation windows for the intervals' level).
     """
     from rnnforecast import runs
+    from rnnforecast.forecasting import combination
 
     run = runs.load(path)
-    result = calibrated_panel(run) if run.is_panel else calibrated(run)
-    return [note for note in [intervals.too_few_windows(result)] if note]
+    model = run.load_model()
+    if run.is_panel:
+        result = calibrated_panel(run, model)
+        chosen = combination.choose_new_run(run, model)
+    else:
+        prepared = prepare(run)
+        validation = validation_forecasts(prepared, model)
+        result = calibrated(run, model, validation=validation)
+        chosen = combination.choose_new_run(run, model, prepared, validation)
+    return [note for note in [intervals.too_few_windows(result)] if note] + chosen
 
 
 def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:

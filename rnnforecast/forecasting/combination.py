@@ -56,26 +56,20 @@ def weights(run: Run) -> tuple[float, float, float] | None:
     return None if chosen == "none" else WEIGHTS[chosen]
 
 
-def combine_new_run(path) -> list[str]:
-    """Choose a just-trained run's combination now (after its calibration), so that predict only reads it."""
-    from rnnforecast import runs
-
-    return choose_new_run(runs.load(path))
-
-
-def choose_new_run(run: Run, model=None) -> list[str]:
+def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, validation=None) -> list[str]:
     """Choose and save a just-trained run's combination; returns notes for the user.
 
     A panel: `model.combine: auto` picks the mix with the lowest validation MAE (scaled units,
     pooled over the series' validation windows); a named mix is kept as given; `none`, a quantile
     model or a panel of more than MAX_SERIES series keeps the network alone. One series: only
-    `auto` mixes, by `single_choice` (a short series, or a network still at its start).
+    `auto` mixes, by `single_choice` (a short series, or a network still at its start); `prepared` and
+    `validation` (its validation forecasts), when the caller has them, are not computed again.
     """
     setting = run.config.model.combine
     if setting == "none" or run.config.model.output.quantiles or (not run.is_panel and setting != "auto"):
         return []
     if not run.is_panel:
-        return _choose_single(run, model)
+        return _choose_single(run, model, prepared, validation)
     if not classical.installed():
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "statsforecast is not installed"})
         return [f"model.combine: the forecast is the network's alone: statsforecast is not installed "
@@ -94,12 +88,14 @@ def choose_new_run(run: Run, model=None) -> list[str]:
             f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
 
 
-def _choose_single(run: Run, model=None) -> list[str]:
+def _choose_single(run: Run, model=None, prepared: Prepared | None = None, validation=None) -> list[str]:
     """One series: a short one averaged with the classical models, a network at its start replaced by them."""
     from rnnforecast.forecasting.inference import prepare, validation_forecasts
 
-    prepared = prepare(run)
-    found = start_check(validation_forecasts(prepared, model or run.load_model()), run.prep)
+    prepared = prepared or prepare(run)
+    if validation is None:
+        validation = validation_forecasts(prepared, model or run.load_model())
+    found = start_check(validation, run.prep)
     rows = len(prepared.series.frame)
     chosen = single_choice(rows, found["at_start"], reads_covariates(run.config))
     if chosen is None:

@@ -47,14 +47,8 @@ def replica_count() -> int:
 
 
 def release_freed_memory() -> None:
-    """Hand the memory that reading the file used back to the system before the model needs its own.
-
-    pandas keeps text cells in Arrow buffers whose allocator holds on to freed memory:
-    about 220 MB after a 1,000,000-row, 7-column file (benchmarks/PERFORMANCE.md).
-    """
-    pyarrow = sys.modules.get("pyarrow")
-    if pyarrow is not None:
-        pyarrow.default_memory_pool().release_unused()
+    """Hand the memory that reading the file used back to the system before the model needs its own."""
+    environment.release_freed_memory()
 
 
 def announce_device(config: Config) -> str:
