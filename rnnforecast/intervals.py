@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from rnnforecast import metrics, runs
+from rnnforecast.data.preprocessing import lowest
 
 CALIBRATION_FILE = "calibration.json"
 SCORES_FILE = "calibration-scores.npz"  # the validation windows' scores, in time order
@@ -474,7 +475,7 @@ def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float], f
     `floor` (one per target, None for none: data.floor) keeps the bands at or above it, as `predict` writes them.
     """
     if floor and any(f is not None for f in floor):
-        bands = np.maximum(bands, np.array([-np.inf if f is None else f for f in floor])[:, None])
+        bands = np.maximum(bands, lowest(floor, bands.shape[-2])[:, None])
     index = _index(quantiles)
     entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
     for low, high in central_pairs(quantiles):

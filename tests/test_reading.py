@@ -489,8 +489,8 @@ def test_currency_signs_percent_signs_and_thousands_commas_are_read_with_a_note(
     assert series.frame["rate"].iloc[3] == 3.5  # a percent stays in percent
     notes = " ".join(series.notes)
     assert "column 'y' in sales.csv writes its numbers with '$' signs and commas between thousands" in notes
-    assert "column 'rate' in sales.csv writes its numbers with '%' signs ('0.5%'): read as plain numbers (0.5 percent)" \
-        in notes
+    assert ("column 'rate' in sales.csv writes its numbers with '%' signs ('0.5%'): read as plain numbers "
+            "(0.5 percent)") in notes
 
 
 @pytest.mark.parametrize(("cells", "fact"), [

@@ -259,7 +259,8 @@ UNITS = re.compile(r"^(?P<sign>[+-]?)\s*(?P<currency>[$€£¥]?)\s*(?P<sign2>[+
                    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)\s*(?P<percent>%?)$")
 
 
-def without_units(table: pd.DataFrame, cfg: DataConfig, columns: list[str], where: str) -> tuple[pd.DataFrame, list[str]]:
+def without_units(table: pd.DataFrame, cfg: DataConfig, columns: list[str],
+                  where: str) -> tuple[pd.DataFrame, list[str]]:
     """The table with `columns` whose every cell is a number written with a currency sign, a percent sign or commas
     between thousands ($1,234.50, 12.5%) rewritten as plain numbers (1234.50, 12.5: a percent stays in percent), and
     a note for each; else the table as it was.

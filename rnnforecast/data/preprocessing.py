@@ -109,13 +109,17 @@ def target_floors(train: np.ndarray, setting, names: list[str], where: str) -> l
     return found
 
 
+def lowest(floor: list | None, n: int) -> np.ndarray:
+    """The first n targets' floors (prep["floor"]) as an array, -inf where a target has none (runs saved before
+    data.floor have none at all)."""
+    return np.array([-np.inf if f is None else f for f in (floor or [None] * n)[:n]], dtype="float64")
+
+
 def floored(values: np.ndarray, prep: dict) -> np.ndarray:
     """Forecasts in the data's units kept at or above each target's floor (prep["floor"]); last axis the targets."""
-    floor = prep.get("floor")  # runs saved before data.floor have none
-    if not floor or all(f is None for f in floor):
+    if not any(f is not None for f in prep.get("floor") or []):
         return values
-    low = np.array([-np.inf if f is None else f for f in floor])
-    return np.maximum(values, low[: np.shape(values)[-1]])
+    return np.maximum(values, lowest(prep["floor"], np.shape(values)[-1]))
 
 
 def prepare(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:

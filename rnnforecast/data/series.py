@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_column, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
-from rnnforecast import environment
 from rnnforecast.errors import UserError
 
 

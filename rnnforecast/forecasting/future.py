@@ -54,8 +54,7 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     known = np.concatenate([x[1] for x in inputs]) if with_known else None
     output = predict_stacked(model, history, known)
     center = np.array([prepared[key].run.prep["center"][:n] for key in keys])[:, None, :]  # (series, 1, targets)
-    floor = np.array([[-np.inf if f is None else f for f in (prepared[key].run.prep.get("floor") or [None] * n)[:n]]
-                      for key in keys])[:, None, :]  # data.floor: -inf where a target has none
+    floor = np.array([data.lowest(prepared[key].run.prep.get("floor"), n) for key in keys])[:, None, :]  # data.floor
     scale = np.array([prepared[key].run.prep["scale"][:n] for key in keys])[:, None, :]
     point, own = point_of(run.config.model.output.quantiles, output)
     times = _future_times([prepared[key].series for key in keys], H)
