@@ -114,7 +114,7 @@ def train(
         raise UserError("give a config file (with any --set overrides), or --resume RUN alone.")
     resolved = config_module.load_config(config, set_) if config is not None else None
     run_path = training.train(resolved, config, resume=resume)
-    for note in forecasting.calibrate_new_run(run_path):  # and its combination
+    for note in forecasting.finish_new_run(run_path):  # its calibration and combination
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"Run saved to: {run_path}", err=True)
     typer.echo(str(run_path))

@@ -12,8 +12,8 @@ preprocessing fitted at training time, never a refit. Its public names are impor
 from rnnforecast.forecasting import classical, combination  # noqa: F401
 from rnnforecast.forecasting.baselines import baseline_forecasts  # noqa: F401
 from rnnforecast.forecasting.calibration import (  # noqa: F401
-    calibrate_new_run,
     calibrated,
+    finish_new_run,
     calibrated_panel,
     recalibrate,
     stacked_forecasts,

@@ -34,7 +34,7 @@ def calibrated(
     return result
 
 
-def calibrate_new_run(path) -> list[str]:
+def finish_new_run(path) -> list[str]:
     """Calibrate a just-trained run's intervals now and choose its combination, so that predict, evaluate and plot
     only read them; returns notes for the user (too few validation windows, the mix chosen).
 

@@ -26,6 +26,6 @@ from rnnforecast.training.compile import (  # noqa: F401
     xla_on_cpu,
     xla_probe,
 )
-from rnnforecast.training.distribution import announce_device, release_freed_memory, replica_count, replicated  # noqa: F401
+from rnnforecast.training.distribution import announce_device, replica_count, replicated  # noqa: F401
 from rnnforecast.training.fitting import fit, refit, train  # noqa: F401
 from rnnforecast.training.inputs import TrainingData, prepare_data, resolve_input_length  # noqa: F401

@@ -46,11 +46,6 @@ def replica_count() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def release_freed_memory() -> None:
-    """Hand the memory that reading the file used back to the system before the model needs its own."""
-    environment.release_freed_memory()
-
-
 def announce_device(config: Config) -> str:
     """The device training runs on; on a GPU, one line naming the options that leave the fused cuDNN kernel."""
     keras = environment.import_keras()

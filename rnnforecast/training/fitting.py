@@ -16,7 +16,7 @@ from rnnforecast.errors import UserError
 from rnnforecast.training.batches import window_batches
 from rnnforecast.training.callbacks import NaNLoss, interrupt_guard, interrupts_between_batches, make_callbacks
 from rnnforecast.training.compile import build, is_unrolled, set_seeds, xla_probe
-from rnnforecast.training.distribution import announce_device, release_freed_memory, replicated
+from rnnforecast.training.distribution import announce_device, replicated
 from rnnforecast.training.inputs import TrainingData, prepare_data
 from rnnforecast.training.linear_start import fitted_map, start_highway
 
@@ -109,7 +109,7 @@ def train(
     else:
         final = None
     prepared = prepare_data(config)
-    release_freed_memory()
+    environment.release_freed_memory()
     prepared.prep["data_sha256"] = runs.sha256(prepared.series.path)
     if train_on_validation:
         stride = config.window.stride
