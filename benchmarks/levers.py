@@ -1,5 +1,5 @@
 """Speed levers: two measured and not adopted (benchmarks/PERFORMANCE.md, section 18), unrolling (section 20), the
-one-product LSTM step (section 25).
+one-product LSTM step (section 25), the GRU's hand-written gradient (section 27).
 
     python benchmarks/levers.py pipeline [--cell default|lstm|gru|simple_rnn] [--batch 256]
         the shipped PyDataset against batches gathered inside tf.data from a constant array
@@ -12,6 +12,9 @@ one-product LSTM step (section 25).
         outside the recurrence (one large product instead of 96 small ones); the 2x64 stack over 96 steps
     python benchmarks/levers.py chunk [--cell default|lstm|gru|simple_rnn] [--windows 20000]
         prediction (`forecasting.predict_scaled`) in chunks of 256 to 4,096 windows per compiled call
+    python benchmarks/levers.py gradient
+        Keras's GRU against the factory's, whose training takes a hand-written gradient (section 27), plain and
+        XLA-compiled; then the XLA-compiled model's forecasts through `predict_scaled`, which runs them plain on a CPU
     python benchmarks/levers.py product
         Keras's LSTM against the factory's, whose forecasts take one product of [x_t, h] per step (section 25);
         the 2x64 stack over 96 steps, prediction in calls of 1,024 windows
@@ -149,6 +152,42 @@ def product(rounds: int = 6) -> None:
               f"{' '.join(f'{r:6.0f}' for r in predict[name])}  median {statistics.median(predict[name][1:]):6.0f}")
 
 
+def gradient(rounds: int = 6) -> None:
+    """Keras's GRU against the factory's, whose training takes a hand-written gradient (section 27), plain and with
+    XLA; then forecasts of the XLA-compiled model through its own compiled call and through `predict_scaled`."""
+    import keras
+
+    from rnnforecast import forecasting
+    from rnnforecast.models.layers import GRU
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4_096, 96, 1)).astype("float32")
+    y = rng.standard_normal((4_096, 24)).astype("float32")
+
+    def build(layer, xla: bool):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
+                                  keras.layers.Dense(24)])
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=16, jit_compile=xla)
+        return model
+
+    models = {f"{name}, {'xla' if xla else 'plain'}": build(layer, xla)
+              for name, layer in (("keras's gradient", keras.layers.GRU), ("hand-written", GRU)) for xla in (False, True)}
+    train, predict = _interleaved(models, x, y, rounds, chunk=1024)
+    for name in models:
+        print(f"gru {name:<24} train {' '.join(f'{r:6.0f}' for r in train[name])}  median "
+              f"{statistics.median(train[name][1:]):6.0f}; predict_on_batch median {statistics.median(predict[name][1:]):6.0f}")
+    model = models["hand-written, xla"]
+    values, starts = x[:, 0, :], np.arange(4_096 - 96)  # one series of 4,096 steps: its 4,000 windows
+    rates = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        forecasting.predict_scaled(model, values, starts, 96)
+        rates.append(len(starts) / (time.perf_counter() - start))
+    print(f"gru hand-written, xla: forecasts through predict_scaled (a plain graph on a CPU) {' '.join(f'{r:6.0f}' for r in rates)}"
+          f"  median {statistics.median(rates[1:]):6.0f}")
+
+
 def bfloat16(cell: str) -> None:
     import keras
 
@@ -253,7 +292,7 @@ def chunk(cell: str, windows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk", "product"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk", "product", "gradient"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
@@ -271,6 +310,8 @@ def main() -> None:
         chunk(args.cell or "lstm", args.windows)
     elif args.lever == "product":
         product()
+    elif args.lever == "gradient":
+        gradient()
     elif args.lever == "unroll":
         unroll(args.cell or "default", args.batch, args.input_length)
     else:

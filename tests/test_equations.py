@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnforecast.models.layers import LSTM
+from rnnforecast.models.layers import GRU, LSTM
 
 BATCH, TIME, FEATURES, UNITS = 3, 7, 4, 5
 SEED = 1234
@@ -73,6 +73,7 @@ CASES = [
     pytest.param(keras.layers.LSTM, lstm_ref, id="lstm"),
     pytest.param(LSTM, lstm_ref, id="lstm-one-product"),  # the factory's: [x_t, h] times both kernels at once
     pytest.param(keras.layers.GRU, gru_ref, id="gru"),
+    pytest.param(GRU, gru_ref, id="gru-hand-written-gradient"),  # the factory's: its forecasts are Keras's
 ]
 
 
@@ -158,3 +159,68 @@ def test_one_product_lstm_trains_with_keras_own_step(inputs, monkeypatch):
     layer(inputs, training=True)
     layer(inputs)
     assert trained == [True]  # the forecast took the one-product step
+
+
+def _loss_and_gradients(model, inputs):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        output = model(inputs, training=True)
+        loss = tf.reduce_mean(tf.square(output - 0.3))
+    return output, tape.gradient(loss, model.trainable_variables)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"go_backwards": True}, {"return_state": True}, {"bidirectional": True},
+])
+def test_hand_written_gru_gradient_is_keras_automatic_one(inputs, options, monkeypatch):
+    from rnnforecast.models import loops
+
+    passes = []  # calls that took the hand-written pass
+    real = loops.gru_sequence
+    monkeypatch.setattr(loops, "gru_sequence", lambda *args: passes.append(1) or real(*args))
+    bidirectional = options.pop("bidirectional", False)
+    models = []
+    for layer in (keras.layers.GRU, GRU):
+        keras.utils.set_random_seed(SEED)
+        wrap = keras.layers.Bidirectional if bidirectional else (lambda layer: layer)
+        first = wrap(make_layer(layer, return_sequences=True))
+        last = wrap(layer(UNITS, **options))
+        source = keras.Input((TIME, FEATURES))
+        out = last(first(source))
+        out = out[0] if options.get("return_state") else out
+        models.append(keras.Model(source, keras.layers.Dense(2)(out)))
+    models[1].set_weights(models[0].get_weights())
+    (want, want_grads), (got, got_grads) = (_loss_and_gradients(model, inputs) for model in models)
+    assert passes, "the factory's GRU trained through Keras's automatic gradient"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want), atol=1e-6)
+    for variable, a, b in zip(models[0].trainable_variables, want_grads, got_grads):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(b), keras.ops.convert_to_numpy(a), atol=1e-6,
+                                   err_msg=variable.path)
+
+
+@pytest.mark.parametrize("options", [
+    {"dropout": 0.2}, {"recurrent_dropout": 0.2}, {"unroll": True}, {"activation": "relu"}, {"reset_after": False},
+])
+def test_hand_written_gru_gradient_leaves_other_options_to_keras(inputs, options, monkeypatch):
+    from rnnforecast.models import loops
+
+    passes = []
+    monkeypatch.setattr(loops, "gru_sequence", lambda *args: passes.append(1))
+    layer = GRU(UNITS, **options)
+    layer(inputs, training=True)
+    layer(inputs)
+    assert passes == []
+
+
+def test_hand_written_gru_runs_in_training_only(inputs, monkeypatch):
+    from rnnforecast.models import loops
+
+    passes = []
+    real = loops.gru_sequence
+    monkeypatch.setattr(loops, "gru_sequence", lambda *args: passes.append(1) or real(*args))
+    layer = GRU(UNITS)
+    layer(inputs)
+    assert passes == []  # forecasts: Keras's loop
+    layer(inputs, training=True)
+    assert passes == [1]

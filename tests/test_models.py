@@ -53,16 +53,19 @@ def test_window_normalization_is_added_back_exactly(mode):
     assert np.allclose(out[:, :, 0], expected[:, None], atol=1e-4)
 
 
-def test_model_saves_and_loads_in_safe_mode(tmp_path):
-    cfg = _model_cfg(type="lstm", layers=[{"units": 4}], normalization="last")
+@pytest.mark.parametrize("kind, ours, keras_own", [
+    ("lstm", models.layers.LSTM, keras.layers.LSTM), ("gru", models.layers.GRU, keras.layers.GRU),
+])
+def test_model_saves_and_loads_in_safe_mode(tmp_path, kind, ours, keras_own):
+    cfg = _model_cfg(type=kind, layers=[{"units": 4}], normalization="last")
     model = models.build_model(cfg, 6, 2, 3, 1)
     x = np.random.default_rng(1).normal(size=(2, 6, 2)).astype("float32")
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert np.allclose(np.asarray(model(x)), np.asarray(loaded(x)), atol=1e-6)
-    # the one-product LSTM comes back as itself; a model saved with Keras's own LSTM (runs before it) as that
-    assert [type(layer) for layer in loaded.layers if isinstance(layer, keras.layers.LSTM)] == [models.layers.LSTM]
-    plain = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4)])
+    # the factory's layer comes back as itself; a model saved with Keras's own layer (runs before it) as that
+    assert [type(layer) for layer in loaded.layers if isinstance(layer, keras_own)] == [ours]
+    plain = keras.Sequential([keras.Input((6, 2)), keras_own(4)])
     plain.save(tmp_path / "plain.keras")
     again = keras.saving.load_model(tmp_path / "plain.keras", safe_mode=True)
-    assert type(again.layers[0]) is keras.layers.LSTM
+    assert type(again.layers[0]) is keras_own

@@ -96,6 +96,21 @@ def test_xla_gru_forecasts_match_the_plain_keras_layers(data_dir):
     np.testing.assert_allclose(fast.predict_on_batch(x), plain.predict_on_batch(x), rtol=1e-5, atol=1e-5)
 
 
+def test_an_xla_trained_model_forecasts_through_a_plain_graph_on_a_cpu(data_dir, monkeypatch):
+    cfg = _xla_config(data_dir)
+    fast = training.build(cfg, 1)
+    plain = _plain_copy(fast, cfg)
+    built_with = []  # jit_compile when the forecast function is built
+    real = fast.make_predict_function
+    monkeypatch.setattr(fast, "make_predict_function", lambda force=False: built_with.append(fast.jit_compile) or real(force))
+    values = np.random.default_rng(4).normal(size=(80, 1)).astype("float32")
+    got = forecasting.predict_scaled(fast, values, np.arange(40), cfg.window.input_length)
+    assert built_with[0] is False  # XLA measured slower for forecasts on a CPU
+    assert fast.jit_compile is True  # the training's choice stands (metadata.json records it)
+    expected = forecasting.predict_scaled(plain, values, np.arange(40), cfg.window.input_length)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_an_xla_training_step_matches_the_plain_one(data_dir):
     cfg = _xla_config(data_dir)
     fast = training.build(cfg, 1)

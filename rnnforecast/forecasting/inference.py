@@ -153,10 +153,32 @@ def _predict_chunk(model, inputs, n: int):
     through model.predict instead, which splits the chunk over the devices:
     predict_on_batch would run the whole chunk on every device and return every copy.
     """
+    _forecast_without_xla(model)
     strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
     if strategy is not None and strategy.num_replicas_in_sync > 1:
         return model.predict(inputs, batch_size=n, verbose=0)
     return model.predict_on_batch(inputs)
+
+
+def _forecast_without_xla(model) -> None:
+    """On a CPU under TensorFlow, forecast through a plain graph even where training chose XLA.
+
+    training.xla_on_cpu decides for the training step; a model compiled with XLA (and one loaded
+    from such a run) would forecast through XLA too, which measured 27% slower for a 2x64 GRU on a
+    CPU (4,979 against 6,792 windows/s) and costs a compile per command (benchmarks/PERFORMANCE.md,
+    section 27). The model keeps `jit_compile` as trained; only its forecast function is plain.
+    """
+    import keras
+
+    if (getattr(model, "_jit_compile", None) is not True or getattr(model, "_plain_forecasts", False)
+            or keras.backend.backend() != "tensorflow" or _on_gpu()):
+        return
+    model.jit_compile = False
+    try:
+        model.make_predict_function(force=True)
+    finally:
+        model.jit_compile = True
+    model._plain_forecasts = True
 
 
 def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForecasts:

@@ -10,6 +10,7 @@ import keras
 
 from rnnforecast.config import ModelConfig
 from rnnforecast.models.layers import (
+    GRU,
     LSTM,
     AddHighway,
     AddReference,
@@ -26,7 +27,7 @@ from rnnforecast.models.layers import (
 RECURRENT_LAYERS = {
     "simple_rnn": keras.layers.SimpleRNN,
     "lstm": LSTM,  # Keras's, with a faster step for forecasts on a CPU
-    "gru": keras.layers.GRU,
+    "gru": GRU,  # Keras's, with a hand-written gradient for training on a CPU
 }
 
 
