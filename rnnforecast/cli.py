@@ -108,13 +108,15 @@ def train(
 ) -> None:
     """Train the model a config describes; print the run folder it wrote."""
     from rnnforecast import config as config_module
-    from rnnforecast import forecasting, training
+    from rnnforecast import data, forecasting, training
 
     if (config is None) == (resume is None) or (resume is not None and set_):
         raise UserError("give a config file (with any --set overrides), or --resume RUN alone.")
     resolved = config_module.load_config(config, set_) if config is not None else None
-    run_path = training.train(resolved, config, resume=resume)
-    for note in forecasting.finish_new_run(run_path):  # its calibration and combination
+    with data.read_once():  # the calibration reuses the training's read of the file
+        run_path = training.train(resolved, config, resume=resume)
+        notes = forecasting.finish_new_run(run_path)  # its calibration and combination
+    for note in notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"Run saved to: {run_path}", err=True)
     typer.echo(str(run_path))

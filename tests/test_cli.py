@@ -12,6 +12,8 @@ from tests.conftest import tiny_config
 
 runner = CliRunner()
 
+READS = []  # the files `train` read, in the `trained` fixture
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -24,7 +26,14 @@ def trained(tmp_path_factory):
     import yaml
 
     config_path.write_text(yaml.safe_dump(tiny_config(source, run={"dir": str(folder / "runs")})))
-    result = runner.invoke(app, ["train", str(config_path), "--set", "training.epochs=2"])
+    from rnnforecast.data import series
+
+    real = series.read_table
+    series.read_table = lambda *args, **kwargs: READS.append(args[0]) or real(*args, **kwargs)
+    try:
+        result = runner.invoke(app, ["train", str(config_path), "--set", "training.epochs=2"])
+    finally:
+        series.read_table = real
     assert result.exit_code == 0, result.output
     run = Path(result.stdout.strip().splitlines()[-1])
     return run
@@ -41,6 +50,11 @@ def test_train_writes_a_complete_run_folder(trained):
     assert "training.epochs" not in (trained / "config.yaml").read_text()
     assert "epochs: 2" in (trained / "config.yaml").read_text()  # the override is kept in the resolved config
     assert not list(trained.parent.glob(".*partial"))
+
+
+def test_train_reads_the_data_file_once(trained):
+    # the calibration and combination after training reuse its read (data.read_once): a long file's peak memory
+    assert [path.name for path in READS] == ["daily-min-temperatures.csv"]
 
 
 def test_evaluate_prints_the_table_and_writes_metrics(trained):

@@ -305,3 +305,28 @@ def test_the_floor_is_fitted_on_the_training_rows_and_saved(tmp_path):
     assert prep["floor"] == [0.0]
     whole = data.fit_preprocessing(series, data.Bounds(100, 100, 100), cfg.data)
     assert whole["floor"] == [None]
+
+
+def test_read_once_reuses_the_read_of_an_unchanged_file(tmp_path, monkeypatch):
+    from rnnforecast.data import series as series_module
+
+    path = _write(tmp_path, np.arange(30, dtype=float))
+    cfg = _cfg(path)
+    reads = []
+    real = series_module.read_table
+    monkeypatch.setattr(series_module, "read_table", lambda *a, **k: reads.append(1) or real(*a, **k))
+    with data.read_once():
+        panel = data.load_panel(cfg.data)  # as training reads it
+        again = data.load_series(cfg.data, frequency="D", categories={})  # as the calibration reads the run's file
+        assert len(reads) == 1
+        pd.testing.assert_frame_equal(again.frame, panel[""].frame)
+        again.notes.append("a note of the calibration's")
+        assert "a note of the calibration's" not in panel[""].notes  # each read gets its own notes
+        data.load_series(cfg.data, frequency="W")  # another grid: read
+        data.load_series(cfg.data, frequency="D", strict_frequency=True)  # newer data is checked: read
+        assert len(reads) == 3
+        _write(tmp_path, np.arange(31, dtype=float))  # the file changed on disk: read again, the change seen
+        assert len(data.load_series(cfg.data).frame) == 31 and len(reads) == 4
+    data.load_series(cfg.data)
+    data.load_series(cfg.data)
+    assert len(reads) == 6  # outside the block every call reads the file

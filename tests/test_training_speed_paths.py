@@ -215,7 +215,8 @@ def test_long_windows_are_predicted_in_smaller_chunks(data_dir, monkeypatch):
 
 
 def test_the_predict_chunk_is_the_devices():
-    """1,024 windows a call on a CPU (cache-sized, PERFORMANCE.md section 22), 4,096 on a GPU, fewer for long windows."""
+    """1,024 windows a call on a CPU (cache-sized, PERFORMANCE.md section 22), 4,096 on a GPU, fewer for long windows
+    (fewer still on a CPU, where a call's outputs for every step are the peak of a forecast's memory: section 28)."""
     inference = forecasting.inference
     assert not inference._on_gpu() and inference._chunk_size(96) == 1024
     assert inference._chunk_size(720) == inference.PREDICT_STEPS // 720 < 1024
@@ -224,6 +225,7 @@ def test_the_predict_chunk_is_the_devices():
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(environment, "devices", lambda backend: ["GPU:0", "CPU:0"])
             assert inference._chunk_size(96) == 4096
+            assert inference._chunk_size(336) == inference.PREDICT_STEPS_GPU // 336 > inference.PREDICT_STEPS // 336
     finally:
         inference._on_gpu.cache_clear()
 

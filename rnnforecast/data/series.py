@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import gc
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,62 @@ def _collected(read):
     return reading
 
 
+_KEPT: dict | None = None  # while `read_once` is open: the last file read, {"key": ..., "panel": {id: Series}}
+
+
+@contextlib.contextmanager
+def read_once():
+    """Within it, a file read again with the same columns, unchanged on disk, is not read again.
+
+    `rnnforecast train` reads the file for training and again for the run's calibration and
+    combination (which read a run folder, as predict does); on a long file the second read was the
+    peak of the run's memory, on top of what the training left (benchmarks/PERFORMANCE.md, section
+    28). The last read is kept while the block runs and dropped after it; a read that asks for
+    another grid, other categories, newer data (strict_frequency) or some series only reads the file.
+    """
+    global _KEPT
+    _KEPT = {}
+    try:
+        yield
+    finally:
+        _KEPT = None
+
+
+def _read_key(cfg: DataConfig, path: Path):
+    """What a read depends on: the file as it is now on disk and the data section (the split aside: training may set
+    it, and it does not change what is read)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, cfg.model_dump_json(exclude={"split"})
+
+
+def _kept(read):
+    """`read` (load_series, or load_panel: its name says) through `read_once`'s last read: the same series, without
+    reading the file."""
+    as_panel = read.__name__ == "load_panel"
+
+    @functools.wraps(read)
+    def reading(cfg, path=None, frequency=None, categories=None, strict_frequency=False, **kwargs):
+        if _KEPT is None or strict_frequency or kwargs.get("only"):
+            return read(cfg, path, frequency, categories, strict_frequency, **kwargs)
+        key = _read_key(cfg, Path(path or cfg.path))
+        panel = _KEPT.get("panel") if key is not None and _KEPT.get("key") == key else None
+        if panel is not None and all((frequency is None or s.frequency == frequency)
+                                     and (categories is None or s.categories == categories) for s in panel.values()):
+            copies = {k: replace(s, notes=list(s.notes)) for k, s in panel.items()}
+            return copies if as_panel or "" not in copies else copies[""]
+        found = read(cfg, path, frequency, categories, strict_frequency, **kwargs)
+        _KEPT.clear()  # the last read only: memory stays that of one file
+        if key is not None:
+            _KEPT.update(key=key, panel={"": found} if isinstance(found, Series) else found)
+        return found
+
+    return reading
+
+
+@_kept
 @_collected
 def load_series(
     cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,
@@ -106,6 +163,7 @@ def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, stric
     return series
 
 
+@_kept
 @_collected
 def load_panel(
     cfg: DataConfig, path: Path | None = None, frequency: str | None = None, categories: dict | None = None,

@@ -21,7 +21,11 @@ PREDICT_CHUNK = 1024
 PREDICT_CHUNK_GPU = 4096
 
 
-PREDICT_STEPS = 4096 * 96  # and at most this many window time steps per call, for long windows
+# And at most this many window time steps per call, for long windows: a first layer's outputs for the whole chunk
+# (steps x windows x units) are held at once. On a CPU, 1,024 windows of 336 steps raised a forecast's peak memory by
+# 430 MB, 585 of them by 190 MB, at the same speed (benchmarks/PERFORMANCE.md, section 28). A GPU keeps its larger calls.
+PREDICT_STEPS = 2048 * 96
+PREDICT_STEPS_GPU = 4096 * 96
 
 
 @dataclass
@@ -133,7 +137,8 @@ def predict_stacked(model, history: np.ndarray, known: np.ndarray | None = None)
 
 def _chunk_size(input_length: int) -> int:
     """Windows per predict call: the device's chunk, fewer for windows so long that memory would not stay flat."""
-    return max(1, min(PREDICT_CHUNK_GPU if _on_gpu() else PREDICT_CHUNK, PREDICT_STEPS // max(input_length, 1)))
+    chunk, steps = (PREDICT_CHUNK_GPU, PREDICT_STEPS_GPU) if _on_gpu() else (PREDICT_CHUNK, PREDICT_STEPS)
+    return max(1, min(chunk, steps // max(input_length, 1)))
 
 
 @functools.cache

@@ -139,6 +139,7 @@ def train(
             (tmp / "config.yaml").write_text(config_module.dump(config))
             print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
         fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state)
+        environment.release_freed_memory()  # 400 MB of a long file's training: the refit and calibration start lower
         history = fitted.history
         final_meta = {}
         prior = fitted.highway_prior_windows
@@ -149,6 +150,8 @@ def train(
             print("Training the final model on every window of the data (training.refit).", file=sys.stderr)
             final_model, final_meta = refit(config, prepared, history, fitted.best_epoch + 1, verbose, prior)
             final_model.save(tmp / runs.FINAL_MODEL_FILE)
+            del final_model
+            environment.release_freed_memory()
             final_meta["final_model_sha256"] = runs.sha256(tmp / runs.FINAL_MODEL_FILE)
         checkpoints.clear(tmp)
         initial = np.nan if fitted.initial_val_loss is None else fitted.initial_val_loss
