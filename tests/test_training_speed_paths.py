@@ -109,6 +109,8 @@ def test_an_xla_trained_model_forecasts_through_a_plain_graph_on_a_cpu(data_dir,
     assert fast.jit_compile is True  # the training's choice stands (metadata.json records it)
     expected = forecasting.predict_scaled(plain, values, np.arange(40), cfg.window.input_length)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    forecasting.predict_scaled(fast, values, np.arange(40), cfg.window.input_length)
+    assert built_with.count(False) == 1  # built once, then reused
 
 
 def test_an_xla_training_step_matches_the_plain_one(data_dir):

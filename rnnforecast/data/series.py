@@ -116,10 +116,11 @@ def _kept(read):
             return read(cfg, path, frequency, categories, strict_frequency, **kwargs)
         key = _read_key(cfg, Path(path or cfg.path))
         panel = _KEPT.get("panel") if key is not None and _KEPT.get("key") == key else None
-        if panel is not None and all((frequency is None or s.frequency == frequency)
-                                     and (categories is None or s.categories == categories) for s in panel.values()):
+        if panel is not None and (as_panel or list(panel) == [""]) and all(
+                (frequency is None or s.frequency == frequency) and (categories is None or s.categories == categories)
+                for s in panel.values()):
             copies = {k: replace(s, notes=list(s.notes)) for k, s in panel.items()}
-            return copies if as_panel or "" not in copies else copies[""]
+            return copies if as_panel else copies[""]
         found = read(cfg, path, frequency, categories, strict_frequency, **kwargs)
         _KEPT.clear()  # the last read only: memory stays that of one file
         if key is not None:

@@ -169,13 +169,14 @@ def _forecast_without_xla(model) -> None:
     """On a CPU under TensorFlow, forecast through a plain graph even where training chose XLA.
 
     training.xla_on_cpu decides for the training step; a model compiled with XLA (and one loaded
-    from such a run) would forecast through XLA too, which measured 27% slower for a 2x64 GRU on a
-    CPU (4,979 against 6,792 windows/s) and costs a compile per command (benchmarks/PERFORMANCE.md,
-    section 27). The model keeps `jit_compile` as trained; only its forecast function is plain.
+    from such a run) would forecast through XLA too: a 2x64 GRU's forecasts measured 40% faster plain
+    on a CPU, and a command is spared the compile (benchmarks/PERFORMANCE.md, section 27). The model
+    keeps `jit_compile` as trained; only its forecast function (until a new compile) is plain.
     """
     import keras
 
-    if (getattr(model, "_jit_compile", None) is not True or getattr(model, "_plain_forecasts", False)
+    plain = getattr(model, "_plain_forecasts", None)
+    if (getattr(model, "_jit_compile", None) is not True or (plain is not None and plain is model.predict_function)
             or keras.backend.backend() != "tensorflow" or _on_gpu()):
         return
     model.jit_compile = False
@@ -183,7 +184,7 @@ def _forecast_without_xla(model) -> None:
         model.make_predict_function(force=True)
     finally:
         model.jit_compile = True
-    model._plain_forecasts = True
+    model._plain_forecasts = model.predict_function
 
 
 def test_forecasts(prepared: Prepared, model=None, stride: int = 1) -> TestForecasts:

@@ -335,7 +335,7 @@ class GRU(keras.layers.GRU):
 
     TensorFlow's automatic gradient of the recurrence computes both kernels' gradients as small
     products at every step; the hand-written pass takes them as one large product each after the
-    loop: 16% faster training plain, 26% with XLA (benchmarks/PERFORMANCE.md, section 27). Forecasts,
+    loop: 16% faster training plain, 21% with XLA (benchmarks/PERFORMANCE.md, section 27). Forecasts,
     a GPU (cuDNN), other backends and the options the pass does not cover (masks, dropout, other
     activations, reset_after off, unrolled recurrences) keep Keras's path. The weights, the saved
     file's layout and the gradients (to float rounding) are Keras's.
