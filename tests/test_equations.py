@@ -224,3 +224,16 @@ def test_hand_written_gru_runs_in_training_only(inputs, monkeypatch):
     assert passes == []  # forecasts: Keras's loop
     layer(inputs, training=True)
     assert passes == [1]
+
+
+def test_hand_written_gru_leaves_a_masked_sequence_to_keras(inputs, monkeypatch):
+    from rnnforecast.models import loops
+
+    passes = []
+    monkeypatch.setattr(loops, "gru_sequence", lambda *args: passes.append(1))
+    source = keras.Input((TIME, FEATURES))
+    masked = inputs.copy()
+    masked[:, 4:] = 0.0
+    model = keras.Model(source, GRU(UNITS)(keras.layers.Masking(0.0)(source)))
+    assert np.isfinite(keras.ops.convert_to_numpy(model(masked, training=True))).all()
+    assert passes == []
