@@ -188,7 +188,6 @@ def memory_bytes() -> int | None:
         return None
 
 
-
 def release_freed_memory() -> None:
     """Hand the memory a finished step freed back to the system, so that the next one starts from less.
 
