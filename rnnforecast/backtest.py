@@ -221,6 +221,27 @@ def _interval_report(config: Config, prepared: training.TrainingData, folds: Fol
     }
 
 
+def _test_views(prepared: training.TrainingData, config: Config, trained: list, stride: int) -> dict:
+    """{series: (its folds' window starts, its rows up to its test end)}, each series with a test fold, own rows."""
+    L, H = config.window.input_length, config.window.horizon
+    found = {}
+    for key in trained:
+        own, offset = prepared.prep["series"][key], prepared.offsets[key]
+        view = replace(prepared, prep=own, values=prepared.values[offset : offset + own["test_end"]],
+                       valid=prepared.valid[offset : offset + own["test_end"]])
+        starts = data.window_starts(view.valid, L, H, own["val_end"], own["test_end"], stride)
+        if len(starts):
+            found[key] = (starts, view)
+    return found
+
+
+def _classical_job(view: training.TrainingData, starts: np.ndarray, L: int, H: int):
+    """One panel series' AutoETS and AutoTheta fits for its folds: fitted on the rows before its test period."""
+    n, own = len(view.prep["targets"]), view.prep
+    return forecasting.classical.Job(data.unscale(view.values[:, :n], own), starts + L, H, int(own["season_length"]),
+                                     own["val_end"])
+
+
 def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: Config, first_origin: int):
     """Training data moved up to `first_origin`: validation is the same length, ending just before it."""
     val_length = prepared.bounds.val_end - prepared.bounds.train_end
@@ -230,15 +251,20 @@ def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: 
     return replace(prepared, bounds=bounds, starts=starts)
 
 
-def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets, with_classical=False) -> Folds:
-    """The baselines' forecasts (classical ones too, fitted where the model was) and the actual values, same origins."""
+def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets, with_classical=False,
+                    fitted: dict | None = None) -> Folds:
+    """The baselines' forecasts (classical ones too, fitted where the model was) and the actual values, same origins.
+
+    `fitted`: AutoETS's and AutoTheta's forecasts (data units), when `with_classical` and already made.
+    """
     targets = prepared.values[:, :n_targets]
     origins = starts + L
     season = int(prepared.prep["season_length"])
     baselines = forecasting.baseline_forecasts(targets, origins, H, season)
     if with_classical:
         prep = prepared.prep
-        found = forecasting.classical.forecasts(data.unscale(targets, prep), origins, H, season, trained_on)
+        found = fitted or forecasting.classical.forecasts_many(
+            [forecasting.classical.Job(data.unscale(targets, prep), origins, H, season, trained_on)])[0]
         center, unit = np.asarray(prep["center"][:n_targets]), np.asarray(prep["scale"][:n_targets])
         baselines |= {name: (value - center) / unit for name, value in found.items()}
     return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], {"model": model_scaled, **baselines})
@@ -322,18 +348,16 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         scored = deployed(model, fitted, replace(prepared, starts={**prepared.starts, "all": before}), config, verbose)
     mix = _panel_mix(config, prepared, trained, model, with_classical)
     reports, folds_tables, forecast_tables = {}, [], []
-    for key in trained:
-        own = prepared.prep["series"][key]
-        offset = prepared.offsets[key]
-        starts = data.window_starts(prepared.valid, L, H, offset + own["val_end"], offset + own["test_end"], stride)
-        if len(starts) == 0:
-            continue
-        output = forecasting.predict_scaled(scored, prepared.values, starts, L, H, data.n_known(config.data))
+    views = _test_views(prepared, config, trained, stride)
+    fits = dict(zip(views, forecasting.classical.forecasts_many(
+        [_classical_job(view, starts, L, H) for starts, view in views.values()], "(--no-classical skips them)"
+    ))) if with_classical else {}
+    for key, (starts, view) in views.items():
+        own, offset = prepared.prep["series"][key], prepared.offsets[key]
+        output = forecasting.predict_scaled(scored, prepared.values, starts + offset, L, H, data.n_known(config.data))
         point = forecasting.point_of(config.model.output.quantiles, output)[0]
-        rows = slice(offset, offset + own["test_end"])
-        view = replace(prepared, prep=own, values=prepared.values[rows])
-        folds = _with_baselines(view, starts - offset, point, np.full(len(starts), own["val_end"]), L, H,
-                                len(own["targets"]), with_classical)
+        folds = _with_baselines(view, starts, point, np.full(len(starts), own["val_end"]), L, H,
+                                len(own["targets"]), with_classical, fits.get(key))
         weights = forecasting.combination.WEIGHTS[mix["chosen"]] if mix else None
         if weights and mix["chosen"] != "none":  # what `predict` forecasts: the network averaged with them
             members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])

@@ -58,6 +58,31 @@ def test_a_history_too_short_for_any_fit_gets_the_naive_forecast():
         np.testing.assert_allclose(found[name][0, :, 0], [5.0, 5.0])
 
 
+def test_many_series_are_fitted_in_worker_processes_in_order_with_a_note_and_a_bar(monkeypatch, capsys):
+    monkeypatch.setattr(classical, "PARALLEL_FROM", 0.0)  # two tiny series: worker processes all the same
+    monkeypatch.setattr(classical, "PROGRESS_FROM", 0.0)
+    monkeypatch.setattr(classical, "_cores", lambda: 2)
+    jobs = [classical.Job(_seasonal(120, seed=seed) * (1 + seed), np.array([100, 110]), 5, 7, 100) for seed in range(3)]
+    found = classical.forecasts_many(jobs, "(--no-classical skips them)")
+    err = capsys.readouterr().err
+    assert "fitting AutoETS and AutoTheta to 3 series in 2 processes" in err and "--no-classical skips them" in err
+    assert "3/3" in err  # the bar, finished
+    for job, one in zip(jobs, found):  # each series' own fits, in the jobs' order, as one process fits them
+        alone = classical.forecasts(job.values, job.origins, job.horizon, job.season, job.fitted_until)
+        for name in classical.NAMES:
+            np.testing.assert_allclose(one[name], alone[name])
+
+
+def test_a_few_short_series_are_fitted_here_without_a_bar(monkeypatch, capsys):
+    def no_workers(*args):
+        raise AssertionError("worker processes started for a second of fitting")
+
+    monkeypatch.setattr(classical, "_in_workers", no_workers)
+    jobs = [classical.Job(_seasonal(120, seed=seed), np.array([100]), 5, 7, 100) for seed in range(3)]
+    assert len(classical.forecasts_many(jobs)) == 3
+    assert capsys.readouterr().err == ""
+
+
 def test_asking_for_it_without_statsforecast_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setattr(classical, "installed", lambda: False)
     assert classical.wanted(None) is False

@@ -18,7 +18,6 @@ network added nothing, is forecast by the mean of AutoETS and AutoTheta ("classi
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ WEIGHTS = {  # (network, AutoETS, AutoTheta)
 SHORT_ROWS = 2000  # one series with fewer rows is averaged with AutoETS and AutoTheta (rounds 21 and 22)
 PANEL_MIXES = ("none", "ets", "theta", "ets+theta")  # a panel's choices: the network keeps a third at least
 START_TOLERANCE = 1e-4  # scaled units: a forecast this close to seasonal naive's on every window is the start
-MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: about 0.1 s each
+MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: 0.1 to 2 s each
 
 
 def load(run: Run) -> dict | None:
@@ -156,7 +155,6 @@ def choose(setting: str, model, series) -> dict:
     windows = [(p, s) for p, s in windows if len(s)]
     if not windows:  # nothing to choose on: a named mix is kept, auto keeps the network alone
         return {"chosen": "none" if setting == "auto" else setting, "setting": setting, "reason": "no validation window"}
-    _say_fitting(len(windows))
     output, actual, _ = stacked_forecasts(model, windows)
     point = point_of(None, output)[0]
     members = [point, *_classical_scaled(windows, H)]  # network, AutoETS, AutoTheta: (windows, H, targets)
@@ -167,24 +165,23 @@ def choose(setting: str, model, series) -> dict:
             "series": len(windows)}
 
 
-def _say_fitting(n_series: int) -> None:
-    """A line on stderr before minutes of fitting, so a long pause is explained."""
-    if n_series > 100:
-        print(f"model.combine: fitting AutoETS and AutoTheta to each of {n_series} series (about 0.1 s each).",
-              file=sys.stderr)
-
-
 def _classical_scaled(windows: list[tuple[Prepared, np.ndarray]], horizon: int) -> list[np.ndarray]:
     """AutoETS's and AutoTheta's forecasts of the windows, each fitted on its series' training rows, scaled units."""
-    found = {name: [] for name in classical.NAMES}
+    jobs = []
     for prepared, starts in windows:
         run, n = prepared.run, prepared.n_targets
-        history = data.unscale(prepared.values[:, :n], run.prep)
-        origins = starts + run.config.window.input_length
-        fits = classical.forecasts(history, origins, horizon, int(run.prep["season_length"]), run.prep["train_end"])
+        jobs.append(classical.Job(data.unscale(prepared.values[:, :n], run.prep), starts + run.config.window.input_length,
+                                  horizon, int(run.prep["season_length"]), run.prep["train_end"]))
+    fits = classical.forecasts_many(jobs, SKIP_HINT)
+    found = {name: [] for name in classical.NAMES}
+    for (prepared, _), fit in zip(windows, fits):
+        run, n = prepared.run, prepared.n_targets
         for name in classical.NAMES:
-            found[name].append((fits[name] - np.asarray(run.prep["center"][:n])) / np.asarray(run.prep["scale"][:n]))
+            found[name].append((fit[name] - np.asarray(run.prep["center"][:n])) / np.asarray(run.prep["scale"][:n]))
     return [np.concatenate(found[name]) for name in classical.NAMES]
+
+
+SKIP_HINT = "(model.combine: none skips them)"
 
 
 def future(prepared: dict[str, Prepared], horizon: int, mix: tuple[float, float, float]) -> dict[str, np.ndarray]:
@@ -193,13 +190,12 @@ def future(prepared: dict[str, Prepared], horizon: int, mix: tuple[float, float,
     AutoETS and AutoTheta are fitted on the series' last rows (at most classical.HISTORY) and
     forecast from its end; the network's part is added by the caller.
     """
-    out = {}
-    _say_fitting(len(prepared))
-    for key, one in prepared.items():
+    jobs = []
+    for one in prepared.values():
         run, n = one.run, one.n_targets
         history = data.unscale(one.values[:, :n], run.prep)
         observed = np.flatnonzero(~np.isnan(history).all(axis=1))
         end = int(observed[-1]) + 1 if len(observed) else len(history)  # not past the last observed row
-        fits = classical.forecasts(history, np.array([end]), horizon, int(run.prep["season_length"]), end)
-        out[key] = mix[1] * fits["AutoETS"][0] + mix[2] * fits["AutoTheta"][0]
-    return out
+        jobs.append(classical.Job(history, np.array([end]), horizon, int(run.prep["season_length"]), end))
+    fits = classical.forecasts_many(jobs, SKIP_HINT)
+    return {key: mix[1] * fit["AutoETS"][0] + mix[2] * fit["AutoTheta"][0] for key, fit in zip(prepared, fits)}

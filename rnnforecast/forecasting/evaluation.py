@@ -41,12 +41,13 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
     return report
 
 
-def evaluate(prepared: Prepared, model=None, with_classical: bool = False) -> dict:
+def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitted: dict | None = None) -> dict:
     """Model and baselines scored on the test windows, in data units and in scaled units.
 
     With the run's calibration, each forecaster's quantiles are scored too: pinball
     loss, and the coverage and mean width of each central interval. `with_classical`:
-    AutoETS and AutoTheta (statsforecast) are scored beside them, point forecasts only.
+    AutoETS and AutoTheta (statsforecast) are scored beside them, point forecasts only
+    (`fitted`: their forecasts of the test windows, already made by `classical_job`'s job).
     """
     run = prepared.run
     model = model or run.load_model()
@@ -54,9 +55,7 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False) -> di
     index = prepared.series.index
     point = dict(result.forecasts)
     if with_classical:
-        history = data.unscale(prepared.values[:, : prepared.n_targets], run.prep)
-        point |= classical.forecasts(history, result.origins, run.config.window.horizon,
-                                     int(run.prep["season_length"]), prepared.test_lo)
+        point |= fitted or classical.forecasts_many([classical_job(prepared)])[0]
         mix = combination.weights(run)
         if mix is not None:  # what `predict` forecasts: the network averaged with the classical models
             point["combined"] = mix[0] * point["model"] + mix[1] * point["AutoETS"] + mix[2] * point["AutoTheta"]
@@ -114,14 +113,25 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
     """Each series' evaluate report (those with a complete test window), keyed by id; `panel`: the data, read.
 
     `notes` gets a line for each kind of series left out (new in newer data, too short), for the user.
+    With `with_classical`, every series' AutoETS and AutoTheta are fitted first, together (over the cores).
     """
     reports = {}
-    for key, prepared in prepare_panel(run, data_path, only, panel=panel, notes=notes).items():
-        try:
-            reports[key] = evaluate(prepared, model, with_classical)
-        except UserError:
-            continue  # no complete test window in this series
+    prepared = prepare_panel(run, data_path, only, panel=panel, notes=notes)
+    scored = {key: one for key, one in prepared.items() if len(classical_job(one).origins)}
+    fits = dict(zip(scored, classical.forecasts_many([classical_job(one) for one in scored.values()],
+                                                     "(--no-classical skips them)"))) if with_classical else {}
+    for key, one in scored.items():
+        reports[key] = evaluate(one, model, with_classical, fits.get(key))
     return reports
+
+
+def classical_job(prepared: Prepared) -> classical.Job:
+    """AutoETS's and AutoTheta's fits for the test windows `evaluate` scores: fitted on the rows before them."""
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, prepared.test_hi)
+    history = data.unscale(prepared.values[:, : prepared.n_targets], run.prep)
+    return classical.Job(history, starts + L, H, int(run.prep["season_length"]), prepared.test_lo)
 
 
 def panel_report(run: Run, reports: dict[str, dict]) -> dict:
