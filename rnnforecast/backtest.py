@@ -346,7 +346,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
             for key in trained
         ])
         scored = deployed(model, fitted, replace(prepared, starts={**prepared.starts, "all": before}), config, verbose)
-    mix = _panel_mix(config, prepared, trained, model, with_classical)
+    mix = _panel_mix(config, len(trained), with_classical)
     reports, folds_tables, forecast_tables = {}, [], []
     views = _test_views(prepared, config, trained, stride)
     fits = dict(zip(views, forecasting.classical.forecasts_many(
@@ -358,8 +358,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         point = forecasting.point_of(config.model.output.quantiles, output)[0]
         folds = _with_baselines(view, starts, point, np.full(len(starts), own["val_end"]), L, H,
                                 len(own["targets"]), with_classical, fits.get(key))
-        weights = forecasting.combination.WEIGHTS[mix["chosen"]] if mix else None
-        if weights and mix["chosen"] != "none":  # what `predict` forecasts: the network averaged with them
+        if mix:  # what `predict` forecasts: the network averaged with them
+            weights = forecasting.combination.WEIGHTS[mix["chosen"]]
             members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
             folds.forecasts["combined"] = sum(w * m for w, m in zip(weights, members))
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
@@ -393,30 +393,16 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started)
 
 
-def _panel_mix(config: Config, prepared: training.TrainingData, trained: list, model, with_classical: bool):
-    """model.combine's choice as `train` makes it (the honest model's validation windows), so the folds score it too.
+def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | None:
+    """model.combine's mix as `train` records it, so the folds score what `predict` would forecast as `combined`.
 
-    `predict` forecasts a panel with the network averaged with AutoETS and/or AutoTheta when
-    `train` chose so (forecasting.combination); the backtest makes the same choice and scores the
-    mix as `combined`, beside the network alone (`model`). None where no mix can be: combine
-    `none`, a quantile model, no classical fits (--no-classical, statsforecast missing, a very
-    large panel).
+    None where no mix can be: combine `none`, a quantile model, no classical fits (--no-classical,
+    statsforecast missing, a very large panel).
     """
-    setting, combination = config.model.combine, forecasting.combination
-    if setting == "none" or config.model.output.quantiles or not with_classical:
+    if config.model.combine == "none" or config.model.output.quantiles or not with_classical:
         return None
-    if setting == "auto" and len(trained) > combination.MAX_SERIES:
-        return None
-    run = runs.Run(Path(config.run.dir), config, prepared.prep, {}, pd.DataFrame())
-    series = []
-    for key in trained:
-        own, offset = prepared.prep["series"][key], prepared.offsets[key]
-        rows = slice(offset, offset + own["test_end"])
-        frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
-        one = replace(prepared.series, frame=frame, name=str(key))
-        series.append(forecasting.Prepared(replace(run, prep=own), one, prepared.values[rows], prepared.valid[rows],
-                                           own["val_end"], own["test_end"]))
-    return combination.choose(setting, model, series)
+    found = forecasting.combination.panel_choice(config.model.combine, n_series)
+    return None if found["chosen"] == "none" else found
 
 
 def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None) -> Path:

@@ -107,7 +107,7 @@ def _classical_note(report: dict) -> list[str]:
         notes.append(f"combined: the network averaged with AutoETS and AutoTheta in equal thirds, as for every series "
                      f"under {found['short_rows']} rows (this one: {found['rows']}): what predict forecasts.")
     elif chosen != "none":
-        how = "chosen on the validation windows, as train chooses" if report["combination"].get("setting") == "auto" \
+        how = "model.combine: auto, a panel's default" if report["combination"].get("setting") == "auto" \
             else "model.combine"
         notes.append(f"combined: the network averaged with {MIXES[chosen]} ({how}): what predict forecasts.")
     return notes

@@ -1,4 +1,4 @@
-"""model.combine: a panel's forecast averaged with AutoETS's and AutoTheta's, the mix chosen on validation."""
+"""model.combine: the network's forecast averaged with AutoETS's and AutoTheta's (a panel's in thirds by default)."""
 
 import io
 import json
@@ -34,13 +34,16 @@ def panel_run(tmp_path_factory):
     return runs.load(path)
 
 
-def test_auto_keeps_the_mix_with_the_lowest_validation_error(panel_run):
+def test_auto_averages_a_panel_in_thirds_with_no_classical_fit_in_train(panel_run, monkeypatch):
+    def no_fits(*args, **kwargs):
+        raise AssertionError("train fitted AutoETS or AutoTheta for a panel's choice")
+
+    monkeypatch.setattr(combination.classical, "forecasts_many", no_fits)
     notes = combination.choose_new_run(panel_run)
     saved = json.loads((panel_run.path / combination.FILE).read_text())
-    errors = saved["validation_mae_scaled"]
-    assert set(errors) == set(combination.PANEL_MIXES) and saved["setting"] == "auto"
-    assert saved["chosen"] == min(errors, key=errors.get) and saved["series"] == 4
-    assert (notes == []) == (saved["chosen"] == "none")
+    assert saved == {"chosen": "ets+theta", "setting": "auto"}
+    assert combination.weights(panel_run) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert "AutoETS's and AutoTheta's" in notes[0] and "round 24" in notes[0] and "model.combine: none" in notes[0]
 
 
 def test_a_named_mix_is_kept_and_predict_and_evaluate_apply_it(panel_run, monkeypatch):
@@ -146,13 +149,15 @@ def test_the_panel_backtest_scores_the_mix_predict_forecasts(panel_run):
     assert report["combination"]["chosen"] == "theta" and "combined" in report["aggregate"]
     forecasts = pd.read_csv(run.path / "forecasts.csv")
     np.testing.assert_allclose(forecasts["combined"], 0.5 * forecasts["model"] + 0.5 * forecasts["AutoTheta"], rtol=1e-6)
-    # auto chooses on the backtest's own honest model's validation windows, as train does
+    # auto: the thirds, as train records them
     result = runner.invoke(app, ["backtest", str(config_path)])
     assert result.exit_code == 0, result.output
-    report = json.loads((runs.load(result.stdout.strip().splitlines()[-1]).path / "backtest.json").read_text())
-    errors = report["combination"]["validation_mae_scaled"]
-    assert report["combination"]["chosen"] == min(errors, key=errors.get)
-    assert ("combined" in report["aggregate"]) == (report["combination"]["chosen"] != "none")
+    run = runs.load(result.stdout.strip().splitlines()[-1])
+    report = json.loads((run.path / "backtest.json").read_text())
+    assert report["combination"]["chosen"] == "ets+theta" and "combined" in report["aggregate"]
+    forecasts = pd.read_csv(run.path / "forecasts.csv")
+    np.testing.assert_allclose(forecasts["combined"], (forecasts["model"] + forecasts["AutoETS"] + forecasts["AutoTheta"])
+                               / 3, rtol=1e-6)
     # without the classical fits there is nothing to mix
     result = runner.invoke(app, ["backtest", str(config_path), "--no-classical"])
     assert result.exit_code == 0, result.output

@@ -1,17 +1,17 @@
-"""`model.combine`: a panel's forecast averaged with AutoETS's and/or AutoTheta's, the mix chosen on validation.
+"""`model.combine`: the network's forecast averaged with AutoETS's and AutoTheta's.
 
 A pooled network reads each series through a window; exponential smoothing and Theta see each
-series' whole history, its own smoothing weight and trend. Averaged with them, the network's
-forecast was better on every development panel, one horizon before the test period
-(benchmarks/DEFAULTS.md, round 15: M3 quarterly 1.413 to 1.169 mean MASE). Which mix (the
-network alone, with ETS, with Theta, or all three in equal parts) is chosen once, after
-training, on the honest model's validation windows, and saved as the run's combination.json;
-`predict` and `evaluate` apply it. One series keeps the network alone (round 13: its choice
-did not carry from one half of the validation windows to the other), except in two cases. A
-series of fewer than SHORT_ROWS rows is averaged with both in equal thirds (round 21: on short
-series sampled from the development panels the network alone was far behind them; round 22: on the
-long development series cut to 300, 700 and 1,500 rows, still behind at 1,500). A longer one
-whose trained model is still its seasonal-naive start on every validation window, where the
+series' whole history, its own smoothing weight and trend. A panel's forecast under `auto` is
+the three in equal thirds (benchmarks/DEFAULTS.md: round 15 found a mix better than the network
+alone on every development panel one horizon before the test; round 24 found the fixed thirds
+as good as a mix chosen on validation, 0.990 of its mean MASE, with no fit inside `train`). A
+named mix (`ets`, `theta`, `ets+theta`) is kept as given. The choice is saved as the run's
+combination.json; `predict` and `evaluate` apply it. One series keeps the network alone (round 13:
+a choice did not carry from one half of the validation windows to the other), except in two
+cases. A series of fewer than SHORT_ROWS rows is averaged with both in equal thirds (round 21: on
+short series sampled from the development panels the network alone was far behind them; round 22:
+on the long development series cut to 300, 700 and 1,500 rows, still behind at 1,500). A longer
+one whose trained model is still its seasonal-naive start on every validation window, where the
 network added nothing, is forecast by the mean of AutoETS and AutoTheta ("classical"; round 20).
 """
 
@@ -24,8 +24,7 @@ import numpy as np
 
 from rnnforecast import data
 from rnnforecast.forecasting import classical
-from rnnforecast.forecasting.calibration import stacked_forecasts
-from rnnforecast.forecasting.inference import Prepared, point_of, prepare_panel
+from rnnforecast.forecasting.inference import Prepared
 from rnnforecast.runs import Run, write_json
 
 FILE = "combination.json"
@@ -37,9 +36,9 @@ WEIGHTS = {  # (network, AutoETS, AutoTheta)
     "classical": (0.0, 0.5, 0.5),  # one series whose network is its seasonal-naive start (round 20)
 }
 SHORT_ROWS = 2000  # one series with fewer rows is averaged with AutoETS and AutoTheta (rounds 21 and 22)
-PANEL_MIXES = ("none", "ets", "theta", "ets+theta")  # a panel's choices: the network keeps a third at least
+PANEL_AUTO = "ets+theta"  # a panel's mix under `auto` (round 24)
 START_TOLERANCE = 1e-4  # scaled units: a forecast this close to seasonal naive's on every window is the start
-MAX_SERIES = 5000  # a fit of each classical model per series at train and at predict: 0.1 to 2 s each
+MAX_SERIES = 5000  # a fit of each classical model per series at predict: 0.1 to 2 s each
 
 
 def load(run: Run) -> dict | None:
@@ -58,11 +57,10 @@ def weights(run: Run) -> tuple[float, float, float] | None:
 def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, validation=None) -> list[str]:
     """Choose and save a just-trained run's combination; returns notes for the user.
 
-    A panel: `model.combine: auto` picks the mix with the lowest validation MAE (scaled units,
-    pooled over the series' validation windows); a named mix is kept as given; `none`, a quantile
-    model or a panel of more than MAX_SERIES series keeps the network alone. One series: only
-    `auto` mixes, by `single_choice` (a short series, or a network still at its start); `prepared` and
-    `validation` (its validation forecasts), when the caller has them, are not computed again.
+    A panel: `auto` is the thirds (PANEL_AUTO), a named mix is kept as given; `none`, a quantile
+    model or, under `auto`, a panel of more than MAX_SERIES series keeps the network alone. One
+    series: only `auto` mixes, by `single_choice` (a short series, or a network still at its start);
+    `prepared` and `validation` (its validation forecasts), when the caller has them, are not computed again.
     """
     setting = run.config.model.combine
     if setting == "none" or run.config.model.output.quantiles or (not run.is_panel and setting != "auto"):
@@ -73,18 +71,24 @@ def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, valid
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "statsforecast is not installed"})
         return [f"model.combine: the forecast is the network's alone: statsforecast is not installed "
                 f"({classical.INSTALL})."]
-    if setting == "auto" and len(run.prep["series"]) > MAX_SERIES:
-        write_json(Path(run.path) / FILE, {"chosen": "none", "reason": f"more than {MAX_SERIES} series"})
-        return [f"model.combine: the forecast is the network's alone: {len(run.prep['series'])} series is more than "
-                f"{MAX_SERIES} (a fit of AutoETS and AutoTheta per series); name a mix in model.combine to force one."]
-    found = choose(setting, model or run.load_model(), prepare_panel(run).values())
+    found = panel_choice(setting, len(run.prep["series"]))
     write_json(Path(run.path) / FILE, found)
-    chosen, errors = found["chosen"], found.get("validation_mae_scaled")
-    if chosen == "none" or errors is None:
-        return []
-    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[chosen]
-    return [f"model.combine: the forecast is the network's averaged with {parts} (validation MAE {errors[chosen]:.4f} "
-            f"against {errors['none']:.4f} for the network alone, scaled units; {FILE})."]
+    if found["chosen"] == "none":
+        return [f"model.combine: the forecast is the network's alone: {len(run.prep['series'])} series is more than "
+                f"{MAX_SERIES} (a fit of AutoETS and AutoTheta per series at predict); name a mix in model.combine to "
+                "force one."]
+    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[found["chosen"]]
+    why = ("model.combine: auto; on the development panels the thirds were as good as a mix chosen on validation, "
+           "benchmarks/DEFAULTS.md round 24" if setting == "auto" else f"model.combine: {setting}")
+    return [f"the forecast is the network's averaged with {parts}, fitted on each series at predict ({why}; "
+            f"{FILE}; model.combine: none keeps the network alone)."]
+
+
+def panel_choice(setting: str, n_series: int) -> dict:
+    """What a panel's combination.json holds: `auto`'s thirds (the network alone above MAX_SERIES), or the named mix."""
+    if setting == "auto" and n_series > MAX_SERIES:
+        return {"chosen": "none", "setting": setting, "reason": f"more than {MAX_SERIES} series"}
+    return {"chosen": PANEL_AUTO if setting == "auto" else setting, "setting": setting}
 
 
 def _choose_single(run: Run, model=None, prepared: Prepared | None = None, validation=None) -> list[str]:
@@ -139,46 +143,6 @@ def start_check(validation, prep: dict) -> dict:
     unit = np.asarray(prep["scale"][:n])
     gap = float((np.abs(validation.forecasts["model"] - validation.forecasts["seasonal_naive"]) / unit).max())
     return {"at_start": gap <= START_TOLERANCE, "largest_gap_scaled": gap, "windows": int(len(validation.actual))}
-
-
-def choose(setting: str, model, series) -> dict:
-    """The mix for these series (Prepared, each with its own run.prep) on their validation windows.
-
-    `auto` takes the lowest validation MAE (scaled units, pooled over the series' windows); a
-    named mix is kept. Returns what combination.json holds: the choice, and the errors it was made on.
-    """
-    series = list(series)
-    if not series:
-        return {"chosen": "none" if setting == "auto" else setting, "setting": setting, "reason": "no series"}
-    L, H = series[0].run.config.window.input_length, series[0].run.config.window.horizon
-    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"])) for p in series]
-    windows = [(p, s) for p, s in windows if len(s)]
-    if not windows:  # nothing to choose on: a named mix is kept, auto keeps the network alone
-        return {"chosen": "none" if setting == "auto" else setting, "setting": setting, "reason": "no validation window"}
-    output, actual, _ = stacked_forecasts(model, windows)
-    point = point_of(None, output)[0]
-    members = [point, *_classical_scaled(windows, H)]  # network, AutoETS, AutoTheta: (windows, H, targets)
-    errors = {name: float(np.abs(sum(w * m for w, m in zip(WEIGHTS[name], members)) - actual).mean())
-              for name in PANEL_MIXES}
-    chosen = min(errors, key=errors.get) if setting == "auto" else setting
-    return {"chosen": chosen, "setting": setting, "validation_mae_scaled": errors, "windows": int(len(actual)),
-            "series": len(windows)}
-
-
-def _classical_scaled(windows: list[tuple[Prepared, np.ndarray]], horizon: int) -> list[np.ndarray]:
-    """AutoETS's and AutoTheta's forecasts of the windows, each fitted on its series' training rows, scaled units."""
-    jobs = []
-    for prepared, starts in windows:
-        run, n = prepared.run, prepared.n_targets
-        jobs.append(classical.Job(data.unscale(prepared.values[:, :n], run.prep), starts + run.config.window.input_length,
-                                  horizon, int(run.prep["season_length"]), run.prep["train_end"]))
-    fits = classical.forecasts_many(jobs, SKIP_HINT)
-    found = {name: [] for name in classical.NAMES}
-    for (prepared, _), fit in zip(windows, fits):
-        run, n = prepared.run, prepared.n_targets
-        for name in classical.NAMES:
-            found[name].append((fit[name] - np.asarray(run.prep["center"][:n])) / np.asarray(run.prep["scale"][:n]))
-    return [np.concatenate(found[name]) for name in classical.NAMES]
 
 
 SKIP_HINT = "(model.combine: none skips them)"
