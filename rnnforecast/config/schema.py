@@ -193,8 +193,8 @@ class ModelConfig(Section):
     indexed by each row's position in it, takes it out of the window and puts it back on
     the forecast: the network forecasts what the cycle does not explain (CycleNet).
     combine (a panel's point forecast): the network's averaged with AutoETS's (ets), AutoTheta's
-    (theta) or both (ets+theta); auto chooses among these and none on the validation windows
-    (benchmarks/DEFAULTS.md, round 15). Under auto, one series of fewer than 2,000 rows that
+    (theta) or both (ets+theta); auto is a panel's network and both in equal thirds
+    (benchmarks/DEFAULTS.md, rounds 15 and 24). Under auto, one series of fewer than 2,000 rows that
     reads no other columns is averaged with both (rounds 21 and 22), and one whose network is
     still its seasonal-naive start on every validation window is forecast by their mean (round
     20); other single series keep the network.
