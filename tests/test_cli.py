@@ -29,6 +29,7 @@ def trained(tmp_path_factory):
     from rnnforecast.data import series
 
     real = series.read_table
+    READS.clear()  # xdist's worksteal can split this module over workers: the fixture may be made again in one
     series.read_table = lambda *args, **kwargs: READS.append(args[0]) or real(*args, **kwargs)
     try:
         result = runner.invoke(app, ["train", str(config_path), "--set", "training.epochs=2"])
