@@ -73,6 +73,22 @@ def test_many_series_are_fitted_in_worker_processes_in_order_with_a_note_and_a_b
             np.testing.assert_allclose(one[name], alone[name])
 
 
+def test_workers_that_cannot_start_or_die_leave_the_fits_to_this_process(monkeypatch, capsys):
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(*args):
+        raise BrokenProcessPool("a worker process died")
+
+    monkeypatch.setattr(classical, "PARALLEL_FROM", 0.0)
+    monkeypatch.setattr(classical, "_cores", lambda: 2)
+    monkeypatch.setattr(classical, "_in_workers", broken)
+    jobs = [classical.Job(_seasonal(120, seed=seed), np.array([100]), 5, 7, 100) for seed in range(2)]
+    found = classical.forecasts_many(jobs)
+    assert "in this process instead (a worker process died)" in capsys.readouterr().err
+    alone = classical.forecasts(jobs[1].values, jobs[1].origins, 5, 7, 100)
+    np.testing.assert_allclose(found[1]["AutoTheta"], alone["AutoTheta"])
+
+
 def test_a_few_short_series_are_fitted_here_without_a_bar(monkeypatch, capsys):
     def no_workers(*args):
         raise AssertionError("worker processes started for a second of fitting")

@@ -136,16 +136,19 @@ def forecasts_many(jobs: list[Job], skip_hint: str = "") -> list[dict[str, np.nd
     """
     seconds = sum(_estimate(job) for job in jobs)
     workers = min(_cores(), len(jobs)) if seconds >= PARALLEL_FROM else 1
-    with _progress(len(jobs), seconds, workers, skip_hint) as advance:
+    with _progress(len(jobs), seconds, workers, skip_hint) as progress:
         if workers > 1:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
-                return _in_workers(jobs, workers, advance)
-            except OSError as error:  # no worker process could start (a sandbox, a limit): fit them here
-                print(f"note: fitting AutoETS and AutoTheta in this process ({error}).", file=sys.stderr)
+                return _in_workers(jobs, workers, progress.advance)
+            except (OSError, BrokenProcessPool) as error:  # no worker could start (a sandbox, a limit) or one died
+                print(f"note: fitting AutoETS and AutoTheta in this process instead ({error}).", file=sys.stderr)
+                progress.restart()
         found = []
         for job in jobs:
             found.append(_run(job))
-            advance()
+            progress.advance()
         return found
 
 
@@ -201,7 +204,7 @@ class _progress:
 
         where = f"{workers} processes" if workers > 1 else "one process"
         wall = seconds / workers
-        took = f"{round(wall, -1):.0f} seconds" if wall < 90 else f"{round(wall / 60)} minutes"
+        took = f"{max(5, round(wall / 5) * 5)} seconds" if wall < 90 else f"{round(wall / 60)} minutes"
         print(f"note: fitting AutoETS and AutoTheta to {total} series in {where}, about {took} {skip_hint}.".strip(),
               file=sys.stderr)
         self.bar = Progress(TextColumn("AutoETS, AutoTheta"), BarColumn(bar_width=30), MofNCompleteColumn(),
@@ -211,11 +214,15 @@ class _progress:
     def __enter__(self):
         if self.bar is not None:
             self.bar.start()
-        return self.advance
+        return self
 
     def advance(self) -> None:
         if self.bar is not None:
             self.bar.advance(self.task)
+
+    def restart(self) -> None:
+        if self.bar is not None:
+            self.bar.reset(self.task)
 
     def __exit__(self, *exc):
         if self.bar is not None:
