@@ -235,11 +235,10 @@ def _test_views(prepared: training.TrainingData, config: Config, trained: list, 
     return found
 
 
-def _classical_job(view: training.TrainingData, starts: np.ndarray, L: int, H: int):
-    """One panel series' AutoETS and AutoTheta fits for its folds: fitted on the rows before its test period."""
-    n, own = len(view.prep["targets"]), view.prep
-    return forecasting.classical.Job(data.unscale(view.values[:, :n], own), starts + L, H, int(own["season_length"]),
-                                     own["val_end"])
+def _classical_job(prepared: training.TrainingData, origins: np.ndarray, n_targets: int, H: int, fitted_until):
+    """AutoETS's and AutoTheta's fits for these origins of one series, in the data's units."""
+    targets = data.unscale(prepared.values[:, :n_targets], prepared.prep)
+    return forecasting.classical.Job(targets, origins, H, int(prepared.prep["season_length"]), fitted_until)
 
 
 def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: Config, first_origin: int):
@@ -264,7 +263,7 @@ def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets,
     if with_classical:
         prep = prepared.prep
         found = fitted or forecasting.classical.forecasts_many(
-            [forecasting.classical.Job(data.unscale(targets, prep), origins, H, season, trained_on)])[0]
+            [_classical_job(prepared, origins, n_targets, H, trained_on)])[0]
         center, unit = np.asarray(prep["center"][:n_targets]), np.asarray(prep["scale"][:n_targets])
         baselines |= {name: (value - center) / unit for name, value in found.items()}
     return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], {"model": model_scaled, **baselines})
@@ -350,7 +349,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     reports, folds_tables, forecast_tables = {}, [], []
     views = _test_views(prepared, config, trained, stride)
     fits = dict(zip(views, forecasting.classical.forecasts_many(
-        [_classical_job(view, starts, L, H) for starts, view in views.values()], "(--no-classical skips them)"
+        [_classical_job(view, starts + L, len(view.prep["targets"]), H, view.prep["val_end"])
+         for starts, view in views.values()], "(--no-classical skips them)"
     ))) if with_classical else {}
     for key, (starts, view) in views.items():
         own, offset = prepared.prep["series"][key], prepared.offsets[key]

@@ -117,11 +117,12 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
     """
     reports = {}
     prepared = prepare_panel(run, data_path, only, panel=panel, notes=notes)
-    scored = {key: one for key, one in prepared.items() if len(classical_job(one).origins)}
-    fits = dict(zip(scored, classical.forecasts_many([classical_job(one) for one in scored.values()],
+    jobs = {key: classical_job(one) for key, one in prepared.items()}
+    scored = [key for key, job in jobs.items() if len(job.origins)]  # the others have no complete test window
+    fits = dict(zip(scored, classical.forecasts_many([jobs[key] for key in scored],
                                                      "(--no-classical skips them)"))) if with_classical else {}
-    for key, one in scored.items():
-        reports[key] = evaluate(one, model, with_classical, fits.get(key))
+    for key in scored:
+        reports[key] = evaluate(prepared[key], model, with_classical, fits.get(key))
     return reports
 
 
