@@ -171,6 +171,12 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
 
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "webp", "tif", "tiff", "eps", "ps")
+# Formats Pillow writes carry no "Matplotlib" stamp of their own: a comment says who made the file, so that the next
+# plot may replace it (runs.made_by_matplotlib) while a photo of the same name is refused.
+STAMP = "Made by rnnforecast with Matplotlib"
+PIL_STAMPS = {"jpg": {"comment": STAMP.encode()}, "jpeg": {"comment": STAMP.encode()},
+              "webp": {"xmp": f"<x:xmpmeta>{STAMP}</x:xmpmeta>".encode()},
+              "tif": {"description": STAMP}, "tiff": {"description": STAMP}}
 
 
 def image_format(output: Path) -> str:
@@ -197,7 +203,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
         prepared = forecasting.prepare_panel(run, data_path, chosen)
         fig = panel_figure(run, prepared, model, final)
-        runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=100, format=image_format(output)))
+        _save(fig, output, dpi=100)
         return
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
@@ -215,7 +221,15 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
         title += f" (forecast: {what}; test period: the network)"
     bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
-    runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=110, format=image_format(output)))
+    _save(fig, output, dpi=110)
+
+
+def _save(fig, output: Path, dpi: int) -> None:
+    """The figure written where the user asked, atomically; an existing image not drawn by Matplotlib is refused."""
+    kind = image_format(output)
+    extra = {"pil_kwargs": PIL_STAMPS[kind]} if kind in PIL_STAMPS else {}
+    runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=dpi, format=kind, **extra),
+                      replaceable=runs.made_by_matplotlib, what="plot")
 
 
 @_literal_text

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -236,12 +237,14 @@ PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibratio
 
 
 def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=(),
-                 replaceable: Callable[[Path], bool] | None = None) -> None:
-    """A file the user named, written atomically; refused when it would replace a run's own file or an input.
+                 replaceable: Callable[[Path], bool] | None = None, what: str = "forecast") -> None:
+    """A file the user named, written atomically; refused when it would replace a run's own file, an input or a
+    file this tool did not write.
 
     `inputs`: the files the command read (the run's data file, a newer one): a forecast written
     over them would destroy the data it was made from (`-o data.csv` for `-o forecast.csv`).
-    `replaceable`: whether an existing file may be replaced (a table: rewriting forecast.csv is fine, notes.py not).
+    `replaceable`: whether an existing file may be replaced (an earlier forecast or plot: a rerun expects that; a
+    user's own table of the same name, a photo, notes.py: never). Empty files are always replaceable.
     """
     target = Path(target)
     real = target.resolve() if target.is_symlink() else target
@@ -256,10 +259,12 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
                 f"{option} {target} is the data file {source} that this command read: writing there would replace "
                 "your data with the forecast. Choose another file name (for example forecast.csv)."
             )
-    if replaceable is not None and real.is_file() and not replaceable(real):
+    if replaceable is not None and real.is_file() and real.stat().st_size > 0 and not replaceable(real):
+        example = "forecast.png" if what == "plot" else "forecast.csv"
         raise UserError(
-            f"{option} {target} already exists and is not named as a table (.csv, .tsv, .json, .jsonl, .parquet): "
-            "writing the forecast there would replace that file. Choose another name (for example forecast.csv)."
+            f"{option} {target} already exists and is not an earlier {what} written by rnnforecast: writing the "
+            f"{what} there would replace that file. Choose another name (for example {example}), or delete the file "
+            "first if it is not needed."
         )
     atomic_write(target, write)
 
@@ -289,20 +294,45 @@ def table_format(target: Path) -> str:
     return kind
 
 
-def _named_as_table(target: Path) -> bool:
-    suffixes = [s.lower() for s in target.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        suffixes = suffixes[:-1]
-    return bool(suffixes) and (suffixes[-1] == ".csv" or suffixes[-1] in FORMATS)
+# A forecast's own columns: quantiles beside each target (`Temp_q0.1`), then a mix's parts in a panel's long format.
+QUANTILE_COLUMN = re.compile(r".+_q(0(\.\d+)?|1(\.0+)?)$")
 
 
-def _holds_table(target: Path, frame: pd.DataFrame) -> bool:
-    """Whether the file starts with this table's CSV header: an earlier forecast written there, fine to replace."""
+def earlier_forecast(target: Path, frame: pd.DataFrame) -> bool:
+    """Whether a file holds a forecast this tool wrote (this one's columns, or any with quantile columns): a rerun
+    replaces it; any other table of that name is the user's and is kept."""
     try:
-        with open(target, encoding="utf-8") as handle:
-            return handle.readline().rstrip("\r\n") == ",".join(map(str, frame.columns))
-    except (OSError, UnicodeDecodeError):
+        columns = _columns(target)
+    except (OSError, ValueError, ImportError):  # unreadable, not a table, not UTF-8: not ours
         return False
+    columns = [str(column) for column in columns]
+    return columns == [str(column) for column in frame.columns] or any(QUANTILE_COLUMN.match(c) for c in columns)
+
+
+def _columns(target: Path) -> list:
+    """A table file's column names, read without reading its rows where the format allows."""
+    kind = table_format(target)
+    if kind == "parquet":
+        import pyarrow.parquet
+
+        return pyarrow.parquet.read_schema(target).names
+    if kind == "jsonl":
+        return list(pd.read_json(target, lines=True, nrows=1).columns)
+    if kind == "json":
+        return list(pd.read_json(target, orient="records").columns)
+    return list(pd.read_csv(target, sep="\t" if kind == "tsv" else ",", nrows=0).columns)
+
+
+def made_by_matplotlib(target: Path) -> bool:
+    """Whether an image was drawn by Matplotlib (its own stamp, or ours in formats Pillow writes): a plot to replace."""
+    try:
+        with open(target, "rb") as handle:
+            head = handle.read(8192)
+            handle.seek(max(target.stat().st_size - 8192, 0))
+            tail = handle.read()
+    except OSError:
+        return False
+    return b"matplotlib" in (head + tail).lower()
 
 
 def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inputs=()) -> None:
@@ -319,7 +349,7 @@ def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inp
         "csv": lambda tmp: frame.to_csv(tmp, index=False),
     }
     write_output(target, writers[kind], option, inputs,
-                 replaceable=lambda path: _named_as_table(path) or _holds_table(path, frame))
+                 replaceable=lambda path: earlier_forecast(path, frame))
 
 
 def write_json(target: Path, payload: dict) -> None:
