@@ -115,8 +115,9 @@ def _classical_note(report: dict) -> list[str]:
 
 def series_table(report: dict, limit: int = 12) -> Table:
     """MASE of each series (the first `limit`), model against the baselines."""
-    table = Table(title=f"MASE per series (first {limit} of {report['series_scored']}; all in metrics.json)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
+    scored = report["series_scored"]
+    which = f"first {limit} of {scored}; all" if scored > limit else f"all {scored}; also"
+    table = Table(title=f"MASE per series ({which} in metrics.json)", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column(escape(str(report["id_column"])), no_wrap=True)
     names = list(report["aggregate"])
     for name in names:

@@ -31,3 +31,14 @@ def test_column_and_series_names_print_as_written_not_as_markup():
     }
     text = "".join(_render(table) for table in reporting.report_tables(panel))
     assert "(store[id])" in text and "target y[bold]" in text and "[/shop]" in text
+
+
+def test_series_table_says_how_many_it_shows():
+    """A panel of 5 is shown whole; of 20, the first 12 (never 'first 12 of 5')."""
+    def panel(n):
+        return {"series_scored": n, "id_column": "id", "aggregate": {"model": {}},
+                "series": {str(i): {"model": {"mase": 1.0}} for i in range(n)}}
+
+    assert reporting.series_table(panel(5)).title == "MASE per series (all 5; also in metrics.json)"
+    table = reporting.series_table(panel(20))
+    assert table.title == "MASE per series (first 12 of 20; all in metrics.json)" and table.row_count == 12
