@@ -16,7 +16,9 @@ class WindowNormalization(keras.layers.Layer):
     Forecasting the change from a reference level instead of the level itself is a large
     accuracy gain on series whose level drifts (RevIN, SegRNN). With `scale`, the window is
     also divided by its own standard deviation, sqrt(var + epsilon) so that a constant
-    window stays finite, and the layer returns (normalized, reference, std).
+    window stays finite, and the layer returns (normalized, reference, std) where std is
+    sqrt(var) itself: the forecast is scaled back by the window's own spread, so a constant
+    window is forecast as that constant, not as it plus the network's output times sqrt(epsilon).
     """
 
     def __init__(self, mode: str = "last", scale: bool = False, epsilon: float = 1e-5, **kwargs):
@@ -36,8 +38,8 @@ class WindowNormalization(keras.layers.Layer):
             reference = ops.mean(inputs, axis=1, keepdims=True)
         if not self.scale:
             return inputs - reference, reference
-        std = ops.sqrt(ops.var(inputs, axis=1, keepdims=True) + self.epsilon)
-        return (inputs - reference) / std, reference, std
+        var = ops.var(inputs, axis=1, keepdims=True)
+        return (inputs - reference) / ops.sqrt(var + self.epsilon), reference, ops.sqrt(var)
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "scale": self.scale, "epsilon": self.epsilon}
