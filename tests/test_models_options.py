@@ -90,14 +90,14 @@ def test_scaled_normalization_multiplies_back_by_the_window_std():
     undo = models.AddReference(1, scale=True)
     x = np.array([[[1.0], [3.0], [5.0], [7.0]]], dtype="float32")  # mean 4, std sqrt(5)
     normalized, reference, std = (np.asarray(t) for t in layer(x))
-    assert np.allclose(reference, 4.0) and np.allclose(std, np.sqrt(5.0))  # the window's own spread, no epsilon
+    assert np.allclose(reference, 4.0) and np.allclose(std, np.sqrt(5.0 + 1e-5))
     assert np.allclose(normalized[0, :, 0], (x[0, :, 0] - 4.0) / np.sqrt(5.0 + 1e-5), atol=1e-6)
     restored = np.asarray(undo([normalized, reference, std]))
     assert np.allclose(restored, x, atol=1e-5)
 
 
 def test_a_constant_window_is_forecast_as_that_constant():
-    """Scaled back by the window's spread (0), not by sqrt(epsilon): no 1e-4 drift off an all-zero series."""
+    """Scaled back by 0, not by sqrt(epsilon): no 1e-4 drift off an all-zero series."""
     model = _model(**SEGRNN, normalization_scale=True)
     out = np.asarray(model(np.full((2, 12, 3), 7.0, dtype="float32")))
     assert np.isfinite(out).all() and np.allclose(out, 7.0, rtol=0, atol=1e-6)

@@ -16,10 +16,12 @@ class WindowNormalization(keras.layers.Layer):
     Forecasting the change from a reference level instead of the level itself is a large
     accuracy gain on series whose level drifts (RevIN, SegRNN). With `scale`, the window is
     also divided by its own standard deviation, sqrt(var + epsilon) so that a constant
-    window stays finite, and the layer returns (normalized, reference, std) where std is
-    sqrt(var) itself: the forecast is scaled back by the window's own spread, so a constant
-    window is forecast as that constant, not as it plus the network's output times sqrt(epsilon).
+    window stays finite, and the layer returns (normalized, reference, std). A constant window
+    (variance under `CONSTANT`) returns std 0: it is forecast as that constant, not as it plus the
+    network's output times sqrt(epsilon) (an all-zero series forecast at 1e-4).
     """
+
+    CONSTANT = 1e-10  # in the scaled units the windows are in (order 1): float32 noise of equal values is far below
 
     def __init__(self, mode: str = "last", scale: bool = False, epsilon: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
@@ -39,7 +41,8 @@ class WindowNormalization(keras.layers.Layer):
         if not self.scale:
             return inputs - reference, reference
         var = ops.var(inputs, axis=1, keepdims=True)
-        return (inputs - reference) / ops.sqrt(var + self.epsilon), reference, ops.sqrt(var)
+        std = ops.sqrt(var + self.epsilon)
+        return (inputs - reference) / std, reference, ops.where(var > self.CONSTANT, std, ops.zeros_like(std))
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "scale": self.scale, "epsilon": self.epsilon}
