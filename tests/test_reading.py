@@ -118,6 +118,31 @@ def test_date_assembled_from_year_month_day_hour_columns(data_dir):
     assert series.frame["pm2.5"].isna().sum() > 0  # the NA cells stay missing until the fill policy
 
 
+def test_year_month_day_hour_columns_are_found_without_the_setting(data_dir, tmp_path):
+    """The Beijing file as published: `year` alone would repeat each timestamp 8,760 times."""
+    series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"])
+    assert series.index[1] == pd.Timestamp("2010-01-01 01:00") and series.frequency == "h"
+    assert any("assembled from its columns year, month, day, hour" in note for note in series.notes)
+    path = tmp_path / "monthly.csv"  # year and month only: the first of each month
+    path.write_text("Year,Month,y\n" + "".join(f"{2000 + m // 12},{m % 12 + 1},{m}\n" for m in range(30)))
+    series = _load(path)
+    assert series.index[13] == pd.Timestamp("2001-02-01") and series.frequency.startswith("M")
+    assert _load(path, time_column=["Year", "Month"]).index[13] == pd.Timestamp("2001-02-01")
+    path.write_text("month,day,y\n" + "".join(f"1,{d},{d}\n" for d in range(1, 29)))  # no year: refused, not a crash
+    with pytest.raises(UserError, match="year and month at least"):
+        _load(path, time_column=["month", "day"])
+
+
+def test_a_date_column_with_an_hour_column_beside_it(tmp_path):
+    """`Date,Hour,Load` with hours 1 to 24 (hour ending, as grid operators publish): one hourly series."""
+    path = tmp_path / "load.csv"
+    days = pd.date_range("2022-01-01", periods=3).strftime("%m/%d/%Y")
+    path.write_text("Date,Hour,Load\n" + "".join(f"{d},{h},{10 * i + h}\n" for i, d in enumerate(days) for h in range(1, 25)))
+    series = _load(path, targets=["Load"])
+    assert series.frequency == "h" and len(series.index) == 72
+    assert series.index[0] == pd.Timestamp("2022-01-01 01:00") and series.index[-1] == pd.Timestamp("2022-01-04 00:00")
+
+
 def test_date_and_time_columns_are_joined_and_a_missing_cell_is_named(tmp_path):
     path = tmp_path / "split.csv"
     path.write_text("date,time,y\n" + "".join(f"2024-01-01,{h:02d}:00,{h}\n" for h in range(12)))

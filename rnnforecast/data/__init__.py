@@ -19,7 +19,7 @@ from rnnforecast.data.grid import (  # noqa: F401
     infer_frequency,
     season_length,
 )
-from rnnforecast.data.io import TIME_NAMES, detect_time_column, is_parquet, read_table  # noqa: F401
+from rnnforecast.data.io import TIME_NAMES, detect_time_columns, is_parquet, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import (  # noqa: F401
     fit_preprocessing, floored, known_future, lowest, prepare, static_scaling, unscale,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnforecast.data.parse import _datetimes, _numbers_as_times
+from rnnforecast.data.parse import DATE_PARTS, _datetimes, _numbers_as_times
 from rnnforecast.errors import UserError
 
 TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "ts", "month", "day", "period")
@@ -244,6 +244,41 @@ def _separator(sample: str) -> str:
         if len(counts) == 1 and (cells := counts.pop() + 1) > best_cells:
             best, best_cells = sep, cells
     return best
+
+
+def detect_time_columns(frame: pd.DataFrame) -> list[str]:
+    """The time as the file holds it: one column (detect_time_column), or the date spread over year, month (day,
+    hour, minute, second) columns of whole numbers, as in the Beijing PM2.5 file: those columns together."""
+    found = detect_time_column(frame)
+    parts = _date_part_columns(frame)
+    if parts and (found is None or found in parts):
+        return parts
+    hour = next((c for c in frame.columns if str(c).strip().lower() == "hour"), None)
+    if found is not None and hour is not None and hour != found and _hours_of_repeated_days(frame[found], frame[hour]):
+        return [found, hour]  # "date,hour,load": the day's date on every row, the hour beside it
+    return [found] if found else []
+
+
+def _hours_of_repeated_days(dates: pd.Series, hours: pd.Series) -> bool:
+    """Whether a date column repeats its days while an hour column (whole numbers 0 to 24) moves on."""
+    sample = pd.DataFrame({"date": dates, "hour": pd.to_numeric(hours, errors="coerce")}).dropna().head(50)
+    h = sample["hour"]
+    return (len(sample) > 1 and sample["date"].duplicated().any() and h.nunique() > 1
+            and bool(((h % 1 == 0) & (h >= 0) & (h <= 24)).all()))
+
+
+def _date_part_columns(frame: pd.DataFrame) -> list[str]:
+    """year, month and the parts after them that follow without a gap, when all hold whole numbers; else []."""
+    by_name = {str(c).strip().lower(): c for c in frame.columns}
+    parts = []
+    for part in DATE_PARTS:
+        if part not in by_name:
+            break
+        sample = pd.to_numeric(frame[by_name[part]].dropna().head(50), errors="coerce")
+        if sample.empty or sample.isna().any() or (sample % 1 != 0).any():
+            break
+        parts.append(by_name[part])
+    return parts if len(parts) >= 2 else []
 
 
 def detect_time_column(frame: pd.DataFrame) -> str | None:

@@ -143,8 +143,9 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         for column in columns[1:]:
             text = text + " " + table[column].astype(str)
     if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
-        parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
-        times = pd.to_datetime(parts, errors="coerce")
+        times = _assembled(table, columns, where)
+    elif len(columns) == 2 and columns[1].strip().lower() == "hour" and _whole_hours(table[columns[1]]) is not None:
+        times = _datetimes(table[columns[0]])[0] + pd.to_timedelta(_whole_hours(table[columns[1]]), unit="h")
     elif len(columns) == 1 and text.notna().all() and (numeric := _numbers_as_times(text)) is not None:
         times, what = numeric
         if what != "years":
@@ -170,6 +171,26 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
             f"{text.iloc[row]!r} on line {_line(text, row)}. Fix or remove that row, or set data.time_column."
         )
     return times
+
+
+def _assembled(table: pd.DataFrame, columns: list[str], where: str) -> pd.Series:
+    """Times from year, month (day, hour, minute, second) columns; a month without a day is its first day."""
+    parts = table[columns].apply(pd.to_numeric, errors="coerce").rename(columns=str.lower)
+    if not {"year", "month"} <= set(parts.columns):
+        raise UserError(
+            f"time columns {', '.join(columns)} in {where}: a date is assembled from year and month at least (then day, "
+            "hour, minute, second). Add those columns to data.time_column, or name one column that holds whole dates."
+        )
+    if "day" not in parts.columns:
+        parts["day"] = 1
+    return pd.to_datetime(parts[[p for p in DATE_PARTS if p in parts.columns]], errors="coerce")
+
+
+def _whole_hours(cells: pd.Series) -> pd.Series | None:
+    """An hour column's whole numbers 0 to 24 (24: hour ending, as energy data writes it), else None."""
+    hours = pd.to_numeric(cells, errors="coerce")
+    ok = hours.dropna()
+    return hours if len(ok) and ((ok % 1 == 0) & (ok >= 0) & (ok <= 24)).all() else None
 
 
 def _line(cells: pd.Series, row: int) -> int:

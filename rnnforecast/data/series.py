@@ -18,7 +18,7 @@ from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
-from rnnforecast.data.io import detect_time_column, read_table
+from rnnforecast.data.io import detect_time_columns, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
 from rnnforecast.errors import UserError
 
@@ -296,7 +296,7 @@ def used_columns(cfg: DataConfig) -> list[str] | None:
 
 def time_columns_of(cfg: DataConfig, table: pd.DataFrame) -> list[str]:
     """The configured time column(s), or the detected one, or none."""
-    return _as_list(cfg.time_column) or [c for c in [detect_time_column(table)] if c]
+    return _as_list(cfg.time_column) or detect_time_columns(table)
 
 
 def table_to_series(
@@ -333,7 +333,9 @@ def table_to_series(
     columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features) + list(cfg.future_features)
     values = values[columns]
     notes: list[str] = []
-    time_columns = time_columns or [c for c in [detect_time_column(table)] if c]
+    if not time_columns and len(time_columns := detect_time_columns(table)) > 1 and not cfg.id_column:
+        notes.append(f"the time in {path.name} is assembled from its columns {', '.join(time_columns)} "
+                     "(set data.time_column to read it otherwise).")
     if not time_columns:
         if cfg.calendar:
             raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
