@@ -126,6 +126,15 @@ def test_missing_file_error_names_both_places_tried(tmp_path, monkeypatch):
     assert str(tmp_path / "nope.csv") in message and str(tmp_path / "configs" / "nope.csv") in message
 
 
+@pytest.mark.parametrize("name", ["sales.csv", "sales.csv.gz", "Sales.Parquet"])
+def test_a_data_file_given_as_the_config_gets_a_config_to_save(tmp_path, name):
+    (tmp_path / name).write_text("date,sales\n2024-01-01,3\n")
+    with pytest.raises(UserError, match="is a data file") as refused:
+        config.load_config(tmp_path / name)
+    saved = tmp_path / (name.split(".")[0] + ".yaml")
+    assert f"as {saved}" in str(refused.value) and "  path: " + name in str(refused.value)
+
+
 def test_yaml_syntax_error_gives_the_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("data:\n  path: x.csv\n  targets: [y\nwindow: {}\n")

@@ -31,6 +31,7 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
         raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
     if not path.is_file():
         raise UserError(f"config file {path} does not exist. Check the path, or start from one in configs/.")
+    _refuse_a_data_file(path)
     raw = read_yaml(path)
     for item in overrides:
         apply_override(raw, item)
@@ -87,6 +88,23 @@ class _Loader(yaml.SafeLoader):
                                       f"and {line}), and YAML would silently keep only the second", key_node.start_mark)
                 seen[key] = line
         return super().construct_mapping(node, deep)
+
+
+DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".xlsx", ".xls", ".json", ".jsonl")
+
+
+def _refuse_a_data_file(path: Path) -> None:
+    """`rnnforecast train sales.csv`, a newcomer's first try: say what a config is, with one to save beside it."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2", ".xz", ".zip")]
+    if not suffixes or suffixes[-1] not in DATA_SUFFIXES:
+        return
+    stem = path.name[: -len("".join(path.suffixes))] or "config"
+    raise UserError(
+        f"{path} is a data file; train and backtest read a YAML config that names it. Save these lines as "
+        f"{path.with_name(stem + '.yaml')} (your target column and the number of steps to forecast filled in), then run "
+        f"`rnnforecast train {path.with_name(stem + '.yaml')}`:\n"
+        f"data:\n  path: {path.name}\n  targets: [COLUMN_TO_FORECAST]\nwindow:\n  horizon: STEPS_TO_FORECAST"
+    )
 
 
 def read_yaml(path: Path) -> dict:
