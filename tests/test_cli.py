@@ -149,6 +149,13 @@ def test_help(command):
     assert result.exit_code == 0 and "Usage" in result.stdout
 
 
+def test_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"rnnforecast {version('rnnforecast')}\n"
+
+
 def test_help_shows_the_install_extra_in_brackets():
     """Rich reads `[classical]` as markup unless escaped: the help said `pip install 'rnnforecast'`."""
     result = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
