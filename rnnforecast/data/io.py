@@ -87,7 +87,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
-        raise UserError(f"data file {path} could not be read as CSV: {exc}. Check that it is a CSV file.") from None
+        raise UserError(f"data file {path} could not be read as CSV: {str(exc).strip()}. Check that it is a CSV file.") from None
     names = [str(c).strip() for c in header]
     if commented_header:
         names[0] = names[0].lstrip("#").strip()
