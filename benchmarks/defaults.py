@@ -11,6 +11,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py short-single --out /tmp/dev  # round 20: panels' series one by one, single files
     python benchmarks/defaults.py mid-single --out /tmp/dev  # round 22: the long series cut to 300, 700, 1,500 rows
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
+    python benchmarks/defaults.py median --out /tmp/dev  # round 25: a panel's median of three against the thirds
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -874,8 +876,6 @@ def combine(out: Path, only: list[str] | None) -> None:
     """
     import yaml
 
-    import peers
-
     folder, rows = out / "holdout", []
     for entry in collection.PANELS:
         name, H, season = entry["name"], entry["horizon"], entry["season"]
@@ -884,20 +884,9 @@ def combine(out: Path, only: list[str] | None) -> None:
         raw = yaml.safe_load((folder / f"{name}.yaml").read_text())
         chosen = validation_score(raw, combine=True)["chosen_on_all"]
         weights = dict(zip(("model", "AutoETS", "AutoTheta"), COMBINATIONS[chosen]))
-        train, test = _holdout_split(name, H, out)
-        ours = pd.read_csv(folder / f"{name}-forecast-defaults.csv").rename(columns={"value": "forecast"})
-        ours = ours.assign(step=ours.groupby("id").cumcount() + 1)[["id", "step", "forecast"]]
-        found = {"model": ours, **pd.read_pickle(folder / f"{name}-peers.pkl")}
-        joined = test
-        for forecaster in ("model", "AutoETS", "AutoTheta"):
-            joined = joined.merge(found[forecaster].rename(columns={"forecast": forecaster}), on=["id", "step"], how="left")
-        last = train.groupby("id")["value"].last()
-        joined["model"] = joined["model"].fillna(joined["id"].map(last))  # as the report fills a series not forecast
+        joined, mean_mase = _holdout_forecasts(name, H, season, out, "defaults")
         joined["combined"] = sum(w * joined[k] for k, w in weights.items())
-        history = {key: group["value"].to_numpy() for key, group in train.groupby("id")}
-        mase = {forecaster: float(joined.groupby("id").apply(
-                    lambda g: peers.mase(g["actual"], g[forecaster], history[g.name], season), include_groups=False).mean())
-                for forecaster in ("model", "combined", "AutoETS", "AutoTheta")}
+        mase = {forecaster: mean_mase(joined, forecaster) for forecaster in ("model", "combined", "AutoETS", "AutoTheta")}
         row = {"item": name, "chosen": chosen, "mean_mase": {k: round(v, 4) for k, v in mase.items()},
                "ratio": mase["combined"] / mase["model"]}
         rows.append(row)
@@ -908,6 +897,55 @@ def combine(out: Path, only: list[str] | None) -> None:
         ratio = float(np.exp(np.mean([np.log(r["ratio"]) for r in rows])))
         print(f"geometric mean ratio over the panels {ratio:.4f} (needs <= {0.99 ** (14 / 4):.4f}):",
               "build model.combine" if ratio <= 0.99 ** (14 / 4) else "no change")
+
+
+def _holdout_forecasts(name: str, H: int, season: int, out: Path, label: str) -> tuple[pd.DataFrame, Callable]:
+    """A `holdout` run's forecasts joined on the held-back points (id, step, actual, model, AutoETS, AutoTheta), and
+    the mean MASE of one of its columns. A series the network did not forecast gets its last value, as in `holdout`."""
+    import peers
+
+    folder = out / "holdout"
+    train, test = _holdout_split(name, H, out)
+    ours = pd.read_csv(folder / f"{name}-forecast-{label}.csv").rename(columns={"value": "forecast"})
+    ours = ours.assign(step=ours.groupby("id").cumcount() + 1)[["id", "step", "forecast"]]
+    found = {"model": ours, **pd.read_pickle(folder / f"{name}-peers.pkl")}
+    joined = test
+    for forecaster in ("model", "AutoETS", "AutoTheta"):
+        joined = joined.merge(found[forecaster].rename(columns={"forecast": forecaster}), on=["id", "step"], how="left")
+    joined["model"] = joined["model"].fillna(joined["id"].map(train.groupby("id")["value"].last()))
+    history = {key: group["value"].to_numpy() for key, group in train.groupby("id")}
+
+    def mean_mase(frame: pd.DataFrame, column: str) -> float:
+        return float(frame.groupby("id").apply(
+            lambda g: peers.mase(g["actual"], g[column], history[g.name], season), include_groups=False).mean())
+
+    return joined, mean_mase
+
+
+def median(out: Path, only: list[str] | None) -> None:
+    """Round 25: a panel's network, AutoETS and AutoTheta combined by their median against their mean (the thirds).
+
+    Reads what `holdout --out OUT --set model.combine=none` left (the network alone and the peers on the same rows);
+    one JSON line per panel in OUT/median.jsonl, then the round's rule.
+    """
+    rows = []
+    for entry in collection.PANELS:
+        name, H, season = entry["name"], entry["horizon"], entry["season"]
+        if only and name not in only:
+            continue
+        joined, mean_mase = _holdout_forecasts(name, H, season, out, "model-combine-none")
+        three = joined[["model", "AutoETS", "AutoTheta"]]
+        joined["thirds"], joined["median"] = three.mean(axis=1), three.median(axis=1)
+        scores = {c: round(mean_mase(joined, c), 4) for c in ("model", "thirds", "median", "AutoETS", "AutoTheta")}
+        row = {"item": name, "mean_mase": scores, "ratio": scores["median"] / scores["thirds"]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        with open(out / "median.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+    if len(rows) == len(collection.PANELS):
+        ratio = _geometric_mean([r["ratio"] for r in rows])
+        print(f"geometric mean ratio median/thirds over the panels {ratio:.4f} (needs <= {0.99 ** (14 / 4):.4f}):",
+              "adopt the median" if ratio <= 0.99 ** (14 / 4) else "no change")
 
 
 def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
@@ -971,7 +1009,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single",
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median",
              "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
@@ -1007,6 +1045,8 @@ def main() -> None:
         short_single(args.out, args.every, args.overrides, args.offset)
     elif args.step == "mid-single":
         mid_single(args.out, args.data_dir, args.only, args.overrides)
+    elif args.step == "median":
+        median(args.out, args.only)
     elif args.step == "combine":
         combine(args.out, args.only)
     elif args.step == "neuralforecast":

@@ -178,9 +178,9 @@ def predict(
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
-    if output is not None:
-        runs.table_format(output)  # a name it cannot write is refused before the forecast is made
     loaded = runs.load(run, data, reads_data=True)
+    if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast
+        runs.check_table_output(output, inputs=(loaded.config.data.path, data))
     if cluster is None:
         forecast = forecasting.forecast_run(loaded, data, series or None)
     else:

@@ -197,7 +197,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
 
     A panel run draws small multiples of a few series (the first ones, or `only`).
     """
-    image_format(output)  # an output that is no image is refused before any work
+    _check(output)  # an output that is no image, or an image it may not replace, is refused before any work
     model, final = forecasting.models_for_future(run)
     if run.is_panel:
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
@@ -222,6 +222,11 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     _save(fig, output, dpi=110)
+
+
+def _check(output: Path) -> None:
+    image_format(output)
+    runs.check_output(output, replaceable=runs.made_by_matplotlib, what="plot")
 
 
 def _save(fig, output: Path, dpi: int) -> None:

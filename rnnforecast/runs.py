@@ -238,8 +238,15 @@ PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibratio
 
 def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=(),
                  replaceable: Callable[[Path], bool] | None = None, what: str = "forecast") -> None:
-    """A file the user named, written atomically; refused when it would replace a run's own file, an input or a
-    file this tool did not write.
+    """A file the user named, written atomically once `check_output` allows it."""
+    check_output(target, option, inputs, replaceable, what)
+    atomic_write(Path(target), write)
+
+
+def check_output(target: Path, option: str = "--output", inputs=(),
+                 replaceable: Callable[[Path], bool] | None = None, what: str = "forecast") -> None:
+    """Refuse a file the user named when writing it would replace a run's own file, an input or a file this tool did
+    not write; commands call it before their work too, so a refusal does not come after minutes of forecasting.
 
     `inputs`: the files the command read (the run's data file, a newer one): a forecast written
     over them would destroy the data it was made from (`-o data.csv` for `-o forecast.csv`).
@@ -266,7 +273,6 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
             f"{what} there would replace that file. Choose another name (for example {example}), or delete the file "
             "first if it is not needed."
         )
-    atomic_write(target, write)
 
 
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")  # what pandas writes without another package
@@ -294,19 +300,24 @@ def table_format(target: Path) -> str:
     return kind
 
 
-# A forecast's own columns: quantiles beside each target (`Temp_q0.1`), then a mix's parts in a panel's long format.
+# A forecast's quantile columns, beside each target (`Temp_q0.1`).
 QUANTILE_COLUMN = re.compile(r".+_q(0(\.\d+)?|1(\.0+)?)$")
 
 
-def earlier_forecast(target: Path, frame: pd.DataFrame) -> bool:
-    """Whether a file holds a forecast this tool wrote (this one's columns, or any with quantile columns): a rerun
-    replaces it; any other table of that name is the user's and is kept."""
+def earlier_forecast(target: Path) -> bool:
+    """Whether a file holds a forecast this tool wrote (every forecast has quantile columns): a rerun replaces it;
+    any other table of that name is the user's and is kept."""
     try:
         columns = _columns(target)
     except (OSError, ValueError, ImportError):  # unreadable, not a table, not UTF-8: not ours
         return False
-    columns = [str(column) for column in columns]
-    return columns == [str(column) for column in frame.columns] or any(QUANTILE_COLUMN.match(c) for c in columns)
+    return any(QUANTILE_COLUMN.match(str(column)) for column in columns)
+
+
+def check_table_output(target: Path, inputs=()) -> None:
+    """`predict --output`, checked before the forecast is made: a name it cannot write or a file it may not replace."""
+    table_format(target)
+    check_output(target, inputs=inputs, replaceable=earlier_forecast)
 
 
 def _columns(target: Path) -> list:
@@ -348,8 +359,7 @@ def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inp
         "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t"),
         "csv": lambda tmp: frame.to_csv(tmp, index=False),
     }
-    write_output(target, writers[kind], option, inputs,
-                 replaceable=lambda path: earlier_forecast(path, frame))
+    write_output(target, writers[kind], option, inputs, replaceable=earlier_forecast)
 
 
 def write_json(target: Path, payload: dict) -> None:

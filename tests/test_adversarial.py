@@ -385,7 +385,7 @@ def test_output_never_replaces_the_data_the_forecast_was_made_from(run, tmp_path
     _refused(_invoke(tmp_path, ["predict", run, "--data", newer, "--output", tmp_path / "link.csv"]), "is the data file")
 
 
-def test_output_never_replaces_a_file_that_is_not_an_earlier_forecast(run, tmp_path):
+def test_output_never_replaces_a_file_that_is_not_an_earlier_forecast(run, tmp_path, monkeypatch):
     (tmp_path / "notes.py").write_text("print('mine')\n")
     _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "notes.py"]), "notes.py already exists",
              "not an earlier forecast")
@@ -394,17 +394,21 @@ def test_output_never_replaces_a_file_that_is_not_an_earlier_forecast(run, tmp_p
         result = _invoke(tmp_path, ["predict", run, "--output", tmp_path / "forecast"], allowed=("forecast",))
         assert result.exit_code == 0, result.output
     (tmp_path / "sales.csv").write_text("date,sales\n2020-01-01,3\n")  # the user's own table: kept
-    _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "sales.csv"]), "sales.csv already exists",
-             "not an earlier forecast")
+    with monkeypatch.context() as patched:  # and refused before any forecasting (a panel's can take minutes)
+        patched.setattr("rnnforecast.forecasting.forecast_run", lambda *a: pytest.fail("forecast before the refusal"))
+        _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "sales.csv"]), "sales.csv already exists",
+                 "not an earlier forecast")
     (tmp_path / "old.csv").write_text("date,x,x_q0.1\n")  # another run's forecast: replaced, as a rerun expects
     assert _invoke(tmp_path, ["predict", run, "--output", tmp_path / "old.csv"], allowed=("old.csv",)).exit_code == 0
     assert "Temp_q0.9" in (tmp_path / "old.csv").read_text()
 
 
-def test_plot_output_never_replaces_an_image_it_did_not_draw(run, tmp_path):
+def test_plot_output_never_replaces_an_image_it_did_not_draw(run, tmp_path, monkeypatch):
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 a camera's file")
-    _refused(_invoke(tmp_path, ["plot", run, "--output", tmp_path / "photo.jpg"]), "photo.jpg already exists",
-             "not an earlier plot")
+    with monkeypatch.context() as patched:
+        patched.setattr("rnnforecast.forecasting.models_for_future", lambda *a: pytest.fail("work before the refusal"))
+        _refused(_invoke(tmp_path, ["plot", run, "--output", tmp_path / "photo.jpg"]), "photo.jpg already exists",
+                 "not an earlier plot")
     assert (tmp_path / "photo.jpg").read_bytes().endswith(b"a camera's file")
     for _ in range(2):  # its own plot (a stamp in the JPEG comment) is replaced by the next one
         result = _invoke(tmp_path, ["plot", run, "--output", tmp_path / "plot.jpg"], allowed=("plot.jpg",))
