@@ -12,6 +12,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py mid-single --out /tmp/dev  # round 22: the long series cut to 300, 700, 1,500 rows
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
     python benchmarks/defaults.py median --out /tmp/dev  # round 25: a panel's median of three against the thirds
+    python benchmarks/defaults.py short-panel --out /tmp/dev  # round 26: a panel's too-short series by ETS and Theta
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -912,6 +913,7 @@ def _holdout_forecasts(name: str, H: int, season: int, out: Path, label: str) ->
     joined = test
     for forecaster in ("model", "AutoETS", "AutoTheta"):
         joined = joined.merge(found[forecaster].rename(columns={"forecast": forecaster}), on=["id", "step"], how="left")
+    joined["short"] = joined["model"].isna()  # not forecast by the network: fewer rows than one input window
     joined["model"] = joined["model"].fillna(joined["id"].map(train.groupby("id")["value"].last()))
     history = {key: group["value"].to_numpy() for key, group in train.groupby("id")}
 
@@ -946,6 +948,34 @@ def median(out: Path, only: list[str] | None) -> None:
         ratio = _geometric_mean([r["ratio"] for r in rows])
         print(f"geometric mean ratio median/thirds over the panels {ratio:.4f} (needs <= {0.99 ** (14 / 4):.4f}):",
               "adopt the median" if ratio <= 0.99 ** (14 / 4) else "no change")
+
+
+def short_panel(out: Path, only: list[str] | None) -> None:
+    """Round 26: a panel's series too short for the network forecast by the mean of AutoETS and AutoTheta, against
+    the naive fill (the series left out of `predict`); every other series the thirds in both.
+
+    Reads what `holdout --out OUT --set model.combine=none` left; one JSON line per panel in OUT/short-panel.jsonl.
+    """
+    rows = []
+    for entry in collection.PANELS:
+        name, H, season = entry["name"], entry["horizon"], entry["season"]
+        if only and name not in only:
+            continue
+        joined, mean_mase = _holdout_forecasts(name, H, season, out, "model-combine-none")
+        thirds = joined[["model", "AutoETS", "AutoTheta"]].mean(axis=1)
+        joined["reference"] = thirds.where(~joined["short"], joined["model"])  # the naive fill where short
+        joined["candidate"] = thirds.where(~joined["short"], joined[["AutoETS", "AutoTheta"]].mean(axis=1))
+        scores = {c: round(mean_mase(joined, c), 4) for c in ("reference", "candidate", "AutoETS", "AutoTheta")}
+        row = {"item": name, "short_series": int(joined.loc[joined["short"], "id"].nunique()), "mean_mase": scores,
+               "ratio": scores["candidate"] / scores["reference"]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        with open(out / "short-panel.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+    if len(rows) == len(collection.PANELS):
+        ratio = _geometric_mean([r["ratio"] for r in rows])
+        print(f"geometric mean ratio over the panels {ratio:.4f} (adopted unless above 1.0):",
+              "adopt" if ratio <= 1.0 else "no change")
 
 
 def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
@@ -1009,7 +1039,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median",
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median", "short-panel",
              "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
@@ -1045,6 +1075,8 @@ def main() -> None:
         short_single(args.out, args.every, args.overrides, args.offset)
     elif args.step == "mid-single":
         mid_single(args.out, args.data_dir, args.only, args.overrides)
+    elif args.step == "short-panel":
+        short_panel(args.out, args.only)
     elif args.step == "median":
         median(args.out, args.only)
     elif args.step == "combine":

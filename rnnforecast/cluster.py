@@ -73,8 +73,12 @@ def series_ids(run, data_path: Path | None, only: list[str] | None) -> list[str]
     table = data.read_table(Path(data_path or run.config.data.path), [id_column])
     if id_column not in table.columns:
         raise UserError(f"column '{id_column}' (data.id_column) is not in {Path(data_path or run.config.data.path).name}.")
+    from rnnforecast.forecasting import combination
+
     ids = sorted(set(data.id_keys(table[id_column])))
     skipped = set(run.prep.get("skipped", [])) if data_path is None else set()
+    if combination.forecasts_short_series(run):  # those too short for the network are forecast by the classical models
+        skipped -= set(run.prep.get("too_short", []))
     return [key for key in ids if key not in skipped]
 
 

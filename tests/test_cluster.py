@@ -36,7 +36,7 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     """Five series cut into partitions over two worker processes: the same table, in the same order."""
     frame = pd.read_csv(DATA / "daily-min-temperatures.csv").tail(300)
     parts = [frame.assign(id=f"s{i}", Temp=frame["Temp"] * (1 + i / 2)) for i in range(5)]
-    parts.append(frame.tail(10).assign(id="short"))  # shorter than one window: left out by training and predict
+    parts.append(frame.tail(10).assign(id="short"))  # shorter than one window: AutoETS and AutoTheta forecast it
     pd.concat(parts).to_csv(tmp_path / "p.csv", index=False)
     raw = tiny_config(tmp_path / "p.csv", data={"id_column": "id"}, run={"dir": str(tmp_path / "runs")},
                       training={"refit": True})
@@ -49,9 +49,9 @@ def test_a_panel_forecast_on_two_local_workers_is_the_one_process_forecast(tmp_p
     assert runner.invoke(app, ["predict", str(run), "--output", str(one)]).exit_code == 0
     result = runner.invoke(app, ["predict", str(run), "--cluster", "local:2", "--output", str(many)])
     assert result.exit_code == 0, result.output
-    assert "5 series x 7 steps" in result.stderr
+    assert "6 series x 7 steps" in result.stderr
     alone, fanned = pd.read_csv(one), pd.read_parquet(many)
-    assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4"]
+    assert list(fanned["id"].unique()) == ["s0", "s1", "s2", "s3", "s4", "short"]
     pd.testing.assert_frame_equal(fanned.astype({"Date": str}), alone, check_exact=False, rtol=1e-6)
 
     # The other commands join a running cluster by its scheduler's address, as on many machines (one start of the

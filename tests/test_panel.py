@@ -66,7 +66,7 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     cfg_path = _config(tmp_path, _panel_csv(tmp_path / "p.csv", n_series=30))
     result = runner.invoke(app, ["train", str(cfg_path)])
     assert result.exit_code == 0, result.output
-    assert "2 of 30 series are shorter than one input window (21 steps) and are left out: s003, s007" in result.stderr
+    assert "2 of 30 series are shorter than one input window (21 steps) and are left out of training" in result.stderr
     run = Path(result.stdout.strip().splitlines()[-1])
 
     result = runner.invoke(app, ["evaluate", str(run)])
@@ -89,11 +89,25 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
 
     monkeypatch.setattr(importlib.import_module("rnnforecast.forecasting.inference"), "PREDICT_CHUNK", 25)
     out = tmp_path / "all.csv"
-    assert runner.invoke(app, ["predict", str(run), "--output", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["predict", str(run), "--output", str(out)])
+    assert result.exit_code == 0, result.output
     forecast = pd.read_csv(out)
     assert list(forecast.columns) == ["store", "day", "sales", "sales_q0.1", "sales_q0.5", "sales_q0.9"]
     assert (forecast["sales_q0.1"] <= forecast["sales_q0.5"]).all() and (forecast["sales_q0.5"] <= forecast["sales_q0.9"]).all()
-    assert forecast.groupby("store").size().eq(7).all() and forecast["store"].nunique() == 28
+    assert forecast.groupby("store").size().eq(7).all() and forecast["store"].nunique() == 30
+    assert list(forecast["store"].unique()) == sorted(forecast["store"].unique())  # the panel's order, short ones in it
+    # The two series of 12 days (fewer than the 21-step window): the mean of AutoETS and AutoTheta on their own rows,
+    # with the two models' own intervals around it (round 26), and a note that says so.
+    assert "2 series hold fewer rows than one input window (21 steps)" in result.stderr and "s003, s007" in result.stderr
+    from rnnforecast.forecasting import classical
+
+    for key in ("s003", "s007"):
+        own = pd.read_csv(tmp_path / "p.csv").query("store == @key").sort_values("day")
+        point, bands = classical.mean_with_quantiles(own[["sales"]].to_numpy(), 7, 7, [0.1, 0.5, 0.9])
+        rows = forecast[forecast.store == key]
+        np.testing.assert_allclose(rows["sales"].to_numpy(), point[:, 0], rtol=1e-9)
+        np.testing.assert_allclose(rows["sales_q0.9"].to_numpy(), bands[:, 0, 2], rtol=1e-9)
+        assert (rows["sales_q0.9"] > rows["sales"]).all() and rows["day"].iloc[0] > own["day"].iloc[-1]
     table = pd.read_csv(tmp_path / "p.csv")
     last = pd.to_datetime(table[table.store == "s010"]["day"]).max()
     first = pd.to_datetime(forecast[forecast.store == "s010"]["day"]).min()

@@ -116,6 +116,40 @@ def _fitted(name: str, history: np.ndarray, season: int):
     return models.Naive().fit(history)
 
 
+def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of AutoETS's and AutoTheta's forecasts from the end of a short series, with quantiles from the two
+    models' own prediction intervals: what a panel series too short for the network is forecast by (round 26).
+
+    Args:
+        values: (rows, targets) in the data's units, a few rows at least one of them observed (gaps interpolated).
+        quantiles: the levels to return, e.g. [0.1, 0.5, 0.9].
+
+    Returns:
+        (point (horizon, targets), bands (horizon, targets, quantiles)). Each quantile is the point plus the two
+        models' mean offset from their own forecast at the central interval of that level (0.1 and 0.9: the 80% one),
+        kept on its side of the point and in order.
+    """
+    levels = {q: round(abs(1 - 2 * float(q)) * 100, 6) for q in quantiles}
+    wanted = sorted({level for level in levels.values() if level > 0})
+    point = np.empty((horizon, values.shape[1]))
+    bands = np.empty((horizon, values.shape[1], len(quantiles)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j in range(values.shape[1]):
+            y = pd.Series(values[:, j], dtype="float64").interpolate(limit_direction="both").to_numpy()
+            found = [_fitted(name, y[-HISTORY:], season).predict(horizon, level=wanted or None) for name in NAMES]
+            point[:, j] = np.mean([f["mean"] for f in found], axis=0)
+            for k, q in enumerate(quantiles):
+                level, side = levels[q], ("lo" if q < 0.5 else "hi")
+                if level == 0:
+                    bands[:, j, k] = point[:, j]
+                    continue
+                offset = np.nan_to_num(np.mean(  # a one-row series has no spread to give an interval: none
+                    [np.asarray(f[f"{side}-{level}"], dtype="float64") - f["mean"] for f in found], axis=0))
+                bands[:, j, k] = point[:, j] + (np.minimum(offset, 0) if side == "lo" else np.maximum(offset, 0))
+    return point, np.sort(bands, axis=-1)
+
+
 @dataclass(frozen=True)
 class Job:
     """One series' fits: the arguments of `forecasts`."""

@@ -84,6 +84,19 @@ def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, valid
             f"{FILE}; model.combine: none keeps the network alone)."]
 
 
+def forecasts_short_series(run: Run) -> bool:
+    """Whether `predict` forecasts a panel's series too short for the network by AutoETS and AutoTheta (round 26):
+    when the run mixes the network with them (statsforecast installed, model.combine not none)."""
+    return run.is_panel and weights(run) is not None and classical.installed()
+
+
+def short_series_note(keys: list, input_length: int) -> str:
+    examples = ", ".join(map(str, keys[:5])) + (" ..." if len(keys) > 5 else "")
+    return (f"{len(keys)} series hold fewer rows than one input window ({input_length} steps): each is forecast by the "
+            f"mean of AutoETS and AutoTheta fitted on its own rows, with their prediction intervals "
+            f"(benchmarks/DEFAULTS.md round 26): {examples}")
+
+
 def panel_choice(setting: str, n_series: int) -> dict:
     """What a panel's combination.json holds: `auto`'s thirds (the network alone above MAX_SERIES), or the named mix."""
     if setting == "auto" and n_series > MAX_SERIES:

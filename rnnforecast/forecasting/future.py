@@ -13,6 +13,7 @@ from rnnforecast.forecasting import combination
 from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
 from rnnforecast.forecasting.inference import (
     Prepared,
+    load_panel_of,
     point_of,
     predict_stacked,
     prepare,
@@ -191,8 +192,42 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
 
     `panel`: the data already read (a cluster worker reads it once for all its partitions).
     """
-    prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel)
-    return panel_future(run, prepared, model, calibrated_panel(run) if prepared else None)
+    panel = load_panel_of(run, data_path) if panel is None else panel
+    short: dict | None = {} if combination.forecasts_short_series(run) else None
+    prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel, too_short=short)
+    table = panel_future(run, prepared, model, calibrated_panel(run) if prepared else None)
+    if not short:
+        return table
+    notes.append(combination.short_series_note(list(short), run.config.window.input_length))
+    order = {key: k for k, key in enumerate(only if only is not None else panel)}  # the file's order, or --series's
+    both = pd.concat([table, short_future(run, short)], ignore_index=True)
+    return both.sort_values(run.prep["id_column"], key=lambda ids: ids.map(order), kind="stable", ignore_index=True)
+
+
+def short_future(run: Run, short: dict) -> pd.DataFrame:
+    """The series too short for the network (fewer rows than one input window): each forecast by the mean of AutoETS
+    and AutoTheta fitted on its rows, its quantiles from their prediction intervals (round 26), as panel_future's table."""
+    from rnnforecast.forecasting import classical
+
+    targets, H = run.prep["targets"], run.config.window.horizon
+    quantiles = [float(q) for q in run.config.calibration.quantiles]
+    parts = []
+    for key, series in short.items():
+        values = series.frame[targets].to_numpy(dtype="float64")
+        point, bands = classical.mean_with_quantiles(values, H, int(run.prep["season_length"]), quantiles)
+        try:  # counts stay at or above 0 (data.floor: auto), as the network's forecasts do
+            floor = data.lowest(data.target_floors(values.T, run.config.data.floor, targets, series.label), len(targets))
+        except UserError:  # below a floor the user set: the series' own values say otherwise; none applied
+            floor = data.lowest(None, len(targets))
+        times = data.future_index(series.index, series.frequency, H)
+        table = {run.prep["id_column"]: [key] * H, times.name or "step": times}
+        for t, target in enumerate(targets):
+            table[target] = np.maximum(point[:, t], floor[t])
+        for t, target in enumerate(targets):
+            for k, q in enumerate(quantiles):
+                table[f"{target}_q{q:g}"] = np.maximum(bands[:, t, k], floor[t])
+        parts.append(pd.DataFrame(table))
+    return pd.concat(parts, ignore_index=True)
 
 
 def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:

@@ -262,6 +262,7 @@ def prepare_panel(
     unseen: bool = False,
     notes: list[str] | None = None,
     panel: dict[str, data.Series] | None = None,
+    too_short: dict[str, data.Series] | None = None,
 ) -> dict[str, Prepared]:
     """Each series of a panel run, prepared with its own fitted preprocessing.
 
@@ -274,6 +275,8 @@ def prepare_panel(
             otherwise they are left out.
         notes: a list that gets one line for every kind of series left out or treated so, for the user.
         panel: the data, already read by `load_panel_of(run, data_path)` (a cluster worker reads it once).
+        too_short: when given, the series with fewer rows than one input window go here (id -> Series), for the
+            caller to forecast otherwise, instead of being left out (or refused when asked for by --series).
 
     Returns:
         Series id -> Prepared, in the file's order.
@@ -299,6 +302,10 @@ def prepare_panel(
             f"series {', '.join(absent[:5])} not found in {source} (column '{run.prep['id_column']}'). "
             f"Use ids from that column, such as {', '.join(list(panel)[:3])}."
         )
+    if too_short is not None:
+        L = run.config.window.input_length
+        too_short.update({key: panel[key] for key in wanted if key in panel and len(panel[key].frame) < L})
+        wanted = [key for key in wanted if key not in too_short]
     left_out = set(run.prep.get("skipped", [])) - set(empty) if data_path is None else set()  # train's notes said why
     if only is not None and left_out & set(wanted):
         raise UserError(

@@ -189,7 +189,8 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     short = [key for key in skipped if key in panel and len(panel[key].frame) < config.window.input_length]
     if short:
         notes.append(f"{len(short)} of {len(panel)} series are shorter than one input window "
-                     f"({config.window.input_length} steps) and are left out: {_examples(short)}")
+                     f"({config.window.input_length} steps) and are left out of training; `predict` forecasts them by "
+                     f"AutoETS and AutoTheta where the forecast mixes those in (model.combine): {_examples(short)}")
     if refused:
         notes.append(f"{len(refused)} of {len(panel)} series are left out because their data were refused: "
                      + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else ""))
@@ -198,7 +199,8 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
               "missing", "scaling", "season_length")
     some = next(iter(kept.values()))
     prep = {key: some[key] for key in shared} | {
-        "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped
+        "id_column": config.data.id_column, "series": kept, "untrained": untrained, "skipped": skipped,
+        "too_short": short,  # of `skipped`: fewer rows than one input window (predict may forecast them otherwise)
     }
     stacked = {part: np.concatenate(found) for part, found in starts.items()}
     sample = validation_sample(stacked["val"], [len(found) for found in starts["val"]], config.training.seed,
