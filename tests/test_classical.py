@@ -159,3 +159,21 @@ def test_backtest_fits_them_where_each_fold_was_trained(tmp_path):
     expected = classical.forecasts(values, origins, 7, 7, fitted_until=until)["AutoETS"]
     got = forecasts[forecasts["fold"].isin(later["fold"])]["AutoETS"].to_numpy().reshape(3, 7)
     np.testing.assert_allclose(got, expected[:, :, 0], rtol=1e-5)
+
+
+def test_a_short_series_gets_the_two_models_mean_inside_their_own_intervals(capsys):
+    """Round 26: a panel series under one input window; the quantiles widen with the step and never cross."""
+    from statsforecast.models import AutoETS, AutoTheta
+
+    values = _seasonal(15, season=4)
+    point, bands = classical.mean_with_quantiles(values, 6, 4, [0.1, 0.5, 0.9])
+    ets = AutoETS(season_length=4).fit(values[:, 0]).predict(6, level=[80])
+    theta = AutoTheta(season_length=4).fit(values[:, 0]).predict(6, level=[80])
+    np.testing.assert_allclose(point[:, 0], (ets["mean"] + theta["mean"]) / 2, rtol=1e-9)
+    assert np.array_equal(bands[:, 0, 1], point[:, 0]) and (np.diff(bands[:, 0, :], axis=-1) > 0).all()
+    upper = ((ets["hi-80"] - ets["mean"]) + (theta["hi-80"] - theta["mean"])) / 2
+    np.testing.assert_allclose(bands[:, 0, 2], point[:, 0] + np.maximum(upper, 0), rtol=1e-6)
+    one = classical.mean_with_quantiles(np.array([[3.0]]), 2, 4, [0.1, 0.9])  # a single value: flat, no interval
+    assert np.array_equal(one[0], [[3.0], [3.0]]) and np.array_equal(one[1][..., 0], one[1][..., 1])
+    many = classical.means_with_quantiles([values, values[:8]], 6, 4, [0.1, 0.5, 0.9])
+    assert np.array_equal(many[0][0], point) and capsys.readouterr().err == ""  # two series: no note, no bar

@@ -211,12 +211,14 @@ def short_future(run: Run, short: dict) -> pd.DataFrame:
 
     targets, H = run.prep["targets"], run.config.window.horizon
     quantiles = [float(q) for q in run.config.calibration.quantiles]
+    values = {key: series.frame[targets].to_numpy(dtype="float64") for key, series in short.items()}
+    fits = classical.means_with_quantiles(list(values.values()), H, int(run.prep["season_length"]), quantiles,
+                                          combination.SKIP_HINT)
     parts = []
-    for key, series in short.items():
-        values = series.frame[targets].to_numpy(dtype="float64")
-        point, bands = classical.mean_with_quantiles(values, H, int(run.prep["season_length"]), quantiles)
+    for (key, series), (point, bands) in zip(short.items(), fits):
         try:  # counts stay at or above 0 (data.floor: auto), as the network's forecasts do
-            floor = data.lowest(data.target_floors(values.T, run.config.data.floor, targets, series.label), len(targets))
+            floor = data.lowest(data.target_floors(values[key].T, run.config.data.floor, targets, series.label),
+                                len(targets))
         except UserError:  # below a floor the user set: the series' own values say otherwise; none applied
             floor = data.lowest(None, len(targets))
         times = data.future_index(series.index, series.frequency, H)
