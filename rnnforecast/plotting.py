@@ -201,7 +201,14 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     model, final = forecasting.models_for_future(run)
     if run.is_panel:
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
-        prepared = forecasting.prepare_panel(run, data_path, chosen)
+        short: dict = {}
+        prepared = forecasting.prepare_panel(run, data_path, chosen, too_short=short)
+        if short:
+            raise UserError(
+                f"series {', '.join(map(str, list(short)[:5]))} hold fewer rows than one input window "
+                f"({run.config.window.input_length} steps): the network does not forecast them, so there is no "
+                "model forecast to draw (`predict` forecasts them by AutoETS and AutoTheta). Plot other series."
+            )
         fig = panel_figure(run, prepared, model, final)
         _save(fig, output, dpi=100)
         return

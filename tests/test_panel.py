@@ -152,6 +152,8 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     png = tmp_path / "panel.png"
     assert runner.invoke(app, ["plot", str(run), "--output", str(png), "--series", "s000", "--series", "s005"]).exit_code == 0
     assert png.stat().st_size > 20_000
+    result = runner.invoke(app, ["plot", str(run), "--output", str(tmp_path / "short.png"), "--series", "s003"])
+    assert result.exit_code == 2 and "fewer rows than one input window" in result.stderr
 
 
 def test_a_panel_is_cut_into_its_series_as_a_groupby_would(tmp_path):
