@@ -13,6 +13,7 @@ Two steps, kept apart so that no default is ever chosen on a test number:
     python benchmarks/defaults.py combine --out /tmp/dev  # round 15: network + ETS/Theta chosen on validation, holdout
     python benchmarks/defaults.py median --out /tmp/dev  # round 25: a panel's median of three against the thirds
     python benchmarks/defaults.py short-panel --out /tmp/dev  # round 26: a panel's too-short series by ETS and Theta
+    python benchmarks/defaults.py short-intervals --out /tmp/dev  # round 26: those series' intervals
 
 `select` trains every candidate of CANDIDATES on every item of the collection
 (benchmarks/collection.py) and scores it on the validation windows only, relative to
@@ -978,6 +979,31 @@ def short_panel(out: Path, only: list[str] | None) -> None:
               "adopt" if ratio <= 1.0 else "no change")
 
 
+def short_intervals(out: Path) -> None:
+    """Round 26's intervals: the 80% interval of each short series (too short for the network) from the two models'
+    mean offsets or their wider side, pooled coverage of the held-back points of the four panels' holdout."""
+    from rnnforecast.forecasting import classical
+
+    inside: dict[str, list] = {"mean": [], "wider": []}
+    for entry in collection.PANELS:
+        name, H, season = entry["name"], entry["horizon"], entry["season"]
+        joined, _ = _holdout_forecasts(name, H, season, out, "model-combine-none")
+        train, test = _holdout_split(name, H, out)
+        for key in joined.loc[joined["short"], "id"].unique():
+            history = train.loc[train["id"] == key, "value"].to_numpy()[:, None]
+            actual = test.loc[test["id"] == key, "actual"].to_numpy()
+            for sides, found in inside.items():
+                bands = classical.mean_with_quantiles(history, H, season, [0.1, 0.9], sides)[1][:, 0, :]
+                found.extend((actual >= bands[:, 0]) & (actual <= bands[:, 1]))
+    coverage = {sides: round(float(np.mean(found)), 4) for sides, found in inside.items()}
+    row = {"item": "short-series intervals", "points": len(inside["mean"]), "coverage_80": coverage}
+    print(json.dumps(row))
+    with open(out / "short-intervals.jsonl", "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+    best = min(coverage, key=lambda sides: (abs(coverage[sides] - 0.8), sides != "mean"))
+    print(f"closer to 0.80: {best}")
+
+
 def neuralforecast(out: Path, python: Path, only: list[str] | None) -> None:
     """NeuralForecast's LSTM (its defaults) on the same origins as each `report` row; appended to OUT/nf.jsonl.
 
@@ -1039,7 +1065,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median", "short-panel",
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median", "short-panel", "short-intervals",
              "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
@@ -1075,6 +1101,8 @@ def main() -> None:
         short_single(args.out, args.every, args.overrides, args.offset)
     elif args.step == "mid-single":
         mid_single(args.out, args.data_dir, args.only, args.overrides)
+    elif args.step == "short-intervals":
+        short_intervals(args.out)
     elif args.step == "short-panel":
         short_panel(args.out, args.only)
     elif args.step == "median":

@@ -117,7 +117,8 @@ def _fitted(name: str, history: np.ndarray, season: int):
     return models.Naive().fit(history)
 
 
-def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles) -> tuple[np.ndarray, np.ndarray]:
+def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles,
+                        sides: str = "mean") -> tuple[np.ndarray, np.ndarray]:
     """The mean of AutoETS's and AutoTheta's forecasts from the end of a short series, with quantiles from the two
     models' own prediction intervals: what a panel series too short for the network is forecast by (round 26).
 
@@ -127,8 +128,8 @@ def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles
 
     Returns:
         (point (horizon, targets), bands (horizon, targets, quantiles)). Each quantile is the point plus the two
-        models' mean offset from their own forecast at the central interval of that level (0.1 and 0.9: the 80% one),
-        kept on its side of the point and in order.
+        models' offset from their own forecast at the central interval of that level (0.1 and 0.9: the 80% one),
+        their mean (`sides="mean"`) or the wider of the two (`"wider"`), kept on its side of the point and in order.
     """
     levels = {q: round(abs(1 - 2 * float(q)) * 100, 6) for q in quantiles}
     wanted = sorted({level for level in levels.values() if level > 0})
@@ -145,8 +146,10 @@ def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles
                 if level == 0:
                     bands[:, j, k] = point[:, j]
                     continue
-                offset = np.nan_to_num(np.mean(  # a one-row series has no spread to give an interval: none
-                    [np.asarray(f[f"{side}-{level}"], dtype="float64") - f["mean"] for f in found], axis=0))
+                offsets = [np.asarray(f[f"{side}-{level}"], dtype="float64") - f["mean"] for f in found]
+                widest = np.min(offsets, axis=0) if side == "lo" else np.max(offsets, axis=0)
+                offset = np.nan_to_num(  # a one-row series has no spread to give an interval: none
+                    np.mean(offsets, axis=0) if sides == "mean" else widest)
                 bands[:, j, k] = point[:, j] + (np.minimum(offset, 0) if side == "lo" else np.maximum(offset, 0))
     return point, np.sort(bands, axis=-1)
 
