@@ -985,18 +985,21 @@ def short_intervals(out: Path) -> None:
     from rnnforecast.forecasting import classical
 
     inside: dict[str, list] = {"mean": [], "wider": []}
+    panels = {}
     for entry in collection.PANELS:
         name, H, season = entry["name"], entry["horizon"], entry["season"]
         joined, _ = _holdout_forecasts(name, H, season, out, "model-combine-none")
         train, test = _holdout_split(name, H, out)
+        first = {sides: len(found) for sides, found in inside.items()}
         for key in joined.loc[joined["short"], "id"].unique():
             history = train.loc[train["id"] == key, "value"].to_numpy()[:, None]
             actual = test.loc[test["id"] == key, "actual"].to_numpy()
             for sides, found in inside.items():
                 bands = classical.mean_with_quantiles(history, H, season, [0.1, 0.9], sides)[1][:, 0, :]
                 found.extend((actual >= bands[:, 0]) & (actual <= bands[:, 1]))
+        panels[name] = {sides: round(float(np.mean(found[first[sides]:])), 4) for sides, found in inside.items()}
     coverage = {sides: round(float(np.mean(found)), 4) for sides, found in inside.items()}
-    row = {"item": "short-series intervals", "points": len(inside["mean"]), "coverage_80": coverage}
+    row = {"item": "short-series intervals", "points": len(inside["mean"]), "coverage_80": coverage, "panels": panels}
     print(json.dumps(row))
     with open(out / "short-intervals.jsonl", "a") as handle:
         handle.write(json.dumps(row) + "\n")
