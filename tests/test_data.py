@@ -91,6 +91,14 @@ def test_minmax_scaling_and_constant_column_stay_finite(tmp_path):
     assert np.isfinite(scaled).all() and prep["scale"] == [1.0]
 
 
+def test_values_too_large_to_scale_are_refused_by_column_not_forecast_as_nan(tmp_path):
+    path = _write(tmp_path, 1e300 * (1 + np.sin(np.arange(60.0))))  # the spread's squares overflow 64-bit floats
+    cfg = _cfg(path)
+    series = data.load_series(cfg.data)
+    with pytest.raises(UserError, match="column 'y' .* too large to compute with .* Rescale"):
+        data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+
+
 def test_mase_scaling_divides_by_the_mean_absolute_seasonal_difference_of_the_training_rows(tmp_path):
     rng = np.random.default_rng(0)
     values = 50 + 10 * np.sin(2 * np.pi * np.arange(200) / 7) + rng.normal(0, 1, 200)

@@ -30,7 +30,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
     absent = np.isnan(train)
     count = train.shape[1] - absent.sum(axis=1)
     filled = np.where(absent, 0.0, train)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # overflow: refused below, by name
         means = filled.sum(axis=1) / count
         if np.isnan(means).any():
             column = series.columns[int(np.flatnonzero(np.isnan(means))[0])]
@@ -53,6 +53,13 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
             center, scale = low, high - low
         else:
             center, scale = means * 0.0, means * 0.0 + 1.0
+    if not (np.isfinite(center).all() and np.isfinite(scale).all()):
+        column = series.columns[int(np.flatnonzero(~(np.isfinite(center) & np.isfinite(scale)))[0])]
+        raise UserError(
+            f"column '{column}' of {series.label} holds values too large to compute with (up to "
+            f"{np.nanmax(np.abs(train[series.columns.index(column)])):.3g}): their mean or spread overflows 64-bit "
+            "floats. Rescale the column in the file (divide it by a power of ten) and train again."
+        )
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(center)), scale, 1.0)  # a constant column stays finite
     center, scale = center.copy(), scale.copy()
     season = cfg.season_length or season_length(series.frequency)
