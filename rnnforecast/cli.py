@@ -171,13 +171,15 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default: print.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default or -: print.")] = None,
     series: SeriesOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
+    if output is not None and str(output) == "-":  # the usual name for standard output
+        output = None
     loaded = runs.load(run, data, reads_data=True)
     if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast
         runs.check_table_output(output, inputs=(loaded.config.data.path, data))

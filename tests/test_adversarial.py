@@ -433,6 +433,11 @@ def test_output_through_a_symlink_keeps_the_link(run, tmp_path):
     assert (tmp_path / "link.csv").is_symlink() and len(pd.read_csv(real)) == 7
 
 
+def test_output_dash_is_standard_output(run):
+    result = _invoke(run.parent, ["predict", run, "--output", "-"])
+    assert result.exit_code == 0 and result.stdout.startswith("Date,Temp,Temp_q0.1") and len(result.stdout.splitlines()) == 8
+
+
 def test_output_to_a_device(run):
     result = _invoke(run.parent, ["predict", run, "--output", os.devnull])
     assert result.exit_code == 0 and Path(os.devnull).is_char_device()
