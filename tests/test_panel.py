@@ -72,6 +72,7 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     result = runner.invoke(app, ["evaluate", str(run)])
     assert result.exit_code == 0, result.output
     assert "28 series" in result.stdout and "median" in result.stdout and "s000" in result.stdout
+    assert "2 series have no complete test window and are not scored" in result.stderr and "s003, s007" in result.stderr
     report = json.loads((run / "metrics.json").read_text())
     assert len(report["series"]) == 28
     mase = pd.Series({k: v["model"]["mase"] for k, v in report["series"].items()})

@@ -11,7 +11,7 @@ from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting import classical, combination
 from rnnforecast.forecasting.calibration import calibrated
-from rnnforecast.forecasting.inference import Prepared, prepare, prepare_panel, test_forecasts
+from rnnforecast.forecasting.inference import Prepared, load_panel_of, prepare, prepare_panel, test_forecasts
 from rnnforecast.runs import Run
 
 
@@ -116,6 +116,7 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
     With `with_classical`, every series' AutoETS and AutoTheta are fitted first, together (over the cores).
     """
     reports = {}
+    panel = load_panel_of(run, data_path) if panel is None else panel
     prepared = prepare_panel(run, data_path, only, panel=panel, notes=notes)
     jobs = {key: classical_job(one) for key, one in prepared.items()}
     scored = [key for key, job in jobs.items() if len(job.origins)]  # the others have no complete test window
@@ -123,6 +124,14 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
                                                      "(--no-classical skips them)"))) if with_classical else {}
     for key in scored:
         reports[key] = evaluate(prepared[key], model, with_classical, fits.get(key))
+    if notes is not None and only is None:  # 28 of 30 series scored: say which two, and why
+        empty = set(getattr(panel, "empty", []))  # prepare_panel has noted those
+        left = [key for key in prepared if key not in reports]
+        left += [key for key in run.prep.get("skipped", []) if key not in empty] if data_path is None else []
+        if left:
+            notes.append(f"{len(left)} series have no complete test window and are not scored (too short for the "
+                         f"split, or left out in training as its notes say): {', '.join(map(str, left[:5]))}"
+                         + (" ..." if len(left) > 5 else ""))
     return reports
 
 
