@@ -925,26 +925,33 @@ def _holdout_forecasts(name: str, H: int, season: int, out: Path, label: str) ->
     return joined, mean_mase
 
 
-def median(out: Path, only: list[str] | None) -> None:
-    """Round 25: a panel's network, AutoETS and AutoTheta combined by their median against their mean (the thirds).
+def _offline_round(out: Path, only: list[str] | None, log_name: str, score: Callable) -> list[dict]:
+    """Each development panel's row of a round scored offline from what `holdout --out OUT --set
+    model.combine=none` left (the network alone and the peers on the same rows), logged to OUT/`log_name`.
 
-    Reads what `holdout --out OUT --set model.combine=none` left (the network alone and the peers on the same rows);
-    one JSON line per panel in OUT/median.jsonl, then the round's rule.
-    """
+    `score(joined, mean_mase)` gives the row's fields (see _holdout_forecasts)."""
     rows = []
     for entry in collection.PANELS:
         name, H, season = entry["name"], entry["horizon"], entry["season"]
         if only and name not in only:
             continue
-        joined, mean_mase = _holdout_forecasts(name, H, season, out, "model-combine-none")
+        row = {"item": name, **score(*_holdout_forecasts(name, H, season, out, "model-combine-none"))}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        with open(out / log_name, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+    return rows
+
+
+def median(out: Path, only: list[str] | None) -> None:
+    """Round 25: a panel's network, AutoETS and AutoTheta combined by their median against their mean (the thirds)."""
+    def score(joined: pd.DataFrame, mean_mase: Callable) -> dict:
         three = joined[["model", "AutoETS", "AutoTheta"]]
         joined["thirds"], joined["median"] = three.mean(axis=1), three.median(axis=1)
         scores = {c: round(mean_mase(joined, c), 4) for c in ("model", "thirds", "median", "AutoETS", "AutoTheta")}
-        row = {"item": name, "mean_mase": scores, "ratio": scores["median"] / scores["thirds"]}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        with open(out / "median.jsonl", "a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        return {"mean_mase": scores, "ratio": scores["median"] / scores["thirds"]}
+
+    rows = _offline_round(out, only, "median.jsonl", score)
     if len(rows) == len(collection.PANELS):
         ratio = _geometric_mean([r["ratio"] for r in rows])
         print(f"geometric mean ratio median/thirds over the panels {ratio:.4f} (needs <= {0.99 ** (14 / 4):.4f}):",
@@ -953,26 +960,16 @@ def median(out: Path, only: list[str] | None) -> None:
 
 def short_panel(out: Path, only: list[str] | None) -> None:
     """Round 26: a panel's series too short for the network forecast by the mean of AutoETS and AutoTheta, against
-    the naive fill (the series left out of `predict`); every other series the thirds in both.
-
-    Reads what `holdout --out OUT --set model.combine=none` left; one JSON line per panel in OUT/short-panel.jsonl.
-    """
-    rows = []
-    for entry in collection.PANELS:
-        name, H, season = entry["name"], entry["horizon"], entry["season"]
-        if only and name not in only:
-            continue
-        joined, mean_mase = _holdout_forecasts(name, H, season, out, "model-combine-none")
+    the naive fill (the series left out of `predict`); every other series the thirds in both."""
+    def score(joined: pd.DataFrame, mean_mase: Callable) -> dict:
         thirds = joined[["model", "AutoETS", "AutoTheta"]].mean(axis=1)
         joined["reference"] = thirds.where(~joined["short"], joined["model"])  # the naive fill where short
         joined["candidate"] = thirds.where(~joined["short"], joined[["AutoETS", "AutoTheta"]].mean(axis=1))
         scores = {c: round(mean_mase(joined, c), 4) for c in ("reference", "candidate", "AutoETS", "AutoTheta")}
-        row = {"item": name, "short_series": int(joined.loc[joined["short"], "id"].nunique()), "mean_mase": scores,
-               "ratio": scores["candidate"] / scores["reference"]}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        with open(out / "short-panel.jsonl", "a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        return {"short_series": int(joined.loc[joined["short"], "id"].nunique()), "mean_mase": scores,
+                "ratio": scores["candidate"] / scores["reference"]}
+
+    rows = _offline_round(out, only, "short-panel.jsonl", score)
     if len(rows) == len(collection.PANELS):
         ratio = _geometric_mean([r["ratio"] for r in rows])
         print(f"geometric mean ratio over the panels {ratio:.4f} (adopted unless above 1.0):",
