@@ -162,7 +162,7 @@ def test_backtest_fits_them_where_each_fold_was_trained(tmp_path):
 
 
 def test_a_short_series_gets_the_two_models_mean_inside_their_own_intervals(capsys):
-    """Round 26: a panel series under one input window; the quantiles widen with the step and never cross."""
+    """Round 26: a panel series under one input window; its quantiles sit around the mean and never cross."""
     from statsforecast.models import AutoETS, AutoTheta
 
     values = _seasonal(15, season=4)
