@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnforecast.data.parse import DATE_PARTS, _datetimes, _numbers_as_times
+from rnnforecast.data.parse import DATE_PARTS, _datetimes, _numbers_as_times, _whole_hours
 from rnnforecast.errors import UserError
 
 TIME_NAMES = ("date", "datetime", "time", "timestamp", "ds", "ts", "month", "day", "period")
@@ -262,9 +262,8 @@ def detect_time_columns(frame: pd.DataFrame) -> list[str]:
 def _hours_of_repeated_days(dates: pd.Series, hours: pd.Series) -> bool:
     """Whether a date column repeats its days while an hour column (whole numbers 0 to 24) moves on."""
     sample = pd.DataFrame({"date": dates, "hour": pd.to_numeric(hours, errors="coerce")}).dropna().head(50)
-    h = sample["hour"]
-    return (len(sample) > 1 and sample["date"].duplicated().any() and h.nunique() > 1
-            and bool(((h % 1 == 0) & (h >= 0) & (h <= 24)).all()))
+    return (len(sample) > 1 and sample["date"].duplicated().any() and sample["hour"].nunique() > 1
+            and _whole_hours(sample["hour"]) is not None)
 
 
 def _date_part_columns(frame: pd.DataFrame) -> list[str]:

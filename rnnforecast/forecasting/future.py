@@ -58,21 +58,31 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     floor = np.array([data.lowest(prepared[key].run.prep.get("floor"), n) for key in keys])[:, None, :]  # data.floor
     scale = np.array([prepared[key].run.prep["scale"][:n] for key in keys])[:, None, :]
     point, own = point_of(run.config.model.output.quantiles, output)
-    times = _future_times([prepared[key].series for key in keys], H)
-    table = {run.prep["id_column"]: np.repeat(np.asarray(keys, dtype=object), H), times.name or "step": times}
-    targets = run.prep["targets"]
     network = point * scale + center  # (series, H, targets), data units
     mix = combination.weights(run)
     forecast = network if mix is None else (
         mix[0] * network + np.stack(list(combination.future({k: prepared[k] for k in keys}, H, mix).values())))
-    for t, target in enumerate(targets):
-        table[target] = np.maximum(forecast[:, :, t], floor[:, :, t]).ravel()
+    bands, quantiles = None, []
     if calibration is not None:
         quantiles, base = calibration["quantiles"], calibration["bases"].get("model", "point")
         offsets = intervals.offsets(calibration["scores"]["model"], quantiles, base)
         spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)  # scaled units, as calibrated
         bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)  # (series, H, n, Q)
         bands = bands * scale[..., None] + center[..., None] + (forecast - network)[..., None]  # around the forecast
+    return _long_table(run, keys, [prepared[key].series for key in keys], forecast, floor, bands, quantiles)
+
+
+def _long_table(run: Run, keys: list, series: list, forecast: np.ndarray, floor: np.ndarray,
+                bands: np.ndarray | None, quantiles) -> pd.DataFrame:
+    """A panel's forecast table (id, time, targets, quantile columns) from whole arrays: forecast (series, H,
+    targets), floor (series, 1, targets), bands (series, H, targets, quantiles) or None; data.floor applied."""
+    H = forecast.shape[1]
+    times = _future_times(series, H)
+    table = {run.prep["id_column"]: np.repeat(np.asarray(keys, dtype=object), H), times.name or "step": times}
+    targets = run.prep["targets"]
+    for t, target in enumerate(targets):
+        table[target] = np.maximum(forecast[:, :, t], floor[:, :, t]).ravel()
+    if bands is not None:
         bands = np.maximum(bands, floor[..., None])
         for t, target in enumerate(targets):
             for k, q in enumerate(quantiles):
@@ -214,22 +224,15 @@ def short_future(run: Run, short: dict) -> pd.DataFrame:
     values = {key: series.frame[targets].to_numpy(dtype="float64") for key, series in short.items()}
     fits = classical.means_with_quantiles(list(values.values()), H, int(run.prep["season_length"]), quantiles,
                                           combination.SKIP_HINT)
-    parts = []
-    for (key, series), (point, bands) in zip(short.items(), fits):
+    floors = []
+    for key, series in short.items():
         try:  # counts stay at or above 0 (data.floor: auto), as the network's forecasts do
-            floor = data.lowest(data.target_floors(values[key].T, run.config.data.floor, targets, series.label),
-                                len(targets))
+            floors.append(data.lowest(data.target_floors(values[key].T, run.config.data.floor, targets, series.label),
+                                      len(targets)))
         except UserError:  # below a floor the user set: the series' own values say otherwise; none applied
-            floor = data.lowest(None, len(targets))
-        times = data.future_index(series.index, series.frequency, H)
-        table = {run.prep["id_column"]: [key] * H, times.name or "step": times}
-        for t, target in enumerate(targets):
-            table[target] = np.maximum(point[:, t], floor[t])
-        for t, target in enumerate(targets):
-            for k, q in enumerate(quantiles):
-                table[f"{target}_q{q:g}"] = np.maximum(bands[:, t, k], floor[t])
-        parts.append(pd.DataFrame(table))
-    return pd.concat(parts, ignore_index=True)
+            floors.append(data.lowest(None, len(targets)))
+    return _long_table(run, list(short), list(short.values()), np.stack([point for point, _ in fits]),
+                       np.array(floors)[:, None, :], np.stack([bands for _, bands in fits]), quantiles)
 
 
 def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:
