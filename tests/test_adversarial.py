@@ -200,12 +200,12 @@ def test_data_path_that_is_a_device_or_a_pipe(tmp_path, base):
         _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), "is not a regular file")
 
 
-@pytest.mark.parametrize(("suffix", "kind"), [(".json", "JSON"), (".xlsx", "Excel"), (".feather", "Feather")])
+@pytest.mark.parametrize(("suffix", "kind"), [(".json", "a JSON"), (".xlsx", "an Excel"), (".feather", "a Feather")])
 def test_data_file_of_another_kind_is_named(tmp_path, base, suffix, kind):
     path = tmp_path / f"table{suffix}"
     path.write_bytes(b'{"Date": ["2024-01-01"], "Temp": [1]}')
     base["data"]["path"] = str(path)
-    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), f"is a {kind} file", "CSV")
+    _refused(_invoke(tmp_path, ["train", _config(tmp_path, base)]), f"is {kind} file", "CSV")
 
 
 def test_binary_data_file(tmp_path, base):

@@ -330,7 +330,8 @@ def test_read_once_reuses_the_read_of_an_unchanged_file(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(again.frame, panel[""].frame)
         again.notes.append("a note of the calibration's")
         assert "a note of the calibration's" not in panel[""].notes  # each read gets its own notes
-        data.load_series(cfg.data, frequency="W")  # another grid: read
+        with pytest.raises(UserError, match="fall between the steps of the W grid"):
+            data.load_series(cfg.data, frequency="W")  # another grid: read (and refused: most rows are off it)
         data.load_series(cfg.data, frequency="D", strict_frequency=True)  # newer data is checked: read
         assert len(reads) == 3
         _write(tmp_path, np.arange(31, dtype=float))  # the file changed on disk: read again, the change seen

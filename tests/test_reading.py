@@ -102,6 +102,57 @@ def test_times_with_different_offsets_are_kept_as_utc(tmp_path, lines):
     assert str(series.index.tz) == "UTC" and series.frequency == "h" and len(series.frame) == len(lines)
 
 
+def test_daily_rows_with_changing_offsets_are_local_dates_not_utc(tmp_path):
+    """Midnight local time at +01:00, then +02:00: in UTC half the rows fell off the daily grid and were dropped."""
+    days = pd.date_range("2024-03-01", periods=60, freq="D")
+    lines = [f"{d:%Y-%m-%d}T00:00:00{'+01:00' if d < pd.Timestamp('2024-03-31') else '+02:00'},{i}" for i, d in enumerate(days)]
+    path = tmp_path / "daily.csv"
+    path.write_text("date,y\n" + "\n".join(lines) + "\n")
+    series = _load(path)
+    assert series.frequency == "D" and series.index.tz is None
+    assert list(series.index) == list(days) and series.frame["y"].tolist() == list(range(60))
+    assert any("read as local dates" in note for note in series.notes)
+
+
+def test_rows_between_the_steps_of_a_given_frequency_are_averaged_into_them(tmp_path):
+    """Readings at any time of day with data.frequency D: each day is their mean (they were all dropped but one)."""
+    times = ["2024-01-01 09:13", "2024-01-01 17:40", "2024-01-02 08:05", "2024-01-04 12:00", "2024-01-04 13:00"]
+    path = tmp_path / "readings.csv"
+    path.write_text("time,y\n" + "".join(f"{t},{v}\n" for t, v in zip(times, [1, 3, 5, 7, 9])))
+    series = _load(path, frequency="D")
+    assert list(series.index) == list(pd.date_range("2024-01-01", periods=4, freq="D"))
+    assert series.frame["y"].fillna(-1).tolist() == [2, 5, -1, 8]  # Jan 3 had no reading: filled later (data.missing)
+    assert any("each step is the mean of the rows in it" in n for n in series.notes)
+    assert any("1 missing time step(s)" in n for n in series.notes)
+
+
+def test_many_rows_off_a_runs_grid_are_refused_not_dropped(tmp_path):
+    """Read for a run whose grid is hourly (`frequency`), rows at half past: refused, not dropped by the thousand."""
+    times = list(pd.date_range("2024-01-01", periods=200, freq="h")) + list(
+        pd.date_range("2024-01-09 08:30", periods=40, freq="h"))
+    path = tmp_path / "shifted.csv"
+    path.write_text("time,y\n" + "".join(f"{t},{i}\n" for i, t in enumerate(times)))
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"]}}).data
+    with pytest.raises(UserError, match=r"40 of the 240 rows .* fall between the steps of the h grid.*data.frequency"):
+        data.load_series(cfg, frequency="h")
+    few = times[:200] + times[200:203]  # 3 stray rows: dropped with a note; the 3 steps they spanned are added
+    path.write_text("time,y\n" + "".join(f"{t},{i}\n" for i, t in enumerate(few)))
+    series = data.load_series(cfg, frequency="h")
+    assert len(series.frame) == 203 and series.frame["y"].isna().sum() == 3
+    assert any("3 row(s) off the h grid" in n for n in series.notes)
+    assert any("3 missing time step(s)" in n for n in series.notes)  # was not said: the dropped rows hid them
+
+
+def test_monthly_readings_on_any_day_are_the_months_means_with_data_frequency_ms(tmp_path):
+    """Readings on the 10th to 19th: every row was off the MS grid and dropped; now each month is its reading."""
+    days = [10, 19, 12, 15, 11, 18, 13, 14, 16, 17, 10, 19]
+    path = tmp_path / "meter.csv"
+    path.write_text("date,y\n" + "".join(f"2023-{m + 1:02d}-{d},{m}\n" for m, d in enumerate(days)))
+    series = _load(path, frequency="MS")
+    assert list(series.index) == list(pd.date_range("2023-01-01", periods=12, freq="MS"))
+    assert series.frame["y"].tolist() == list(range(12))
+
+
 def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
     """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
     path = tmp_path / "stray.csv"

@@ -23,6 +23,11 @@ NOT_TABLES = {  # suffixes of files that hold a table, but not as CSV text: refu
 }
 
 
+def _article(word: str) -> str:
+    """'an' before a vowel sound (an Excel, an HDF5, an SQLite file), else 'a'."""
+    return "an" if word[0] in "AEIO" or word in ("HDF5", "SQLite") else "a"
+
+
 def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, list[str]] | None = None) -> pd.DataFrame:
     """Read a CSV file as text cells, so that every number is checked by us, not guessed.
 
@@ -63,7 +68,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         return _read_parquet(path, columns, rows)
     if kind in NOT_TABLES:
         raise UserError(
-            f"data file {path} is a {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
+            f"data file {path} is {_article(NOT_TABLES[kind])} {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
             ".xz or .zip compressed) and Parquet. Save the table as CSV or Parquet and point data.path at it."
         )
     head = _head(path, compression)

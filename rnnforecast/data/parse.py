@@ -135,6 +135,24 @@ def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
     return None
 
 
+OFFSET = r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"  # a cell's trailing UTC offset: Z, +01, +0100, +01:00
+
+
+def _local_dates(text: pd.Series, utc: pd.Series) -> pd.Series | None:
+    """The wall-clock times without their offsets, where they all fall at one time of day and the UTC times do not.
+
+    A daily (or coarser) series written in local time with its offset (2024-03-30T00:00+01:00, then
+    2024-03-31T00:00+02:00) is a series of dates: in UTC its rows move by an hour at each change of offset,
+    so half of them would fall off the daily grid and be dropped. An hourly series keeps UTC (None here).
+    """
+    local, _, _ = _datetimes(text.astype("string").str.replace(OFFSET, "", regex=True))
+    if local.isna().any() or getattr(local.dt, "tz", None) is not None:
+        return None
+    def one_time_of_day(times):
+        return (times - times.dt.normalize()).nunique() == 1
+    return local if one_time_of_day(local) and not one_time_of_day(utc) else None
+
+
 def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> pd.Series:
     """One timestamp per row from one column, or assembled from several (year, month, day, hour...)."""
     text = table[columns[0]]
@@ -152,7 +170,13 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
             notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:
         times, mixed_offsets, cell_by_cell = _datetimes(text)
-        if mixed_offsets:
+        if mixed_offsets and (local := _local_dates(text, times)) is not None:
+            times = local
+            notes.append(
+                f"the times in {where} carry different UTC offsets (daylight saving) but all fall at "
+                f"{local.iloc[0]:%H:%M} local time: read as local dates, the offsets dropped."
+            )
+        elif mixed_offsets:
             notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
         if cell_by_cell and times.notna().all() and (rows := _mixed_formats(text)) is not None:
             first, other = rows

@@ -369,12 +369,29 @@ def table_to_series(
     if freq == "B" and frequency is None and cfg.frequency is None:
         notes.append(f"the daily rows of {where} never fall on a weekend: read as business days (data.frequency: B), "
                      "so weekends are neither filled nor forecast. Set data.frequency: D to count every day.")
-    if len(regular) > len(frame):
-        notes.append(f"{len(regular) - len(frame)} missing time step(s) in {where} were added and filled ({cfg.missing}).")
     off_grid = int((~frame.index.isin(regular.index)).sum())
-    if off_grid:
-        notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
+    if off_grid and cfg.frequency is not None:
+        regular = frame.resample(freq).mean()
+        added = int((frame.iloc[:, 0].resample(freq).size() == 0).sum())
+        notes.append(f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of data.frequency {freq}: "
+                     "each step is the mean of the rows in it (add them up in the file where the values are totals).")
+    elif off_grid > OFF_GRID_SHARE * len(frame):
+        row = int(np.flatnonzero(~frame.index.isin(regular.index))[0])
+        raise UserError(
+            f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of the {freq} grid that its first "
+            f"rows suggest (the first: {frame.index[row]}), and would be dropped. Set data.frequency to the step to "
+            "forecast in (D, h, W, MS...): each step is then the mean of the rows in it."
+        )
+    else:
+        added = len(regular) - (len(frame) - off_grid)
+        if off_grid:
+            notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
+    if added:
+        notes.append(f"{added} missing time step(s) in {where} were added and filled ({cfg.missing}).")
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+OFF_GRID_SHARE = 0.1  # rows between the grid's steps, as a share of all: above it the grid is not the file's
 
 
 STACKED = 0.2  # rows repeating an earlier row's timestamp, as a share of all: above it, not a glitch of one series
