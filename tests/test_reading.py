@@ -153,6 +153,27 @@ def test_monthly_readings_on_any_day_are_the_months_means_with_data_frequency_ms
     assert series.frame["y"].tolist() == list(range(12))
 
 
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_true_false_flag_columns_read_as_one_and_zero(tmp_path, kind):
+    """A Parquet boolean column was an internal error; TRUE/false text was refused as 'not a number'."""
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    flags = [i % 7 == 0 for i in range(30)]
+    if kind == "parquet":
+        path = tmp_path / "flags.parquet"
+        pd.DataFrame({"date": days, "y": np.arange(30.0), "holiday": flags}).to_parquet(path)
+    else:
+        path = tmp_path / "flags.csv"
+        cells = ["TRUE" if f else "false" for f in flags]
+        cells[3] = ""  # an empty cell stays missing
+        pd.DataFrame({"date": days, "y": np.arange(30.0), "holiday": cells}).to_csv(path, index=False)
+    holiday = _load(path, features=["holiday"]).frame["holiday"]
+    expected = [1.0 if f else 0.0 for f in flags]
+    if kind == "csv":
+        assert np.isnan(holiday.iloc[3])
+        expected[3] = -1.0
+    assert holiday.fillna(-1.0).tolist() == expected
+
+
 def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
     """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
     path = tmp_path / "stray.csv"

@@ -247,13 +247,21 @@ def _parsed(cells: pd.Series, cfg: DataConfig) -> tuple[pd.Series, pd.Series]:
     return pd.to_numeric(text, errors="coerce"), cells.isna() | cells.str.strip().str.upper().isin(words)
 
 
+BOOLEANS = {"true": 1.0, "false": 0.0}
+
+
 def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
     """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
     sentinels = _sentinels(cfg.missing_values)
-    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+    if pd.api.types.is_bool_dtype(cells) or (cells.dtype == object and cells.map(type).eq(bool).all()):
+        return cells.astype("float64")  # a Parquet flag column (a holiday, a promotion): True 1, False 0
+    if pd.api.types.is_numeric_dtype(cells):
         numbers = cells.astype("float64")
         return _checked(numbers.mask(numbers.isin(sentinels)), cells, column, where)
     raw, missing_words = _parsed(cells, cfg)
+    flags = cells.str.strip().str.lower().map(BOOLEANS)
+    if raw.isna().all() and flags.notna().any() and (flags.notna() | missing_words).all():
+        raw = flags.astype("float64")  # True/False as pandas and spreadsheets write flags: 1 and 0
     bad = raw.isna() & ~missing_words
     numbers = raw.mask(missing_words | raw.isin(sentinels))
     if bad.any():
