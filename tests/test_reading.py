@@ -174,6 +174,20 @@ def test_true_false_flag_columns_read_as_one_and_zero(tmp_path, kind):
     assert holiday.fillna(-1.0).tolist() == expected
 
 
+def test_a_gap_that_is_a_large_part_of_the_series_is_named(tmp_path):
+    """Two years of readings, a sensor off for three, half a year after: the filled gap is what the network sees."""
+    days = pd.date_range("2020-01-01", periods=730, freq="D").append(pd.date_range("2025-01-01", periods=180, freq="D"))
+    path = tmp_path / "sensor.csv"
+    path.write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i % 7}\n" for i, d in enumerate(days)))
+    notes = _load(path).notes
+    assert any("longest gap" in n and "from 2021-12-31 to 2024-12-31" in n and "rows before 2025-01-01" in n
+               for n in notes), notes
+    assert not any("longest gap" in n for n in _load(path, missing="drop").notes)
+    short = days[:100].append(days[101:730])  # one missing day: the usual note only
+    path.write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i % 7}\n" for i, d in enumerate(short)))
+    assert not any("longest gap" in n for n in _load(path).notes)
+
+
 def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
     """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
     path = tmp_path / "stray.csv"

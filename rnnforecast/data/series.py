@@ -388,7 +388,36 @@ def table_to_series(
             notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
     if added:
         notes.append(f"{added} missing time step(s) in {where} were added and filled ({cfg.missing}).")
+        notes.extend(_long_gap_note(regular.index, frame.index, where, cfg.missing))
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+LONG_GAP = 0.1  # a gap longer than this share of the series' steps is named in a note of its own
+
+
+def _long_gap_note(grid: pd.DatetimeIndex, observed: pd.DatetimeIndex, where: str, policy: str) -> list[str]:
+    """A note naming the longest gap where it is a large part of the series: filled, it is what the network learns.
+
+    A sensor off for years between two stretches of data is filled in by data.missing (a straight line when
+    interpolated) and trained on like the rest; the user is told where it is and how to leave it out.
+    """
+    added = ~grid.isin(observed)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], added.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    if not len(starts) or policy in ("drop", "error"):  # drop: no window spans the gap
+        return []
+    longest = int(np.argmax(ends - starts))
+    length = int(ends[longest] - starts[longest])
+    if length <= LONG_GAP * len(grid):
+        return []
+    def shown(i: int) -> str:
+        stamp = grid[min(i, len(grid) - 1)]
+        return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+
+    first, last, after = shown(starts[longest]), shown(ends[longest] - 1), shown(ends[longest])
+    return [f"the longest gap in {where}, {length} steps from {first} to {last}, is {length / len(grid):.0%} of the "
+            f"series: it is filled ({policy}) and trained on as if observed. To forecast from the rows after it alone, "
+            f"delete the rows before {after} from the file."]
 
 
 OFF_GRID_SHARE = 0.1  # rows between the grid's steps, as a share of all: above it the grid is not the file's
