@@ -377,10 +377,12 @@ def table_to_series(
                      "each step is the mean of the rows in it (add them up in the file where the values are totals).")
     elif off_grid > OFF_GRID_SHARE * len(frame):
         row = int(np.flatnonzero(~frame.index.isin(regular.index))[0])
+        grid = (f"the {freq} grid of the panel's other series (or of the run)" if frequency is not None
+                else f"the {freq} grid that its first rows suggest")
         raise UserError(
-            f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of the {freq} grid that its first "
-            f"rows suggest (the first: {frame.index[row]}), and would be dropped. Set data.frequency to the step to "
-            "forecast in (D, h, W, MS...): each step is then the mean of the rows in it."
+            f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of {grid} (the first: "
+            f"{frame.index[row]}), and would be dropped. Set data.frequency to the step to forecast in (D, h, W, "
+            "MS...): each step is then the mean of the rows in it."
         )
     else:
         added = len(regular) - (len(frame) - off_grid)
