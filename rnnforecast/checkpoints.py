@@ -8,7 +8,6 @@ atomically to point at it. A crash at any moment leaves the previous checkpoint 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -23,7 +22,7 @@ STATE_FILE = runs.RESUMABLE_MARK
 def load_state(folder: Path) -> dict | None:
     """The last completed epoch's state, or None when no epoch has finished yet."""
     path = folder / STATE_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return runs.json_file(path, ("epoch", "model_file", "model_sha256")) if path.is_file() else None
 
 
 def load_model(folder: Path, state: dict):
@@ -52,8 +51,8 @@ def callback(folder: Path, data_sha256: str, state: dict | None, early_stopping,
                 _restore(early_stopping, state.get("early_stopping"), ("wait", "best", "best_epoch"))
                 _restore(reduce_lr, state.get("reduce_lr"), ("wait", "best", "cooldown_counter"))
                 if early_stopping is not None and (folder / "best.npz").is_file():
-                    with np.load(folder / "best.npz") as saved:
-                        early_stopping.best_weights = [saved[f"w{i}"] for i in range(len(saved.files))]
+                    saved = runs.npz_arrays(folder / "best.npz")
+                    early_stopping.best_weights = [saved[f"w{i}"] for i in range(len(saved))]
 
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():

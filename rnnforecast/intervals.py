@@ -21,7 +21,6 @@ its targets are observed.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -458,9 +457,8 @@ def load(run) -> dict | None:
     path, scores_path = run.path / CALIBRATION_FILE, run.path / SCORES_FILE
     if not (path.is_file() and scores_path.is_file()):
         return None
-    found = json.loads(path.read_text())
-    with np.load(scores_path) as saved:
-        found["scores"] = {name: saved[name] for name in saved.files}
+    found = runs.json_file(path)
+    found["scores"] = runs.npz_arrays(scores_path)
     return found
 
 

@@ -445,7 +445,7 @@ def _load(path: Path) -> Run:
         hint = (f"{path} holds {len(inside)} run(s), the newest {inside[-1]}: pass one of them"
                 if inside else "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000")
         raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
-    metadata = _json_file(path / "metadata.json", ("model_sha256",))
+    metadata = json_file(path / "metadata.json", ("model_sha256",))
     config_file = path / "config.yaml"
     expected = metadata.get("config_sha256")
     if expected is not None and sha256(config_file) != expected:
@@ -454,33 +454,46 @@ def _load(path: Path) -> Run:
             "describes the saved model. Restore the original file, or train a new run with the edited config."
         )
     config = config_module.validate(config_module.read_yaml(config_file), source=str(config_file))
-    prep = _json_file(path / "preprocessing.json", ("targets",))
+    prep = json_file(path / "preprocessing.json", ("targets",))
     try:
         history = pd.read_csv(path / "history.csv")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise _damaged(path / "history.csv", f"not a CSV table ({type(exc).__name__})") from None
+        raise damaged(path / "history.csv", f"not a CSV table ({type(exc).__name__})") from None
     if "epoch" not in history.columns:
-        raise _damaged(path / "history.csv", "no epoch column")
+        raise damaged(path / "history.csv", "no epoch column")
     return Run(path, config, prep, metadata, history)
 
 
-def _json_file(path: Path, required: tuple[str, ...]) -> dict:
-    """A run's JSON file, parsed and checked for the keys everything after relies on."""
+def json_file(path: Path, required: tuple[str, ...] = ()) -> dict:
+    """A run's JSON file, parsed and checked for the keys everything after relies on (damaged: a UserError)."""
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise _damaged(path, "not UTF-8 text") from None
+        raise damaged(path, "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _damaged(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise damaged(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(found, dict):
-        raise _damaged(path, "not a JSON object")
+        raise damaged(path, "not a JSON object")
     missing = [key for key in required if not found.get(key)]
     if missing:
-        raise _damaged(path, f"{', '.join(missing)} missing")
+        raise damaged(path, f"{', '.join(missing)} missing")
     return found
 
 
-def _damaged(path: Path, what: str) -> UserError:
+def npz_arrays(path: Path) -> dict:
+    """The arrays of a run's .npz file (calibration scores, a checkpoint's best weights); damaged: a UserError."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return {name: saved[name] for name in saved.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise damaged(path, f"not a NumPy archive ({type(exc).__name__})") from None
+
+
+def damaged(path: Path, what: str) -> UserError:
     return UserError(
         f"{path} is damaged ({what}): the run folder cannot be trusted. Copy the run again from where it was "
         "written, or train it again."

@@ -340,6 +340,14 @@ DAMAGE = {
     "model truncated": (lambda r: _truncate(r / "model.keras"), ["has changed since training"]),
     "model deleted": (lambda r: (r / "model.keras").unlink(), ["missing model.keras"]),
     "final model truncated": (lambda r: _truncate(r / "final.keras"), ["final.keras has changed since training"]),
+    # these three were internal errors (JSONDecodeError, TypeError, BadZipFile)
+    "combination truncated": (lambda r: _truncate(r / "combination.json"), ["combination.json is damaged"]),
+    "combination of an unknown mix": (lambda r: (r / "combination.json").write_text('{"chosen": "magic"}'),
+                                      ["combination.json is damaged", "unknown mix 'magic'"]),
+    "calibration not an object": (lambda r: (r / "calibration.json").write_text("[1, 2]"),
+                                  ["calibration.json is damaged", "not a JSON object"]),
+    "calibration scores truncated": (lambda r: _truncate(r / "calibration-scores.npz"),
+                                     ["calibration-scores.npz is damaged"]),
 }
 
 

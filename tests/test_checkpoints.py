@@ -130,3 +130,14 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, 
     monkeypatch.setattr(runs, "write_json", original)
     final = training.train(None, resume=partial)
     assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+
+
+@pytest.mark.parametrize(("text", "fact"), [("{", "not JSON"), ('{"epoch": 2}', "model_file, model_sha256 missing")])
+def test_a_damaged_checkpoint_record_is_refused_in_words(tmp_path, text, fact):
+    """A torn checkpoint.json (a full disk, a copy cut short) was a JSONDecodeError or a KeyError on --resume."""
+    (tmp_path / runs.RESUMABLE_MARK).write_text(text)
+    with pytest.raises(UserError, match=f"checkpoint.json is damaged.*{fact}"):
+        checkpoints.load_state(tmp_path)
+    (tmp_path / "best.npz").write_bytes(b"PK\x03\x04 torn")
+    with pytest.raises(UserError, match="best.npz is damaged"):
+        runs.npz_arrays(tmp_path / "best.npz")

@@ -17,12 +17,11 @@ network added nothing, is forecast by the mean of AutoETS and AutoTheta ("classi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from rnnforecast import data
+from rnnforecast import data, runs
 from rnnforecast.forecasting import classical
 from rnnforecast.forecasting.inference import Prepared
 from rnnforecast.runs import Run, write_json
@@ -44,7 +43,12 @@ MAX_SERIES = 5000  # a fit of each classical model per series at predict: 0.1 to
 def load(run: Run) -> dict | None:
     """The run's saved choice, or None (a run without one, or one of an older version)."""
     path = Path(run.path) / FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    found = runs.json_file(path, ("chosen",))
+    if found["chosen"] != "none" and found["chosen"] not in WEIGHTS:
+        raise runs.damaged(path, f"unknown mix {found['chosen']!r}")
+    return found
 
 
 def weights(run: Run) -> tuple[float, float, float] | None:
