@@ -188,6 +188,19 @@ def test_a_gap_that_is_a_large_part_of_the_series_is_named(tmp_path):
     assert not any("longest gap" in n for n in _load(path).notes)
 
 
+def test_daily_rows_that_move_to_noon_are_not_read_on_a_half_day_grid(tmp_path):
+    """Midnight, then noon (a logger restarted): the steps' common divisor is 12 hours, and that grid was read
+    with half its steps interpolated and the horizon's steps halved. Refused; data.frequency D averages the days."""
+    times = list(pd.date_range("2024-01-01", periods=100, freq="D")) + list(
+        pd.date_range("2024-04-10 12:00", periods=60, freq="D"))
+    path = tmp_path / "logger.csv"
+    path.write_text("time,y\n" + "".join(f"{t},{i}\n" for i, t in enumerate(times)))
+    with pytest.raises(UserError, match=r"mostly 1 day apart.*2024-04-10 12:00.*grid of 12 hours.*data.frequency.*: D "):
+        _load(path)
+    series = _load(path, frequency="D")
+    assert len(series.frame) == 160 and series.frame["y"].notna().all()
+
+
 def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
     """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
     path = tmp_path / "stray.csv"

@@ -360,6 +360,8 @@ def table_to_series(
             f"the time steps in {where} ('{name}') have no regular frequency. "
             "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
         )
+    if frequency is None and cfg.frequency is None:
+        _refuse_a_finer_grid_than_the_rows(frame.index, freq, where)
     try:
         regular = frame.asfreq(freq)
     except ValueError as exc:
@@ -392,6 +394,49 @@ def table_to_series(
         notes.append(f"{added} missing time step(s) in {where} were added and filled ({cfg.missing}).")
         notes.extend(_long_gap_note(regular.index, frame.index, where, cfg.missing))
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+def _refuse_a_finer_grid_than_the_rows(index: pd.DatetimeIndex, freq: str, where: str) -> None:
+    """Refuse a grid inferred finer than the rows' usual step where most of it would be made up.
+
+    Daily rows at midnight, then at noon (a logger restarted), have 12 hours as the steps' common divisor:
+    read on that grid, half the series would be interpolated and a horizon of 7 steps would be 3.5 days.
+    Gappy data keep their grid: most of their rows are one step apart.
+    """
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):  # a calendar step (months, business days): not a common divisor
+        return
+    gaps = np.diff(index.asi8)
+    if len(gaps) < 3:
+        return
+    usual = pd.Timedelta(int(pd.Series(gaps).mode().iloc[0]), unit=index.unit)
+    grid_steps = (index[-1] - index[0]) / step + 1
+    if usual <= step or grid_steps < 2 * len(index):
+        return
+    between = int(np.flatnonzero(((index - index[0]) % usual) != pd.Timedelta(0))[0])
+    raise UserError(
+        f"the rows of {where} are mostly {_span(usual)} apart, but some fall between (the first: {index[between]}): "
+        f"on a grid of {_span(step)} that fits them all, more than half the steps would be made up. Set data.frequency to the step to forecast in: {_alias_of(usual)} (each step the mean of its rows), or "
+        f"{freq} to keep the finer grid."
+    )
+
+
+def _span(step: pd.Timedelta) -> str:
+    """12 hours, 1 day, 90 minutes: a step in words."""
+    seconds = int(step.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return str(step)
+
+
+def _alias_of(step: pd.Timedelta) -> str:
+    from pandas.tseries.frequencies import to_offset
+
+    days = step / pd.Timedelta(days=1)
+    return ("D" if days == 1 else f"{int(days)}D") if days == int(days) else to_offset(step).freqstr
 
 
 LONG_GAP = 0.1  # a gap longer than this share of the series' steps is named in a note of its own
