@@ -68,8 +68,9 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         return _read_parquet(path, columns, rows)
     if kind in NOT_TABLES:
         raise UserError(
-            f"data file {path} is {_article(NOT_TABLES[kind])} {NOT_TABLES[kind]} file; rnnforecast reads CSV text (also .tsv, and .gz, .bz2, "
-            ".xz or .zip compressed) and Parquet. Save the table as CSV or Parquet and point data.path at it."
+            f"data file {path} is {_article(NOT_TABLES[kind])} {NOT_TABLES[kind]} file; rnnforecast reads CSV text "
+            "(also .tsv, and .gz, .bz2, .xz or .zip compressed) and Parquet. Save the table as CSV or Parquet and point "
+            "data.path at it."
         )
     head = _head(path, compression)
     encoding = _encoding(head)

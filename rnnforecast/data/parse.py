@@ -148,6 +148,7 @@ def _local_dates(text: pd.Series, utc: pd.Series) -> pd.Series | None:
     local, _, _ = _datetimes(text.astype("string").str.replace(OFFSET, "", regex=True))
     if local.isna().any() or getattr(local.dt, "tz", None) is not None:
         return None
+
     def one_time_of_day(times):
         return (times - times.dt.normalize()).nunique() == 1
     return local if one_time_of_day(local) and not one_time_of_day(utc) else None
@@ -250,18 +251,27 @@ def _parsed(cells: pd.Series, cfg: DataConfig) -> tuple[pd.Series, pd.Series]:
 BOOLEANS = {"true": 1.0, "false": 0.0}
 
 
+def _parquet_flags(cells: pd.Series) -> bool:
+    """Whether an object column holds only True, False and empty cells (a Parquet boolean column with nulls)."""
+    if cells.dtype != object:
+        return False
+    given = cells.dropna()
+    return len(given) > 0 and isinstance(given.iloc[0], (bool, np.bool_)) and given.map(type).isin([bool, np.bool_]).all()
+
+
 def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> pd.Series:
     """Text cells parsed as numbers (numeric Parquet columns pass through); every bad cell is reported."""
     sentinels = _sentinels(cfg.missing_values)
-    if pd.api.types.is_bool_dtype(cells) or (cells.dtype == object and cells.map(type).eq(bool).all()):
+    if pd.api.types.is_bool_dtype(cells) or _parquet_flags(cells):
         return cells.astype("float64")  # a Parquet flag column (a holiday, a promotion): True 1, False 0
     if pd.api.types.is_numeric_dtype(cells):
         numbers = cells.astype("float64")
         return _checked(numbers.mask(numbers.isin(sentinels)), cells, column, where)
     raw, missing_words = _parsed(cells, cfg)
-    flags = cells.str.strip().str.lower().map(BOOLEANS)
-    if raw.isna().all() and flags.notna().any() and (flags.notna() | missing_words).all():
-        raw = flags.astype("float64")  # True/False as pandas and spreadsheets write flags: 1 and 0
+    if raw.isna().all():  # no cell reads as a number: True/False, as pandas and spreadsheets write flags?
+        flags = cells.str.strip().str.lower().map(BOOLEANS)
+        if flags.notna().any() and (flags.notna() | missing_words).all():
+            raw = flags.astype("float64")
     bad = raw.isna() & ~missing_words
     numbers = raw.mask(missing_words | raw.isin(sentinels))
     if bad.any():

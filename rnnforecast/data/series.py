@@ -407,18 +407,17 @@ def _refuse_a_finer_grid_than_the_rows(index: pd.DatetimeIndex, freq: str, where
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     except (ValueError, TypeError):  # a calendar step (months, business days): not a common divisor
         return
-    gaps = np.diff(index.asi8)
-    if len(gaps) < 3:
+    if len(index) < 4 or (index[-1] - index[0]) / step + 1 < 2 * len(index):  # the common case: checked first
         return
-    usual = pd.Timedelta(int(pd.Series(gaps).mode().iloc[0]), unit=index.unit)
-    grid_steps = (index[-1] - index[0]) / step + 1
-    if usual <= step or grid_steps < 2 * len(index):
+    usual = pd.Timedelta(int(pd.Series(np.diff(index.asi8)).mode().iloc[0]), unit=index.unit)
+    if usual <= step:
         return
     between = int(np.flatnonzero(((index - index[0]) % usual) != pd.Timedelta(0))[0])
     raise UserError(
         f"the rows of {where} are mostly {_span(usual)} apart, but some fall between (the first: {index[between]}): "
-        f"on a grid of {_span(step)} that fits them all, more than half the steps would be made up. Set data.frequency to the step to forecast in: {_alias_of(usual)} (each step the mean of its rows), or "
-        f"{freq} to keep the finer grid."
+        f"on a grid of {_span(step)} that fits them all, more than half the steps would be made up. Set "
+        f"data.frequency to the step to forecast in: {_alias_of(usual)} (each step the mean of its rows), or {freq} "
+        "to keep the finer grid."
     )
 
 
@@ -457,6 +456,7 @@ def _long_gap_note(grid: pd.DatetimeIndex, observed: pd.DatetimeIndex, where: st
     length = int(ends[longest] - starts[longest])
     if length <= LONG_GAP * len(grid):
         return []
+
     def shown(i: int) -> str:
         stamp = grid[min(i, len(grid) - 1)]
         return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
