@@ -149,6 +149,7 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
     ("data:\n  path: x.csv\n".encode("utf-16"), "not a UTF-8 text file"),
     (bytes(range(256)) * 8, "UTF-8"),
     (b"data: [1, 2\n", "not valid YAML"),
+    (b"data:\n\tpath: x.csv\n", "indents with spaces, never tabs"),
     (b"- a\n- b\n", "must hold a mapping"),
     (b"data: {path: x.csv, targets: [y]}\nwindow: {horizon: 0}\n", "window.horizon"),
 ])

@@ -123,9 +123,9 @@ def read_yaml(path: Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise UserError(
-            f"{path} is not valid YAML{where}: {problem}. Check the indentation and the quoting on that line."
-        ) from None
+        fix = ("YAML indents with spaces, never tabs: replace the tabs at the start of the lines with spaces"
+               if "'\\t'" in problem else "Check the indentation and the quoting on that line")
+        raise UserError(f"{path} is not valid YAML{where}: {problem}. {fix}.") from None
     except UnicodeDecodeError:
         raise UserError(f"{path} is not a UTF-8 text file; save the config as UTF-8 YAML.") from None
     if raw is None:
