@@ -175,7 +175,10 @@ def _load_study(journal: Path):
     import optuna
 
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
-    (summary,) = optuna.get_all_study_summaries(storage)
+    summaries = optuna.get_all_study_summaries(storage)
+    if not summaries:  # the journal file is there before the study's first record (a race, seen once)
+        return None
+    (summary,) = summaries
     return optuna.load_study(study_name=summary.study_name, storage=storage)
 
 
@@ -189,7 +192,8 @@ def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
     try:
         while time.monotonic() < deadline:
             found = list((tmp_path / "runs").glob(".*.partial/study.journal"))
-            if found and any(t.state.is_finished() for t in _load_study(found[0]).get_trials()):
+            study = _load_study(found[0]) if found else None
+            if study is not None and any(t.state.is_finished() for t in study.get_trials()):
                 journal = found[0]
                 break
             assert process.poll() is None, process.communicate()
