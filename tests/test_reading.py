@@ -124,6 +124,11 @@ def test_rows_between_the_steps_of_a_given_frequency_are_averaged_into_them(tmp_
     assert series.frame["y"].fillna(-1).tolist() == [2, 5, -1, 8]  # Jan 3 had no reading: filled later (data.missing)
     assert any("each step is the mean of the rows in it" in n for n in series.notes)
     assert any("1 missing time step(s)" in n for n in series.notes)
+    days = pd.date_range("2024-01-01", periods=14, freq="D")  # business days asked of daily rows: weekends dropped
+    path.write_text("time,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(days)))
+    series = _load(path, frequency="B")
+    assert series.frame["y"].tolist() == [0, 1, 2, 3, 4, 7, 8, 9, 10, 11]
+    assert any("4 row(s) off the B grid" in n for n in series.notes)
 
 
 def test_many_rows_off_a_runs_grid_are_refused_not_dropped(tmp_path):

@@ -372,12 +372,12 @@ def table_to_series(
         notes.append(f"the daily rows of {where} never fall on a weekend: read as business days (data.frequency: B), "
                      "so weekends are neither filled nor forecast. Set data.frequency: D to count every day.")
     off_grid = int((~frame.index.isin(regular.index)).sum())
-    if off_grid and cfg.frequency is not None:
+    if off_grid and cfg.frequency is not None and freq != "B":  # business days: weekend rows dropped, not averaged
         regular = frame.resample(freq).mean()
         added = int((frame.iloc[:, 0].resample(freq).size() == 0).sum())
         notes.append(f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of data.frequency {freq}: "
                      "each step is the mean of the rows in it (add them up in the file where the values are totals).")
-    elif off_grid > OFF_GRID_SHARE * len(frame):
+    elif off_grid > OFF_GRID_SHARE * len(frame) and cfg.frequency is None:
         row = int(np.flatnonzero(~frame.index.isin(regular.index))[0])
         grid = (f"the {freq} grid of the panel's other series (or of the run)" if frequency is not None
                 else f"the {freq} grid that its first rows suggest")
