@@ -124,6 +124,8 @@ def test_rows_between_the_steps_of_a_given_frequency_are_averaged_into_them(tmp_
     assert series.frame["y"].fillna(-1).tolist() == [2, 5, -1, 8]  # Jan 3 had no reading: filled later (data.missing)
     assert any("each step is the mean of the rows in it" in n for n in series.notes)
     assert any("1 missing time step(s)" in n for n in series.notes)
+    gaps = [n for n in series.notes if "longest gap" in n]  # the empty Jan 3 (a quarter of 4 steps), not every step
+    assert len(gaps) == 1 and "from 2024-01-03 to 2024-01-03" in gaps[0], gaps
     days = pd.date_range("2024-01-01", periods=14, freq="D")  # business days asked of daily rows: weekends dropped
     path.write_text("time,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(days)))
     series = _load(path, frequency="B")

@@ -17,7 +17,7 @@ from pandas.tseries.frequencies import to_offset
 from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
-from rnnforecast.data.grid import _resolve_duplicates, calendar_features, infer_frequency
+from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency
 from rnnforecast.data.io import detect_time_columns, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
 from rnnforecast.errors import UserError
@@ -371,14 +371,15 @@ def table_to_series(
     if freq == "B" and frequency is None and cfg.frequency is None:
         notes.append(f"the daily rows of {where} never fall on a weekend: read as business days (data.frequency: B), "
                      "so weekends are neither filled nor forecast. Set data.frequency: D to count every day.")
-    off_grid = int((~frame.index.isin(regular.index)).sum())
+    off = ~frame.index.isin(regular.index)
+    off_grid = int(off.sum())
     if off_grid and cfg.frequency is not None and freq != "B":  # business days: weekend rows dropped, not averaged
-        regular = frame.resample(freq).mean()
-        added = int((frame.iloc[:, 0].resample(freq).size() == 0).sum())
+        steps = frame.resample(freq)
+        regular, empty = steps.mean(), (steps.size() == 0).to_numpy()
         notes.append(f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of data.frequency {freq}: "
                      "each step is the mean of the rows in it (add them up in the file where the values are totals).")
     elif off_grid > OFF_GRID_SHARE * len(frame) and cfg.frequency is None:
-        row = int(np.flatnonzero(~frame.index.isin(regular.index))[0])
+        row = int(np.flatnonzero(off)[0])
         grid = (f"the {freq} grid of the panel's other series (or of the run)" if frequency is not None
                 else f"the {freq} grid that its first rows suggest")
         raise UserError(
@@ -387,12 +388,12 @@ def table_to_series(
             "MS...): each step is then the mean of the rows in it."
         )
     else:
-        added = len(regular) - (len(frame) - off_grid)
+        empty = ~regular.index.isin(frame.index)
         if off_grid:
             notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
-    if added:
-        notes.append(f"{added} missing time step(s) in {where} were added and filled ({cfg.missing}).")
-        notes.extend(_long_gap_note(regular.index, frame.index, where, cfg.missing))
+    if empty.any():
+        notes.append(f"{int(empty.sum())} missing time step(s) in {where} were added and filled ({cfg.missing}).")
+        notes.extend(_long_gap_note(regular.index, empty, where, cfg.missing))
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
 
 
@@ -416,7 +417,7 @@ def _refuse_a_finer_grid_than_the_rows(index: pd.DatetimeIndex, freq: str, where
     raise UserError(
         f"the rows of {where} are mostly {_span(usual)} apart, but some fall between (the first: {index[between]}): "
         f"on a grid of {_span(step)} that fits them all, more than half the steps would be made up. Set "
-        f"data.frequency to the step to forecast in: {_alias_of(usual)} (each step the mean of its rows), or {freq} "
+        f"data.frequency to the step to forecast in: {_alias(usual)} (each step the mean of its rows), or {freq} "
         "to keep the finer grid."
     )
 
@@ -431,23 +432,16 @@ def _span(step: pd.Timedelta) -> str:
     return str(step)
 
 
-def _alias_of(step: pd.Timedelta) -> str:
-    from pandas.tseries.frequencies import to_offset
-
-    days = step / pd.Timedelta(days=1)
-    return ("D" if days == 1 else f"{int(days)}D") if days == int(days) else to_offset(step).freqstr
-
-
 LONG_GAP = 0.1  # a gap longer than this share of the series' steps is named in a note of its own
 
 
-def _long_gap_note(grid: pd.DatetimeIndex, observed: pd.DatetimeIndex, where: str, policy: str) -> list[str]:
+def _long_gap_note(grid: pd.DatetimeIndex, added: np.ndarray, where: str, policy: str) -> list[str]:
     """A note naming the longest gap where it is a large part of the series: filled, it is what the network learns.
 
     A sensor off for years between two stretches of data is filled in by data.missing (a straight line when
     interpolated) and trained on like the rest; the user is told where it is and how to leave it out.
+    `added`: which steps of `grid` no row of the file fell in.
     """
-    added = ~grid.isin(observed)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], added.astype(np.int8), [0]])))
     starts, ends = edges[::2], edges[1::2]
     if not len(starts) or policy in ("drop", "error"):  # drop: no window spans the gap
