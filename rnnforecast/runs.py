@@ -225,6 +225,10 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     try:
         write(tmp)
         tmp.replace(target)
+    except OSError as exc:
+        if exc.filename in (str(tmp), tmp):
+            exc.filename = str(target)  # the user named the target, not our temporary file
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

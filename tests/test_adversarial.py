@@ -601,6 +601,21 @@ def test_failures_of_the_machine_are_user_errors(run, monkeypatch, exc, fact):
     _refused(_invoke(run.parent, ["predict", run]), fact)
 
 
+def test_a_failed_write_names_the_users_file_not_the_temporary_one(tmp_path):
+    from rnnforecast import runs
+
+    target = tmp_path / "forecast.csv"
+
+    def fill_the_disk(path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    with pytest.raises(OSError) as failed:
+        runs.atomic_write(target, fill_the_disk)
+    message = str(errors.from_environment(failed.value))
+    assert str(target) in message and "partial" not in message
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
     from rnnforecast import forecasting
 

@@ -191,9 +191,11 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
     bad = times.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = text.iloc[row]
+        what = "an empty cell" if pd.isna(cell) or not str(cell).strip() else f"a cell that is not a date: {cell!r}"
         raise UserError(
-            f"time column {', '.join(columns)} in {where} has a cell that is not a date: "
-            f"{text.iloc[row]!r} on line {_line(text, row)}. Fix or remove that row, or set data.time_column."
+            f"time column {', '.join(columns)} in {where} has {what} on line {_line(text, row)}. Fix or remove that "
+            "row, or set data.time_column."
         )
     return times
 

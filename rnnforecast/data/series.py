@@ -355,6 +355,11 @@ def table_to_series(
     if frequency is not None and strict_frequency and cfg.frequency is None:
         _check_same_frequency(frame.index, frequency, where)
     freq = frequency or cfg.frequency or infer_frequency(frame.index)
+    if freq is None and len(frame) < 3:
+        raise UserError(
+            f"{where} has {len(frame)} row{'s' * (len(frame) != 1)} with a time: too few to tell the series' "
+            "frequency, let alone to learn from. Give the file the series' history."
+        )
     if freq is None:
         raise UserError(
             f"the time steps in {where} ('{name}') have no regular frequency. "
