@@ -82,6 +82,18 @@ def test_boolean_where_a_number_is_expected_explains_yaml():
     assert "training.epochs" in message and "quotes" in message
 
 
+def test_a_single_value_where_a_section_belongs_lists_the_sections_keys():
+    message = _error(_raw(data={"path": "x", "targets": ["y"], "split": 0.5}))
+    assert "data.split: is a section of keys (train, val, test_length" in message and "got 0.5" in message
+    assert "valid dictionary" not in message
+
+
+def test_an_optimizer_given_by_name_alone_is_that_optimizer_at_its_defaults():
+    cfg = config.validate(_raw(training={"optimizer": "sgd"}))
+    assert cfg.training.optimizer.name == "sgd" and cfg.training.optimizer.learning_rate == pytest.approx(1e-3)
+    assert "'nadam' is not one of adam" in _error(_raw(training={"optimizer": "nadam"}))
+
+
 def test_fractions_that_leave_no_test_rows_are_refused():
     assert "leaves no test rows" in _error(_raw(data={"path": "x", "targets": ["y"], "split": {"train": 0.8, "val": 0.2}}))
 

@@ -244,6 +244,12 @@ class OptimizerConfig(Section):
     clipnorm: Optional[Annotated[Float, Field(gt=0)]] = None
     weight_decay: Annotated[Float, Field(ge=0)] = 0.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_name_alone(cls, value: Any) -> Any:
+        """`optimizer: adam`, as Keras's compile takes it, is the optimizer of that name at its defaults."""
+        return {"name": value} if isinstance(value, str) else value
+
 
 class EarlyStoppingConfig(Section):
     patience: PosInt = 5
