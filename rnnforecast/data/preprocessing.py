@@ -198,10 +198,13 @@ def known_future(series: Series, prep: dict, horizon: int) -> np.ndarray | None:
         frame[given] = series.future.reindex(index)[given]
         missing = frame[given].isna().any(axis=1)
         if missing.any():
-            absent = [str(t) for t in index[missing.to_numpy()]]
+            stamps = index[missing.to_numpy()]
+            if isinstance(stamps, pd.DatetimeIndex) and (stamps == stamps.normalize()).all():
+                stamps = stamps.strftime("%Y-%m-%d")  # dates as the file writes them, without a midnight
+            absent = [str(t) for t in stamps]
             raise UserError(
                 f"{series.label} does not give the future features ({', '.join(given)}) for the steps to forecast: "
-                f"missing at {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}. Add rows for the next "
+                f"missing at {', '.join(absent[:5])}{' and later' if len(absent) > 5 else ''}. Add rows for the next "
                 f"{horizon} steps after the last target, with the targets left empty and these columns filled."
             )
     if prep["calendar"]:
