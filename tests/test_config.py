@@ -86,6 +86,8 @@ def test_a_single_value_where_a_section_belongs_lists_the_sections_keys():
     message = _error(_raw(data={"path": "x", "targets": ["y"], "split": 0.5}))
     assert "data.split: is a section of keys (train, val, test_length" in message and "got 0.5" in message
     assert "valid dictionary" not in message
+    message = _error(_raw(model={"layers": [3]}))
+    assert "model.layers[0]: is a section of keys (units" in message and "each item as keys, e.g. {units: ...}" in message
 
 
 def test_an_optimizer_given_by_name_alone_is_that_optimizer_at_its_defaults():

@@ -218,6 +218,18 @@ def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
         _load(path)
 
 
+def test_an_empty_time_cell_is_called_empty_and_a_file_of_one_timed_row_too_short(tmp_path):
+    path = tmp_path / "gap.csv"
+    rows = [f"2024-01-{d:02d},{d}" for d in range(1, 29)]
+    rows[9] = ",10"
+    path.write_text("date,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UserError, match=r"has an empty cell on line 11"):
+        _load(path, time_column="date")
+    path.write_text("date,y\n2024-01-01,5\n")
+    with pytest.raises(UserError, match=r"has 1 row with a time: too few"):
+        _load(path)
+
+
 def test_date_assembled_from_year_month_day_hour_columns(data_dir):
     series = _load(data_dir / "pollution-head3000.csv", targets=["pm2.5"], time_column=["year", "month", "day", "hour"])
     assert series.index[0] == pd.Timestamp("2010-01-01 00:00") and series.frequency == "h"

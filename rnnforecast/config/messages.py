@@ -80,8 +80,10 @@ def describe_error(err: dict) -> str:
         return f"{where}: required key is missing"
     if kind in ("model_type", "model_attributes_type", "dict_type") and (section := _section_at((*loc, "_"))):
         keys = ", ".join(section.model_fields)
-        return (f"{where}: is a section of keys ({keys}), not a single value (got {value!r:.50}). Write it as "
-                f"`{loc[-1]}:` with the keys indented below it; the README's config reference lists them.")
+        how = (f"each item as keys, e.g. {{{next(iter(section.model_fields))}: ...}}" if isinstance(loc[-1], int)
+               else f"`{loc[-1]}:` with the keys indented below it")
+        return (f"{where}: is a section of keys ({keys}), not a single value (got {value!r:.50}). Write {how}; "
+                "the README's config reference lists them.")
     message = err["msg"].removeprefix("Value error, ")
     if isinstance(value, bool):
         return (

@@ -100,10 +100,10 @@ def _short_series_split(config: Config, panel: dict[str, data.Series]) -> tuple 
     if found is None and n - 2 * H < H + 1:
         raise UserError(
             f"{series.label} has {n} rows, too few for a training, a validation and a test window of horizon {H}: "
-            f"split 70/15/15, validation gets {val_end - train_end} row{'s' * (val_end - train_end != 1)}; split by its last horizons (test and "
-            f"validation {H} rows each), training keeps {max(n - 2 * H, 0)}, and a window needs at least {H + 1} (one "
-            f"step to read and {H} to forecast). Shorten window.horizon (at most {max((n - 1) // 3, 0)} here) or give "
-            "the file more history."
+            f"split 70/15/15, validation gets {val_end - train_end} row{'s' * (val_end - train_end != 1)}; split by "
+            f"its last horizons (test and validation {H} rows each), training keeps {max(n - 2 * H, 0)}, and a window "
+            f"needs at least {H + 1} (one step to read and {H} to forecast). Shorten window.horizon (at most "
+            f"{max((n - 1) // 3, 0)} here) or give the file more history."
         )
     if found is None:
         return None
