@@ -208,23 +208,20 @@ def test_daily_rows_that_move_to_noon_are_not_read_on_a_half_day_grid(tmp_path):
     assert len(series.frame) == 160 and series.frame["y"].notna().all()
 
 
-def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path):
+@pytest.mark.parametrize(("cell", "said"), [("not a date", "a cell that is not a date: 'not a date'"),
+                                            ("", "an empty cell")])
+def test_a_stray_cell_in_a_time_named_column_is_reported_not_ignored(tmp_path, cell, said):
     """Without data.time_column: the 'date' column is still the time, and its bad cell is named by line."""
     path = tmp_path / "stray.csv"
     rows = [f"2024-01-{d:02d},{d}" for d in range(1, 29)]
-    rows[9] = "not a date,10"
+    rows[9] = f"{cell},10"
     path.write_text("date,y\n" + "\n".join(rows) + "\n")
-    with pytest.raises(UserError, match=r"'not a date' on line 11"):
+    with pytest.raises(UserError, match=f"has {said} on line 11"):
         _load(path)
 
 
-def test_an_empty_time_cell_is_called_empty_and_a_file_of_one_timed_row_too_short(tmp_path):
-    path = tmp_path / "gap.csv"
-    rows = [f"2024-01-{d:02d},{d}" for d in range(1, 29)]
-    rows[9] = ",10"
-    path.write_text("date,y\n" + "\n".join(rows) + "\n")
-    with pytest.raises(UserError, match=r"has an empty cell on line 11"):
-        _load(path, time_column="date")
+def test_a_file_of_one_timed_row_is_too_short(tmp_path):
+    path = tmp_path / "one.csv"
     path.write_text("date,y\n2024-01-01,5\n")
     with pytest.raises(UserError, match=r"has 1 row with a time: too few"):
         _load(path)
