@@ -173,7 +173,8 @@ def test_a_short_series_gets_the_two_models_mean_inside_their_own_intervals(caps
     assert np.array_equal(bands[:, 0, 1], point[:, 0]) and (np.diff(bands[:, 0, :], axis=-1) > 0).all()
     upper = ((ets["hi-80"] - ets["mean"]) + (theta["hi-80"] - theta["mean"])) / 2
     np.testing.assert_allclose(bands[:, 0, 2], point[:, 0] + np.maximum(upper, 0), rtol=1e-6)
-    one = classical.mean_with_quantiles(np.array([[3.0]]), 2, 4, [0.1, 0.9])  # a single value: flat, no interval
-    assert np.array_equal(one[0], [[3.0], [3.0]]) and np.array_equal(one[1][..., 0], one[1][..., 1])
+    one = classical.mean_with_quantiles(np.array([[3.0]]), 2, 4, [0.1, 0.5, 0.9])  # a single value: flat, no interval
+    assert np.array_equal(one[0], [[3.0], [3.0]]) and np.array_equal(one[1][..., 1], one[0])
+    assert np.isnan(one[1][..., [0, 2]]).all()  # empty, not an interval of zero width
     many = classical.means_with_quantiles([values, values[:8]], 6, 4, [0.1, 0.5, 0.9])
     assert np.array_equal(many[0][0], point) and capsys.readouterr().err == ""  # two series: no note, no bar

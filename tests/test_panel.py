@@ -1,5 +1,6 @@
 """Many series in one long table, and inputs known in advance."""
 
+import io
 import json
 from pathlib import Path
 
@@ -109,6 +110,14 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
         np.testing.assert_allclose(rows["sales"].to_numpy(), point[:, 0], rtol=1e-9)
         np.testing.assert_allclose(rows["sales_q0.9"].to_numpy(), bands[:, 0, 2], rtol=1e-9)
         assert (rows["sales_q0.9"] > rows["sales"]).all() and rows["day"].iloc[0] > own["day"].iloc[-1]
+    # newer data in which s003 holds one value: its forecast, with no interval rather than one of zero width
+    one = table[(table.store != "s003") | (table.day == table[table.store == "s003"].day.min())]
+    one.to_csv(tmp_path / "one.csv", index=False)
+    result = runner.invoke(app, ["predict", str(run), "--data", str(tmp_path / "one.csv"), "--series", "s003"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(io.StringIO(result.stdout))
+    assert rows["sales"].notna().all() and rows["sales_q0.1"].isna().all() and rows["sales_q0.9"].isna().all()
+    assert "1 of them holds a single value" in result.stderr and "quantile columns are left empty" in result.stderr
     table = pd.read_csv(tmp_path / "p.csv")
     last = pd.to_datetime(table[table.store == "s010"]["day"]).max()
     first = pd.to_datetime(forecast[forecast.store == "s010"]["day"]).min()

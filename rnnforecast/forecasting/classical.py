@@ -130,6 +130,8 @@ def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles
         (point (horizon, targets), bands (horizon, targets, quantiles)). Each quantile is the point plus the two
         models' offset from their own forecast at the central interval of that level (0.1 and 0.9: the 80% one),
         their mean (`sides="mean"`) or the wider of the two (`"wider"`), kept on its side of the point and in order.
+        A target with a single observed value gives no spread (both models return a zero-width interval): its
+        quantiles other than the median are NaN, no interval rather than one of zero width.
     """
     levels = {q: round(abs(1 - 2 * float(q)) * 100, 6) for q in quantiles}
     wanted = sorted({level for level in levels.values() if level > 0})
@@ -148,10 +150,12 @@ def mean_with_quantiles(values: np.ndarray, horizon: int, season: int, quantiles
                     continue
                 offsets = [np.asarray(f[f"{side}-{level}"], dtype="float64") - f["mean"] for f in found]
                 widest = np.min(offsets, axis=0) if side == "lo" else np.max(offsets, axis=0)
-                offset = np.nan_to_num(  # a one-row series has no spread to give an interval: none
-                    np.mean(offsets, axis=0) if sides == "mean" else widest)
+                offset = np.mean(offsets, axis=0) if sides == "mean" else widest
+                if np.isfinite(values[:, j]).sum() < 2:  # one value: no spread to draw an interval from
+                    offset = np.full_like(offset, np.nan)
                 bands[:, j, k] = point[:, j] + (np.minimum(offset, 0) if side == "lo" else np.maximum(offset, 0))
-    return point, np.sort(bands, axis=-1)
+    unordered = np.isnan(bands).any(axis=-1, keepdims=True)  # sorting would move the NaN past the median
+    return point, np.where(unordered, bands, np.sort(bands, axis=-1))
 
 
 def means_with_quantiles(series: list[np.ndarray], horizon: int, season: int, quantiles,

@@ -101,6 +101,13 @@ def short_series_note(keys: list, input_length: int) -> str:
             f"(benchmarks/DEFAULTS.md round 26): {examples}")
 
 
+def no_interval_note(keys: list) -> str:
+    examples = ", ".join(map(str, keys[:5])) + (" ..." if len(keys) > 5 else "")
+    holds, their = ("holds", "its") if len(keys) == 1 else ("hold", "their")
+    return (f"{len(keys)} of them {holds} a single value, which gives no spread to draw an interval from: {their} "
+            f"quantile columns are left empty rather than an interval of zero width: {examples}")
+
+
 def panel_choice(setting: str, n_series: int) -> dict:
     """What a panel's combination.json holds: `auto`'s thirds (the network alone above MAX_SERIES), or the named mix."""
     if setting == "auto" and n_series > MAX_SERIES:

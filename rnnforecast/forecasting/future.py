@@ -210,7 +210,12 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
         return table
     notes.append(combination.short_series_note(list(short), run.config.window.input_length))
     order = {key: k for k, key in enumerate(only if only is not None else panel)}  # the file's order, or --series's
-    both = pd.concat([table, short_future(run, short)], ignore_index=True)
+    classical = short_future(run, short)
+    bounds = [column for column in classical.columns if "_q" in str(column)]
+    no_interval = classical.loc[classical[bounds].isna().any(axis=1), run.prep["id_column"]].unique()
+    if len(no_interval):
+        notes.append(combination.no_interval_note(list(no_interval)))
+    both = pd.concat([table, classical], ignore_index=True)
     return both.sort_values(run.prep["id_column"], key=lambda ids: ids.map(order), kind="stable", ignore_index=True)
 
 
