@@ -70,6 +70,17 @@ def test_none_keeps_the_network_alone(panel_run, monkeypatch):
     assert combination.choose_new_run(panel_run) == [] and combination.weights(panel_run) is None
 
 
+def test_predict_says_which_series_training_left_out_and_evaluate_leaves_it_to_its_own_note(panel_run, monkeypatch):
+    monkeypatch.setitem(panel_run.prep, "skipped", ["s3"])  # as if train had left it out (too short, model.combine: none)
+    notes = []
+    prepared = forecasting.prepare_panel(panel_run, unseen=True, notes=notes)
+    assert "s3" not in prepared and len(prepared) == 3
+    assert notes == [f"1 series of p.csv was left out when {panel_run.path.name} was trained (too short, or their data "
+                     "refused: train's notes say which) and is not forecast: s3"]
+    notes = []
+    assert "s3" not in forecasting.prepare_panel(panel_run, notes=notes) and notes == []
+
+
 def _single_series_run(folder, learning_rate: float, highway: str = "seasonal", months: int = 504):
     """A noisy monthly cycle with a trend (42 years), trained through the CLI (which makes the choice) with a tiny
     network. The tests of a long series' paths lower SHORT_ROWS under 504 rather than train on 2,000 rows."""

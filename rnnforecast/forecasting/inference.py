@@ -80,7 +80,8 @@ def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared
     L = run.config.window.input_length
     if len(values) < L:
         raise UserError(
-            f"{series.label} has {len(values)} rows on its grid, fewer than the model's input_length of {L}. "
+            f"{series.label} has {len(values)} row{'s' * (len(values) != 1)} on its grid, fewer than the model's "
+            f"input_length of {L}. "
             "Give a file with at least that much history."
         )
     if data_path is None:
@@ -312,6 +313,12 @@ def prepare_panel(
             f"series {', '.join(sorted(left_out & set(wanted))[:5])} were left out when {run.path.name} was trained "
             "(too short, or their data refused: train's notes say which). Give them more history with --data."
         )
+    dropped = [key for key in wanted if key in left_out]
+    if dropped and unseen:  # predict's: said by train too, but a forecast that lacks series says so itself
+        was, are = ("was", "is") if len(dropped) == 1 else ("were", "are")
+        notes.append(f"{len(dropped)} series of {source} {was} left out when {run.path.name} was trained (too short, "
+                     f"or their data refused: train's notes say which) and {are} not forecast: "
+                     + ", ".join(map(str, dropped[:5])) + (" ..." if len(dropped) > 5 else ""))
     wanted = [key for key in wanted if key not in left_out]
     new = [key for key in wanted if key not in run.prep["series"]]
     if new and not unseen and only is not None:
