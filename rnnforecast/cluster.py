@@ -176,7 +176,10 @@ def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str)
     if not tables:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from.")
     table = pd.concat(tables, ignore_index=True)
-    table.attrs["notes"] = list(dict.fromkeys(note for _, notes, _ in results for note in notes))
+    from rnnforecast.forecasting.future import BACKTEST_NOTE
+
+    first = [BACKTEST_NOTE] if (run.path / "backtest.json").is_file() else []
+    table.attrs["notes"] = list(dict.fromkeys([*first, *(note for _, notes, _ in results for note in notes)]))
     return table
 
 

@@ -39,6 +39,10 @@ def test_backtest_writes_a_complete_run_folder(retrained):
                  "backtest.json", "folds.csv", "error_by_step.png"):
         assert (path / name).is_file(), name
     assert not list(path.parent.glob(".*partial*"))
+    # a usual run folder, so predict reads it, and says which model that is
+    predicted = runner.invoke(app, ["predict", str(path)])
+    assert predicted.exit_code == 0, predicted.output
+    assert "this is a backtest's folder" in predicted.stderr and "train the config and predict" in predicted.stderr
 
 
 def test_every_stride_th_test_origin_is_one_fold(retrained):

@@ -137,18 +137,25 @@ def models_for_future(run: Run):
     return honest, (run.load_model(final=True) if run.has_final_model else honest)
 
 
+BACKTEST_NOTE = ("this is a backtest's folder: its model is the last honest one the backtest trained, without the final "
+                 "model or the mix with AutoETS and AutoTheta that `rnnforecast train`'s run forecasts with. For the "
+                 "forecast to use, train the config and predict from that run.")
+
+
 def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
     """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table.
 
     The forecast comes from the final model (trained on every row) when the run has one. A
     panel's table carries `attrs["notes"]`: the series left out, or never seen in training.
     """
+    notes = [BACKTEST_NOTE] if (run.path / "backtest.json").is_file() else []
     if not run.is_panel:
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
         honest, final = models_for_future(run)
-        return single_future(prepare(run, data_path), honest, final).reset_index()
-    notes: list[str] = []
+        table = single_future(prepare(run, data_path), honest, final).reset_index()
+        table.attrs["notes"] = notes
+        return table
     table = panel_table(run, data_path, only, run.load_model(final=True), notes)
     if table.empty:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
