@@ -145,8 +145,9 @@ BACKTEST_NOTE = ("this is a backtest's folder: its model is the last honest one 
 def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
     """The future of one series (time, targets) or of every series of a panel (id, time, targets), as a table.
 
-    The forecast comes from the final model (trained on every row) when the run has one. A
-    panel's table carries `attrs["notes"]`: the series left out, or never seen in training.
+    The forecast comes from the final model (trained on every row) when the run has one. The
+    table carries `attrs["notes"]` for `predict` to print: a panel's series left out, never seen
+    in training or forecast otherwise, and whether the run is a backtest's folder.
     """
     notes = [BACKTEST_NOTE] if (run.path / "backtest.json").is_file() else []
     if not run.is_panel:
@@ -218,7 +219,8 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
     notes.append(combination.short_series_note(list(short), run.config.window.input_length))
     order = {key: k for k, key in enumerate(only if only is not None else panel)}  # the file's order, or --series's
     classical = short_future(run, short)
-    bounds = [column for column in classical.columns if "_q" in str(column)]
+    bounds = [f"{target}_q{float(q):g}" for target in run.prep["targets"] for q in run.config.calibration.quantiles
+              if float(q) != 0.5]
     no_interval = classical.loc[classical[bounds].isna().any(axis=1), run.prep["id_column"]].unique()
     if len(no_interval):
         notes.append(combination.no_interval_note(list(no_interval)))
