@@ -176,9 +176,9 @@ def forecast_run(run, data_path: Path | None, only: list[str] | None, spec: str)
     if not tables:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from.")
     table = pd.concat(tables, ignore_index=True)
-    from rnnforecast.forecasting.future import BACKTEST_NOTE
+    from rnnforecast.forecasting.future import backtest_notes
 
-    first = [BACKTEST_NOTE] if (run.path / "backtest.json").is_file() else []
+    first = backtest_notes(run)
     table.attrs["notes"] = list(dict.fromkeys([*first, *(note for _, notes, _ in results for note in notes)]))
     return table
 

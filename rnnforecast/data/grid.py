@@ -105,6 +105,13 @@ def season_length(frequency: str | None) -> int:
     return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)
 
 
+def stamps_text(index: pd.Index) -> list[str]:
+    """Timestamps as a message shows them: dates alone where every one falls at midnight (daily data)."""
+    if isinstance(index, pd.DatetimeIndex) and (index == index.normalize()).all():
+        return list(index.strftime("%Y-%m-%d"))
+    return [str(stamp) for stamp in index]
+
+
 def future_index(index: pd.Index, frequency: str | None, horizon: int) -> pd.Index:
     """The timestamps (or step numbers) of the `horizon` steps after the last row."""
     if frequency is None or not isinstance(index, pd.DatetimeIndex):

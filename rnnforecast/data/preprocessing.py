@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.config import DataConfig
-from rnnforecast.data.grid import calendar_features, cycle_length, cycle_phase, future_index, season_length
+from rnnforecast.data.grid import (calendar_features, cycle_length, cycle_phase, future_index, season_length,
+                                   stamps_text)
 from rnnforecast.data.series import Series
 from rnnforecast.data.windows import Bounds
 from rnnforecast.errors import UserError
@@ -198,10 +199,7 @@ def known_future(series: Series, prep: dict, horizon: int) -> np.ndarray | None:
         frame[given] = series.future.reindex(index)[given]
         missing = frame[given].isna().any(axis=1)
         if missing.any():
-            stamps = index[missing.to_numpy()]
-            if isinstance(stamps, pd.DatetimeIndex) and (stamps == stamps.normalize()).all():
-                stamps = stamps.strftime("%Y-%m-%d")  # dates as the file writes them, without a midnight
-            absent = [str(t) for t in stamps]
+            absent = stamps_text(index[missing.to_numpy()])
             raise UserError(
                 f"{series.label} does not give the future features ({', '.join(given)}) for the steps to forecast: "
                 f"missing at {', '.join(absent[:5])}{' and later' if len(absent) > 5 else ''}. Add rows for the next "

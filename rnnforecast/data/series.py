@@ -17,7 +17,7 @@ from pandas.tseries.frequencies import to_offset
 from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
-from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency
+from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency, stamps_text
 from rnnforecast.data.io import detect_time_columns, read_table
 from rnnforecast.data.parse import _parse_times, _to_numbers, missing_cells, with_decimal_comma, without_units
 from rnnforecast.errors import UserError
@@ -455,12 +455,7 @@ def _long_gap_note(grid: pd.DatetimeIndex, added: np.ndarray, where: str, policy
     length = int(ends[longest] - starts[longest])
     if length <= LONG_GAP * len(grid):
         return []
-
-    def shown(i: int) -> str:
-        stamp = grid[min(i, len(grid) - 1)]
-        return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
-
-    first, last, after = shown(starts[longest]), shown(ends[longest] - 1), shown(ends[longest])
+    first, last, after = stamps_text(grid[[starts[longest], ends[longest] - 1, min(ends[longest], len(grid) - 1)]])
     return [f"the longest gap in {where}, {length} steps from {first} to {last}, is {length / len(grid):.0%} of the "
             f"series: it is filled ({policy}) and trained on as if observed. To forecast from the rows after it alone, "
             f"delete the rows before {after} from the file."]

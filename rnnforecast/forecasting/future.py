@@ -137,9 +137,13 @@ def models_for_future(run: Run):
     return honest, (run.load_model(final=True) if run.has_final_model else honest)
 
 
-BACKTEST_NOTE = ("this is a backtest's folder: its model is the last honest one the backtest trained, without the final "
-                 "model or the mix with AutoETS and AutoTheta that `rnnforecast train`'s run forecasts with. For the "
-                 "forecast to use, train the config and predict from that run.")
+def backtest_notes(run: Run) -> list[str]:
+    """A note when the run is a backtest's folder: `predict` reads it, but it is not the run to forecast with."""
+    if not (run.path / "backtest.json").is_file():
+        return []
+    return ["this is a backtest's folder: its model is the last honest one the backtest trained, without the final "
+            "model or the mix with AutoETS and AutoTheta that `rnnforecast train`'s run forecasts with. For the "
+            "forecast to use, train the config and predict from that run."]
 
 
 def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> pd.DataFrame:
@@ -149,7 +153,7 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
     table carries `attrs["notes"]` for `predict` to print: a panel's series left out, never seen
     in training or forecast otherwise, and whether the run is a backtest's folder.
     """
-    notes = [BACKTEST_NOTE] if (run.path / "backtest.json").is_file() else []
+    notes = backtest_notes(run)
     if not run.is_panel:
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
