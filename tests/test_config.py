@@ -63,6 +63,22 @@ def test_typo_key_suggests_the_closest_valid_key():
     assert "training.epoch" in message and "did you mean 'epochs'" in message
 
 
+@pytest.mark.parametrize(("raw", "fact"), [
+    ({"model": {"epochs": 3}}, "model.epochs: unknown key; it belongs in another section: training.epochs."),
+    ({"data": {"horizon": 12}}, "it belongs in another section: window.horizon."),
+    ({"training": {"learning_rate": 0.01}}, "another section: training.optimizer.learning_rate."),
+    ({"model": {"units": 32}}, "another section: model.layers[i].units."),
+    ({"window": {"lookback": 24}}, "window.lookback: unknown key; this tool calls it window.input_length."),
+    ({"training": {"output_dir": "out"}}, "this tool calls it run.dir."),
+    ({"model": {"layers": [{"units": 8, "cell": "lstm"}]}}, "model.layers[0].cell: unknown key; this tool calls it model.type."),
+])
+def test_a_key_in_the_wrong_section_or_by_another_tools_name_says_where_it_goes(raw, fact):
+    base = _raw()
+    for section, keys in raw.items():
+        base.setdefault(section, {}).update(keys)
+    assert fact in _error(base)
+
+
 def test_nested_list_path_is_named():
     message = _error(_raw(model={"layers": [{"units": 8}, {"units": -3}]}))
     assert "model.layers[1].units" in message and "greater than 0" in message

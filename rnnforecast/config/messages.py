@@ -41,6 +41,65 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+# Names users bring from Keras, Darts, NeuralForecast, GluonTS and PyTorch Forecasting, and what this schema calls them.
+SYNONYMS = {
+    **dict.fromkeys(("lookback", "look_back", "input_size", "input_chunk_length", "context_length", "window_size",
+                     "seq_len", "sequence_length", "lags", "n_lags", "history"), "window.input_length"),
+    **dict.fromkeys(("output_chunk_length", "prediction_length", "pred_len", "forecast_horizon", "h", "steps",
+                     "n_ahead", "output_length"), "window.horizon"),
+    **dict.fromkeys(("lr", "learning_rate"), "training.optimizer.learning_rate"),
+    **dict.fromkeys(("max_epochs", "n_epochs", "num_epochs", "epoch"), "training.epochs"),
+    **dict.fromkeys(("units", "hidden_size", "hidden_units", "hidden_dim", "num_units", "encoder_hidden_size",
+                     "num_cells"), "model.layers.units"),
+    **dict.fromkeys(("num_layers", "n_layers", "n_rnn_layers", "encoder_n_layers"), "model.layers"),
+    **dict.fromkeys(("cell", "cell_type", "rnn_type", "layer_type", "model_type", "model"), "model.type"),
+    **dict.fromkeys(("output_dir", "out_dir", "save_dir", "log_dir", "runs_dir", "work_dir"), "run.dir"),
+    **dict.fromkeys(("target", "target_column", "target_col", "y", "columns", "column"), "data.targets"),
+    **dict.fromkeys(("time", "timestamp", "date", "date_column", "time_col", "ds", "index_col"), "data.time_column"),
+    **dict.fromkeys(("unique_id", "id", "series_id", "group_column", "group_ids", "item_id"), "data.id_column"),
+    **dict.fromkeys(("covariates", "exogenous", "past_covariates", "hist_exog_list"), "data.features"),
+    **dict.fromkeys(("future_covariates", "futr_exog_list"), "data.future_features"),
+    **dict.fromkeys(("static_covariates", "stat_exog_list"), "data.static_features"),
+    **dict.fromkeys(("freq", "frequency"), "data.frequency"),
+    **dict.fromkeys(("season", "seasonality", "season_length", "period", "m"), "data.season_length"),
+    **dict.fromkeys(("patience", "early_stop_patience_steps"), "training.early_stopping.patience"),
+    **dict.fromkeys(("batch", "batch_size"), "training.batch_size"),
+    **dict.fromkeys(("seed", "random_state", "random_seed"), "training.seed"),
+    **dict.fromkeys(("dropout",), "model.layers.dropout"),
+    **dict.fromkeys(("quantiles",), "model.output.quantiles"),
+}
+
+
+def _schema_paths(model: Any = Config, prefix: tuple = ()) -> list[tuple]:
+    """Every key path of the schema, sections included (model.layers' items' keys under model.layers)."""
+    paths = []
+    for name, field in model.model_fields.items():
+        paths.append((*prefix, name))
+        inner = _inner_model(field.annotation)
+        if inner is not None:
+            paths.extend(_schema_paths(inner, (*prefix, name)))
+    return paths
+
+
+def _written(path: tuple) -> str:
+    text = ".".join(path)
+    return text.replace("model.layers.", "model.layers[i].") if len(path) > 2 and path[:2] == ("model", "layers") else text
+
+
+def _elsewhere(loc: tuple) -> str:
+    """Where an unknown key belongs, when it is a key of another section or another tool's name for one of ours."""
+    key = str(loc[-1])
+    here = tuple(part for part in loc[:-1] if not isinstance(part, int))
+    paths = _schema_paths()
+    found = [p for p in paths if p[-1] == key and p[:-1] != here]
+    if found:
+        return f"; it belongs in another section: {' or '.join(_written(p) for p in found[:2])}"
+    target = SYNONYMS.get(key.lower())
+    if target is not None and tuple(target.split(".")) != (*here, key):
+        return f"; this tool calls it {_written(tuple(target.split('.')))}"
+    return ""
+
+
 def describe_errors(errors: list[dict]) -> list[str]:
     """Every pydantic error as a line; a value refused by each branch of a `true/false or a name` key is one line.
 
@@ -71,7 +130,8 @@ def describe_error(err: dict) -> str:
         section = _section_at(loc)
         valid = list(section.model_fields) if section else []
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "."
+        elsewhere = "" if close else _elsewhere(loc)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"{elsewhere}." if elsewhere else ".")
         return f"{where}: unknown key{hint} Valid keys here: {', '.join(valid)}."
     if kind == "literal_error":
         allowed = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
