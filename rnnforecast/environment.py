@@ -21,21 +21,32 @@ def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    # TensorFlow imports JAX when it is installed, for TFLite only: 140 MB and a second of
-    # start-up that training on TensorFlow never uses (benchmarks/PERFORMANCE.md).
-    hide_jax = "jax" not in sys.modules and configured_backend() == "tensorflow"
-    if hide_jax:
-        sys.modules["jax"] = None  # makes `import jax` raise ImportError, which TensorFlow expects
+    hidden = [name for name in _unused_by_keras() if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # makes `import name` raise ImportError, which the importer expects
     try:
         os.dup2(null, 2)
         import keras
     finally:
-        if hide_jax and sys.modules.get("jax", 0) is None:
-            del sys.modules["jax"]  # a later `import jax` works as usual
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]  # a later import works as usual (`rnnforecast plot` imports Matplotlib)
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
     return keras
+
+
+def _unused_by_keras() -> list[str]:
+    """Libraries that TensorFlow and Keras import when installed, for parts rnnforecast never uses.
+
+    TensorFlow imports JAX for TFLite only: 140 MB and a second of start-up that training on
+    TensorFlow never uses. Keras imports scikit-learn for its estimator wrappers (57 MB and a
+    second, where something else installed it) and Matplotlib for its image gallery (25 MB).
+    Each import is guarded there; hidden while Keras loads, they cost nothing
+    (benchmarks/PERFORMANCE.md, sections 6 and 30).
+    """
+    return ["sklearn", "matplotlib"] + (["jax"] if configured_backend() == "tensorflow" else [])
 
 
 def configured_backend() -> str:
