@@ -44,9 +44,9 @@ def _inner_model(annotation: Any) -> Any:
 # Names users bring from Keras, Darts, NeuralForecast, GluonTS and PyTorch Forecasting, and what this schema calls them.
 SYNONYMS = {
     **dict.fromkeys(("lookback", "look_back", "input_size", "input_chunk_length", "context_length", "window_size",
-                     "seq_len", "sequence_length", "lags", "n_lags", "history"), "window.input_length"),
-    **dict.fromkeys(("output_chunk_length", "prediction_length", "pred_len", "forecast_horizon", "h", "steps",
-                     "n_ahead", "output_length"), "window.horizon"),
+                     "seq_len", "sequence_length", "lags", "n_lags"), "window.input_length"),
+    **dict.fromkeys(("output_chunk_length", "prediction_length", "pred_len", "forecast_horizon", "h", "n_ahead",
+                     "output_length"), "window.horizon"),
     **dict.fromkeys(("lr", "learning_rate"), "training.optimizer.learning_rate"),
     **dict.fromkeys(("max_epochs", "n_epochs", "num_epochs", "epoch"), "training.epochs"),
     **dict.fromkeys(("units", "hidden_size", "hidden_units", "hidden_dim", "num_units", "encoder_hidden_size",
@@ -54,7 +54,7 @@ SYNONYMS = {
     **dict.fromkeys(("num_layers", "n_layers", "n_rnn_layers", "encoder_n_layers"), "model.layers"),
     **dict.fromkeys(("cell", "cell_type", "rnn_type", "layer_type", "model_type", "model"), "model.type"),
     **dict.fromkeys(("output_dir", "out_dir", "save_dir", "log_dir", "runs_dir", "work_dir"), "run.dir"),
-    **dict.fromkeys(("target", "target_column", "target_col", "y", "columns", "column"), "data.targets"),
+    **dict.fromkeys(("target", "target_column", "target_col", "y"), "data.targets"),
     **dict.fromkeys(("time", "timestamp", "date", "date_column", "time_col", "ds", "index_col"), "data.time_column"),
     **dict.fromkeys(("unique_id", "id", "series_id", "group_column", "group_ids", "item_id"), "data.id_column"),
     **dict.fromkeys(("covariates", "exogenous", "past_covariates", "hist_exog_list"), "data.features"),
