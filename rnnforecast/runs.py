@@ -441,6 +441,14 @@ def _load(path: Path) -> Run:
             f"{path} is a file, not a run folder. Give the folder `rnnforecast train` wrote (runs/<name>-<time>); a "
             "data file goes after --data."
         )
+    if path.name.startswith(".") and path.name.endswith(".partial") and not partial_path(path).exists():
+        path = path.with_name(path.name[1 : -len(".partial")])  # the unfinished folder named as it is on disk
+    if not path.is_dir() and partial_path(path).is_dir():
+        raise UserError(
+            f"run {path} is not finished: its training is still going, or it was stopped (its files wait in "
+            f"{partial_path(path)}). Wait for `train` to print \"Run saved to: {path}\", or go on with a stopped one: "
+            f"`rnnforecast train --resume {path}`."
+        )
     if not path.is_dir():
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]

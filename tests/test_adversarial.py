@@ -368,6 +368,17 @@ def test_run_folder_that_does_not_exist(tmp_path):
     _refused(_invoke(tmp_path, ["predict", tmp_path / "runs" / "nope"]), "does not exist")
 
 
+@pytest.mark.parametrize("named", ["final", "partial"])
+def test_a_run_still_training_or_stopped_says_so_and_how_to_resume(tmp_path, named):
+    partial = tmp_path / "runs" / ".sales-20260101-120000.partial"
+    partial.mkdir(parents=True)
+    (partial / "config.yaml").write_text("data: {}\n")
+    given = partial if named == "partial" else tmp_path / "runs" / "sales-20260101-120000"
+    for command in ("predict", "evaluate", "plot"):
+        _refused(_invoke(tmp_path, [command, given]), "is not finished", "still going",
+                 f"rnnforecast train --resume {tmp_path / 'runs' / 'sales-20260101-120000'}")
+
+
 def test_the_folder_of_runs_instead_of_a_run_names_the_newest(run):
     older = run.parent / "older"
     shutil.copytree(run, older)
