@@ -92,6 +92,12 @@ def test_tiny_search_end_to_end_writes_every_output(tmp_path):
     assert meta["windows"]["train"] > 0
     evaluated = runner.invoke(app, ["evaluate", str(refit), "--format", "json"])
     assert evaluated.exit_code == 0, evaluated.output
+    # --resume on the finished search, and on a training run's folder (the refit), says which it is
+    again = runner.invoke(app, ["tune", "--resume", str(folder)])
+    assert again.exit_code == 2 and "already complete" in again.stderr
+    wrong = runner.invoke(app, ["tune", "--resume", str(refit)])
+    assert wrong.exit_code == 2 and "is a training run's folder, not a search's" in wrong.stderr
+    assert "rnnforecast train --resume" in wrong.stderr
 
 
 def test_the_objective_is_scored_on_the_validation_windows_not_the_test(tmp_path):
