@@ -109,6 +109,13 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
+def final_name(path: Path) -> Path:
+    """A run's folder named as `train` prints it, when given its unfinished one (`.NAME.partial`)."""
+    if path.name.startswith(".") and path.name.endswith(".partial"):
+        return path.with_name(path.name[1 : -len(".partial")])
+    return path
+
+
 @contextlib.contextmanager
 def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterator[Path]:
     """Yield a hidden temporary folder; rename it to `path` only when the block succeeds.
@@ -188,9 +195,7 @@ def _locked(folder: Path, path: Path, remove_on_refusal: bool) -> Iterator[None]
 
 def resumable(path: Path | str) -> tuple[Path, Path]:
     """The final and the temporary folder of an interrupted run, named either way."""
-    path = Path(path)
-    if path.name.startswith(".") and path.name.endswith(".partial"):
-        path = path.with_name(path.name[1 : -len(".partial")])
+    path = final_name(Path(path))
     tmp = partial_path(path)
     if path.is_dir():
         if all((path / name).is_file() for name in REQUIRED):
@@ -200,7 +205,7 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
             "--resume takes an interrupted run's folder, as `train` printed it. Start a new run with `rnnforecast train`."
         )
     if not (tmp / "config.yaml").is_file():
-        waiting = sorted(p.name[1 : -len(".partial")] for p in path.parent.glob(".*.partial"))
+        waiting = sorted(final_name(p).name for p in path.parent.glob(".*.partial"))
         listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
         raise UserError(f"there is no interrupted run named {path}.{listed} Start a new run with `rnnforecast train`.")
     return path, tmp
@@ -441,8 +446,7 @@ def _load(path: Path) -> Run:
             f"{path} is a file, not a run folder. Give the folder `rnnforecast train` wrote (runs/<name>-<time>); a "
             "data file goes after --data."
         )
-    if path.name.startswith(".") and path.name.endswith(".partial") and not partial_path(path).exists():
-        path = path.with_name(path.name[1 : -len(".partial")])  # the unfinished folder named as it is on disk
+    path = final_name(path)
     if not path.is_dir() and partial_path(path).is_dir():
         raise UserError(
             f"run {path} is not finished: its training is still going, or it was stopped (its files wait in "

@@ -41,16 +41,17 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-# Names users bring from Keras, Darts, NeuralForecast, GluonTS and PyTorch Forecasting, and what this schema calls them.
+# Names users bring from Keras, Darts, NeuralForecast, GluonTS and PyTorch Forecasting, and what this schema calls
+# them (a key of ours written in the wrong section is found in the schema itself).
 SYNONYMS = {
     **dict.fromkeys(("lookback", "look_back", "input_size", "input_chunk_length", "context_length", "window_size",
                      "seq_len", "sequence_length", "lags", "n_lags"), "window.input_length"),
     **dict.fromkeys(("output_chunk_length", "prediction_length", "pred_len", "forecast_horizon", "h", "n_ahead",
                      "output_length"), "window.horizon"),
-    **dict.fromkeys(("lr", "learning_rate"), "training.optimizer.learning_rate"),
-    **dict.fromkeys(("max_epochs", "n_epochs", "num_epochs", "epoch"), "training.epochs"),
-    **dict.fromkeys(("units", "hidden_size", "hidden_units", "hidden_dim", "num_units", "encoder_hidden_size",
-                     "num_cells"), "model.layers.units"),
+    **dict.fromkeys(("lr",), "training.optimizer.learning_rate"),
+    **dict.fromkeys(("max_epochs", "n_epochs", "num_epochs"), "training.epochs"),
+    **dict.fromkeys(("hidden_size", "hidden_units", "hidden_dim", "num_units", "encoder_hidden_size", "num_cells"),
+                    "model.layers.units"),
     **dict.fromkeys(("num_layers", "n_layers", "n_rnn_layers", "encoder_n_layers"), "model.layers"),
     **dict.fromkeys(("cell", "cell_type", "rnn_type", "layer_type", "model_type", "model"), "model.type"),
     **dict.fromkeys(("output_dir", "out_dir", "save_dir", "log_dir", "runs_dir", "work_dir"), "run.dir"),
@@ -60,13 +61,10 @@ SYNONYMS = {
     **dict.fromkeys(("covariates", "exogenous", "past_covariates", "hist_exog_list"), "data.features"),
     **dict.fromkeys(("future_covariates", "futr_exog_list"), "data.future_features"),
     **dict.fromkeys(("static_covariates", "stat_exog_list"), "data.static_features"),
-    **dict.fromkeys(("freq", "frequency"), "data.frequency"),
-    **dict.fromkeys(("season", "seasonality", "season_length", "period", "m"), "data.season_length"),
-    **dict.fromkeys(("patience", "early_stop_patience_steps"), "training.early_stopping.patience"),
-    **dict.fromkeys(("batch", "batch_size"), "training.batch_size"),
-    **dict.fromkeys(("seed", "random_state", "random_seed"), "training.seed"),
-    **dict.fromkeys(("dropout",), "model.layers.dropout"),
-    **dict.fromkeys(("quantiles",), "model.output.quantiles"),
+    **dict.fromkeys(("freq",), "data.frequency"),
+    **dict.fromkeys(("season", "seasonality", "period", "m"), "data.season_length"),
+    **dict.fromkeys(("early_stop_patience_steps",), "training.early_stopping.patience"),
+    **dict.fromkeys(("random_state", "random_seed"), "training.seed"),
 }
 
 

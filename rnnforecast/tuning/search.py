@@ -92,8 +92,7 @@ def tune(
 
 
 def _resumable(path: Path) -> tuple[Path, Path]:
-    if path.name.startswith(".") and path.name.endswith(".partial"):
-        path = path.with_name(path.name[1 : -len(".partial")])
+    path = runs.final_name(path)
     tmp = runs.partial_path(path)
     if path.is_dir() and (path / TUNE_FILE).is_file():
         raise UserError(f"search {path} is already complete; there is nothing to resume.")
@@ -102,7 +101,7 @@ def _resumable(path: Path) -> tuple[Path, Path]:
         raise UserError(f"{path} is {kind}, not a search's; `tune --resume` takes the folder an interrupted "
                         "`rnnforecast tune` printed (a stopped training goes on with `rnnforecast train --resume RUN`).")
     if not (tmp / TUNE_FILE).is_file():
-        waiting = sorted(p.name[1 : -len(".partial")] for p in path.parent.glob(".*.partial") if (p / TUNE_FILE).is_file())
+        waiting = sorted(runs.final_name(p).name for p in path.parent.glob(".*.partial") if (p / TUNE_FILE).is_file())
         listed = f" Interrupted searches in {path.parent}: {', '.join(waiting)}." if waiting else ""
         raise UserError(f"there is no interrupted search named {path}.{listed} Start one with `rnnforecast tune CONFIG`.")
     return path, tmp
