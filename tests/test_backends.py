@@ -82,8 +82,8 @@ def test_help_never_imports_a_backend():
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_tensorflow_training_does_not_load_jax_or_matplotlib_but_both_still_import():
-    """TensorFlow would import JAX (for TFLite) and Keras Matplotlib (its image gallery) when installed: 165 MB
-    that training never uses. Both import as usual afterwards (`rnnforecast plot` needs Matplotlib)."""
+    """When installed, TensorFlow imports JAX (for TFLite) and Keras imports Matplotlib (for its image gallery):
+    165 MB that training never uses. Both import as usual afterwards (`rnnforecast plot` needs Matplotlib)."""
     probe = (
         "import sys\n"
         "from rnnforecast import environment\n"
