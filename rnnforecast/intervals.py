@@ -462,6 +462,25 @@ def load(run) -> dict | None:
     return found
 
 
+def quantile_column(target: str, q: float) -> str:
+    """The forecast table's column of a target's quantile: `Temp_q0.1`."""
+    return f"{target}_q{float(q):g}"
+
+
+def quantile_columns(columns, target: str) -> list[str]:
+    """A target's quantile columns among `columns`, in their order: not another target's that starts the same
+    (`sales_qty` and its `sales_qty_q0.1` are not quantiles of `sales`)."""
+    found = []
+    for column in columns:
+        level = str(column)[len(target) + 2 :] if str(column).startswith(f"{target}_q") else ""
+        try:
+            if level and column == quantile_column(target, float(level)):
+                found.append(column)
+        except ValueError:
+            continue
+    return found
+
+
 def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
     """The (lower, upper) quantile pairs that make central intervals, e.g. (0.1, 0.9) -> 80%."""
     return [(q, 1 - q) for q in quantiles if q < 0.5 and any(math.isclose(1 - q, p) for p in quantiles)]

@@ -288,4 +288,5 @@ def _bands(run: runs.Run, table: pd.DataFrame) -> dict:
         return {}
     low, high = pairs[0]
     label = f"{round(100 * (high - low))}% interval (calibrated)"
-    return {t: (table[f"{t}_q{low:g}"], table[f"{t}_q{high:g}"], label) for t in run.prep["targets"]}
+    return {t: (table[intervals.quantile_column(t, low)], table[intervals.quantile_column(t, high)], label)
+            for t in run.prep["targets"]}

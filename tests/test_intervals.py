@@ -406,3 +406,15 @@ def test_one_validation_window_pools_the_steps_instead_of_a_zero_width_interval(
     assert "all 12 steps together" in note and "too narrow" not in note
     enough = intervals.calibration({"model": np.zeros((9, 12, 1))}, rng.normal(0, 1, (9, 12, 1)), [0.1, 0.5, 0.9])
     assert "pooled_steps" not in enough and enough["windows"] == 9  # nine windows: per step, as before
+
+
+def test_a_targets_quantile_columns_are_not_another_targets_that_starts_the_same():
+    from rnnforecast.forecasting.future import _floored_table
+
+    columns = ["sales", "sales_qty", "sales_q0.1", "sales_q0.9", "sales_qty_q0.1", "sales_qty_q0.9"]
+    assert intervals.quantile_columns(columns, "sales") == ["sales_q0.1", "sales_q0.9"]
+    assert intervals.quantile_columns(columns, "sales_qty") == ["sales_qty_q0.1", "sales_qty_q0.9"]
+    table = pd.DataFrame({c: [-5.0] for c in columns})
+    floored = _floored_table(table, {"targets": ["sales", "sales_qty"], "floor": [0.0, None]})
+    assert floored[["sales", "sales_q0.1", "sales_q0.9"]].to_numpy().tolist() == [[0.0, 0.0, 0.0]]
+    assert floored[["sales_qty", "sales_qty_q0.1", "sales_qty_q0.9"]].to_numpy().tolist() == [[-5.0, -5.0, -5.0]]

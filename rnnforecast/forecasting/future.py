@@ -86,7 +86,7 @@ def _long_table(run: Run, keys: list, series: list, forecast: np.ndarray, floor:
         bands = np.maximum(bands, floor[..., None])
         for t, target in enumerate(targets):
             for k, q in enumerate(quantiles):
-                table[f"{target}_q{q:g}"] = bands[:, :, t, k].ravel()
+                table[intervals.quantile_column(target, q)] = bands[:, :, t, k].ravel()
     return pd.DataFrame(table)
 
 
@@ -188,10 +188,10 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
     forecast = mix[0] * network.to_numpy() + combination.future({"": prepared}, H, mix)[""]
     for t, target in enumerate(network.columns):
         table[target] = forecast[:, t]
-        columns = [c for c in table.columns if c.startswith(f"{target}_q")]
+        columns = intervals.quantile_columns(table.columns, target)
         if not columns:
             continue
-        middle = f"{target}_q0.5"
+        middle = intervals.quantile_column(target, 0.5)
         centre = table[middle] if middle in columns else (table[columns[0]] + table[columns[-1]]) / 2
         shift = forecast[:, t] - centre.to_numpy()
         for column in columns:
@@ -203,7 +203,7 @@ def _floored_table(table: pd.DataFrame, prep: dict) -> pd.DataFrame:
     """Each target's forecast and quantile columns kept at or above its floor (data.floor)."""
     for target, floor in zip(prep["targets"], prep.get("floor") or []):
         if floor is not None:
-            for column in [target] + [c for c in table.columns if c.startswith(f"{target}_q")]:
+            for column in [target, *intervals.quantile_columns(table.columns, target)]:
                 table[column] = np.maximum(table[column].to_numpy(), floor)
     return table
 
@@ -223,8 +223,8 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
     notes.append(combination.short_series_note(list(short), run.config.window.input_length))
     order = {key: k for k, key in enumerate(only if only is not None else panel)}  # the file's order, or --series's
     classical = short_future(run, short)
-    bounds = [f"{target}_q{float(q):g}" for target in run.prep["targets"] for q in run.config.calibration.quantiles
-              if float(q) != 0.5]
+    bounds = [intervals.quantile_column(target, q) for target in run.prep["targets"]
+              for q in run.config.calibration.quantiles if float(q) != 0.5]
     no_interval = classical.loc[classical[bounds].isna().any(axis=1), run.prep["id_column"]].unique()
     if len(no_interval):
         notes.append(combination.no_interval_note(list(no_interval)))
@@ -303,5 +303,5 @@ def with_quantiles(prepared: Prepared, point: pd.DataFrame, model, final=None) -
     out = point.copy()
     for t, target in enumerate(point.columns):
         for k, q in enumerate(calibration["quantiles"]):
-            out[f"{target}_q{q:g}"] = bands[:, t, k]
+            out[intervals.quantile_column(target, q)] = bands[:, t, k]
     return out
