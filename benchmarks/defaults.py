@@ -869,6 +869,74 @@ def mixes_single(out: Path) -> None:
               f"(round 19's bar: 0.986)")
 
 
+RECENT_WINDOWS = 8  # round 30: the earlier windows a single series' forecaster is chosen on
+
+
+def recent_choice_forecast(options: dict[str, np.ndarray], actual: np.ndarray, windows: int) -> np.ndarray:
+    """Round 30: at each fold, the option (in `options`' order) with the lowest MAE on the last `windows` folds.
+
+    Folds are consecutive non-overlapping windows (stride H), so fold k's targets are all observed at fold k+1's
+    origin. Fold 0, and a tie, take the first option (the network).
+    """
+    names = list(options)
+    stacked = np.stack([options[name] for name in names])  # (option, fold, step)
+    errors = np.abs(stacked - actual[None]).mean(axis=2)  # (option, fold)
+    chosen = np.zeros(actual.shape[0], dtype=int)
+    for fold in range(1, actual.shape[0]):
+        chosen[fold] = int(np.argmin(errors[:, max(0, fold - windows):fold].mean(axis=1)))
+    return stacked[chosen, np.arange(actual.shape[0])]
+
+
+def recent_choice(out: Path) -> None:
+    """Round 30: `holdout-single`'s reference runs scored with the forecaster chosen by its recent errors.
+
+    Offline: each run's network forecasts (forecasts.csv) and AutoTheta's on the same origins (peers.npz). A short
+    series keeps round 21's thirds (ratio 1). One JSON line per item in OUT/round30-recent-choice.jsonl.
+    """
+    from rnnforecast.forecasting.combination import SHORT_ROWS
+
+    rows = [json.loads(line) for line in (out / "holdout-single.jsonl").read_text().splitlines()]
+    rows = [row for row in rows if row["candidate"] == "defaults"]
+    log = out / "round30-recent-choice.jsonl"
+    log.unlink(missing_ok=True)
+    ratios = {windows: [] for windows in (RECENT_WINDOWS, 4, 16)}
+    for row in rows:
+        run, H = Path(row["run"]), row["horizon"]
+        forecasts = pd.read_csv(run / "forecasts.csv")
+        n_rows = len(pd.read_csv(json.loads((run / "backtest.json").read_text())["data"]))
+        folds = forecasts["fold"].nunique()
+        shape = (folds, H)
+        actual = forecasts["actual"].to_numpy().reshape(shape)
+        network = forecasts["model"].to_numpy().reshape(shape)
+        base = float(np.abs(forecasts["seasonal_naive"].to_numpy().reshape(shape) - actual).mean())
+        prep = json.loads((run / "preprocessing.json").read_text())
+        theta = dict(np.load(run / "peers.npz"))["AutoTheta"]
+        floor = (prep.get("floor") or [None])[0]
+        if floor is not None:
+            theta = np.maximum(theta, floor)
+        origins = pd.to_datetime(forecasts.drop_duplicates("fold")["origin"]) if "time" in forecasts else None
+        result = {"item": row["item"], "folds": folds, "horizon": H, "rows": n_rows, "short": n_rows < SHORT_ROWS,
+                  "reference": row["relative_mae"]["model+ETS+Theta" if n_rows < SHORT_ROWS else "model"],
+                  "run": str(run)}
+        if origins is not None and folds > 1:
+            steps = forecasts["time"].iloc[:H]
+            width = pd.to_datetime(steps.iloc[-1]) - pd.to_datetime(steps.iloc[0])
+            result["stride_is_horizon"] = bool((origins.diff().dropna() > width).all())
+        options = {"network": network, "mean": (network + theta) / 2, "theta": theta}
+        for windows, found in ratios.items():
+            value = result["reference"] if result["short"] else float(
+                np.abs(recent_choice_forecast(options, actual, windows) - actual).mean()) / base
+            result[f"last_{windows}"] = round(value, 4)
+            found.append(value / result["reference"])
+        print(json.dumps(result), flush=True)
+        with open(log, "a") as handle:
+            handle.write(json.dumps(result) + "\n")
+    for windows, found in ratios.items():
+        label = "the rule" if windows == RECENT_WINDOWS else "information only"
+        print(f"last {windows} windows ({label}): geometric mean ratio {_geometric_mean(found):.4f} over "
+              f"{len(found)} series (the bar: 0.986)")
+
+
 def combine(out: Path, only: list[str] | None) -> None:
     """Round 15: each panel's combination chosen on its holdout run's validation windows, scored on the holdout.
 
@@ -1065,7 +1133,7 @@ def summarize_report(log: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "short-single", "mid-single", "median", "short-panel", "short-intervals",
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "recent-choice", "short-single", "mid-single", "median", "short-panel", "short-intervals",
              "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
@@ -1097,6 +1165,8 @@ def main() -> None:
         holdout_single(args.out, args.data_dir, args.only, args.overrides)
     elif args.step == "mixes-single":
         mixes_single(args.out)
+    elif args.step == "recent-choice":
+        recent_choice(args.out)
     elif args.step == "short-single":
         short_single(args.out, args.every, args.overrides, args.offset)
     elif args.step == "mid-single":
