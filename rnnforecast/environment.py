@@ -8,6 +8,8 @@ import platform
 import sys
 from importlib import metadata
 
+from rnnforecast.errors import UserError
+
 
 def import_keras():
     """Import Keras (and its backend) with TensorFlow's C++ start-up chatter hidden.
@@ -18,6 +20,12 @@ def import_keras():
     """
     if "keras" in sys.modules:
         return sys.modules["keras"]
+    backend = configured_backend()
+    if backend not in BACKENDS:
+        raise UserError(
+            f"the Keras backend is set to {backend!r} ({_backend_source()}), which rnnforecast does not run on. "
+            f"Use one of {', '.join(BACKENDS)} (tensorflow is the default), or unset it."
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
@@ -27,6 +35,13 @@ def import_keras():
     try:
         os.dup2(null, 2)
         import keras
+    except ImportError as exc:
+        if backend == "tensorflow" or (exc.name or backend).split(".")[0] not in (backend, "jaxlib"):
+            raise
+        raise UserError(
+            f"the Keras backend is set to {backend!r} ({_backend_source()}), but {backend} is not installed here "
+            f"({exc}). Install it (pip install {backend}), or set the backend to tensorflow."
+        ) from None
     finally:
         for name in hidden:
             if sys.modules.get(name, 0) is None:
@@ -47,6 +62,16 @@ def _unused_by_keras() -> list[str]:
     (benchmarks/PERFORMANCE.md, sections 6 and 30).
     """
     return ["sklearn", "matplotlib"] + (["jax"] if configured_backend() == "tensorflow" else [])
+
+
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras's numpy and openvino backends cannot train
+
+
+def _backend_source() -> str:
+    """Where the backend setting came from, for a message."""
+    if os.environ.get("KERAS_BACKEND"):
+        return "the environment variable KERAS_BACKEND"
+    return "keras.json, in KERAS_HOME or ~/.keras"
 
 
 def configured_backend() -> str:

@@ -67,9 +67,12 @@ class Run:
                 "Train again, or restore the original file."
             )
         try:
-            return keras.saving.load_model(model_path, safe_mode=True)
+            model = keras.saving.load_model(model_path, safe_mode=True)
         except Exception as exc:  # a truncated zip, a file from another Keras version
             raise UserError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). Train the run again.") from None
+        if keras.backend.backend() == "torch":
+            model.steps_per_execution = 1  # compiled with 16 on TensorFlow or JAX; torch's loop takes one batch per call
+        return model
 
     @property
     def is_panel(self) -> bool:

@@ -97,3 +97,47 @@ def test_tensorflow_training_does_not_load_jax_or_matplotlib_but_both_still_impo
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["tensorflow", "False", "False", "False", "3", "Figure"]
+
+
+def test_a_backend_rnnforecast_cannot_use_is_a_user_error():
+    """A KERAS_BACKEND typo, or one whose library is missing, says so; not an internal error."""
+    probe = (
+        "import sys\n"
+        "from rnnforecast import environment\n"
+        "from rnnforecast.errors import UserError\n"
+        "sys.modules[sys.argv[1]] = None  # as if that library were not installed\n"
+        "try:\n"
+        "    environment.import_keras()\n"
+        "except UserError as exc:\n"
+        "    print(exc)\n"
+    )
+    for backend, missing, expected in [("tensorflwo", "-", "which rnnforecast does not run on. Use one of tensorflow, jax"),
+                                       ("numpy", "-", "which rnnforecast does not run on"),
+                                       ("jax", "jax", "but jax is not installed here"),
+                                       ("torch", "torch", "but torch is not installed here")]:
+        env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+        result = subprocess.run([sys.executable, "-c", probe, missing], capture_output=True, text=True, env=env,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert f"backend is set to '{backend}' (the environment variable KERAS_BACKEND)" in result.stdout
+        assert expected in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_a_run_trained_on_tensorflow_forecasts_under_torch(data_dir, tmp_path):
+    """The saved model runs 16 batches per compiled call; torch's loop takes one, so the load sets that."""
+    raw = tiny_config(data_dir / "daily-min-temperatures.csv", run={"dir": str(tmp_path / "runs")})
+    config_path = tmp_path / "tf.yaml"
+    config_path.write_text(yaml.safe_dump(raw))
+    (trained,) = _run_commands([["train", str(config_path)]], "tensorflow", tmp_path)
+    assert trained["code"] == 0, trained["stderr"]
+    run = trained["stdout"].strip().splitlines()[-1]
+    (on_tf,) = _run_commands([["predict", run]], "tensorflow", tmp_path)
+    on_torch, evaluated = _run_commands([["predict", run], ["evaluate", run, "--no-classical"]], "torch", tmp_path)
+    assert on_torch["code"] == 0 and evaluated["code"] == 0, on_torch["stderr"] + evaluated["stderr"]
+    assert on_torch["stdout"].splitlines()[0] == on_tf["stdout"].splitlines()[0]
+    tf_rows = [[float(v) for v in line.split(",")[1:]] for line in on_tf["stdout"].strip().splitlines()[1:]]
+    torch_rows = [[float(v) for v in line.split(",")[1:]] for line in on_torch["stdout"].strip().splitlines()[1:]]
+    assert len(torch_rows) == raw["window"]["horizon"]
+    assert all(abs(a - b) <= 1e-4 * max(1.0, abs(a)) for x, y in zip(tf_rows, torch_rows) for a, b in zip(x, y))
