@@ -83,6 +83,11 @@ def forecast_figure(
         zoom.grid(alpha=0.3)
         zoom.legend(loc="upper left", fontsize="small")
     ax = fig.add_subplot(grid[n, :])
+    if "loss" not in history or history.empty:  # tune's refit of a best trial whose untrained start won
+        ax.text(0.5, 0.5, "no epoch trained: the model is its fitted start", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     epochs = history["epoch"] if "epoch" in history else range(1, len(history) + 1)
     ax.plot(epochs, history["loss"], marker="o", ms=3, label="training loss")
     if "val_loss" in history:

@@ -113,13 +113,45 @@ def test_the_objective_is_scored_on_the_validation_windows_not_the_test(tmp_path
     config = config_module.load_config(folder / "best.yaml")
     prepared = training.prepare_data(config)
     model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"])
-    history = training.fit(model, prepared, config, verbose=0).history
-    scores = tuning.validation_scores(config, prepared.prep, model, history)
+    training.fit(model, prepared, config, verbose=0)
+    scores = tuning.validation_scores(config, prepared.prep, model)
     assert scores["mae"] == pytest.approx(reported, rel=1e-5)
     run = runs.Run(folder, config, prepared.prep, {}, pd.DataFrame())
     test = forecasting.test_forecasts(forecasting.prepare(run), model)
     test_mae = metrics.score(test.actual, test.forecasts["model"], 1.0)["overall"]["mae"]
     assert test_mae != pytest.approx(reported, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_a_trial_that_keeps_its_untrained_start_says_so_and_the_refit_trains_no_epoch(tmp_path):
+    """A weekly cycle with no noise: the fitted start is exact and no epoch beats it, as `train` would find.
+
+    The trial's row then reports epoch 0 and the start's validation loss (not an epoch's that was thrown away),
+    and the refit keeps the start fitted on train+validation instead of training an epoch that lost."""
+    days = pd.date_range("2021-01-04", periods=210, freq="D")
+    pd.DataFrame({"day": days, "visits": [100 + 20 * (d.dayofweek in (5, 6)) + 3 * d.dayofweek for d in days]}).to_csv(
+        tmp_path / "weekly.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "weekly.csv"), "targets": ["visits"]}, "window": {"horizon": 7},
+           "training": {"epochs": 2, "seed": 1}, "run": {"dir": str(tmp_path / "runs")},
+           "tune": {"trials": 2, "space": {"model.layers[0].units": {"int": [4, 8]}}}}
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw)), "--refit"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    trials = pd.read_csv(folder / "trials.csv")
+    assert (trials["best_epoch"] == 0).all() and (trials["epochs"] == 2).all()
+    assert "every trial kept its untrained start" in result.stderr
+    (refit,) = folder.glob("refit-*")
+    meta = yaml.safe_load((refit / "metadata.json").read_text())
+    assert meta["epochs_run"] == 0 and meta["best_epoch"] == 0 and meta["trained_on"] == "train+validation"
+    assert len(pd.read_csv(refit / "history.csv")) == 0
+    assert runner.invoke(app, ["plot", str(refit), "--output", str(tmp_path / "p.png")]).exit_code == 0
+    # the reported loss is the start's: the same validation loss `train` measures for its untrained model
+    trained = runner.invoke(app, ["train", str(folder / "best.yaml"), "--set", f"run.dir={tmp_path / 'again'}"])
+    assert trained.exit_code == 0, trained.output
+    again = yaml.safe_load((Path(trained.stdout.strip().splitlines()[-1]) / "metadata.json").read_text())
+    assert again["best_epoch"] == 0
+    best = trials.loc[trials["val_mae"].idxmin()]
+    assert best["val_loss"] == pytest.approx(again["initial_val_loss"], rel=1e-5)
 
 
 def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp_path):

@@ -29,12 +29,14 @@ def fit(
     checkpoint_dir: Path | None = None,
     resume_state: dict | None = None,
     extra_callbacks: list | None = None,
+    epochs: int | None = None,
 ):
     """Keras's fit loop over window batches with early stopping, LR schedule and the NaN guard.
 
     With `checkpoint_dir`, every epoch is checkpointed there; `resume_state` (a
     checkpoint) continues from its epoch. The model ends with the weights of the best
-    validation epoch. Returns Keras's History; its `history` covers every epoch run.
+    validation epoch. `epochs` (default training.epochs) may be 0: the model stays at its
+    start. Returns Keras's History; its `history` covers every epoch run.
     """
     keras = environment.import_keras()
     callbacks = make_callbacks(config) + list(extra_callbacks or [])
@@ -61,13 +63,18 @@ def fit(
         # (`fitted`: the least-squares linear one), and early stopping keeps it unless some epoch beats it.
         initial = float(model.evaluate(val_batches, verbose=0))
         early.initial = (initial, model.get_weights()) if math.isfinite(initial) else None
+    epochs = config.training.epochs if epochs is None else epochs
+    if epochs == 0:
+        history = keras.callbacks.History()
+        history.history = {"loss": [], "val_loss": []}
+        early = None
     try:
         with interrupts_between_batches() as interrupted:
             callbacks.insert(0, interrupt_guard(interrupted))
-            history = model.fit(
+            history = history if epochs == 0 else model.fit(
                 train_batches,
                 validation_data=val_batches,
-                epochs=config.training.epochs,
+                epochs=epochs,
                 initial_epoch=first_epoch,
                 callbacks=callbacks,
                 verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
@@ -76,7 +83,7 @@ def fit(
         raise UserError(str(exc)) from None
     if early is not None and early.best_weights is not None:
         model.set_weights(early.best_weights)  # Keras restores them only when it stops early
-    if saver is not None:
+    if saver is not None and epochs:
         history.history = saver.history
     epochs_run = len(history.history.get("loss", []))
     # 0-based epoch whose weights the model ends with; -1: the untrained model won
@@ -93,14 +100,16 @@ def train(
     resume: Path | None = None,
     train_on_validation: bool = False,
     devices: list[str] | None = None,
+    epochs: int | None = None,
 ) -> Path:
     """Fit the configured model and write a complete run folder; return its path.
 
     The folder appears under its final name only once every file is written. With
     `resume` (an interrupted run), training continues from its last completed epoch
     with the config and data that run started with. `train_on_validation` (tune's
-    refit) also trains on the validation windows. `devices` (default: every GPU
-    when there are several) are the devices to train on together; tests pass CPUs.
+    refit) also trains on the validation windows, for `epochs` (default training.epochs;
+    0 keeps the model's start). `devices` (default: every GPU when there are several) are
+    the devices to train on together; tests pass CPUs.
     """
     started = datetime.now(timezone.utc)
     if resume is not None:
@@ -138,7 +147,7 @@ def train(
                           train_windows=len(prepared.starts["train"]))
             (tmp / "config.yaml").write_text(config_module.dump(config))
             print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
-        fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state)
+        fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state, epochs=epochs)
         environment.release_freed_memory()  # 400 MB of a long file's training: the refit and calibration start lower
         history = fitted.history
         final_meta = {}
@@ -169,7 +178,7 @@ def train(
             "windows": {part: int(len(found)) for part, found in prepared.starts.items()},
             "input_length_search": prepared.lookback,
             "epochs_run": len(history.get("loss", [])),
-            "best_val_loss": float(np.nanmin([*history["val_loss"], initial])),
+            "best_val_loss": _least([*history.get("val_loss", []), initial]),
             "best_epoch": fitted.best_epoch + 1,  # 0: no epoch beat the untrained model on validation
             "initial_val_loss": fitted.initial_val_loss,
             "highway_prior_windows": _number(prior),
@@ -180,6 +189,12 @@ def train(
         }
         runs.write_run_files(tmp, config, prepared.prep, model, history, meta)
     return final
+
+
+def _least(values: list) -> float | None:
+    """The smallest finite value; None when there is none (tune's refit of an untrained start has no loss)."""
+    found = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    return float(found[np.isfinite(found)].min()) if np.isfinite(found).any() else None
 
 
 def _number(value: float | None):

@@ -90,8 +90,10 @@ def refit_best(best: dict, folder: Path) -> Path:
 
     raw = {k: v for k, v in best.items() if not k.startswith("_")}
     raw = copy.deepcopy(raw)
-    raw["training"]["epochs"] = int(best.get("_best_epoch") or raw["training"]["epochs"])
+    found = best.get("_best_epoch")
+    epochs = raw["training"]["epochs"] if found is None else int(found)  # 0: the untrained (fitted) start won
+    raw["training"]["epochs"] = max(epochs, 1)  # the schema's least; `epochs` below is what is trained
     raw["training"]["early_stopping"] = None  # the validation windows are training windows now
     raw["run"] = {"dir": str(folder), "name": "refit"}
     config = config_module.validate(raw, source=str(folder / "best.yaml"))
-    return training.train(config, folder / "best.yaml", train_on_validation=True)
+    return training.train(config, folder / "best.yaml", train_on_validation=True, epochs=epochs)

@@ -80,15 +80,27 @@ def tune(
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     best = write_outputs(study, tmp, config.tune, final.name)
+    kept_start = all_kept_their_start(study)  # read while the study's journal is still in the partial folder
     tmp.rename(final)
     if best is None:
         raise UserError(
             f"no trial of the search finished; {final / 'trials.csv'} gives each one's reason. Fix the config or "
             "narrow tune.space, then search again."
         )
+    if kept_start:
+        print("note: every trial kept its untrained start (best_epoch 0 in trials.csv): no epoch of training beat "
+              "the model's starting forecast on validation (with model.highway: fitted, a linear forecast fitted to "
+              "the training windows), so the values searched made no difference to the scores. Search "
+              "window.input_length or model.highway instead.", file=sys.stderr)
     if refit:
         print(f"Refitting the best config on train+validation: {refit_best(best, final)}", file=sys.stderr)
     return final
+
+
+def all_kept_their_start(study) -> bool:
+    """Whether every complete trial kept its untrained model (best_epoch 0): the network added nothing."""
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    return bool(done) and all(t.user_attrs.get("best_epoch") == 0 for t in done)
 
 
 def _resumable(path: Path) -> tuple[Path, Path]:

@@ -21,7 +21,7 @@ from rnnforecast.tuning.space import Dimension, configure, sample
 from rnnforecast.tuning.study import heartbeat
 
 
-def validation_scores(config: Config, prep: dict, model, history: dict) -> dict[str, float]:
+def validation_scores(config: Config, prep: dict, model) -> dict[str, float]:
     """Every metric `evaluate` reports, on the validation windows (a panel: the mean over its series)."""
     from rnnforecast import forecasting
 
@@ -39,7 +39,7 @@ def validation_scores(config: Config, prep: dict, model, history: dict) -> dict[
         key: float(np.mean([s[key] for s in per_series])) if all(s[key] is not None for s in per_series) else None
         for key in per_series[0]
     }
-    return scores | {"val_loss": float(np.nanmin(history["val_loss"]))}
+    return scores
 
 
 def _train_trial(config: Config, trial) -> tuple[dict[str, float], int, int]:
@@ -64,10 +64,13 @@ def _train_trial(config: Config, trial) -> tuple[dict[str, float], int, int]:
     prepared = training.prepare_data(config)
     model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
                            train_windows=len(prepared.starts["train"]))
-    history = training.fit(model, prepared, config, verbose=0, extra_callbacks=[Pruning()]).history
-    val = np.asarray(history["val_loss"], dtype=float)
-    best_epoch = int(np.nanargmin(val)) + 1 if np.isfinite(val).any() else len(val)
-    return validation_scores(config, prepared.prep, model, history), best_epoch, len(val)
+    fitted = training.fit(model, prepared, config, verbose=0, extra_callbacks=[Pruning()])
+    val = np.asarray(fitted.history.get("val_loss", []), dtype=float)
+    # The epoch whose weights the model kept: 0 when no epoch beat the untrained (fitted) start, as in `train`.
+    best_epoch = fitted.best_epoch + 1
+    kept = fitted.initial_val_loss if best_epoch == 0 else val[best_epoch - 1]
+    scores = validation_scores(config, prepared.prep, model)
+    return scores | {"val_loss": float(np.nan if kept is None else kept)}, best_epoch, len(val)
 
 
 def run_trial(study, trial, base: dict, dims: list[Dimension], objective: str) -> None:
