@@ -93,6 +93,17 @@ def test_yaml_scientific_string_is_a_number():
     assert cfg.training.optimizer.learning_rate == pytest.approx(0.001)
 
 
+def test_yaml_scientific_string_is_a_whole_number_where_one_is_expected():
+    """YAML reads 1e3 as text; an integer key takes it when it is whole, and says so plainly when it is not."""
+    cfg = config.validate(_raw(training={"epochs": "1e1", "batch_size": "3.2e1"}, window={"horizon": " 7E0 "}))
+    assert (cfg.training.epochs, cfg.training.batch_size, cfg.window.horizon) == (10, 32, 7)
+    assert isinstance(cfg.training.epochs, int)
+    with pytest.raises(UserError, match="fractional part"):
+        config.validate(_raw(training={"epochs": "2.5e0"}))
+    with pytest.raises(UserError, match="training.epochs"):
+        config.validate(_raw(training={"epochs": "ten"}))
+
+
 def test_boolean_where_a_number_is_expected_explains_yaml():
     message = _error(_raw(training={"epochs": False}))
     assert "training.epochs" in message and "quotes" in message

@@ -173,6 +173,17 @@ def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp
     assert pd.read_csv(tmp_path / "trials.csv")["reason"].notna().sum() == 2
 
 
+def test_bounds_written_1e_4_are_numbers():
+    """YAML reads 1e-4 (no dot) as text; the usual way to write a learning rate must be a bound."""
+    raw = yaml.safe_load("lr: {float: [1e-4, 1e-2], log: true}\nunits: {int: [4, 1.6e1]}")
+    units, lr = sorted(tuning.parse_space({"training.optimizer.learning_rate": raw["lr"],
+                                           "model.layers[0].units": raw["units"]}, "s.yaml"), key=lambda d: d.key)
+    assert (units.low, units.high) == (4, 16) and isinstance(units.high, int)
+    assert (lr.low, lr.high, lr.log) == (1e-4, 1e-2, True)
+    with pytest.raises(UserError, match="must be two floats"):
+        tuning.parse_space({"training.optimizer.learning_rate": {"float": ["small", 1e-2]}}, "s.yaml")
+
+
 @pytest.mark.parametrize(
     "space, words",
     [

@@ -73,7 +73,26 @@ def _one_or_more_markers(value: Any) -> Any:
     return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
 
 
-Int = Annotated[int, BeforeValidator(_not_bool)]
+def number_text(value: Any) -> Any:
+    """YAML reads `1e-4` and `1e3` (no dot before the e) as text: such text becomes the number it writes.
+
+    A whole number (`1e3`) becomes an int, so an integer key takes it; anything else is returned as it came.
+    """
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        if number == number and abs(number) != float("inf"):
+            return int(number) if number.is_integer() and "." not in value else number
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    return number_text(_not_bool(value))
+
+
+Int = Annotated[int, BeforeValidator(_whole_number)]
 
 
 Str = Annotated[str, BeforeValidator(_not_bool)]

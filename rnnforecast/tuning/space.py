@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnforecast import config as config_module
+from rnnforecast.config.types import number_text
 from rnnforecast.errors import UserError
 
 N_LAYERS = "model.n_layers"  # not a config key: resizes model.layers before any model.layers[i] value
@@ -63,10 +64,12 @@ def parse_space(space: dict[str, Any], source: str) -> list[Dimension]:
                 f"{where} must be a list of choices, {{int: [low, high]}} or {{float: [low, high]}} (with optional "
                 "log: true and step), e.g. {int: [16, 256], log: true}."
             )
-        kind, (low, high) = kinds[0], bounds
+        kind, (low, high) = kinds[0], [number_text(v) for v in bounds]  # 1e-4: YAML's text, our number
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
         if not numbers or (kind == "int" and not all(float(v).is_integer() for v in (low, high))) or low > high:
             raise UserError(f"{where}: the bounds {bounds} must be two {kind}s with low <= high.")
+        if kind == "int":
+            low, high = int(low), int(high)
         log, step = spec.get("log", False), spec.get("step")
         if log and low <= 0:
             raise UserError(f"{where}: log: true needs a positive low bound (got {low}).")
