@@ -242,6 +242,17 @@ def test_rows_without_an_id_are_one_series_and_a_note_says_so(tmp_path):
     assert any("120 row(s) of ids.csv have an empty id" in note for note in prepared.notes)
 
 
+def test_the_rows_without_an_id_are_counted_as_the_file_has_them_not_after_gaps_are_filled(tmp_path):
+    days = pd.date_range("2020-01-01", periods=120, freq="D").strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"id": ["a"] * 120, "date": days, "y": np.sin(np.arange(120))})
+    frame.loc[[5, 50], "id"] = ""  # two rows lost their id, 45 days apart
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    cfg = config.validate({"data": {"path": str(tmp_path / "ids.csv"), "targets": ["y"], "id_column": "id"},
+                           "window": {"horizon": 7}, "run": {"dir": str(tmp_path)}})
+    notes = training.prepare_data(cfg).notes
+    assert any(note.startswith("2 row(s) of ids.csv have an empty id") for note in notes), notes
+
+
 def test_backtest_writes_each_folds_forecasts_in_the_data_units(tmp_path):
     cfg = {"data": {"path": str(DATA / "airline-passengers.csv"), "targets": ["Passengers"]},
            "window": {"input_length": 24, "horizon": 12}, "model": {"type": "gru", "layers": [{"units": 4}]},

@@ -226,6 +226,7 @@ def load_panel(
     if not panel:
         raise UserError(f"no series of {path.name} has a value of {', '.join(cfg.targets)}. Check data.targets.")
     panel.empty = sorted(empty)
+    panel.blank_rows = int(np.count_nonzero(keys == ""))  # as in the file, before the grid adds missing steps
     next(iter(panel.values())).notes.extend(unit_notes)  # said once for the file, not once per series
     return panel
 
@@ -243,12 +244,15 @@ def empty_series_note(empty: list[str], targets: list[str], counted: str) -> str
 
 
 class Panel(dict):
-    """Series id -> Series; `empty`: the ids whose rows hold no target value at all, left out (train and predict say so).
+    """Series id -> Series, with what the notes about the file need.
 
-    Such a series is only looked for when reading it fails, so a clean file pays nothing for it.
+    `empty`: the ids whose rows hold no target value at all, left out (train and predict say so); such a
+    series is only looked for when reading it fails, so a clean file pays nothing for it. `blank_rows`:
+    how many of the file's rows have no id (the series keyed "", counted before its grid fills gaps).
     """
 
     empty: list[str] = []
+    blank_rows: int = 0
 
 
 def series_label(id_column: str, key: str) -> str:

@@ -175,7 +175,7 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if len(notes) > 3:
         notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
     if "" in panel:
-        notes.append(f"{len(panel[''].frame)} row(s) of {Path(config.data.path).name} have an empty "
+        notes.append(f"{getattr(panel, 'blank_rows', 0) or len(panel[''].frame)} row(s) of {Path(config.data.path).name} have an empty "
                      f"{config.data.id_column} (data.id_column): they are read as one series with an empty id. "
                      "Fill in the id where they belong to a series.")
     empty = list(getattr(panel, "empty", []))  # rows without a single target value: left out when read
