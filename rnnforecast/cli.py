@@ -30,15 +30,8 @@ DataOpt = Annotated[
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="A panel's series spread over a Dask cluster: local, local:N (worker processes here) "
     "or a scheduler's address (tcp://host:8786).")]
-def _series_ids(values: Optional[list[str]]) -> Optional[list[str]]:
-    """--series A --series B, or --series A,B (an id with a comma in it cannot be named here)."""
-    if not values:
-        return values
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
 SeriesOpt = Annotated[Optional[list[str]], typer.Option(
-    "--series", help="Only these series of a panel run (repeatable, or comma-separated).", callback=_series_ids)]
+    "--series", help="Only these series of a panel run (repeatable, or comma-separated).")]
 
 
 ClassicalOpt = Annotated[Optional[bool], typer.Option(
@@ -181,6 +174,7 @@ def predict(
     if output is not None and str(output) == "-":  # the usual name for standard output
         output = None
     loaded = runs.load(run, data, reads_data=True)
+    series = runs.series_ids(loaded, series)
     if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast
         runs.check_table_output(output, inputs=(loaded.config.data.path, data))
     if cluster is None:
@@ -210,7 +204,8 @@ def plot(
     from rnnforecast import plotting, runs
 
     output = output or run / "forecast.png"
-    plotting.save_run_plot(runs.load(run, data, reads_data=True), data, output, series or None)
+    loaded = runs.load(run, data, reads_data=True)
+    plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None)
     typer.echo(f"Written: {output}", err=True)
 
 

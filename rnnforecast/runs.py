@@ -422,6 +422,21 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def series_ids(run: Run, values: list[str] | None) -> list[str] | None:
+    """The ids --series names: each value as given when the run knows such a series, else split at its commas.
+
+    `--series A,B` names two series, and `--series "North, big"` the one id with a comma that training saw.
+    """
+    if not values:
+        return values
+    known = set(run.prep.get("series", {})) | set(run.prep.get("skipped", []))
+    found = []
+    for value in values:
+        whole = value.strip()
+        found.extend([whole] if whole in known else [part.strip() for part in value.split(",") if part.strip()])
+    return list(dict.fromkeys(found))
+
+
 def load(path: Path | str, data: Path | None = None, reads_data: bool = False) -> Run:
     """Read a run folder written by `rnnforecast train`.
 

@@ -590,7 +590,7 @@ def test_cluster_on_one_series_or_a_spec_that_is_no_cluster(run, spec):
 
 
 def test_panel_series_not_in_the_file(panel_run, tmp_path):
-    _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series zzz not found", "a, b")
+    _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series 'zzz' not found", "'a', 'b'")
 
 
 # --------------------------------------------------------------------------------- the machine's failures

@@ -375,3 +375,16 @@ def test_the_validation_sample_reaches_early_stopping_and_the_log(tmp_path, monk
     sample = prepared.starts["val_sample"]
     assert len(prepared.starts["val"]) > 200 >= len(sample) > 0 and np.isin(sample, prepared.starts["val"]).all()
     assert any("validation loss is scored on the" in note for note in prepared.notes)
+
+
+def test_series_named_with_a_comma_in_their_id_are_found_whole():
+    """--series A,B names two series; an id that itself has a comma (as the run knows it) is taken whole."""
+    from rnnforecast import runs
+
+    run = runs.Run(Path("r"), None, {"series": {"North, big": {}, "South": {}, "East": {}}, "skipped": ["West"]}, {},
+                   pd.DataFrame())
+    assert runs.series_ids(run, ["North, big"]) == ["North, big"]
+    assert runs.series_ids(run, [" North, big ", "South,East", "West"]) == ["North, big", "South", "East", "West"]
+    assert runs.series_ids(run, ["South, South"]) == ["South"]
+    assert runs.series_ids(run, None) is None
+

@@ -300,8 +300,8 @@ def prepare_panel(
     absent = [key for key in wanted if key not in panel]
     if absent:
         raise UserError(
-            f"series {', '.join(absent[:5])} not found in {source} (column '{run.prep['id_column']}'). "
-            f"Use ids from that column, such as {', '.join(list(panel)[:3])}."
+            f"series {', '.join(map(repr, absent[:5]))} not found in {source} (column '{run.prep['id_column']}'). "
+            f"Use ids from that column, such as {', '.join(map(repr, list(panel)[:3]))}."
         )
     if too_short is not None:
         L = run.config.window.input_length
