@@ -221,13 +221,16 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     that is not a regular file (/dev/stdout, a named pipe) is written to directly.
     """
     target = Path(target)
-    if target.is_symlink():
-        target = target.resolve()
     if target.is_dir():
         raise UserError(f"{target} is a folder; give a file name to write (for example {target / 'forecast.csv'}).")
     if target.exists() and not target.is_file():
-        write(target)  # a device or a pipe: there is nothing to replace
+        write(target)  # a device or a pipe (/dev/stdout into `| head`): there is nothing to replace
         return
+    if target.is_symlink():
+        target = target.resolve()
+    blocking = next((folder for folder in target.parents if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"cannot write {target}: {blocking} is a file, not a folder. Choose another path.")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial{target.suffix}")
     try:

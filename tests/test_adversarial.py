@@ -464,6 +464,25 @@ def test_output_to_a_device(run):
     assert result.exit_code == 0 and Path(os.devnull).is_char_device()
 
 
+def test_output_to_a_pipe_through_its_dev_fd_link(run, tmp_path):
+    """`-o /dev/stdout | head`: the link resolves to "pipe:[...]", a name no file has; the pipe is written to."""
+    read, write = os.pipe()
+    try:
+        result = _invoke(tmp_path, ["predict", run, "--output", f"/dev/fd/{write}"])
+    finally:
+        os.close(write)
+    with os.fdopen(read) as pipe:
+        got = pipe.read()
+    assert result.exit_code == 0, result.output
+    assert got.startswith("Date,Temp,Temp_q0.1") and len(got.splitlines()) == 8
+
+
+def test_output_under_a_file_as_if_it_were_a_folder(run, tmp_path):
+    (tmp_path / "data.csv").write_text("x\n1\n")
+    _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "data.csv" / "f.csv"]),
+             "data.csv is a file, not a folder")
+
+
 def test_output_in_a_new_folder(run, tmp_path):
     result = _invoke(tmp_path, ["predict", run, "--output", tmp_path / "new" / "f.csv"], allowed=("new/f.csv",))
     assert result.exit_code == 0 and len(pd.read_csv(tmp_path / "new" / "f.csv")) == 7
