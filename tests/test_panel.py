@@ -277,6 +277,25 @@ def test_static_features_are_scaled_across_series(tmp_path):
         training.prepare_data(config.load_config(_config(tmp_path, csv, static_features=["size"])))
 
 
+def test_static_features_beside_future_features_read_without_a_pandas_warning(tmp_path):
+    """The future rows split off leave a slice of the table; filling the static column there must not warn."""
+    import warnings
+
+    rows = []
+    for store, n in (("A", 60), ("B", 45)):
+        for d, day in enumerate(pd.date_range("2022-01-01", periods=n + 7)):
+            rows.append({"store": store, "day": day.strftime("%Y-%m-%d"), "sales": d % 7 + 1 if d < n else None,
+                         "price": 2.0 + d % 3, "size": 10.0 if store == "A" else 20.0})
+    pd.DataFrame(rows).to_csv(tmp_path / "p.csv", index=False)
+    cfg = config.load_config(_config(tmp_path, tmp_path / "p.csv", static_features=["size"],
+                                     future_features=["price"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel = data.load_panel(cfg.data)
+    assert (panel["A"].frame["size"] == 10.0).all() and (panel["B"].frame["size"] == 20.0).all()
+    assert len(panel["A"].frame) == 60 and len(panel["A"].future) == 7
+
+
 def test_static_features_need_a_panel():
     with pytest.raises(Exception, match="need data.id_column"):
         config.validate({"data": {"path": "x.csv", "targets": ["y"], "static_features": ["size"]}})

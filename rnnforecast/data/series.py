@@ -599,7 +599,8 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
         future = frame.iloc[last + 1 :][list(cfg.future_features)]
         frame = frame.iloc[: last + 1]
     if cfg.static_features:  # one value per series: the grid's added rows get it too
-        frame[list(cfg.static_features)] = frame[list(cfg.static_features)].ffill().bfill()
+        frame = frame.assign(**{name: frame[name].ffill().bfill() for name in cfg.static_features})  # a new frame:
+        # `frame` may be a slice of the file's (the future rows split off above), which pandas warns about
     if cfg.calendar:
         frame = pd.concat([frame, calendar_features(frame.index, cfg.calendar)], axis=1)
     known = list(cfg.future_features) + [f"{n}_{part}" for n in cfg.calendar for part in ("sin", "cos")]
