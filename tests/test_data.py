@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -261,6 +263,23 @@ def test_date_split_bounds_are_the_first_rows_on_or_after_each_date(tmp_path):
     assert (bounds.train_end, bounds.val_end, bounds.test_end) == (40, 60, 100)
     assert str(series.index[bounds.train_end].date()) == "2024-02-10"
     assert str(series.index[bounds.train_end - 1].date()) == "2024-02-09"
+
+
+def test_date_split_written_as_yaml_dates_and_its_mistakes_said_plainly(tmp_path):
+    import datetime
+
+    path = _write(tmp_path, np.arange(100.0))  # daily from 2024-01-01 to 2024-04-09
+    as_yaml = _cfg(path, split={"val_start": datetime.date(2024, 2, 10), "test_start": datetime.date(2024, 3, 1)})
+    assert (as_yaml.data.split.val_start, as_yaml.data.split.test_start) == ("2024-02-10", "2024-03-01")
+    bounds = data.split_bounds(data.load_series(as_yaml.data), as_yaml.data, as_yaml.window)
+    assert (bounds.train_end, bounds.val_end) == (40, 60)
+    for split, words in [({"val_start": "2024-03-01", "test_start": "2024-02-10"}, "must come after data.split.val_start"),
+                         ({"val_start": "2030-01-01", "test_start": "2030-02-01"}, "val_start (2030-01-01) is outside"),
+                         ({"val_start": "2024-02-10", "test_start": "2031-01-01"}, "test_start (2031-01-01) is outside"),
+                         ({"val_start": "soon", "test_start": "2024-03-01"}, "'soon', which is not a date")]:
+        cfg = _cfg(path, split=split)
+        with pytest.raises(UserError, match=re.escape(words)):
+            data.split_bounds(data.load_series(cfg.data), cfg.data, cfg.window)
 
 
 def test_cycle_positions_come_from_the_timestamps_not_the_row_numbers():

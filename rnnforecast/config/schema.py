@@ -19,6 +19,7 @@ from rnnforecast.config.types import (
     CellType,
     Column,
     Columns,
+    DateText,
     DecoderType,
     DuplicatePolicy,
     Float,
@@ -57,8 +58,8 @@ class SplitConfig(Section):
     val: Optional[Fraction] = None  # 0.15 when the split is by fractions
     test_length: Optional[PosInt] = None
     val_length: Optional[PosInt] = None
-    val_start: Optional[Str] = None
-    test_start: Optional[Str] = None
+    val_start: Optional[DateText] = None
+    test_start: Optional[DateText] = None
     train_end: Optional[PosInt] = None
     val_end: Optional[PosInt] = None
     test_end: Optional[PosInt] = None

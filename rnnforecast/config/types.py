@@ -96,6 +96,18 @@ Int = Annotated[int, BeforeValidator(_whole_number)]
 
 
 Str = Annotated[str, BeforeValidator(_not_bool)]
+
+
+def _date_text(value: Any) -> Any:
+    """YAML reads an unquoted 2020-05-01 as a date (and 2020-05-01 10:00:00 as a datetime): the date it writes."""
+    import datetime
+
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat()
+    return _not_bool(value)
+
+
+DateText = Annotated[str, BeforeValidator(_date_text)]
 MissingMarkers = Annotated[list[Union[Float, Str]], BeforeValidator(_one_or_more_markers), Field(max_length=100)]
 
 

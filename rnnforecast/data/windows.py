@@ -109,9 +109,14 @@ def split_rows(series: Series, cfg: DataConfig) -> tuple[int, int, int]:
     elif cfg.split.val_start is not None:
         if series.frequency is None:
             raise UserError("data.split.val_start/test_start need a time column; split by fractions instead.")
-        val_end_ts = pd.Timestamp(cfg.split.test_start)
-        train_end = int(series.index.searchsorted(pd.Timestamp(cfg.split.val_start)))
-        val_end = int(series.index.searchsorted(val_end_ts))
+        val_start, test_start = (_split_date(series, cfg, name) for name in ("val_start", "test_start"))
+        if test_start <= val_start:
+            raise UserError(
+                f"data.split.test_start ({cfg.split.test_start}) must come after data.split.val_start "
+                f"({cfg.split.val_start}): validation is the period between them, the test period from test_start on."
+            )
+        train_end = int(series.index.searchsorted(val_start))
+        val_end = int(series.index.searchsorted(test_start))
     elif cfg.split.test_length is not None:
         test, val = cfg.split.test_length, cfg.split.val_length or cfg.split.test_length
         val_end, train_end = n - test, n - test - val
@@ -125,6 +130,27 @@ def split_rows(series: Series, cfg: DataConfig) -> tuple[int, int, int]:
         train_end = int(n * train)
         val_end = int(n * (train + val))
     return train_end, val_end, n
+
+
+def _split_date(series: Series, cfg: DataConfig, name: str) -> pd.Timestamp:
+    """data.split's `name` (val_start or test_start) as a timestamp inside the series' time span, in its time zone."""
+    text = getattr(cfg.split, name)
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise UserError(f"data.split.{name} is {text!r}, which is not a date. Write one such as 2020-05-01.") from None
+    zone = getattr(series.index, "tz", None)
+    if zone is not None and when.tzinfo is None:
+        when = when.tz_localize(zone)
+    elif zone is None and when.tzinfo is not None:
+        when = when.tz_convert(None)
+    first, last = series.index[0], series.index[-1]
+    if not first < when <= last:
+        raise UserError(
+            f"data.split.{name} ({text}) is outside {series.label}, whose rows run from {first} to {last}: the "
+            "split dates must fall inside it, val_start after the first row. Choose dates in that span."
+        )
+    return when
 
 
 def window_starts(
