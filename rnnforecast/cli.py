@@ -30,6 +30,17 @@ DataOpt = Annotated[
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="A panel's series spread over a Dask cluster: local, local:N (worker processes here) "
     "or a scheduler's address (tcp://host:8786).")]
+def _load_with_data(run: Path, data: Optional[Path]):
+    """The run, and the data its command reads (runs.data_to_read), with the note when its file has changed."""
+    from rnnforecast import runs
+
+    loaded = runs.load(run, data, reads_data=True)
+    data, note = runs.data_to_read(loaded, data)
+    if note:
+        typer.echo(f"note: {note}", err=True)
+    return loaded, data
+
+
 SeriesOpt = Annotated[Optional[list[str]], typer.Option(
     "--series", help="Only these series of a panel run (repeatable, or comma-separated).")]
 
@@ -141,12 +152,13 @@ def evaluate(
 
     from rnnforecast import forecasting, reporting, runs
 
+    loaded, data = _load_with_data(run, data)
     if cluster is None:
-        report = forecasting.evaluate_run(runs.load(run, data, reads_data=True), data, classical)
+        report = forecasting.evaluate_run(loaded, data, classical)
     else:
         from rnnforecast import cluster as cluster_module
 
-        report = cluster_module.evaluate_run(runs.load(run, data, reads_data=True), data, cluster, classical)
+        report = cluster_module.evaluate_run(loaded, data, cluster, classical)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
     runs.write_json(target, report)
     for note in report.get("notes", []):
@@ -173,7 +185,7 @@ def predict(
 
     if output is not None and str(output) == "-":  # the usual name for standard output
         output = None
-    loaded = runs.load(run, data, reads_data=True)
+    loaded, data = _load_with_data(run, data)
     series = runs.series_ids(loaded, series)
     if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast
         runs.check_table_output(output, inputs=(loaded.config.data.path, data))
@@ -204,7 +216,7 @@ def plot(
     from rnnforecast import plotting, runs
 
     output = output or run / "forecast.png"
-    loaded = runs.load(run, data, reads_data=True)
+    loaded, data = _load_with_data(run, data)
     plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None)
     typer.echo(f"Written: {output}", err=True)
 
@@ -259,7 +271,7 @@ def calibrate(
     from rnnforecast import config as config_module
     from rnnforecast import forecasting, runs
 
-    loaded = runs.load(run)
+    loaded = runs.load(run, reads_data=True)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
     settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma, floor=floor)
     result = forecasting.recalibrate(loaded, wanted, settings)

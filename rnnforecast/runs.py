@@ -456,6 +456,25 @@ def load(path: Path | str, data: Path | None = None, reads_data: bool = False) -
     return run
 
 
+def data_to_read(run: Run, data: Path | None) -> tuple[Path | None, str | None]:
+    """The data a command on `run` reads: --data, else the training file; read as newer data when it has changed.
+
+    The run's split is row numbers of the file as it was: on a file grown at the front, or edited, they
+    would name other rows (rows it trained on scored as its test period). A changed file (its SHA-256
+    differs from metadata.json's) is therefore read as --data reads newer data, placed by its times.
+    Returns the path to pass on as --data (None: the training file as it was) and a note saying so.
+    """
+    expected = run.metadata.get("data_sha256")
+    source = Path(run.config.data.path)
+    if data is not None or not expected or not source.is_file() or sha256(source) == expected:
+        return data, None
+    return source, (
+        f"{source.name} has changed since {run.path.name} was trained (its SHA-256 differs from metadata.json's): it "
+        "is read as newer data, as --data reads it, so only rows after the last one the model saw are scored and "
+        "the forecast starts after its last row."
+    )
+
+
 def _load(path: Path) -> Run:
     if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
         raise UserError(

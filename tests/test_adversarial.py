@@ -529,10 +529,42 @@ def test_data_without_the_time_zone_the_run_was_trained_on(tmp_path):
     (lambda f: f.rename(columns={"Temp": "temperature"}), "column 'Temp'"),
     (lambda f: f.tail(5), "fewer than the model's input_length of 14"),
     (lambda f: f.assign(Temp=f["Temp"].astype(str).where(f.index != f.index[3], "n/a?")), "line 5"),
+    (lambda f: f.drop(columns=["Date"]), "has no time column that reads as dates, but the run was trained on dated rows"),
 ])
 def test_newer_data_checked_against_the_run(run, change, fact):
     path = _newer(run, "newer.csv", change(pd.read_csv(run.parent / "temps.csv")))
     _refused(_invoke(run.parent, ["predict", run, "--data", path]), fact)
+
+
+def test_newer_data_says_what_its_reading_noticed_as_train_does(run):
+    frame = pd.read_csv(run.parent / "temps.csv")
+    frame.loc[frame.index[-3:], "Temp"] = None  # the last three days not reported yet
+    path = _newer(run, "newer.csv", frame)
+    result = _invoke(run.parent, ["predict", run, "--data", path])
+    assert result.exit_code == 0, result.output
+    assert "note: the last 3 row(s) of newer.csv have no target value: they are left out" in result.stderr
+
+
+def test_a_data_file_changed_since_training_is_read_as_newer_data_not_by_its_old_row_numbers(base, tmp_path):
+    """Older history added at the front moves every row: the split's row numbers would score training rows."""
+    result = runner.invoke(app, ["train", str(_config(tmp_path, base))])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    scored = runner.invoke(app, ["evaluate", str(run), "--format", "json", "--no-classical"])
+    assert scored.exit_code == 0, scored.output
+    before = json.loads(scored.stdout)
+    frame = pd.read_csv(tmp_path / "temps.csv")
+    older = frame.head(60).assign(Date=lambda f: (pd.to_datetime(f["Date"]) - pd.Timedelta(days=60)).dt.strftime(
+        "%Y-%m-%d"), Temp=100.0)
+    pd.concat([older, frame]).to_csv(tmp_path / "temps.csv", index=False)
+    scored = _invoke(tmp_path, ["evaluate", run, "--format", "json", "--no-classical"],
+                     allowed=(f"runs/{run.name}/metrics-temps.json",))
+    assert scored.exit_code == 0, scored.output
+    assert f"temps.csv has changed since {run.name} was trained" in scored.stderr
+    after = json.loads(scored.stdout)
+    assert after["period"] == before["period"] and after["windows"] == before["windows"]
+    assert after["original"]["model"]["overall"]["mae"] == pytest.approx(before["original"]["model"]["overall"]["mae"])
+    _refused(_invoke(tmp_path, ["calibrate", run]), f"temps.csv has changed since {run.name} was trained", "Put the file back")
 
 
 @pytest.mark.parametrize("kind", ["folder", "missing"])

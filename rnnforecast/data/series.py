@@ -343,6 +343,13 @@ def table_to_series(
     if not time_columns:
         if cfg.calendar:
             raise UserError(f"data.calendar needs a time column, and {path.name} has none. Set data.time_column.")
+        if strict_frequency and frequency is not None:  # newer data for a run trained on dated rows
+            raise UserError(
+                f"{path.name} has no time column that reads as dates, but the run was trained on dated rows (steps of "
+                f"{frequency}{', column ' + repr(cfg.time_column) if cfg.time_column else ''}): without their times its "
+                "rows could not be placed after the training's, nor the forecast dated. Give the file its time column, "
+                "as the training file has it."
+            )
         frame = _drop_unobserved_tail(values.set_axis(pd.RangeIndex(len(values), name="step"), axis=0), cfg, where, notes)
         _note_empty_cells(frame, cfg, where, notes)
         if not cfg.id_column:  # a panel would say it once per series

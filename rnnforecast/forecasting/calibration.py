@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from rnnforecast import data, intervals
@@ -59,7 +61,15 @@ def finish_new_run(path) -> list[str]:
 
 
 def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
-    """Calibrate (again) with these quantiles and settings."""
+    """Calibrate (again) with these quantiles and settings, on the validation rows of the training file as it was."""
+    from rnnforecast import runs
+
+    if runs.data_to_read(run, None)[0] is not None:
+        raise UserError(
+            f"{Path(run.config.data.path).name} has changed since {run.path.name} was trained (its SHA-256 differs "
+            "from metadata.json's), so its validation rows are no longer the ones the run split off. Put the file "
+            "back as it was to calibrate again, or train a new run on the file as it is."
+        )
     if run.is_panel:
         return calibrated_panel(run, None, quantiles, refresh=True)
     return calibrated(run, None, quantiles, refresh=True, settings=settings)

@@ -11,7 +11,7 @@ from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting import classical, combination
 from rnnforecast.forecasting.calibration import calibrated
-from rnnforecast.forecasting.inference import Prepared, load_panel_of, prepare, prepare_panel, test_forecasts
+from rnnforecast.forecasting.inference import Prepared, load_panel_of, prepare, prepare_panel, reading_notes, test_forecasts
 from rnnforecast.runs import Run
 
 
@@ -100,7 +100,9 @@ def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool |
     model = run.load_model()
     with_classical = classical.wanted(with_classical, len(run.prep["series"]) if run.is_panel else 1)
     if not run.is_panel:
-        return evaluate(prepare(run, data_path), model, with_classical)
+        prepared = prepare(run, data_path)
+        notes = reading_notes([prepared.series], data_path)
+        return evaluate(prepared, model, with_classical) | ({"notes": notes} if notes else {})
     notes: list[str] = []
     reports = series_reports(run, data_path, None, model, with_classical=with_classical, notes=notes)
     if not reports:

@@ -18,6 +18,7 @@ from rnnforecast.forecasting.inference import (
     predict_stacked,
     prepare,
     prepare_panel,
+    reading_notes,
     spread,
     unscale_quantiles,
     window_forecasts,
@@ -158,8 +159,9 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         if only:
             raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
         honest, final = models_for_future(run)
-        table = single_future(prepare(run, data_path), honest, final).reset_index()
-        table.attrs["notes"] = notes
+        prepared = prepare(run, data_path)
+        table = single_future(prepared, honest, final).reset_index()
+        table.attrs["notes"] = reading_notes([prepared.series], data_path) + notes
         return table
     table = panel_table(run, data_path, only, run.load_model(final=True), notes)
     if table.empty:

@@ -297,6 +297,7 @@ def prepare_panel(
         )
     if empty:
         notes.append(data.empty_series_note(empty, run.config.data.targets, f"{len(empty)} series of {source}"))
+    notes.extend(reading_notes([panel[key] for key in wanted if key in panel], data_path))
     absent = [key for key in wanted if key not in panel]
     if absent:
         raise UserError(
@@ -343,6 +344,17 @@ def prepare_panel(
         notes.append(f"{len(short)} series of {source} could not be prepared and are left out: " + "; ".join(short[:5])
                      + (" ..." if len(short) > 5 else ""))
     return prepared
+
+
+def reading_notes(series: list, data_path: Path | None, most: int = 3) -> list[str]:
+    """What reading newer data (--data) noticed, as `train` says it of its file: rows left out, cells filled.
+
+    The training file's own were said by `train`; none then. A panel's: the first `most`, and how many more.
+    """
+    if data_path is None:
+        return []
+    found = list(dict.fromkeys(note for one in series for note in one.notes))
+    return found[:most] + ([f"... and {len(found) - most} more such notes"] if len(found) > most else [])
 
 
 def load_panel_of(run: Run, data_path: Path | None = None, only: list[str] | None = None) -> dict[str, data.Series]:
