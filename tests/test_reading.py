@@ -436,6 +436,32 @@ def test_day_first_dates_are_read_day_first_throughout(tmp_path, first):
     assert series.frame["y"].tolist() == list(range(60))  # no day swapped with its month
 
 
+@pytest.mark.parametrize(("written", "freq", "swapped"), [
+    ("%d/%m/%Y", "MS", True),  # monthly, day first (Excel in most of Europe): month first it is days 1 to 12
+    ("%m/%d/%Y", "MS", False),  # monthly, month first (the US): read as it is
+    ("%d.%m.%Y", "MS", True),
+])
+def test_monthly_dates_that_read_either_way_are_read_the_way_that_makes_a_series(tmp_path, written, freq, swapped):
+    months = pd.date_range("2012-01-01", periods=96, freq="MS")
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"date": months.strftime(written), "y": np.arange(96.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert series.frequency == freq and len(series.frame) == 96 and (series.index == months).all()
+    assert series.frame["y"].tolist() == list(range(96))
+    said = [note for note in series.notes if "read either day first or month first" in note]
+    assert bool(said) == swapped
+    if swapped:
+        assert "on line 3 is 1 February 2012" in said[0]
+
+
+def test_dates_regular_both_ways_keep_the_month_first_reading(tmp_path):
+    """01/01 to 12/01: daily in January day first, monthly in 2020 month first: pandas' reading stands."""
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"date": [f"{m:02d}/01/2020" for m in range(1, 13)], "y": np.arange(12.0)}).to_csv(path, index=False)
+    series = _load(path)
+    assert series.frequency == "MS" and not any("day first" in note for note in series.notes)
+
+
 def test_a_folder_of_parquet_files_is_one_panel_and_only_the_used_columns_are_read(tmp_path):
     times = pd.date_range("2024-01-01", periods=50, freq="h")
     table = pd.DataFrame({"store": np.repeat(["a", "b"], 50), "time": np.tile(times, 2),

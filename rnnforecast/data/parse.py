@@ -83,6 +83,42 @@ def _periods(text: pd.Series, first: str) -> pd.Series | None:
     return None
 
 
+def _day_first_if_regular(text: pd.Series, times: pd.Series) -> pd.Series | None:
+    """The times read day first, where every cell reads both ways and only day first is a regular series.
+
+    01/02/2012, 01/03/2012, ... (monthly, written day first as Excel does across Europe) read month first
+    are the 1st to 12th of each month: a daily grid 96% made up. Where both readings are regular (or
+    neither), month first stands. Returns None to keep `times`.
+    """
+    from pandas.tseries.api import guess_datetime_format
+
+    from rnnforecast.data.grid import infer_frequency
+
+    cells = text.dropna().astype(str).str.strip()
+    if len(cells) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas warns when a guess reads the day first; asking both ways is the point
+        warnings.simplefilter("ignore")
+        month_first, day_first = (guess_datetime_format(cells.iloc[0], dayfirst=d) for d in (False, True))
+        if not month_first or not day_first or month_first == day_first or month_first.startswith("%Y"):
+            return None
+        other = pd.to_datetime(text, format=day_first, errors="coerce")
+    if other.isna().sum() != text.isna().sum():  # a day above 12 somewhere: the reading is not in doubt
+        return None
+
+    def filled(found: pd.Series) -> float:
+        index = pd.DatetimeIndex(found.dropna().unique()).sort_values()
+        freq = infer_frequency(index)
+        if freq is None:
+            return 0.0
+        try:
+            return len(index) / len(pd.date_range(index[0], index[-1], freq=freq))
+        except (ValueError, TypeError):
+            return 0.0
+
+    return other if filled(other) >= 0.9 and filled(times) < 0.5 else None
+
+
 def _mixed_formats(text: pd.Series) -> tuple[int, int] | None:
     """(row of the first cell, row of the first cell written another way) when the cells mix date formats.
 
@@ -179,6 +215,15 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
             )
         elif mixed_offsets:
             notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
+        if not cell_by_cell and not mixed_offsets and (swapped := _day_first_if_regular(text, times)) is not None:
+            differs = int(np.flatnonzero((swapped != times).to_numpy())[0])
+            times = swapped
+            notes.append(
+                f"the dates in {where} read either day first or month first; month first, most of a daily grid would "
+                f"be made up, day first they are a regular series: read day first ({text.iloc[differs]!r} on line "
+                f"{_line(text, differs)} is {swapped.iloc[differs].day} {swapped.iloc[differs]:%B %Y}). Write them year first (2012-02-01) to "
+                "leave no doubt."
+            )
         if cell_by_cell and times.notna().all() and (rows := _mixed_formats(text)) is not None:
             first, other = rows
             notes.append(
