@@ -148,8 +148,6 @@ def evaluate(
     classical: ClassicalOpt = None,
 ) -> None:
     """Score the model, the naive baselines (and AutoETS and AutoTheta) on the test windows; write metrics.json."""
-    from rich.console import Console
-
     from rnnforecast import forecasting, reporting, runs
 
     loaded, data = _load_with_data(run, data)
@@ -166,8 +164,7 @@ def evaluate(
     if format is Format.json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        for table in reporting.report_tables(report):
-            Console().print(table)
+        reporting.print_tables(reporting.report_tables(report))
         typer.echo(f"Written: {target}", err=True)
 
 
@@ -235,8 +232,6 @@ def backtest(
     classical: ClassicalOpt = None,
 ) -> None:
     """Rolling-origin backtest: train, forecast every test origin, score each fold against the baselines."""
-    from rich.console import Console
-
     from rnnforecast import backtest as backtest_module
     from rnnforecast import config as config_module
     from rnnforecast import reporting
@@ -245,8 +240,7 @@ def backtest(
     run_path = backtest_module.backtest(resolved, config, stride=stride, retrain_every=retrain_every,
                                         with_classical=classical)
     report = json.loads((run_path / "backtest.json").read_text())
-    for table in reporting.report_tables(report):
-        Console(stderr=True).print(table)
+    reporting.print_tables(reporting.report_tables(report), stderr=True)
     typer.echo(f"Backtest saved to: {run_path}", err=True)
     typer.echo(str(run_path))
 

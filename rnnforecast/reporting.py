@@ -68,6 +68,19 @@ def _when(label: str) -> str:
     return label.removesuffix(" 00:00:00")
 
 
+def print_tables(tables: list[Table], stderr: bool = False) -> None:
+    """Print tables whole: rich fits a table to the terminal (80 columns when piped) by cutting cells to '3.942e+…'.
+
+    A number is never cut: a table wider than the terminal is printed at its own width (the lines wrap).
+    """
+    from rich.console import Console
+
+    console = Console(stderr=stderr)
+    for table in tables:
+        whole = console.measure(table, options=console.options.update(max_width=10_000)).maximum
+        (console if whole <= console.width else Console(stderr=stderr, width=whole)).print(table)
+
+
 def report_tables(report: dict) -> list[Table]:
     """The tables `evaluate` prints: one for a single series, aggregate and per-series ones for a panel."""
     if "series" not in report:

@@ -42,3 +42,17 @@ def test_series_table_says_how_many_it_shows():
     assert reporting.series_table(panel(5)).title == "MASE per series (all 5; also in metrics.json)"
     table = reporting.series_table(panel(20))
     assert table.title == "MASE per series (first 12 of 20; all in metrics.json)" and table.row_count == 12
+
+
+def test_printed_tables_never_cut_a_number_on_a_narrow_or_piped_output(monkeypatch, capsys):
+    """Piped, rich takes 80 columns and would write 3.942e+… for 3.942e+05: the table keeps its width instead."""
+    monkeypatch.setenv("COLUMNS", "80")
+    wide = {
+        "season_length": 7, "period": ["2024-01-01", "2024-02-01"], "windows": 3, "horizon": 7,
+        "targets": ["small", "big"],
+        "original": {"model": _scores(0.0003034), "naive": _scores(394200.0), "seasonal_naive": _scores(579800.0)},
+        "scaled": {name: {"overall": {"mae": 0.0001994}} for name in ("model", "naive", "seasonal_naive")},
+    }
+    reporting.print_tables([reporting.metrics_table(wide)])
+    out = capsys.readouterr().out
+    assert "3.942e+05" in out and "0.0003034" in out and "…" not in out
