@@ -454,6 +454,15 @@ def test_monthly_dates_that_read_either_way_are_read_the_way_that_makes_a_series
         assert "on line 3 is 1 February 2012" in said[0]
 
 
+def test_a_date_index_saved_by_pandas_without_a_name_is_the_time_column_named_time(tmp_path):
+    """`frame.to_csv()` of a date index writes an empty header cell: the forecast's column must not be 'nan'."""
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    pd.DataFrame({"y": np.arange(30.0)}, index=days).to_csv(tmp_path / "i.csv")
+    assert (tmp_path / "i.csv").read_text().startswith(",y\n")
+    series = _load(tmp_path / "i.csv")
+    assert series.index.name == "time" and series.frequency == "D" and list(series.frame.columns) == ["y"]
+
+
 def test_dates_regular_both_ways_keep_the_month_first_reading(tmp_path):
     """01/01 to 12/01: daily in January day first, monthly in 2020 month first: pandas' reading stands."""
     path = tmp_path / "d.csv"

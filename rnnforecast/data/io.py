@@ -94,7 +94,8 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         raise UserError(f"data file {path} could not be read as CSV: {str(exc).strip()}. Check that it is a CSV file.") from None
-    names = [str(c).strip() for c in header]
+    # An empty header cell (pandas' `to_csv` of a date index writes one) is named as pandas names it, not "nan".
+    names = [f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip() for i, c in enumerate(header)]
     if commented_header:
         names[0] = names[0].lstrip("#").strip()
     twice = sorted({n for n in names if names.count(n) > 1})

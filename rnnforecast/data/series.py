@@ -359,7 +359,7 @@ def table_to_series(
 
     times = _parse_times(table, time_columns, where, notes)
     _refuse_stacked_series(table, pd.DatetimeIndex(times), cfg, time_columns, where)
-    name = time_columns[0] if len(time_columns) == 1 else "time"
+    name = time_columns[0] if len(time_columns) == 1 and not str(time_columns[0]).startswith("Unnamed: ") else "time"
     frame = values.set_axis(pd.DatetimeIndex(times, name=name), axis=0).sort_index(kind="stable")
     frame = _drop_unobserved_tail(_resolve_duplicates(frame, cfg.duplicates, where, notes), cfg, where, notes)
     _note_empty_cells(frame, cfg, where, notes)
