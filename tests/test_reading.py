@@ -463,6 +463,15 @@ def test_a_date_index_saved_by_pandas_without_a_name_is_the_time_column_named_ti
     assert series.index.name == "time" and series.frequency == "D" and list(series.frame.columns) == ["y"]
 
 
+def test_a_title_above_the_header_is_named_with_the_way_to_skip_it(tmp_path):
+    rows = "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21))
+    (tmp_path / "t.csv").write_text("Sales report\nExported 2024-02-01\n\ndate,y\n" + rows)
+    with pytest.raises(UserError, match=r"has 3 line\(s\) above its header \(line 4: 'date,y'\).*start each with #"):
+        _load(tmp_path / "t.csv")
+    (tmp_path / "c.csv").write_text("# Sales report\n# Exported 2024-02-01\ndate,y\n" + rows)  # as the message says
+    assert len(_load(tmp_path / "c.csv").frame) == 20
+
+
 def test_dates_regular_both_ways_keep_the_month_first_reading(tmp_path):
     """01/01 to 12/01: daily in January day first, monthly in 2020 month first: pandas' reading stands."""
     path = tmp_path / "d.csv"

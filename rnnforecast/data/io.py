@@ -93,6 +93,13 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
+        title = _title_lines(lines[preamble:], sep)
+        if title:
+            raise UserError(
+                f"data file {path} has {title} line(s) above its header (line {preamble + title + 1}: "
+                f"{lines[preamble + title].strip()[:60]!r}), such as a report's title: delete them, or start each "
+                "with #, which marks a comment line to skip."
+            ) from None
         raise UserError(f"data file {path} could not be read as CSV: {str(exc).strip()}. Check that it is a CSV file.") from None
     # An empty header cell (pandas' `to_csv` of a date index writes one) is named as pandas names it, not "nan".
     names = [f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip() for i, c in enumerate(header)]
@@ -207,6 +214,19 @@ def _encoding(head: bytes) -> str | None:
         return "utf-8"
     except UnicodeDecodeError as exc:
         return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
+
+
+def _title_lines(lines: list[str], sep: str) -> int:
+    """How many leading lines (a title, an export date, blank lines) hold fewer fields than the table below them.
+
+    0 when the first line already has the table's field count, or no table follows.
+    """
+    counts = [line.count(sep) for line in lines[:50]]
+    if len(counts) < 3 or counts[0] >= max(counts):
+        return 0
+    table = max(set(counts[1:]), key=counts[1:].count)  # the count most lines have
+    first = next((i for i, count in enumerate(counts) if count == table), 0)
+    return first if all(count < table for count in counts[:first]) else 0
 
 
 def _comment_lines(sample: str) -> int:
