@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import sys
@@ -49,6 +50,9 @@ def import_keras():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+    # TensorFlow's Python warnings (a function "retraced" when the look-back probes or a new model build one) are
+    # about our code's graphs, not the user's data: errors only, as TF_CPP_MIN_LOG_LEVEL does for its C++ side.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return keras
 
 

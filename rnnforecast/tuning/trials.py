@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import socket
@@ -60,7 +59,6 @@ def _train_trial(config: Config, trial) -> tuple[dict[str, float], int, int]:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} (val_loss {float(value):.4g})")
 
     keras.backend.clear_session()  # each trial builds a new graph; do not keep the old ones
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # "retracing" warnings: every trial is a new model
     prepared = training.prepare_data(config)
     model = training.build(config, len(prepared.series.columns), prepared.prep["season_length"],
                            train_windows=len(prepared.starts["train"]))
