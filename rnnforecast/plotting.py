@@ -6,6 +6,7 @@ no pyplot state. The caller saves them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -191,7 +192,7 @@ def image_format(output: Path) -> str:
         return "png"
     if suffix not in IMAGE_FORMATS:
         raise UserError(
-            f"--output {output}: '.{suffix}' is not an image format. End the name with .png (or "
+            f"--output {output}: '.{suffix}' is not an image format plot writes. End the name with .png (or "
             f"{', '.join('.' + f for f in IMAGE_FORMATS[1:])})."
         )
     return suffix
@@ -245,8 +246,17 @@ def _save(fig, output: Path, dpi: int) -> None:
     """The figure written where the user asked, atomically; an existing image not drawn by Matplotlib is refused."""
     kind = image_format(output)
     extra = {"pil_kwargs": PIL_STAMPS[kind]} if kind in PIL_STAMPS else {}
-    runs.write_output(output, lambda tmp: fig.savefig(tmp, dpi=dpi, format=kind, **extra),
-                      replaceable=runs.made_by_matplotlib, what="plot")
+    def write(tmp: Path) -> None:
+        # EPS and PS: Matplotlib logs that the shaded interval is drawn opaque there, a fact of the format, not advice.
+        postscript = logging.getLogger("matplotlib.backends.backend_ps")
+        level = postscript.level
+        postscript.setLevel(logging.ERROR)
+        try:
+            fig.savefig(tmp, dpi=dpi, format=kind, **extra)
+        finally:
+            postscript.setLevel(level)
+
+    runs.write_output(output, write, replaceable=runs.made_by_matplotlib, what="plot")
 
 
 @_literal_text

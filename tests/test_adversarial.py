@@ -488,7 +488,14 @@ def test_output_in_a_new_folder(run, tmp_path):
     assert result.exit_code == 0 and len(pd.read_csv(tmp_path / "new" / "f.csv")) == 7
 
 
-@pytest.mark.parametrize("name", ["plot.txt", "plot.csv", "plot.keras"])
+def test_plot_as_postscript_says_nothing_about_the_formats_transparency(run, tmp_path, caplog):
+    result = _invoke(tmp_path, ["plot", run, "--output", tmp_path / "p.eps"], allowed=("p.eps",))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.eps").read_bytes().startswith(b"%!PS")
+    assert "transparency" not in result.output + caplog.text
+
+
+@pytest.mark.parametrize("name", ["plot.txt", "plot.csv", "plot.keras", "plot.gif"])
 def test_plot_output_that_is_no_image(run, name):
     _refused(_invoke(run.parent, ["plot", run, "--output", run.parent / name]), "not an image format")
 
