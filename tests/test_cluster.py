@@ -87,7 +87,7 @@ def _fan_out_to_a_running_cluster(tmp_path, run, alone, address):
     assert fanned["aggregate"]["model"]["median"]["mase"] == pytest.approx(alone["aggregate"]["model"]["median"]["mase"])
 
     result = runner.invoke(app, ["predict", str(run), "--cluster", address, "--series", "nope"])
-    assert result.exit_code == 2 and "series nope not found" in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 2 and "series 'nope' not found" in result.stderr and "Traceback" not in result.output
 
 
 def test_without_dask_the_message_says_how_to_install_it(monkeypatch):
