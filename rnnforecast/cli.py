@@ -268,7 +268,8 @@ def calibrate(
     loaded = runs.load(run, reads_data=True)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
     settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma, floor=floor)
-    result = forecasting.recalibrate(loaded, wanted, settings)
+    result = forecasting.recalibrate(loaded, wanted, settings,
+                                     asked={"method": method, "window": window, "gamma": gamma, "floor": floor})
     how = result["method"] + (f", window {result['window']}" if result["method"] == "rolling" else "")
     how += f", gamma {result['gamma']:g}" if result.get("gamma") else ""
     how += f", floor {result['floor']:g}" if result.get("floor") else ""

@@ -647,6 +647,11 @@ def test_cluster_on_one_series_or_a_spec_that_is_no_cluster(run, spec):
     _refused(_invoke(run.parent, ["predict", run, "--cluster", spec]), fact)
 
 
+def test_calibrate_options_a_panel_cannot_use_are_refused_not_ignored(panel_run, tmp_path):
+    _refused(_invoke(panel_run.parent, ["calibrate", panel_run, "--method", "rolling", "--window", "5"]),
+             "--method rolling, --window 5 are for one series", "split conformal", "--method split")
+
+
 def test_panel_series_not_in_the_file(panel_run, tmp_path):
     _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series 'zzz' not found", "'a', 'b'")
 

@@ -330,8 +330,9 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
             how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
         elif any(ch.isalpha() or ch in "%$€£¥" for ch in value):
             how = (
-                "If it is a category, list the column under data.categorical; if the cells carry units or signs "
-                "(kg, %, $), remove them from the file."
+                "If it is a category, list the column under data.categorical; if the cells carry a unit other than "
+                "a currency sign before the number or % after it (which are read: $5, 3%), such as kg, remove it from "
+                "the file."
             )
         else:
             how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."

@@ -60,8 +60,11 @@ def finish_new_run(path) -> list[str]:
     return [note for note in [intervals.too_few_windows(result)] if note] + chosen
 
 
-def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
-    """Calibrate (again) with these quantiles and settings, on the validation rows of the training file as it was."""
+def recalibrate(run: Run, quantiles: list[float], settings=None, asked: dict | None = None) -> dict:
+    """Calibrate (again) with these quantiles and settings, on the validation rows of the training file as it was.
+
+    `asked`: the settings the user gave on the command line; one a panel has no use for is refused, not ignored.
+    """
     from rnnforecast import runs
 
     if runs.data_to_read(run, None)[0] is not None:
@@ -71,6 +74,13 @@ def recalibrate(run: Run, quantiles: list[float], settings=None) -> dict:
             "back as it was to calibrate again, or train a new run on the file as it is."
         )
     if run.is_panel:
+        given = [f"--{key} {value}" for key, value in (asked or {}).items() if value is not None and value != "split"]
+        if given:
+            raise UserError(
+                f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for one series: a panel's intervals are "
+                "calibrated by split conformal on the validation windows of all its series pooled (they have no one "
+                "time order to roll along). Leave the option out, or give --method split."
+            )
         return calibrated_panel(run, None, quantiles, refresh=True)
     return calibrated(run, None, quantiles, refresh=True, settings=settings)
 
