@@ -1,6 +1,7 @@
 import typing
 
 import pytest
+import yaml
 
 from rnnforecast import config
 from rnnforecast.errors import UserError
@@ -149,6 +150,13 @@ def test_override_indexes_into_a_default_list_the_config_leaves_out():
 def test_malformed_or_out_of_range_override_is_refused(bad):
     with pytest.raises(UserError):
         config.apply_override(_raw(model={"layers": [{"units": 8}]}), bad)
+
+
+def test_a_value_from_set_is_not_blamed_on_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(_raw()))
+    with pytest.raises(UserError, match=r"c.yaml with --set training.epochs=abc has 1 problem:\n  training.epochs"):
+        config.load_config(path, ["training.epochs=abc"])
 
 
 def test_relative_path_falls_back_to_the_config_folder(tmp_path, monkeypatch):

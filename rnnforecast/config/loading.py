@@ -35,7 +35,8 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
     raw = read_yaml(path)
     for item in overrides:
         apply_override(raw, item)
-    config = validate(raw, source=str(path))
+    source = str(path) if not overrides else f"{path} with --set {' --set '.join(overrides)}"
+    config = validate(raw, source=source)
     config.data.path = str(resolve_path(config.data.path, path.parent, key="data.path"))
     return config
 
