@@ -168,6 +168,8 @@ def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp
     assert list(frame["state"]) == ["fail", "complete", "fail"]
     assert frame["reason"].iloc[0] == frame["reason"].iloc[2]
     assert "window" in frame["reason"].iloc[0] and "500" not in str(frame["val_mae"].iloc[0])
+    # whole numbers stay whole beside the failed trials' empty cells (1, not 1.0, in trials.csv)
+    assert frame["epochs"].dtype == "Int64" and frame["window.input_length"].dtype == "Int64"
     best = tuning.write_outputs(study, tmp_path, config.tune, "s")
     assert best["window"]["input_length"] == 6
     assert pd.read_csv(tmp_path / "trials.csv")["reason"].notna().sum() == 2

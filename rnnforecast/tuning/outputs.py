@@ -33,6 +33,10 @@ def trials_frame(study, objective: str) -> pd.DataFrame:
         row |= {k: t.user_attrs.get(k) for k in TRIAL_FACTS}
         rows.append(row)
     frame = pd.DataFrame(rows)
+    for column in frame:  # whole numbers stay whole where a failed trial left a cell empty (11, not 11.0)
+        values = [row[column] for row in rows if row.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[column] = frame[column].astype("Int64")
     facts = [c for c in TRIAL_FACTS if c in frame]
     return frame[[c for c in frame if c not in facts] + facts]  # the sampled values before the facts
 
