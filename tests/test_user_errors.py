@@ -43,7 +43,8 @@ CASES = {
     "duplicates refused": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\n2024-01-01,2\n2024-01-02,3\n"),
                                                  data={"duplicates": "error"}), "duplicated timestamp"),
     "missing refused": (lambda t: tiny_config(TEMPS, data={"missing": "error"}), "missing value at 1984-12-31"),
-    "bad frequency": (lambda t: tiny_config(TEMPS, data={"frequency": "fortnightly"}), "data.frequency"),
+    "bad frequency": (lambda t: tiny_config(TEMPS, data={"frequency": "fortnightly"}),
+                      "data.frequency 'fortnightly' is not a pandas frequency alias. Use one such as D (days)"),
     "infinite value": (lambda t: tiny_config(_csv(t, "Date,Temp\n2024-01-01,1\n2024-01-02,-inf\n")), "infinite"),
     "dates half given": (lambda t: tiny_config(TEMPS, data={"split": {"val_start": "1988-01-01"}}), "val_start and test_start"),
     "loss turns NaN": (

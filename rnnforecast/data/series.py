@@ -380,8 +380,9 @@ def table_to_series(
         _refuse_a_finer_grid_than_the_rows(frame.index, freq, where)
     try:
         regular = frame.asfreq(freq)
-    except ValueError as exc:
-        raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias ({exc}). Use e.g. D, h, MS.") from None
+    except ValueError:
+        raise UserError(f"data.frequency '{freq}' is not a pandas frequency alias. Use one such as D (days), h (hours), "
+                        "15min, W (weeks), MS (months), QS (quarters) or YS (years).") from None
     if frequency is not None and cfg.frequency is None and len(regular) > 2 * len(frame) >= 6:
         _check_panel_frequency(frame.index, frequency, len(regular) - len(frame), where)
     if freq == "B" and frequency is None and cfg.frequency is None:
