@@ -328,11 +328,13 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
         value = cells.iloc[row]
         if _reads_as_time(value):
             how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
+        elif not unread and any(ch in "%$€£¥" for ch in value):  # signs it reads ($5, 3%), mixed in the column
+            how = ("The column writes its numbers with different signs ($ and €, or % on some): one currency, or % on "
+                   "every cell, is read; write the column one way.")
         elif any(ch.isalpha() or ch in "%$€£¥" for ch in value):
             how = (
-                "If it is a category, list the column under data.categorical; if the cells carry a unit other than "
-                "a currency sign before the number or % after it (which are read: $5, 3%), such as kg, remove it from "
-                "the file."
+                "If it is a category, list the column under data.categorical; if the cells carry units or signs "
+                "(kg, °C), remove them from the file (a currency sign before the number, or % after it, is read)."
             )
         else:
             how = "If the file writes 1.234,5 or 1,234.5, set data.decimal and data.thousands (e.g. decimal: ',')."
