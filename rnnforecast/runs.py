@@ -437,6 +437,9 @@ def series_ids(run: Run, values: list[str] | None) -> list[str] | None:
     for value in values:
         whole = value.strip()
         found.extend([whole] if whole in known else [part.strip() for part in value.split(",") if part.strip()])
+    if not found:
+        raise UserError(f"--series {' '.join(map(repr, values))} names no series. Give ids from the data's "
+                        f"{run.prep.get('id_column') or 'id'} column, or leave --series out to forecast every series.")
     return list(dict.fromkeys(found))
 
 

@@ -406,4 +406,6 @@ def test_series_named_with_a_comma_in_their_id_are_found_whole():
     assert runs.series_ids(run, [" North, big ", "South,East", "West"]) == ["North, big", "South", "East", "West"]
     assert runs.series_ids(run, ["South, South"]) == ["South"]
     assert runs.series_ids(run, None) is None
+    with pytest.raises(UserError, match="names no series"):
+        runs.series_ids(run, [" ", ","])
 
