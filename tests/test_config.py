@@ -152,6 +152,17 @@ def test_malformed_or_out_of_range_override_is_refused(bad):
         config.apply_override(_raw(model={"layers": [{"units": 8}]}), bad)
 
 
+def test_a_quantile_model_needs_its_median_and_calibrates_its_own_quantiles():
+    """Without 0.5 the point forecast was the lowest quantile; calibration.quantiles apart were dropped unsaid."""
+    assert "need 0.5 among them" in _error(_raw(model={"output": {"quantiles": [0.2, 0.8]}}))
+    assert "differ from model.output.quantiles" in _error(
+        _raw(model={"output": {"quantiles": [0.2, 0.5, 0.8]}}, calibration={"quantiles": [0.05, 0.5, 0.95]}))
+    cfg = config.validate(_raw(model={"output": {"quantiles": [0.2, 0.5, 0.8]}}))
+    assert cfg.calibration.quantiles == [0.2, 0.5, 0.8]
+    again = config.validate(yaml.safe_load(config.dump(cfg)))  # the run's config.yaml reads back
+    assert again.calibration.quantiles == again.model.output.quantiles == [0.2, 0.5, 0.8]
+
+
 def test_a_value_from_set_is_not_blamed_on_the_file(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(_raw()))

@@ -174,6 +174,9 @@ class OutputConfig(Section):
     def _check(self) -> "OutputConfig":
         if self.quantiles is not None and sorted(set(self.quantiles)) != list(self.quantiles):
             raise ValueError("quantiles must be distinct and in increasing order, e.g. [0.1, 0.5, 0.9]")
+        if self.quantiles is not None and 0.5 not in self.quantiles:
+            raise ValueError(f"quantiles {self.quantiles} need 0.5 among them: the model's median is its point "
+                             "forecast, e.g. [0.1, 0.5, 0.9]")
         return self
 
 
@@ -422,6 +425,15 @@ class Config(Section):
                 f"known-future inputs ({', '.join(known)}) are fed to the direct dense head; they cannot be used with "
                 "model.channel_independence or model.decoder: segments. Remove them or use the direct decoder"
             )
+        own = model.output.quantiles
+        if own and "quantiles" in self.calibration.model_fields_set and list(self.calibration.quantiles) != list(own):
+            raise ValueError(
+                f"calibration.quantiles {list(self.calibration.quantiles)} differ from model.output.quantiles {own}: a "
+                "quantile model's intervals are its own quantiles, recalibrated. Leave calibration.quantiles out, or "
+                "give both the same list"
+            )
+        if own:
+            self.calibration.quantiles = list(own)  # what is calibrated, written out in the run's config.yaml
         extra = list(self.data.features) + list(self.data.categorical) + list(self.data.static_features) + known
         if model.channel_independence and extra:
             raise ValueError(
