@@ -196,6 +196,22 @@ def test_a_short_single_series_is_averaged_with_the_classical_models(tmp_path):
                                (forecasts["model"] + forecasts["AutoETS"] + forecasts["AutoTheta"]) / 3, rtol=1e-6)
 
 
+def test_a_short_quantile_model_says_it_is_not_mixed(tmp_path):
+    """A quantile head's intervals are its own: auto keeps the network alone, and says so (it was silent)."""
+    months = 120
+    y = 100 + 10 * np.sin(2 * np.pi * np.arange(months) / 12)
+    dates = pd.date_range("1970-01-01", periods=months, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame({"month": dates, "y": y}).to_csv(tmp_path / "s.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "s.csv"), "targets": ["y"]}, "window": {"input_length": 24, "horizon": 12},
+           "model": {"layers": [{"units": 4}], "output": {"quantiles": [0.1, 0.5, 0.9]}},
+           "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+    (tmp_path / "q.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(tmp_path / "q.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "does not mix a quantile model (model.output.quantiles) with AutoETS and AutoTheta" in result.stderr
+    assert not (Path(result.stdout.strip().splitlines()[-1]) / combination.FILE).exists()
+
+
 def test_which_single_series_auto_mixes():
     """Under SHORT_ROWS rows a series alone is mixed in thirds (rounds 21 and 22); one whose network reads other
     columns keeps it unless the network is still at its start; a long one is mixed only at its start."""

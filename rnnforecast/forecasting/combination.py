@@ -67,7 +67,13 @@ def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, valid
     `prepared` and `validation` (its validation forecasts), when the caller has them, are not computed again.
     """
     setting = run.config.model.combine
-    if setting == "none" or run.config.model.output.quantiles or (not run.is_panel and setting != "auto"):
+    if setting != "none" and run.config.model.output.quantiles:
+        short = prepared is not None and len(prepared.series.frame) < SHORT_ROWS and not reads_covariates(run.config)
+        if run.is_panel or short:
+            return [f"model.combine: {setting} does not mix a quantile model (model.output.quantiles) with AutoETS and "
+                    "AutoTheta: its quantiles are the network's own, so the forecast is the network's alone."]
+        return []
+    if setting == "none" or (not run.is_panel and setting != "auto"):
         return []
     if not run.is_panel:
         return _choose_single(run, model, prepared, validation)
