@@ -130,7 +130,8 @@ def series_table(report: dict, limit: int = 12) -> Table:
     """MASE of each series (the first `limit`), model against the baselines."""
     scored = report["series_scored"]
     which = f"first {limit} of {scored}; all" if scored > limit else f"all {scored}; also"
-    table = Table(title=f"MASE per series ({which} in metrics.json)", title_justify="left", box=box.SIMPLE_HEAD)
+    saved = "backtest.json" if "stride" in report else "metrics.json"  # a backtest's report, or evaluate's
+    table = Table(title=f"MASE per series ({which} in {saved})", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column(escape(str(report["id_column"])), no_wrap=True)
     names = list(report["aggregate"])
     for name in names:

@@ -42,6 +42,8 @@ def test_series_table_says_how_many_it_shows():
     assert reporting.series_table(panel(5)).title == "MASE per series (all 5; also in metrics.json)"
     table = reporting.series_table(panel(20))
     assert table.title == "MASE per series (first 12 of 20; all in metrics.json)" and table.row_count == 12
+    backtested = panel(5) | {"stride": 7}  # a backtest's report is saved as backtest.json
+    assert reporting.series_table(backtested).title == "MASE per series (all 5; also in backtest.json)"
 
 
 def test_printed_tables_never_cut_a_number_on_a_narrow_or_piped_output(monkeypatch, capsys):
