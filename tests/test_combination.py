@@ -212,6 +212,28 @@ def test_a_short_quantile_model_says_it_is_not_mixed(tmp_path):
     assert not (Path(result.stdout.strip().splitlines()[-1]) / combination.FILE).exists()
 
 
+def test_a_mix_named_for_one_series_is_the_one_it_forecasts(tmp_path):
+    """model.combine: theta on one series (it was ignored there: only panels took a named mix)."""
+    months = 120
+    y = 100 + 10 * np.sin(2 * np.pi * np.arange(months) / 12) + 0.2 * np.arange(months)
+    dates = pd.date_range("1970-01-01", periods=months, freq="MS").strftime("%Y-%m-%d")
+    pd.DataFrame({"month": dates, "y": y}).to_csv(tmp_path / "s.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "s.csv"), "targets": ["y"]}, "window": {"input_length": 24, "horizon": 12},
+           "model": {"layers": [{"units": 4}], "combine": "theta"}, "training": {"epochs": 1, "refit": False},
+           "run": {"dir": str(tmp_path)}}
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(tmp_path / "t.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "averaged with AutoTheta's" in result.stderr and "model.combine: theta" in result.stderr
+    run = runs.load(result.stdout.strip().splitlines()[-1])
+    assert json.loads((run.path / combination.FILE).read_text())["chosen"] == "theta"
+    from statsforecast.models import AutoTheta
+
+    network = forecasting.future(forecasting.prepare(run), run.load_model())["y"].to_numpy()
+    theta = AutoTheta(season_length=12).fit(y).predict(12)["mean"]
+    np.testing.assert_allclose(forecasting.forecast_run(run)["y"], (network + theta) / 2, rtol=1e-5)
+
+
 def test_which_single_series_auto_mixes():
     """Under SHORT_ROWS rows a series alone is mixed in thirds (rounds 21 and 22); one whose network reads other
     columns keeps it unless the network is still at its start; a long one is mixed only at its start."""

@@ -73,10 +73,10 @@ def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, valid
             return [f"model.combine: {setting} does not mix a quantile model (model.output.quantiles) with AutoETS and "
                     "AutoTheta: its quantiles are the network's own, so the forecast is the network's alone."]
         return []
-    if setting == "none" or (not run.is_panel and setting != "auto"):
+    if setting == "none":
         return []
     if not run.is_panel:
-        return _choose_single(run, model, prepared, validation)
+        return _choose_single(run, model, prepared, validation) if setting == "auto" else _named_single(run, setting)
     if not classical.installed():
         write_json(Path(run.path) / FILE, {"chosen": "none", "reason": "statsforecast is not installed"})
         return [f"model.combine: the forecast is the network's alone: statsforecast is not installed "
@@ -92,6 +92,18 @@ def choose_new_run(run: Run, model=None, prepared: Prepared | None = None, valid
            "benchmarks/DEFAULTS.md round 24" if setting == "auto" else f"model.combine: {setting}")
     return [f"the forecast is the network's averaged with {parts}, fitted on each series at predict ({why}; "
             f"{FILE}; model.combine: none keeps the network alone)."]
+
+
+def _named_single(run: Run, setting: str) -> list[str]:
+    """One series with a mix named in model.combine (ets, theta, ets+theta): that mix, as a panel takes it."""
+    parts = {"ets": "AutoETS's", "theta": "AutoTheta's", "ets+theta": "AutoETS's and AutoTheta's"}[setting]
+    if not classical.installed():
+        write_json(Path(run.path) / FILE, {"chosen": "none", "setting": setting, "reason": "statsforecast is not installed"})
+        return [f"model.combine: {setting}: the forecast is the network's alone, statsforecast is not installed "
+                f"({classical.INSTALL})."]
+    write_json(Path(run.path) / FILE, {"chosen": setting, "setting": setting})
+    return [f"the forecast is the network's averaged with {parts}, fitted on every row at predict (model.combine: "
+            f"{setting}; {FILE}; model.combine: none keeps the network alone)."]
 
 
 def forecasts_short_series(run: Run) -> bool:
