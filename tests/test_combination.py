@@ -234,6 +234,20 @@ def test_a_mix_named_for_one_series_is_the_one_it_forecasts(tmp_path):
     np.testing.assert_allclose(forecasting.forecast_run(run)["y"], (network + theta) / 2, rtol=1e-5)
 
 
+def test_quantiles_on_one_side_of_the_median_move_with_the_mixed_point_forecast(tmp_path):
+    """Calibrated to 0.1 and 0.3, a mixed run's quantiles were centred as if 0.2 were its median (0.3 above it)."""
+    run, _, _ = _single_series_run(tmp_path, 1e-3, highway="fitted", months=120)  # short: the thirds
+    forecasting.recalibrate(run, [0.1, 0.3])
+    prepared = forecasting.prepare(run)
+    honest, final = forecasting.models_for_future(run)
+    network = forecasting.future(prepared, final)
+    alone = forecasting.with_quantiles(prepared, network, honest, final)
+    mixed = forecasting.forecast_run(run).set_index(network.index.name or "index")
+    moved = mixed["y"].to_numpy() - network["y"].to_numpy()
+    for q in ("y_q0.1", "y_q0.3"):
+        np.testing.assert_allclose(mixed[q].to_numpy(), alone[q].to_numpy() + moved, rtol=1e-6)
+
+
 def test_which_single_series_auto_mixes():
     """Under SHORT_ROWS rows a series alone is mixed in thirds (rounds 21 and 22); one whose network reads other
     columns keeps it unless the network is still at its start; a long one is mixed only at its start."""

@@ -194,8 +194,14 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
         if not columns:
             continue
         middle = intervals.quantile_column(target, 0.5)
-        centre = table[middle] if middle in columns else (table[columns[0]] + table[columns[-1]]) / 2
-        shift = forecast[:, t] - centre.to_numpy()
+        outer = [float(column[len(target) + 2 :]) for column in (columns[0], columns[-1])]  # Temp_q0.1: 0.1
+        if middle in columns:
+            centre = table[middle].to_numpy()
+        elif len(columns) > 1 and abs(sum(outer) - 1) < 1e-9:  # a central interval (0.05 and 0.95)
+            centre = ((table[columns[0]] + table[columns[-1]]) / 2).to_numpy()
+        else:  # quantiles on one side of the median (0.1 and 0.3): moved as the point forecast moved
+            centre = network[target].to_numpy()
+        shift = forecast[:, t] - centre
         for column in columns:
             table[column] = table[column].to_numpy() + shift
     return _floored_table(table, prepared.run.prep)
