@@ -154,6 +154,23 @@ def test_a_trial_that_keeps_its_untrained_start_says_so_and_the_refit_trains_no_
     assert best["val_loss"] == pytest.approx(again["initial_val_loss"], rel=1e-5)
 
 
+@pytest.mark.slow
+def test_a_panel_with_a_series_too_short_to_score_is_searched_on_the_others(tmp_path):
+    """A series too short for every part is trained on, not scored: every trial failed on its empty validation."""
+    rows = []
+    for store, n in (("a", 200), ("b", 150), ("c", 20)):
+        for d, day in enumerate(pd.date_range("2024-01-01", periods=n)):
+            rows.append({"store": store, "day": day.strftime("%Y-%m-%d"), "sales": 10 + d % 7 + (store == "b")})
+    pd.DataFrame(rows).to_csv(tmp_path / "p.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "p.csv"), "targets": ["sales"], "id_column": "store"},
+           "window": {"input_length": 14, "horizon": 7}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path / "runs")},
+           "tune": {"trials": 1, "space": {"model.layers[0].units": [4]}}}
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output
+    trials = pd.read_csv(Path(result.stdout.strip().splitlines()[-1]) / "trials.csv")
+    assert list(trials["state"]) == ["complete"] and trials["val_mae"].notna().all()
+
+
 def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp_path):
     raw = search_config(tmp_path, trials=3)
     raw["tune"]["space"] = {"window.input_length": [6, 500]}  # 500 rows of history: more than the file holds

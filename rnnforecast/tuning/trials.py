@@ -25,8 +25,9 @@ def validation_scores(config: Config, prep: dict, model) -> dict[str, float]:
     from rnnforecast import forecasting
 
     run = runs.Run(Path(config.run.dir), config, prep, {}, pd.DataFrame())
-    if run.is_panel:
-        prepared = list(forecasting.prepare_panel(run).values())
+    if run.is_panel:  # the series with validation windows (one too short for every part is trained on, not scored)
+        untrained = set(prep.get("untrained", []))
+        prepared = [one for key, one in forecasting.prepare_panel(run).items() if key not in untrained]
     else:
         prepared = [forecasting.prepare(run)]
     per_series = []
