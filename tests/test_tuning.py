@@ -171,6 +171,24 @@ def test_a_panel_with_a_series_too_short_to_score_is_searched_on_the_others(tmp_
     assert list(trials["state"]) == ["complete"] and trials["val_mae"].notna().all()
 
 
+def test_a_resumed_study_does_not_draw_its_first_values_again(tmp_path):
+    """Reopened with the same seed, the sampler started over: a resume repeated the trials it had finished."""
+    tune = config_module.validate(search_config(tmp_path)).tune
+    journal = str(tmp_path / "study.journal")
+
+    def draw(study):
+        trial = study.ask()
+        value = trial.suggest_float("lr", 1e-4, 1e-1, log=True), trial.suggest_categorical("cell", ["gru", "lstm", "rnn"])
+        study.tell(trial, 1.0)
+        return value
+
+    first = draw(tuning.open_study(journal, "s", tune, seed=3))
+    resumed = draw(tuning.open_study(journal, "s", tune, seed=3))
+    assert resumed != first
+    fresh = draw(tuning.open_study(str(tmp_path / "other.journal"), "s", tune, seed=3))
+    assert fresh == first  # a new study with the seed still repeats itself, as a seed should
+
+
 def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(tmp_path):
     raw = search_config(tmp_path, trials=3)
     raw["tune"]["space"] = {"window.input_length": [6, 500]}  # 500 rows of history: more than the file holds

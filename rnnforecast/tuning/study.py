@@ -60,10 +60,14 @@ def open_study(storage: str, name: str, tune: TuneConfig, seed: int | None):
         "none": optuna.pruners.NopPruner,
     }
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)  # constant liar: workers spread out
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=backend, study_name=name, direction="minimize", sampler=sampler,
         pruner=pruners[tune.pruner](), load_if_exists=True,
     )
+    done = len(study.get_trials(deepcopy=False))
+    if seed is not None and done:  # resumed: the seed alone would draw the first trials' values again
+        study.sampler = optuna.samplers.TPESampler(seed=seed + done, constant_liar=True)
+    return study
 
 
 def _database(storage: str, attempts: int = 5):
