@@ -152,6 +152,13 @@ def test_malformed_or_out_of_range_override_is_refused(bad):
         config.apply_override(_raw(model={"layers": [{"units": 8}]}), bad)
 
 
+@pytest.mark.parametrize("value", [-3, 2.5, "weekly"])
+def test_a_value_no_branch_of_a_true_false_or_number_key_takes_is_one_plain_line(value):
+    message = _error(_raw(model={"cycle": value}))
+    assert f"model.cycle: {value!r} is not one of true, false, a positive whole number, auto" in message
+    assert "1 problem" in message and "function-" not in message and "0x" not in message
+
+
 def test_a_quantile_model_needs_its_median_and_calibrates_its_own_quantiles():
     """Without 0.5 the point forecast was the lowest quantile; calibration.quantiles apart were dropped unsaid."""
     assert "need 0.5 among them" in _error(_raw(model={"output": {"quantiles": [0.2, 0.8]}}))

@@ -107,17 +107,32 @@ def describe_errors(errors: list[dict]) -> list[str]:
     lines, merged = [], {}
     for err in errors:
         loc, branch = err["loc"], str(err["loc"][-1]) if err["loc"] else ""
-        if len(loc) > 1 and (branch == "bool" or branch.startswith("literal[")):
+        number = _number_branch(branch)
+        if len(loc) > 1 and (branch == "bool" or branch.startswith("literal[") or number):
             key = loc[:-1]
             if key not in merged:
                 merged[key] = (len(lines), err.get("input"), [])
                 lines.append(None)
-            merged[key][2].append("true, false" if branch == "bool" else err["ctx"]["expected"].replace("'", "").replace(" or ", ", "))
+            merged[key][2].append("true, false" if branch == "bool" else number or err["ctx"]["expected"].replace(
+                "'", "").replace(" or ", ", "))
         else:
             lines.append(describe_error(err))
     for key, (at, value, choices) in merged.items():
         lines[at] = f"{_path_text(key)}: {value!r} is not one of {', '.join(choices)}"
     return lines
+
+
+def _number_branch(branch: str) -> str:
+    """The choice a union's number branch stands for ('a positive whole number'), or '' for another branch.
+
+    pydantic names such a branch by its validators (`function-after[...greater_than_validator...gt=0...]`).
+    """
+    whole = "int" in branch and "float" not in branch
+    if branch in ("int", "float") or (branch.startswith(("function-after[", "function-before[")) and (
+            whole or "float" in branch)):
+        kind = "whole number" if whole else "number"
+        return f"a positive {kind}" if "gt=0" in branch else f"a {kind}"
+    return ""
 
 
 def describe_error(err: dict) -> str:
