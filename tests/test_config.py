@@ -302,3 +302,4 @@ def test_a_lone_column_name_is_a_list_of_one():
     cfg = config.validate({"data": {"path": "x.csv", "targets": "sales", "features": 0, "categorical": "wind dir"}})
     assert cfg.data.targets == ["sales"] and cfg.data.features == ["0"] and cfg.data.categorical == ["wind dir"]
     assert "boolean" in _error({"data": {"path": "x.csv", "targets": True}})
+    assert config.validate({"data": {"path": "x.csv", "targets": "y", "calendar": "month"}}).data.calendar == ["month"]

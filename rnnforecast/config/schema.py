@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rnnforecast.config.types import (
     Activation,
-    CalendarFeature,
+    CalendarFeatures,
     CalibrationMethod,
     CellType,
     Column,
@@ -113,7 +113,7 @@ class DataConfig(Section):
     categorical: Columns = []
     future_features: Columns = []
     static_features: Columns = []
-    calendar: list[CalendarFeature] = []
+    calendar: CalendarFeatures = []
     id_column: Optional[Column] = None
     frequency: Optional[Str] = None
     decimal: Annotated[Str, Field(min_length=1, max_length=1)] = "."

@@ -68,6 +68,9 @@ def _one_or_many(value: Any) -> Any:
 Columns = Annotated[list[Column], BeforeValidator(_one_or_many)]
 
 
+CalendarFeatures = Annotated[list[CalendarFeature], BeforeValidator(_one_or_many)]  # `calendar: month` is [month]
+
+
 def _one_or_more_markers(value: Any) -> Any:
     """`missing_values: -999` means the one marker -999."""
     return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value

@@ -258,8 +258,8 @@ class _progress:
         where = f"{workers} processes" if workers > 1 else "one process"
         wall = seconds / workers
         took = f"{max(5, round(wall / 5) * 5)} seconds" if wall < 90 else f"{round(wall / 60)} minutes"
-        print(f"note: fitting AutoETS and AutoTheta to {total} series in {where}, about {took} {skip_hint}.".strip(),
-              file=sys.stderr)
+        print(f"note: fitting AutoETS and AutoTheta to {total} series in {where}, about {took}"
+              f"{' ' + skip_hint if skip_hint else ''}.", file=sys.stderr)
         self.bar = Progress(TextColumn("AutoETS, AutoTheta"), BarColumn(bar_width=30), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=Console(stderr=True))
         self.task = self.bar.add_task("fits", total=total)
