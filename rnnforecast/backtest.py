@@ -112,6 +112,10 @@ def backtest(
         members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
         folds.forecasts["combined"] = sum(weights[:, k] * member for k, member in enumerate(members))
     report = score(folds, prepared, config)
+    first = int(starts[0]) + L
+    for note in forecasting.filled_targets_note(prepared.series, first, int(starts[-1]) + L + H, config.data.missing,
+                                                "the folds"):
+        print(f"note: {note}", file=sys.stderr)
     if mix is not None:
         report["combination"] = {key: value for key, value in mix.items() if key != "per_fold"}
     report.update(_interval_report(config, prepared, folds, bands))

@@ -574,6 +574,22 @@ def test_a_data_file_changed_since_training_is_read_as_newer_data_not_by_its_old
     _refused(_invoke(tmp_path, ["calibrate", run]), f"temps.csv has changed since {run.name} was trained", "Put the file back")
 
 
+def test_scores_on_filled_gaps_say_so(base, tmp_path):
+    """Cells missing in the test period are filled before windows are cut: evaluate and backtest say they scored them."""
+    frame = pd.read_csv(tmp_path / "temps.csv")
+    frame.loc[frame.index[-20:-17], "Temp"] = None  # three days in the test period not reported
+    frame.to_csv(tmp_path / "temps.csv", index=False)
+    trained = runner.invoke(app, ["train", str(_config(tmp_path, base))])
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    scored = runner.invoke(app, ["evaluate", run, "--no-classical"])
+    assert scored.exit_code == 0, scored.output
+    assert "3 of the " in scored.stderr and "target values of the test period were missing in temps.csv" in scored.stderr
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "c.yaml"), "--no-classical"])
+    assert tested.exit_code == 0, tested.output
+    assert "target values of the folds were missing in temps.csv and are scored as filled" in tested.stderr
+
+
 @pytest.mark.parametrize("kind", ["folder", "missing"])
 def test_newer_data_path_that_is_no_file(run, kind):
     path = run.parent / "newer"

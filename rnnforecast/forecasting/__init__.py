@@ -21,6 +21,7 @@ from rnnforecast.forecasting.calibration import (  # noqa: F401
 from rnnforecast.forecasting.evaluation import (  # noqa: F401
     evaluate,
     evaluate_run,
+    filled_targets_note,
     panel_report,
     panel_summary,
     score_forecasts,

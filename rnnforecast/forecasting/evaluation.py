@@ -91,6 +91,20 @@ def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
     return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
 
 
+def filled_targets_note(series, lo: int, hi: int, missing: str, where: str) -> list[str]:
+    """A note when target cells of rows [lo, hi) were missing in the file and filled: they are scored as filled.
+
+    Under data.missing: drop no window holds a gap, so none is scored; the others fill gaps before windows are cut.
+    """
+    cells = series.frame[series.targets].iloc[lo:hi]
+    count = int(cells.isna().to_numpy().sum())
+    if not count or missing == "drop":
+        return []
+    return [f"{count} of the {cells.size} target values of {where} were missing in {series.label} and are scored as "
+            f"filled (data.missing: {missing}): the errors there are against made-up values. data.missing: drop "
+            "leaves out every window that touches a gap."]
+
+
 def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool | None = None) -> dict:
     """The evaluate report: one series, or every series of a panel with the aggregate over them.
 
@@ -101,7 +115,8 @@ def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool |
     with_classical = classical.wanted(with_classical, len(run.prep["series"]) if run.is_panel else 1)
     if not run.is_panel:
         prepared = prepare(run, data_path)
-        notes = reading_notes([prepared.series], data_path)
+        notes = reading_notes([prepared.series], data_path) + filled_targets_note(
+            prepared.series, prepared.test_lo, prepared.test_hi, run.config.data.missing, "the test period")
         return evaluate(prepared, model, with_classical) | ({"notes": notes} if notes else {})
     notes: list[str] = []
     reports = series_reports(run, data_path, None, model, with_classical=with_classical, notes=notes)
