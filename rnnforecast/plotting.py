@@ -270,12 +270,17 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
     target = run.prep["targets"][0]
     H, L = run.config.window.horizon, run.config.window.input_length
     fig.suptitle(f"{run.path.name}: {target}, {n} of {len(run.prep['series'])} series", ha="left", x=0.01)
+    calibration = forecasting.calibrated_panel(run, model)
+    table = forecasting.panel_future(run, prepared, final or model, calibration)  # what `predict` writes, a mix included
+    ids = table[run.prep["id_column"]].to_numpy()
+    time = table.columns[1]
+    pairs = intervals.central_pairs(calibration["quantiles"])
+    mix = forecasting.combination.weights(run)
     for i, (key, one) in enumerate(prepared.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         actual = one.series.frame[target]
         tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
         ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
-        mix = forecasting.combination.weights(run)
         try:
             test = forecasting.test_path(one, model)[target]
             test = test.loc[tail.index[0] :]
@@ -283,10 +288,13 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
             ax.plot(test.index, test, color="tab:blue", lw=1.1, label=label)
         except UserError:
             pass  # a series without a full test window still gets its future drawn
-        ahead = forecasting.future(one, final or model)[target]
-        if mix is not None:  # what `predict` forecasts: the network averaged with the classical models
-            ahead = mix[0] * ahead + forecasting.combination.future({key: one}, H, mix)[key][:, 0]
-        ax.plot(ahead.index, ahead, color="tab:red", lw=1.6, label="forecast")
+        own = table[ids == key]
+        when = pd.Index(own[time])
+        if pairs:
+            low, high = pairs[0]
+            ax.fill_between(when, own[intervals.quantile_column(target, low)], own[intervals.quantile_column(target, high)],
+                            color="tab:red", alpha=0.18, lw=0, label=f"{round(100 * (high - low))}% interval (calibrated)")
+        ax.plot(when, own[target], color="tab:red", lw=1.6, label="forecast")
         ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
         ax.set_ylabel(target)
         ax.tick_params(axis="x", labelrotation=30, labelsize="small")

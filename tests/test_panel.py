@@ -164,6 +164,19 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     assert png.stat().st_size > 20_000
     result = runner.invoke(app, ["plot", str(run), "--output", str(tmp_path / "short.png"), "--series", "s003"])
     assert result.exit_code == 2 and "fewer rows than one input window" in result.stderr
+    # each small multiple draws what `predict` wrote: the forecast line and its 80% band
+    from rnnforecast import plotting
+
+    honest, final = forecasting.models_for_future(loaded)
+    drawn = plotting.panel_figure(loaded, forecasting.prepare_panel(loaded, only=["s000", "s010"]), honest, final)
+    for ax, key in zip(drawn.axes, ["s000", "s010"]):
+        rows = forecast[forecast.store == key]
+        line = next(line for line in ax.get_lines() if line.get_label() == "forecast")
+        np.testing.assert_allclose(line.get_ydata(), rows["sales"].to_numpy(), rtol=1e-5)
+        (band,) = [c for c in ax.collections if c.get_label() == "80% interval (calibrated)"]
+        low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+        assert low == pytest.approx(rows["sales_q0.1"].min(), rel=1e-5)
+        assert high == pytest.approx(rows["sales_q0.9"].max(), rel=1e-5)
 
 
 def test_a_panel_is_cut_into_its_series_as_a_groupby_would(tmp_path):
