@@ -132,10 +132,9 @@ def test_a_run_trained_on_tensorflow_forecasts_under_torch(data_dir, tmp_path):
     raw = tiny_config(data_dir / "daily-min-temperatures.csv", run={"dir": str(tmp_path / "runs")})
     config_path = tmp_path / "tf.yaml"
     config_path.write_text(yaml.safe_dump(raw))
-    (trained,) = _run_commands([["train", str(config_path)]], "tensorflow", tmp_path)
-    assert trained["code"] == 0, trained["stderr"]
+    trained, on_tf = _run_commands([["train", str(config_path)], ["predict", "{run}"]], "tensorflow", tmp_path)
+    assert trained["code"] == 0 and on_tf["code"] == 0, trained["stderr"] + on_tf["stderr"]
     run = trained["stdout"].strip().splitlines()[-1]
-    (on_tf,) = _run_commands([["predict", run]], "tensorflow", tmp_path)
     on_torch, evaluated = _run_commands([["predict", run], ["evaluate", run, "--no-classical"]], "torch", tmp_path)
     assert on_torch["code"] == 0 and evaluated["code"] == 0, on_torch["stderr"] + evaluated["stderr"]
     assert on_torch["stdout"].splitlines()[0] == on_tf["stdout"].splitlines()[0]
