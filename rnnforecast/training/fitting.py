@@ -64,21 +64,20 @@ def fit(
         initial = float(model.evaluate(val_batches, verbose=0))
         early.initial = (initial, model.get_weights()) if math.isfinite(initial) else None
     epochs = config.training.epochs if epochs is None else epochs
-    if epochs == 0:
-        history = keras.callbacks.History()
-        history.history = {"loss": [], "val_loss": []}
-        early = None
+    history = keras.callbacks.History()  # what no epoch leaves (tune's refit of a trial that kept its start)
+    history.history = {"loss": [], "val_loss": []}
     try:
         with interrupts_between_batches() as interrupted:
             callbacks.insert(0, interrupt_guard(interrupted))
-            history = history if epochs == 0 else model.fit(
-                train_batches,
-                validation_data=val_batches,
-                epochs=epochs,
-                initial_epoch=first_epoch,
-                callbacks=callbacks,
-                verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
-            )
+            if epochs:
+                history = model.fit(
+                    train_batches,
+                    validation_data=val_batches,
+                    epochs=epochs,
+                    initial_epoch=first_epoch,
+                    callbacks=callbacks,
+                    verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+                )
     except NaNLoss as exc:
         raise UserError(str(exc)) from None
     if early is not None and early.best_weights is not None:
