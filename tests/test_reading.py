@@ -472,6 +472,18 @@ def test_a_title_above_the_header_is_named_with_the_way_to_skip_it(tmp_path):
     assert len(_load(tmp_path / "c.csv").frame) == 20
 
 
+def test_rows_longer_than_the_header_are_read_when_the_extra_cells_are_empty(tmp_path):
+    """`2020-01-01,1,` under `date,y` (a separator ending every row): pandas took the dates for an index (a crash)."""
+    days = [f"2024-01-{d:02d}" for d in range(1, 21)]
+    for ending in (",", ",,"):
+        (tmp_path / "t.csv").write_text("date,y\n" + "".join(f"{day},{i}{ending}\n" for i, day in enumerate(days)))
+        series = _load(tmp_path / "t.csv")
+        assert series.frame["y"].tolist() == list(range(20)) and series.frequency == "D"
+    (tmp_path / "v.csv").write_text("date,y\n" + "".join(f"{day},{i},{i * 2}\n" for i, day in enumerate(days)))
+    with pytest.raises(UserError, match=r"more cells than its header has names \(line 2: '2024-01-01,0,0'"):
+        _load(tmp_path / "v.csv")  # a value past the header would be lost: refused
+
+
 def test_dates_regular_both_ways_keep_the_month_first_reading(tmp_path):
     """01/01 to 12/01: daily in January day first, monthly in 2020 month first: pandas' reading stands."""
     path = tmp_path / "d.csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -88,8 +89,12 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     commented_header = preamble > 0 and _header_in_comment(lines[preamble - 1], lines[preamble:preamble + 1], sep)
     preamble -= commented_header
     try:
-        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, compression=compression,
-                            skiprows=preamble)
+        with warnings.catch_warnings(record=True) as cut:  # rows longer than the header: checked below
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
+                                compression=compression, skiprows=preamble, index_col=False)  # no index column
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in cut):
+            _refuse_cells_past_the_header(path, lines[preamble:], sep, preamble)
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
@@ -216,6 +221,20 @@ def _encoding(head: bytes) -> str | None:
         return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
 
 
+def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamble: int) -> None:
+    """Rows with more cells than the header names: empty ones (a separator ending each row, as some exports write)
+    are dropped; a value there would be lost, so the file is refused, naming its line."""
+    names = lines[0].count(sep) + 1
+    for number, line in enumerate(lines[1:], preamble + 2):
+        extra = [cell for cell in line.split(sep)[names:] if cell.strip()]
+        if extra:
+            raise UserError(
+                f"data file {path} has a row with more cells than its header has names (line {number}: "
+                f"{line.strip()[:60]!r}; the header, line {preamble + 1}, names {names}). Name every column in the "
+                "header, or remove the extra cells."
+            )
+
+
 def _title_lines(lines: list[str], sep: str) -> int:
     """How many leading lines (a title, an export date, blank lines) hold fewer fields than the table below them.
 
@@ -226,7 +245,17 @@ def _title_lines(lines: list[str], sep: str) -> int:
         return 0
     table = max(set(counts[1:]), key=counts[1:].count)  # the count most lines have
     first = next((i for i, count in enumerate(counts) if count == table), 0)
-    return first if all(count < table for count in counts[:first]) else 0
+    if not all(count < table for count in counts[:first]):
+        return 0
+    return first if not any(_is_number(cell) for cell in lines[first].split(sep)) else 0  # names, not a data row
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _comment_lines(sample: str) -> int:

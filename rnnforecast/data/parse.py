@@ -217,12 +217,11 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
             notes.append(f"the times in {where} carry different UTC offsets; they are kept in UTC.")
         if not cell_by_cell and not mixed_offsets and (swapped := _day_first_if_regular(text, times)) is not None:
             differs = int(np.flatnonzero((swapped != times).to_numpy())[0])
-            times = swapped
+            times, day = swapped, swapped.iloc[differs]
             notes.append(
                 f"the dates in {where} read either day first or month first; month first, most of a daily grid would "
                 f"be made up, day first they are a regular series: read day first ({text.iloc[differs]!r} on line "
-                f"{_line(text, differs)} is {swapped.iloc[differs].day} {swapped.iloc[differs]:%B %Y}). Write them year first (2012-02-01) to "
-                "leave no doubt."
+                f"{_line(text, differs)} is {day.day} {day:%B %Y}). Write them year first (2012-02-01) to leave no doubt."
             )
         if cell_by_cell and times.notna().all() and (rows := _mixed_formats(text)) is not None:
             first, other = rows
