@@ -30,7 +30,7 @@ def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    hidden = [name for name in _unused_by_keras() if name not in sys.modules]
+    hidden = [name for name in _unused_by_keras(backend) if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # makes `import name` raise ImportError, which the importer expects
     try:
@@ -56,7 +56,7 @@ def import_keras():
     return keras
 
 
-def _unused_by_keras() -> list[str]:
+def _unused_by_keras(backend: str) -> list[str]:
     """Libraries that TensorFlow and Keras import when installed, for parts rnnforecast never uses.
 
     TensorFlow imports JAX for TFLite only: 140 MB and a second of start-up that training on
@@ -65,7 +65,7 @@ def _unused_by_keras() -> list[str]:
     Each import is guarded there; hidden while Keras loads, they cost nothing
     (benchmarks/PERFORMANCE.md, sections 6 and 30).
     """
-    return ["sklearn", "matplotlib"] + (["jax"] if configured_backend() == "tensorflow" else [])
+    return ["sklearn", "matplotlib"] + (["jax"] if backend == "tensorflow" else [])
 
 
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras's numpy and openvino backends cannot train

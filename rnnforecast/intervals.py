@@ -470,15 +470,17 @@ def quantile_column(target: str, q: float) -> str:
 def quantile_columns(columns, target: str) -> list[str]:
     """A target's quantile columns among `columns`, in their order: not another target's that starts the same
     (`sales_qty` and its `sales_qty_q0.1` are not quantiles of `sales`)."""
-    found = []
-    for column in columns:
-        level = str(column)[len(target) + 2 :] if str(column).startswith(f"{target}_q") else ""
-        try:
-            if level and column == quantile_column(target, float(level)):
-                found.append(column)
-        except ValueError:
-            continue
-    return found
+    return [column for column in columns if quantile_level(column, target) is not None]
+
+
+def quantile_level(column, target: str) -> float | None:
+    """The level of a target's quantile column (`Temp_q0.1`: 0.1); None for any other column."""
+    text = str(column)[len(target) + 2 :] if str(column).startswith(f"{target}_q") else ""
+    try:
+        level = float(text) if text else None
+    except ValueError:
+        return None
+    return level if level is not None and column == quantile_column(target, level) else None
 
 
 def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:

@@ -194,7 +194,7 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
         if not columns:
             continue
         middle = intervals.quantile_column(target, 0.5)
-        outer = [float(column[len(target) + 2 :]) for column in (columns[0], columns[-1])]  # Temp_q0.1: 0.1
+        outer = [intervals.quantile_level(column, target) for column in (columns[0], columns[-1])]
         if middle in columns:
             centre = table[middle].to_numpy()
         elif len(columns) > 1 and abs(sum(outer) - 1) < 1e-9:  # a central interval (0.05 and 0.95)

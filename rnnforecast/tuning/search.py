@@ -99,7 +99,7 @@ def tune(
 
 def all_kept_their_start(study) -> bool:
     """Whether every complete trial kept its untrained model (best_epoch 0): the network added nothing."""
-    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     return bool(done) and all(t.user_attrs.get("best_epoch") == 0 for t in done)
 
 
