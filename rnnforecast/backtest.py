@@ -42,7 +42,7 @@ class Folds:
 
     origins: np.ndarray  # first forecast row of each fold
     trained_on: np.ndarray  # per fold: one past the last row whose target the model was trained or validated on
-    actual: np.ndarray  # (folds, horizon, targets)
+    actual: np.ndarray  # (folds, horizon, targets); NaN where the file had no value (a filled gap: not scored)
     forecasts: dict[str, np.ndarray]
 
 
@@ -111,6 +111,11 @@ def backtest(
         weights = np.array([forecasting.combination.WEIGHTS[name] for name in mix["per_fold"]])[:, :, None, None]
         members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
         folds.forecasts["combined"] = sum(weights[:, k] * member for k, member in enumerate(members))
+    if np.isnan(folds.actual).all():
+        raise UserError(
+            f"no target value of the test part of {prepared.series.path.name} is in the file: every one was missing "
+            "and filled, so there is nothing to score. Move the split (data.split) to a period with values."
+        )
     report = score(folds, prepared, config)
     first = int(starts[0]) + L
     for note in forecasting.filled_targets_note(prepared.series, first, int(starts[-1]) + L + H, config.data.missing,
@@ -231,8 +236,9 @@ def _test_views(prepared: training.TrainingData, config: Config, trained: list, 
     found = {}
     for key in trained:
         own, offset = prepared.prep["series"][key], prepared.offsets[key]
-        view = replace(prepared, prep=own, values=prepared.values[offset : offset + own["test_end"]],
-                       valid=prepared.valid[offset : offset + own["test_end"]])
+        rows = slice(offset, offset + own["test_end"])
+        view = replace(prepared, prep=own, values=prepared.values[rows], valid=prepared.valid[rows],
+                       observed=prepared.observed[rows])
         starts = data.window_starts(view.valid, L, H, own["val_end"], own["test_end"], stride)
         if len(starts):
             found[key] = (starts, view)
@@ -270,7 +276,9 @@ def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets,
             [_classical_job(prepared, origins, n_targets, H, trained_on)])[0]
         center, unit = np.asarray(prep["center"][:n_targets]), np.asarray(prep["scale"][:n_targets])
         baselines |= {name: (value - center) / unit for name, value in found.items()}
-    return Folds(origins, trained_on, targets[origins[:, None] + np.arange(H)], {"model": model_scaled, **baselines})
+    rows = origins[:, None] + np.arange(H)
+    actual = np.where(prepared.observed[rows], targets[rows], np.nan)  # a filled gap's value is not scored
+    return Folds(origins, trained_on, actual, {"model": model_scaled, **baselines})
 
 
 def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict:
@@ -301,9 +309,17 @@ def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
     table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
     for name in folds.forecasts:
         err = data.floored(data.unscale(folds.forecasts[name], prep), prep) - actual
-        table[f"{name}_mae"] = np.abs(err).mean(axis=(1, 2))
-        table[f"{name}_rmse"] = np.sqrt((err**2).mean(axis=(1, 2)))
+        table[f"{name}_mae"] = _fold_means(np.abs(err))
+        table[f"{name}_rmse"] = np.sqrt(_fold_means(err**2))
     return table
+
+
+def _fold_means(values: np.ndarray) -> np.ndarray:
+    """Each fold's mean over its observed cells (NaN ones are filled gaps); NaN for a fold with none."""
+    observed = ~np.isnan(values)
+    count = observed.sum(axis=(1, 2))
+    total = np.where(observed, values, 0.0).sum(axis=(1, 2))
+    return np.divide(total, count, out=np.full(len(values), np.nan), where=count > 0)
 
 
 def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
@@ -366,6 +382,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
             weights = forecasting.combination.WEIGHTS[mix["chosen"]]
             members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
             folds.forecasts["combined"] = sum(w * m for w, m in zip(weights, members))
+        if np.isnan(folds.actual).all():  # every target of its folds missing in the file: nothing to score
+            continue
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
         series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
         reports[key] = score(folds, series_view, config)

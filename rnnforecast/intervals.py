@@ -491,37 +491,44 @@ def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
 def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float], floor=None) -> dict:
     """Pinball loss, and the coverage and mean width of each central interval, of quantile forecasts.
 
+    Pinball and coverage are over the observed actuals (NaN: missing in the file); the width over every forecast.
+
     `floor` (one per target, None for none: data.floor) keeps the bands at or above it, as `predict` writes them.
     """
     if floor and any(f is not None for f in floor):
         bands = np.maximum(bands, lowest(floor, bands.shape[-2])[:, None])
     index = _index(quantiles)
+    observed = ~np.isnan(actual)  # a target cell missing in the file (filled for the windows) is not scored
     entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
     for low, high in central_pairs(quantiles):
         lo, hi = bands[..., index[round(low, 10)]], bands[..., index[round(high, 10)]]
         label = f"{round(100 * (high - low))}%"
-        entry["coverage"][label] = float(((actual >= lo) & (actual <= hi)).mean())
+        inside = (actual >= lo) & (actual <= hi)
+        entry["coverage"][label] = float(inside[observed].mean()) if observed.any() else None
         entry["width"][label] = float((hi - lo).mean())
     return entry
 
 
 def interval_scores(actual: np.ndarray, forecasts: dict, calibration: dict, spread=1.0, origins=None,
-                    floor=None) -> dict:
+                    floor=None, observed=None) -> dict:
     """band_scores of every forecaster on these windows, each calibrated as the calibration says (and floored).
 
     With the rolling method, `origins` (the first target row of each window, increasing,
-    every origin of the period) says when each window's own errors join the pool.
+    every origin of the period) says when each window's own errors join the pool (filled
+    values included, as in calibration); `observed` (like `actual`, False where the file had
+    no value) says which actual values are scored.
     """
     if calibration["method"] == "rolling" and origins is None:
         raise ValueError("rolling calibration needs the origin of each scored window")
     quantiles, horizon = calibration["quantiles"], actual.shape[1]
+    scored = actual if observed is None else np.where(observed, actual, np.nan)
     found = {}
     for name, forecast in forecasts.items():
         base = calibration["bases"].get(name, "point")
         at = np.zeros(len(actual), dtype=np.int64) if origins is None else origins
         recent = scores(forecast, actual, quantiles, base, spread)
         shifts = offsets_at(calibration, name, at, horizon, recent, origins)
-        found[name] = band_scores(actual, apply(forecast, shifts, base, spread), quantiles, floor)
+        found[name] = band_scores(scored, apply(forecast, shifts, base, spread), quantiles, floor)
     return found
 
 

@@ -40,55 +40,66 @@ def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
 
 
 def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
-    """Every metric overall and per horizon step.
+    """Every metric overall and per horizon step, over the actual values that were observed.
 
-    MAPE skips zero actuals (it is undefined there) and reports how many it skipped;
-    for a series that takes both signs (temperatures in Celsius) it is None: a
-    percentage of a value near zero says nothing.
+    A NaN actual (a target cell missing in the file, filled for the windows) is left out of
+    every metric: an error against a made-up value says nothing of the forecast. A metric
+    with no observed value left (a step, or the whole) is None. MAPE skips zero actuals (it
+    is undefined there) and reports how many it skipped; for a series that takes both signs
+    (temperatures in Celsius) it is None: a percentage of a value near zero says nothing.
     """
+    observed = ~np.isnan(actual)
     err = forecast - actual
     abs_err = np.abs(err)
     # A zero that went through the float32 scaled array and back is 4e-8, not 0: under a millionth of the target's
     # largest value counts as zero (else an intermittent series' MAPE reads 2.7e9 %).
-    zero = np.abs(actual) <= 1e-6 * np.max(np.abs(actual), axis=tuple(range(actual.ndim - 1)), keepdims=True)
-    one_sign = ((actual >= 0) | zero).all() or ((actual <= 0) | zero).all()
-    nonzero = ~zero if one_sign else np.zeros(actual.shape, dtype=bool)
+    largest = np.max(np.abs(np.where(observed, actual, 0.0)), axis=tuple(range(actual.ndim - 1)), keepdims=True)
+    zero = observed & (np.abs(np.where(observed, actual, 1.0)) <= 1e-6 * largest)
+    one_sign = ((actual >= 0) | zero | ~observed).all() or ((actual <= 0) | zero | ~observed).all()
+    nonzero = observed & ~zero if one_sign else np.zeros(actual.shape, dtype=bool)
     pct = np.where(nonzero, abs_err / np.where(nonzero, np.abs(actual), 1.0), np.nan) * 100
     denom = np.abs(actual) + np.abs(forecast)
-    sym = np.where(denom > 0, 2 * abs_err / np.where(denom > 0, denom, 1.0), 0.0) * 100
+    sym = np.where(denom > 0, 2 * abs_err / np.where(denom > 0, denom, 1.0), np.where(observed, 0.0, np.nan)) * 100
     scaled = abs_err / scale
-    per_step_axes = (0, 2)
+    squared = err**2
+    steps = range(actual.shape[1])
     return {
         "overall": {
-            "mae": float(abs_err.mean()),
-            "rmse": float(np.sqrt((err**2).mean())),
+            "mae": _nanmean(abs_err),
+            "rmse": _root(_nanmean(squared)),
             "mape": _nanmean(pct),
-            "smape": float(sym.mean()),
-            "mase": float(scaled.mean()),
+            "smape": _nanmean(sym),
+            "mase": _nanmean(scaled),
         },
         "per_step": {
-            "mae": abs_err.mean(axis=per_step_axes).tolist(),
-            "rmse": np.sqrt((err**2).mean(axis=per_step_axes)).tolist(),
-            "mape": [_nanmean(pct[:, h]) for h in range(pct.shape[1])],
-            "smape": sym.mean(axis=per_step_axes).tolist(),
-            "mase": scaled.mean(axis=per_step_axes).tolist(),
+            "mae": [_nanmean(abs_err[:, h]) for h in steps],
+            "rmse": [_root(_nanmean(squared[:, h])) for h in steps],
+            "mape": [_nanmean(pct[:, h]) for h in steps],
+            "smape": [_nanmean(sym[:, h]) for h in steps],
+            "mase": [_nanmean(scaled[:, h]) for h in steps],
         },
         "mape_skipped_zeros": int(zero.sum()) if one_sign else 0,
+        **({"unobserved": int((~observed).sum())} if not observed.all() else {}),
     }
 
 
 def _nanmean(values: np.ndarray) -> float | None:
-    """Mean of the defined values, None when there are none (all actuals zero)."""
+    """Mean of the defined values, None when there are none (all actuals zero, or none observed)."""
     finite = values[~np.isnan(values)]
     return float(finite.mean()) if finite.size else None
 
 
-def pinball(actual: np.ndarray, quantile_forecast: np.ndarray, quantiles) -> float:
+def _root(value: float | None) -> float | None:
+    return None if value is None else float(np.sqrt(value))
+
+
+def pinball(actual: np.ndarray, quantile_forecast: np.ndarray, quantiles) -> float | None:
     """Mean pinball (quantile) loss over every window, step, target and quantile.
 
     quantile_forecast has one more axis than actual, the quantiles last. For quantile q
     an error e = actual - forecast costs q * e when e > 0 and (q - 1) * e otherwise.
+    Actual values that are NaN (not observed) are left out; None when none is observed.
     """
     q = np.asarray(quantiles, dtype="float64")
     error = actual[..., None] - quantile_forecast
-    return float(np.maximum(q * error, (q - 1) * error).mean())
+    return _nanmean(np.maximum(q * error, (q - 1) * error))

@@ -118,7 +118,7 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
     ax = fig.add_subplot()
     styles = {"model": ("tab:blue", "-"), "naive": ("0.45", "--"), "seasonal_naive": ("tab:orange", ":")}
     for name, scores in per_step.items():
-        values = scores[metric]
+        values = [float("nan") if v is None else v for v in scores[metric]]  # None: no observed value at that step
         color, line = styles.get(name, (None, "-"))
         ax.plot(range(1, len(values) + 1), values, color=color, ls=line, marker=".", ms=4, label=name.replace("_", " "))
     ax.set_xlabel("horizon step")

@@ -160,7 +160,8 @@ def intervals_table(report: dict) -> Table:
     for name, scores in found.items():
         row = [_fmt(scores["pinball"])]
         for label in labels:
-            row += [f"{100 * scores['coverage'][label]:.1f}%", _fmt(scores["width"][label])]
+            covered = scores["coverage"][label]
+            row += ["n/a" if covered is None else f"{100 * covered:.1f}%", _fmt(scores["width"][label])]
         table.add_row(NAMES.get(name, name), *row)
     return table
 

@@ -574,8 +574,8 @@ def test_a_data_file_changed_since_training_is_read_as_newer_data_not_by_its_old
     _refused(_invoke(tmp_path, ["calibrate", run]), f"temps.csv has changed since {run.name} was trained", "Put the file back")
 
 
-def test_scores_on_filled_gaps_say_so(base, tmp_path):
-    """Cells missing in the test period are filled before windows are cut: evaluate and backtest say they scored them."""
+def test_scores_leave_filled_gaps_out_and_say_so(base, tmp_path):
+    """Cells missing in the test period are filled so that windows can be read, but no score counts them."""
     frame = pd.read_csv(tmp_path / "temps.csv")
     frame.loc[frame.index[-20:-17], "Temp"] = None  # three days in the test period not reported
     frame.to_csv(tmp_path / "temps.csv", index=False)
@@ -587,7 +587,17 @@ def test_scores_on_filled_gaps_say_so(base, tmp_path):
     assert "3 of the " in scored.stderr and "target values of the test period were missing in temps.csv" in scored.stderr
     tested = runner.invoke(app, ["backtest", str(tmp_path / "c.yaml"), "--no-classical"])
     assert tested.exit_code == 0, tested.output
-    assert "target values of the folds were missing in temps.csv and are scored as filled" in tested.stderr
+    assert "target values of the folds were missing in temps.csv: they are filled" in tested.stderr
+    folder = Path(tested.stdout.strip().splitlines()[-1])
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    assert forecasts["actual"].isna().sum() == 3  # the three days, each in one non-overlapping fold
+    kept = forecasts.dropna(subset=["actual"])
+    report = json.loads((folder / "backtest.json").read_text())
+    for name in ("model", "seasonal_naive"):
+        mae = (kept[name] - kept["actual"]).abs().mean()
+        assert report["original"][name]["overall"]["mae"] == pytest.approx(mae, rel=1e-5)
+    folds = pd.read_csv(folder / "folds.csv")
+    assert folds["model_mae"].notna().all()
 
 
 @pytest.mark.parametrize("kind", ["folder", "missing"])

@@ -72,3 +72,24 @@ def test_mape_skips_zeros_that_went_through_float32_and_back():
     found = metrics.score(round_trip.reshape(1, 6, 1), np.full((1, 6, 1), 1.0), np.ones(1))
     assert found["mape_skipped_zeros"] == 3
     assert found["overall"]["mape"] == pytest.approx(np.mean([80.0, 100 * 6 / 7, 100 * 11 / 12]), rel=1e-5)
+
+
+def test_unobserved_actuals_are_left_out_of_every_metric():
+    """A NaN actual (a gap in the file, filled for the windows) counts in no metric; a step with none observed is None."""
+    actual = np.array([[[1.0], [np.nan]], [[2.0], [np.nan]]])
+    forecast = np.array([[[2.0], [50.0]], [[4.0], [-50.0]]])
+    result = metrics.score(actual, forecast, scale=np.array([1.0]))
+    overall = result["overall"]
+    assert overall["mae"] == pytest.approx(1.5) and overall["mase"] == pytest.approx(1.5)
+    assert overall["rmse"] == pytest.approx(np.sqrt((1 + 4) / 2))
+    assert overall["mape"] == pytest.approx(100.0)  # |1|/1 and |2|/2
+    assert overall["smape"] == pytest.approx(100 * (2 / 3 + 4 / 6) / 2)
+    assert result["per_step"]["mae"] == [pytest.approx(1.5), None]
+    assert result["unobserved"] == 2
+    assert metrics.pinball(actual, forecast[..., None], [0.5]) == pytest.approx(0.75)
+
+
+def test_a_series_that_crosses_zero_only_in_its_gaps_keeps_its_mape():
+    """A missing value is no sign: MAPE stays defined when the observed values are all positive."""
+    actual = np.array([[[1.0], [np.nan], [4.0]]])
+    assert metrics.score(actual, actual + 1, np.ones(1))["overall"]["mape"] is not None

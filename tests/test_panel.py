@@ -73,17 +73,26 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     result = runner.invoke(app, ["evaluate", str(run)])
     assert result.exit_code == 0, result.output
     assert "28 series" in result.stdout and "median" in result.stdout and "s000" in result.stdout
-    assert "2 series have no complete test window and are not scored" in result.stderr and "s003, s007" in result.stderr
+    assert "2 series have no complete test window, or no value in it, and are not scored" in result.stderr
+    assert "s003, s007" in result.stderr
     report = json.loads((run / "metrics.json").read_text())
     assert len(report["series"]) == 28
     mase = pd.Series({k: v["model"]["mase"] for k, v in report["series"].items()})
     assert report["aggregate"]["model"]["median"]["mase"] == pytest.approx(mase.median())
     table = pd.read_csv(tmp_path / "p.csv")  # newer data with a series the model never saw: left out, and said so
-    pd.concat([table, table[table.store == "s010"].assign(store="s999")]).to_csv(tmp_path / "newer.csv", index=False)
+    newer = pd.concat([table, table[table.store == "s010"].assign(store="s999")], ignore_index=True)
+    gap = newer[newer.store == "s010"].sort_values("day").index[-3]  # and a value in s010's test days not reported
+    newer.loc[newer.index == gap, "sales"] = None
+    newer.to_csv(tmp_path / "newer.csv", index=False)
     result = runner.invoke(app, ["evaluate", str(run), "--data", str(tmp_path / "newer.csv")])
     assert result.exit_code == 0, result.output
     assert "never seen in training, left out: s003, s007, s999" in result.stderr
-    assert "s999" not in json.loads((run / "metrics-newer.json").read_text())["series"]
+    assert "1 of the 196 target values of the scored series' test periods were missing" in result.stderr
+    newer_report = json.loads((run / "metrics-newer.json").read_text())
+    assert "s999" not in newer_report["series"]
+    unchanged = ("s000", "s029")  # the series without the gap score as before; s010 is scored on its 6 other days
+    assert [newer_report["series"][k]["model"]["mae"] for k in unchanged] == pytest.approx(
+        [report["series"][k]["model"]["mae"] for k in unchanged])
 
     # The panel is forecast in stacked batches (here of 25 series, so the last is short): each series' rows are
     # what forecasting it alone gives (checked below).

@@ -167,6 +167,15 @@ def _scaled(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
     return values.astype("float32"), valid
 
 
+def observed_targets(series: Series, n_targets: int) -> np.ndarray:
+    """(rows, targets) True where the file gave the target: the cells a forecast is scored on.
+
+    The other cells are filled (data.missing) so that windows can be read across them, but an
+    error against a filled value is an error against a made-up one.
+    """
+    return series.frame.iloc[:, :n_targets].notna().to_numpy()
+
+
 def unscale(values: np.ndarray, prep: dict) -> np.ndarray:
     """Back to the data's units, for arrays whose last axis is the target columns."""
     n = len(prep["targets"])

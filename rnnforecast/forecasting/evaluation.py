@@ -19,7 +19,8 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
     """Every forecaster scored in the data's units and in scaled units: the one scorer of evaluate, backtest and tune.
 
     Args:
-        actual: (windows, horizon, targets) observed values, in the data's units.
+        actual: (windows, horizon, targets) observed values, in the data's units; NaN where the file had none
+            (a filled gap), which no metric counts.
         forecasts: forecaster name -> array shaped like `actual`, in the data's units; each is kept at or
             above the targets' floors (data.floor) first, as `predict` writes it.
         prep: the fitted preprocessing of the series (its `center`, `scale`, `mase_scale` and `floor`).
@@ -52,6 +53,12 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
     run = prepared.run
     model = model or run.load_model()
     result = test_forecasts(prepared, model)
+    if not result.observed.any():
+        raise UserError(
+            f"no target value of the test period of {prepared.series.label} ({prepared.series.index[result.origins[0]]} "
+            f"on) is in the file: every one was missing and filled, so there is nothing to score. Give data whose "
+            "test period has values (--data), or move the split (data.split)."
+        )
     index = prepared.series.index
     point = dict(result.forecasts)
     if with_classical:
@@ -67,7 +74,7 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
         "horizon": run.config.window.horizon,
         "season_length": int(run.prep["season_length"]),
         "period": [str(index[result.origins[0]]), str(index[result.origins[-1] + run.config.window.horizon - 1])],
-        **score_forecasts(result.actual, point, run.prep),
+        **score_forecasts(result.scored, point, run.prep),
     }
     if with_classical:
         report["classical"] = classical.DESCRIPTION
@@ -76,7 +83,8 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
         report["quantiles"] = calibration["quantiles"]
         report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma", "floor")}
         report["intervals"] = intervals.interval_scores(
-            result.actual, result.for_intervals(), calibration, result.spread, result.origins, run.prep.get("floor")
+            result.actual, result.for_intervals(), calibration, result.spread, result.origins, run.prep.get("floor"),
+            result.observed,
         )
     return report
 
@@ -92,17 +100,21 @@ def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
 
 
 def filled_targets_note(series, lo: int, hi: int, missing: str, where: str) -> list[str]:
-    """A note when target cells of rows [lo, hi) were missing in the file and filled: they are scored as filled.
+    """A note when target cells of rows [lo, hi) were missing in the file: they are filled, and left out of the scores.
 
-    Under data.missing: drop no window holds a gap, so none is scored; the others fill gaps before windows are cut.
+    Under data.missing: drop no window holds a gap, so there is nothing to say.
     """
-    cells = series.frame[series.targets].iloc[lo:hi]
-    count = int(cells.isna().to_numpy().sum())
+    count, size = filled_targets(series, lo, hi)
     if not count or missing == "drop":
         return []
-    return [f"{count} of the {cells.size} target values of {where} were missing in {series.label} and are scored as "
-            f"filled (data.missing: {missing}): the errors there are against made-up values. data.missing: drop "
-            "leaves out every window that touches a gap."]
+    return [f"{count} of the {size} target values of {where} were missing in {series.label}: they are filled "
+            f"(data.missing: {missing}) so that windows can be read across them, and left out of every score."]
+
+
+def filled_targets(series, lo: int, hi: int) -> tuple[int, int]:
+    """(missing, all) target cells of rows [lo, hi) of a series."""
+    cells = series.frame[series.targets].iloc[lo:hi]
+    return int(cells.isna().to_numpy().sum()), int(cells.size)
 
 
 def evaluate_run(run: Run, data_path: Path | None = None, with_classical: bool | None = None) -> dict:
@@ -136,20 +148,34 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
     panel = load_panel_of(run, data_path) if panel is None else panel
     prepared = prepare_panel(run, data_path, only, panel=panel, notes=notes)
     jobs = {key: classical_job(one) for key, one in prepared.items()}
-    scored = [key for key, job in jobs.items() if len(job.origins)]  # the others have no complete test window
+    # The others have no complete test window, or not one value observed in it (every target filled).
+    scored = [key for key, job in jobs.items() if len(job.origins) and _observed_in(prepared[key], job)]
     fits = dict(zip(scored, classical.forecasts_many([jobs[key] for key in scored],
                                                      "(--no-classical skips them)"))) if with_classical else {}
     for key in scored:
         reports[key] = evaluate(prepared[key], model, with_classical, fits.get(key))
+    filled = [filled_targets(prepared[key].series, prepared[key].test_lo, prepared[key].test_hi) for key in scored]
+    if notes is not None and sum(count for count, _ in filled) and run.config.data.missing != "drop":
+        notes.append(f"{sum(count for count, _ in filled)} of the {sum(size for _, size in filled)} target values of "
+                     f"the scored series' test periods were missing in the file: they are filled "
+                     f"(data.missing: {run.config.data.missing}) so that windows can be read across them, and left "
+                     "out of every score.")
     if notes is not None and only is None:  # 28 of 30 series scored: say which two, and why
         empty = set(getattr(panel, "empty", []))  # prepare_panel has noted those
         left = [key for key in prepared if key not in reports]
         left += [key for key in run.prep.get("skipped", []) if key not in empty] if data_path is None else []
         if left:
-            notes.append(f"{len(left)} series have no complete test window and are not scored (too short for the "
-                         f"split, or left out in training as its notes say): {', '.join(map(str, left[:5]))}"
+            notes.append(f"{len(left)} series have no complete test window, or no value in it, and are not scored "
+                         f"(too short for the split, every test value missing, or left out in training as its notes "
+                         f"say): {', '.join(map(str, left[:5]))}"
                          + (" ..." if len(left) > 5 else ""))
     return reports
+
+
+def _observed_in(prepared: Prepared, job: classical.Job) -> bool:
+    """Whether a series' test windows hold at least one target value the file gave."""
+    H = prepared.run.config.window.horizon
+    return bool(data.observed_targets(prepared.series, prepared.n_targets)[job.origins[:, None] + np.arange(H)].any())
 
 
 def classical_job(prepared: Prepared) -> classical.Job:

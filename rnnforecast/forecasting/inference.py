@@ -53,6 +53,15 @@ class TestForecasts:
     forecasts: dict[str, np.ndarray]  # model, naive, seasonal_naive -> same shape as actual
     model_quantiles: np.ndarray | None = None  # a quantile model's own quantiles (..., quantiles last)
     spread: np.ndarray | None = None  # (windows, 1, targets): the std of each window's inputs, data units
+    observed: np.ndarray | None = None  # like actual: False where the target was missing in the file (filled)
+
+    @property
+    def scored(self) -> np.ndarray:
+        """The actual values with NaN where they were missing in the file: what every score is taken over.
+
+        `actual` keeps the filled values, which the calibration's residual pools are built on.
+        """
+        return self.actual if self.observed is None else np.where(self.observed, self.actual, np.nan)
 
     def for_intervals(self) -> dict[str, np.ndarray]:
         """What intervals are built on: the model's own quantiles when it has them, else the point forecasts."""
@@ -220,13 +229,14 @@ def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> Test
     output = predict_scaled(model, prepared.values, starts, L, H, data.n_known(run.config.data))
     point, quantiles = point_of(run.config.model.output.quantiles, output)
     scaled = {"model": point, **baseline_forecasts(scaled_targets, origins, H, int(run.prep["season_length"]))}
-    actual = scaled_targets[origins[:, None] + np.arange(H)]
+    rows = origins[:, None] + np.arange(H)
     return TestForecasts(
         origins,
-        data.unscale(actual, run.prep),
+        data.unscale(scaled_targets[rows], run.prep),
         {name: data.unscale(value, run.prep) for name, value in scaled.items()},
         None if quantiles is None else unscale_quantiles(quantiles, run.prep),
         spread(prepared, starts),
+        data.observed_targets(prepared.series, n_targets)[rows],
     )
 
 

@@ -33,7 +33,7 @@ def validation_scores(config: Config, prep: dict, model) -> dict[str, float]:
     per_series = []
     for one in prepared:
         result = forecasting.validation_forecasts(one, model)
-        scored = forecasting.score_forecasts(result.actual, {"model": result.forecasts["model"]}, one.run.prep)
+        scored = forecasting.score_forecasts(result.scored, {"model": result.forecasts["model"]}, one.run.prep)
         per_series.append(scored["original"]["model"]["overall"] | {"scaled_mae": scored["scaled"]["model"]["overall"]["mae"]})
     scores = {
         key: float(np.mean([s[key] for s in per_series])) if all(s[key] is not None for s in per_series) else None
