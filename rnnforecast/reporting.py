@@ -17,7 +17,7 @@ def metrics_table(report: dict) -> Table:
         f"{report['windows']} windows, horizon {report['horizon']}, target {_names(report['targets'])}",
         ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"),
     )
-    best = min(report["original"], key=lambda name: report["original"][name]["overall"]["mae"])
+    best = _best({name: scores["overall"]["mae"] for name, scores in report["original"].items()})
     for name, scores in report["original"].items():
         o, s = scores["overall"], report["scaled"][name]["overall"]
         label = NAMES.get(name, name)
@@ -26,12 +26,26 @@ def metrics_table(report: dict) -> Table:
         table.add_row(label, *(_fmt(v) for v in row), style=style)
     notes = [f"naive repeats the last value; seasonal naive repeats the last {season} steps."] + _classical_note(report)
     skipped = report["original"]["model"]["mape_skipped_zeros"]
+    if len(report["targets"]) > 1:
+        notes.append("MAE and RMSE here average the targets' units; compare scaled MAE, or each target's table below.")
     if report["original"]["model"]["overall"]["mape"] is None:
-        notes.append("MAPE is n/a: the series takes both signs, where a percentage error says nothing.")
+        which = "a target takes" if len(report["targets"]) > 1 else "the series takes"
+        notes.append(f"MAPE is n/a: {which} both signs, where a percentage error says nothing.")
     elif skipped:
         notes.append(f"MAPE skips {skipped} zero actual value(s), where it is undefined.")
     table.caption = " ".join(notes)
     table.caption_justify = "left"
+    return table
+
+
+def target_table(report: dict, target: str) -> Table:
+    """One target's scores in its own units (a run of several targets): the overall table averages their units."""
+    table = _scores_table(f"Target {_names([target])} alone, in its own units", ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE"))
+    found = {name: scores["per_target"][target] for name, scores in report["original"].items()}
+    best = _best({name: o["mae"] for name, o in found.items()})
+    for name, o in found.items():
+        row = [o["mae"], o["rmse"], o["mape"], o["smape"], o["mase"]]
+        table.add_row(NAMES.get(name, name), *(_fmt(v) for v in row), style="bold green" if name == best else None)
     return table
 
 
@@ -55,6 +69,12 @@ def environment_table(info: dict) -> Table:
 def _names(columns: list) -> str:
     """The user's column names as they are: rich would read `price[usd]` as a style tag and drop it."""
     return escape(", ".join(str(column) for column in columns))
+
+
+def _best(scores: dict[str, float | None]) -> str | None:
+    """The forecaster with the lowest score (None: undefined, never the best)."""
+    defined = {name: value for name, value in scores.items() if value is not None}
+    return min(defined, key=defined.get) if defined else None
 
 
 def _fmt(value: float | None) -> str:
@@ -84,7 +104,8 @@ def print_tables(tables: list[Table], stderr: bool = False) -> None:
 def report_tables(report: dict) -> list[Table]:
     """The tables `evaluate` prints: one for a single series, aggregate and per-series ones for a panel."""
     if "series" not in report:
-        return [metrics_table(report)] + ([intervals_table(report)] if "intervals" in report else [])
+        per_target = [target_table(report, target) for target in report["original"]["model"].get("per_target", {})]
+        return [metrics_table(report), *per_target] + ([intervals_table(report)] if "intervals" in report else [])
     return [panel_table(report), series_table(report)]
 
 

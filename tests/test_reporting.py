@@ -1,3 +1,4 @@
+import pytest
 from rich.console import Console
 
 from rnnforecast import reporting
@@ -58,3 +59,26 @@ def test_printed_tables_never_cut_a_number_on_a_narrow_or_piped_output(monkeypat
     reporting.print_tables([reporting.metrics_table(wide)])
     out = capsys.readouterr().out
     assert "3.942e+05" in out and "0.0003034" in out and "…" not in out
+
+
+def test_two_targets_are_scored_each_in_its_own_units():
+    """MAE over degrees and megawatts together says little: each target gets its scores, and its own MAPE."""
+    import numpy as np
+
+    from rnnforecast.forecasting import score_forecasts
+
+    actual = np.stack([np.array([[-2.0, 3.0], [1.0, 4.0]]), np.array([[100.0, 200.0], [300.0, 400.0]])], axis=-1)
+    forecast = actual + np.array([1.0, 10.0])  # errors of 1 degree and 10 MW everywhere
+    prep = {"targets": ["temp", "load"], "center": [0.0, 0.0], "scale": [1.0, 100.0], "mase_scale": [2.0, 50.0],
+            "floor": [None, None]}
+    scored = score_forecasts(actual, {"model": forecast, "naive": actual + 20.0}, prep)
+    per_target = scored["original"]["model"]["per_target"]
+    assert per_target["temp"]["mae"] == 1.0 and per_target["load"]["mae"] == 10.0
+    assert per_target["temp"]["mase"] == 0.5 and per_target["load"]["mase"] == 0.2
+    assert per_target["temp"]["mape"] is None  # temperatures cross zero
+    assert per_target["load"]["mape"] == pytest.approx(np.mean([10 / 100, 10 / 200, 10 / 300, 10 / 400]) * 100)
+    assert scored["original"]["model"]["overall"]["mape"] is None  # over both: one takes both signs
+    report = {"season_length": 1, "period": ["1", "2"], "windows": 2, "horizon": 2, "targets": ["temp", "load"],
+              **scored}
+    text = "".join(_render(table) for table in reporting.report_tables(report))
+    assert "Target temp alone" in text and "Target load alone" in text and "average the targets' units" in text

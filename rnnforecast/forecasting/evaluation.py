@@ -27,7 +27,10 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
 
     Returns:
         {"original": {name: metrics.score(...)}, "scaled": {name: metrics.score(...)}}; scaled units are
-        the training scaler's, so that targets of different sizes weigh alike.
+        the training scaler's, so that targets of different sizes weigh alike. With several targets,
+        each forecaster's "original" entry also has "per_target": {target: overall scores of that
+        target alone}, in its own units (MAPE decided per target: one that takes both signs leaves
+        the other's defined).
     """
     n = actual.shape[-1]
     unit = np.asarray(prep["scale"][:n])
@@ -39,6 +42,11 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
         forecast = data.floored(forecast, prep)
         report["original"][name] = metrics.score(actual, forecast, mase_scale)
         report["scaled"][name] = metrics.score(actual_scaled, (forecast - center) / unit, mase_scale / unit)
+        if n > 1:
+            report["original"][name]["per_target"] = {
+                target: metrics.score(actual[..., [t]], forecast[..., [t]], mase_scale[[t]])["overall"]
+                for t, target in enumerate(prep["targets"][:n])
+            }
     return report
 
 
