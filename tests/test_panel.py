@@ -189,14 +189,14 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
 
 
 def test_a_panel_is_cut_into_its_series_as_a_groupby_would(tmp_path):
-    """Each id's rows in file order, ids sorted: what `table.groupby(ids, sort=True)` gives, row for row."""
+    """Each id's rows in file order, as `table.groupby(ids)` gives them, row for row; ids in their read order (c9, c10)."""
     rng = np.random.default_rng(3)
     table = pd.DataFrame({"store": rng.choice(["b", "a", "c10", "c9", ""], size=60), "x": np.arange(60)})
     table.index = rng.permutation(1000)[:60]  # labels that are not positions
     ids = table["store"]
     got = data.series._groups(table, ids)
     expected = {key: rows for key, rows in table.groupby(ids, sort=True)}
-    assert list(got) == list(expected)
+    assert list(got) == ["", "a", "b", "c9", "c10"] and set(got) == set(expected)
     for key in expected:
         pd.testing.assert_frame_equal(got[key], expected[key])
     assert data.series._groups(table.iloc[:0], ids.iloc[:0]) == {}
@@ -366,7 +366,7 @@ def test_the_columnar_panel_reader_gives_what_reading_series_by_series_gives(tmp
     assert len(slow_reads) == 1 + len(irregular)  # the frequency probe, and the series with gaps or duplicates
     monkeypatch.setattr(columnar, "read_panel", lambda *args: None)
     slow = data.load_panel(cfg.data)
-    assert list(fast) == list(slow) == sorted(slow)
+    assert list(fast) == list(slow) == sorted(slow, key=lambda key: int(key[1:]))
     for key in slow:
         pd.testing.assert_frame_equal(fast[key].frame, slow[key].frame, check_exact=True)
         assert fast[key].notes == slow[key].notes and fast[key].name == slow[key].name
@@ -377,6 +377,22 @@ def test_the_columnar_panel_reader_gives_what_reading_series_by_series_gives(tmp
     for part in ("train", "val", "all"):
         np.testing.assert_array_equal(a.starts[part], b.starts[part])
     assert a.prep == b.prep
+
+
+def test_ids_written_as_numbers_keep_their_numeric_order_in_both_readers(tmp_path, monkeypatch):
+    """Ids 1..12 read as 1, 2, ..., 12 (not 1, 10, 11, 12, 2); store2 before store10; "007" stays "007"."""
+    from rnnforecast.data import columnar
+
+    ids = [12, 2, 10, 1, 11, 3, "007", "store10", "store2"]
+    days = pd.date_range("2024-01-01", periods=20).strftime("%Y-%m-%d")
+    rows = [{"id": key, "day": day, "y": float(i + j)} for i, key in enumerate(ids) for j, day in enumerate(days)]
+    pd.DataFrame(rows).sample(frac=1.0, random_state=0).to_csv(tmp_path / "n.csv", index=False)
+    cfg = config.validate({"data": {"path": str(tmp_path / "n.csv"), "targets": ["y"], "id_column": "id"},
+                           "window": {"input_length": 4, "horizon": 2}})
+    expected = ["1", "2", "3", "007", "10", "11", "12", "store2", "store10"]
+    assert list(data.load_panel(cfg.data)) == expected
+    monkeypatch.setattr(columnar, "read_panel", lambda *args: None)
+    assert list(data.load_panel(cfg.data)) == expected
 
 
 def test_the_columnar_reader_leaves_a_bad_cell_to_the_per_series_message(tmp_path):

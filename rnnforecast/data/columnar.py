@@ -18,13 +18,14 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from rnnforecast.config import DataConfig
-from rnnforecast.data.parse import _parse_times, _to_numbers
+from rnnforecast.data.parse import _parse_times, _to_numbers, id_order
 from rnnforecast.errors import UserError
 
 
 def read_panel(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig, path: Path, frequency: str,
                categories: dict, slow) -> dict | None:
-    """Every series of the table, keyed by id in sorted order; None where the columnar path does not apply.
+    """Every series of the table, keyed by id in the ids' order (parse.id_order); None where the columnar path
+    does not apply.
 
     Args:
         table: the file's rows; keys: each row's series id (str), aligned with it.
@@ -54,10 +55,11 @@ def read_panel(table: pd.DataFrame, keys: np.ndarray, cfg: DataConfig, path: Pat
         block[:, j] = part
     if times.tz is not None:
         return None  # kept simple: zoned times go the per-series way
-    codes, uniques = pd.factorize(keys)  # hashed in file order, then renumbered in sorted order: cheaper than sort=True
+    codes, uniques = pd.factorize(keys)  # hashed in file order, then renumbered in the ids' order (parse.id_order)
+    order = id_order(uniques)
     rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
-    codes, uniques = rank[codes], np.sort(uniques)
+    rank[order] = np.arange(len(uniques))
+    codes, uniques = rank[codes], uniques[order]
     unit = times.unit
     stamps = times.asi8
     grouped = not len(codes) or (np.diff(codes) >= 0).all() and (np.diff(stamps)[np.diff(codes) == 0] >= 0).all()
