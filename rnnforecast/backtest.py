@@ -15,7 +15,7 @@ The run folder holds what `train` writes (of the last model trained) and:
                         panel, also model.combine's mix (`combined`, chosen as `train` chooses it)
     folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
     forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value
-    error_by_step.png   MAE by horizon step, model against the baselines
+    error_by_step.png   MAE by horizon step, model against the baselines (a panel: MASE, the mean over its series)
 """
 
 from __future__ import annotations
@@ -346,7 +346,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
 
     Scored per series in its own units and summarised by the mean and median over the
     series (as `evaluate` does for panels); series too short for the split have no test
-    origin and are not scored. Intervals are for single series only, as in `evaluate`.
+    origin and are not scored. The model's intervals are calibrated as `train` calibrates a panel's (the honest
+    model's validation errors of every series, pooled) and scored per series in its scaled units.
     """
     prepared = training.prepare_data(config)
     L, H = config.window.input_length, config.window.horizon
@@ -366,6 +367,11 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         ])
         scored = deployed(model, fitted, replace(prepared, starts={**prepared.starts, "all": before}), config, verbose)
     mix = _panel_mix(config, len(trained), with_classical)
+    calibration = forecasting.pooled_calibration(model, config, [  # as `train` calibrates a panel: the honest model
+        (prepared.values, data.window_starts(prepared.valid, L, H, prepared.offsets[key] + own["train_end"],
+                                             prepared.offsets[key] + own["val_end"]))
+        for key, own in ((key, prepared.prep["series"][key]) for key in trained)
+    ], len(prepared.prep["targets"]))
     reports, folds_tables, forecast_tables = {}, [], []
     views = _test_views(prepared, config, trained, stride)
     fits = dict(zip(views, forecasting.classical.forecasts_many(
@@ -375,7 +381,7 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     for key, (starts, view) in views.items():
         own, offset = prepared.prep["series"][key], prepared.offsets[key]
         output = forecasting.predict_scaled(scored, prepared.values, starts + offset, L, H, data.n_known(config.data))
-        point = forecasting.point_of(config.model.output.quantiles, output)[0]
+        point, own_quantiles = forecasting.point_of(config.model.output.quantiles, output)
         folds = _with_baselines(view, starts, point, np.full(len(starts), own["val_end"]), L, H,
                                 len(own["targets"]), with_classical, fits.get(key))
         if mix:  # what `predict` forecasts: the network averaged with them
@@ -387,6 +393,9 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
         series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
         reports[key] = score(folds, series_view, config)
+        if calibration is not None:
+            start = point if own_quantiles is None else own_quantiles
+            reports[key]["intervals"] = _scaled_band_scores(calibration, start, view, starts, folds, L)
         for table, make in ((folds_tables, fold_table), (forecast_tables, forecast_table)):
             found = make(folds, series_view)
             found.insert(0, config.data.id_column, key)
@@ -407,12 +416,37 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         **forecasting.panel_summary(reports),
         **({"classical": forecasting.classical.DESCRIPTION} if with_classical else {}),
         **({"combination": mix} if mix else {}),
+        **({"quantiles": calibration["quantiles"]} if calibration is not None else {}),
     }
     tables = {name: pd.concat(found, ignore_index=True)
               for name, found in (("folds.csv", folds_tables), ("forecasts.csv", forecast_tables))}
     summary = {"series": len(reports), "folds": int(report["windows"]), "stride": stride,
                "model_scored": report["model_scored"]}
-    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started)
+    per_step = {name: {"mase": _mean_over_series([r["original"][name]["per_step"]["mase"] for r in reports.values()])}
+                for name in report["aggregate"]}  # MASE: the series' units differ
+    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step,
+                      metric="mase")
+
+
+def _mean_over_series(per_step: list[list]) -> list:
+    """Each horizon step's mean over the series that have a value there (None: no observed target)."""
+    table = np.array([[np.nan if v is None else v for v in steps] for steps in per_step], dtype="float64")
+    counts = (~np.isnan(table)).sum(axis=0)
+    means = np.where(np.isnan(table), 0.0, table).sum(axis=0) / np.maximum(counts, 1)
+    return [float(m) if c else None for m, c in zip(means, counts)]
+
+
+def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: np.ndarray, folds: Folds, L: int) -> dict:
+    """One panel series' folds: the model's calibrated intervals (split conformal, pooled), scored in scaled units."""
+    prep, n = view.prep, folds.actual.shape[-1]
+    rows = view.values[starts[:, None] + np.arange(L)][:, :, :n]
+    spread = np.maximum(rows.std(axis=1, keepdims=True), 0.01)  # as the calibration's scores were scaled
+    base = calibration["bases"]["model"]
+    bands = intervals.apply(forecast, intervals.offsets_at(calibration, "model", folds.origins, folds.actual.shape[1]),
+                            base, spread)
+    floor = [None if f is None else (f - c) / u for f, c, u in zip(prep.get("floor") or [None] * n, prep["center"],
+                                                                    prep["scale"])]
+    return intervals.band_scores(folds.actual, bands, calibration["quantiles"], floor)
 
 
 def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | None:
@@ -427,7 +461,8 @@ def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | No
     return None if found["chosen"] == "none" else found
 
 
-def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None) -> Path:
+def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None,
+               metric: str = "mae") -> Path:
     """The backtest's run folder: the usual run files of the last model, backtest.json, the tables (and the plot)."""
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
@@ -438,7 +473,7 @@ def _write_run(config, config_path, prepared, model, history, report, tables, su
             table.to_csv(tmp / file_name, index=False)
         if per_step is not None:
             title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
-            plotting.error_by_step_figure(title, per_step).savefig(tmp / "error_by_step.png", dpi=110)
+            plotting.error_by_step_figure(title, per_step, metric).savefig(tmp / "error_by_step.png", dpi=110)
         meta = {
             "seed": config.training.seed,
             "data_file": str(prepared.series.path),

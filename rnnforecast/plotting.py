@@ -109,20 +109,21 @@ def forecast_figure(
 
 @_literal_text
 def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "mae") -> Figure:
-    """The error at each horizon step, one line per forecaster (a backtest's scores, data units).
+    """The error at each horizon step, one line per forecaster (a backtest's scores; a panel's: MASE over its series).
 
     Args:
         per_step: forecaster name -> the `per_step` dict of metrics.score, e.g. {"model": {"mae": [...]}}.
     """
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.add_subplot()
-    styles = {"model": ("tab:blue", "-"), "naive": ("0.45", "--"), "seasonal_naive": ("tab:orange", ":")}
+    styles = {"model": ("tab:blue", "-"), "naive": ("0.45", "--"), "seasonal_naive": ("tab:orange", ":"),
+              "AutoETS": ("tab:green", "-."), "AutoTheta": ("tab:purple", "-."), "combined": ("tab:red", "-")}
     for name, scores in per_step.items():
         values = [float("nan") if v is None else v for v in scores[metric]]  # None: no observed value at that step
         color, line = styles.get(name, (None, "-"))
         ax.plot(range(1, len(values) + 1), values, color=color, ls=line, marker=".", ms=4, label=name.replace("_", " "))
     ax.set_xlabel("horizon step")
-    ax.set_ylabel(f"{metric.upper()} (data units)")
+    ax.set_ylabel("MASE (mean over the series)" if metric == "mase" else f"{metric.upper()} (data units)")
     ax.set_title(f"{title}\n{metric.upper()} by horizon step over every backtest fold", loc="left")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3)

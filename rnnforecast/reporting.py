@@ -106,7 +106,7 @@ def report_tables(report: dict) -> list[Table]:
     if "series" not in report:
         per_target = [target_table(report, target) for target in report["original"]["model"].get("per_target", {})]
         return [metrics_table(report), *per_target] + ([intervals_table(report)] if "intervals" in report else [])
-    return [panel_table(report), series_table(report)]
+    return [panel_table(report), series_table(report)] + ([panel_intervals_table(report)] if "intervals" in report else [])
 
 
 def panel_table(report: dict) -> Table:
@@ -184,6 +184,30 @@ def intervals_table(report: dict) -> Table:
             covered = scores["coverage"][label]
             row += ["n/a" if covered is None else f"{100 * covered:.1f}%", _fmt(scores["width"][label])]
         table.add_row(NAMES.get(name, name), *row)
+    return table
+
+
+def panel_intervals_table(report: dict) -> Table:
+    """The model's calibrated intervals over a panel's series: coverage and scaled pinball, mean and median."""
+    found = report["intervals"]
+    table = Table(
+        title=f"Calibrated quantiles {', '.join(f'{q:g}' for q in report['quantiles'])} of the model on the test "
+              "windows, over the series",
+        title_justify="left", box=box.SIMPLE_HEAD, caption_justify="left",
+        caption="One pool of every series' validation errors (split conformal), scaled to each window's spread; "
+                "pinball and width in each series' scaled units.",
+    )
+    table.add_column("over the series", no_wrap=True)
+    table.add_column("pinball", justify="right")
+    for label in found["coverage"]:
+        table.add_column(f"{label} coverage", justify="right")
+        table.add_column(f"{label} width", justify="right")
+    for stat in ("mean", "median"):
+        row = [_fmt((found["pinball"] or {}).get(stat))]
+        for label, covered in found["coverage"].items():
+            value = (covered or {}).get(stat)
+            row += ["n/a" if value is None else f"{100 * value:.1f}%", _fmt((found["width"][label] or {}).get(stat))]
+        table.add_row(stat, *row)
     return table
 
 

@@ -160,6 +160,14 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
         rows = forecast[forecast.store == key]
         expected = rows["sales"].to_numpy() + offsets[2, :, 0] * spread * scale
         np.testing.assert_allclose(rows["sales_q0.9"].to_numpy(), expected, rtol=1e-4)
+    # evaluate scores those intervals on each series' test windows (the honest model's, as for one series)
+    test = forecasting.test_forecasts(prepared["s000"], loaded.load_model())
+    low = test.forecasts["model"] + offsets[0] * test.spread
+    high = test.forecasts["model"] + offsets[2] * test.spread
+    covered = ((test.actual >= low) & (test.actual <= high)).mean()
+    assert report["series"]["s000"]["intervals"]["coverage"]["80%"] == pytest.approx(covered)
+    per_series = [scores["intervals"]["coverage"]["80%"] for scores in report["series"].values()]
+    assert report["intervals"]["coverage"]["80%"]["mean"] == pytest.approx(np.mean(per_series))
 
     result = runner.invoke(app, ["predict", str(run), "--series", "s001", "--series", "s002"])
     assert sorted(set(pd.read_csv(__import__("io").StringIO(result.stdout))["store"])) == ["s001", "s002"]

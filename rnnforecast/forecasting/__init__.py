@@ -15,6 +15,7 @@ from rnnforecast.forecasting.calibration import (  # noqa: F401
     calibrated,
     finish_new_run,
     calibrated_panel,
+    pooled_calibration,
     recalibrate,
     stacked_forecasts,
 )

@@ -8,7 +8,7 @@ import numpy as np
 
 from rnnforecast import data, intervals
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting.inference import Prepared, point_of, predict_stacked, prepare, prepare_panel, validation_forecasts
+from rnnforecast.forecasting.inference import point_of, predict_stacked, prepare, prepare_panel, validation_forecasts
 from rnnforecast.runs import Run
 
 
@@ -99,34 +99,46 @@ def calibrated_panel(run: Run, model=None, quantiles: list[float] | None = None,
     model = model or run.load_model()
     prepared = prepare_panel(run)  # the trained series of the training file
     L, H = run.config.window.input_length, run.config.window.horizon
-    windows = [(p, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
+    windows = [(p.values, data.window_starts(p.valid, L, H, p.run.prep["train_end"], p.run.prep["val_end"]))
                for p in prepared.values()]
-    output, actual, spread = stacked_forecasts(model, [w for w in windows if len(w[1])])
-    if not len(actual):
+    result = pooled_calibration(model, run.config, windows, len(run.prep["targets"]), quantiles)
+    if result is None:
         raise UserError(f"{run.path.name} has no validation window in any series to calibrate intervals on. "
                         "Give the series more history, or set data.split so that validation holds a window.")
-    point, own = point_of(run.config.model.output.quantiles, output)
-    wanted = run.config.model.output.quantiles or quantiles or run.config.calibration.quantiles
-    result = intervals.calibration({"model": point}, actual, wanted, own, spread)
     intervals.save(run.path, result)
     return result
 
 
-def stacked_forecasts(model, windows: list[tuple[Prepared, np.ndarray]]):
+def pooled_calibration(model, config, windows: list[tuple[np.ndarray, np.ndarray]], n_targets: int,
+                       quantiles: list[float] | None = None) -> dict | None:
+    """Split conformal calibration of the model on many series' windows pooled; None when there is no window.
+
+    `windows`: each series' prepared values and the starts of its validation windows (the panel's own
+    calibration, and a panel backtest's, which calibrates the model it trained on the same windows).
+    """
+    output, actual, spread = stacked_forecasts(model, [w for w in windows if len(w[1])], config, n_targets)
+    if not len(actual):
+        return None
+    point, own = point_of(config.model.output.quantiles, output)
+    wanted = config.model.output.quantiles or quantiles or config.calibration.quantiles
+    return intervals.calibration({"model": point}, actual, wanted, own, spread)
+
+
+def stacked_forecasts(model, windows: list[tuple[np.ndarray, np.ndarray]], config, n: int):
     """(model output, actual targets, spread), scaled units, for windows of many series predicted together.
 
-    `windows`: each series' Prepared and the starts of its windows. The spread is each window's
-    std of its input rows, floored at 0.01 (a hundredth of the series' training std), as for one series.
+    `windows`: each series' prepared values and the starts of its windows; `n`: the number of targets.
+    The spread is each window's std of its input rows, floored at 0.01 (a hundredth of the series'
+    training std), as for one series.
     """
     if not windows:
         return np.empty((0,)), np.empty((0,)), np.empty((0,))
-    run = windows[0][0].run
-    L, H = run.config.window.input_length, run.config.window.horizon
-    n, n_known = windows[0][0].n_targets, data.n_known(run.config.data)
-    history = np.concatenate([p.values[s[:, None] + np.arange(L)] for p, s in windows])
-    known = (np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, -n_known:] for p, s in windows])
+    L, H = config.window.input_length, config.window.horizon
+    n_known = data.n_known(config.data)
+    history = np.concatenate([values[s[:, None] + np.arange(L)] for values, s in windows])
+    known = (np.concatenate([values[s[:, None] + L + np.arange(H)][:, :, -n_known:] for values, s in windows])
              if n_known else None)
-    actual = np.concatenate([p.values[s[:, None] + L + np.arange(H)][:, :, :n] for p, s in windows])
+    actual = np.concatenate([values[s[:, None] + L + np.arange(H)][:, :, :n] for values, s in windows])
     output = predict_stacked(model, history, known)
     spread = np.maximum(history[:, :, :n].std(axis=1, keepdims=True), 0.01)
     return output, actual, spread

@@ -10,7 +10,7 @@ import pandas as pd
 from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting import classical, combination
-from rnnforecast.forecasting.calibration import calibrated
+from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
 from rnnforecast.forecasting.inference import Prepared, load_panel_of, prepare, prepare_panel, reading_notes, test_forecasts
 from rnnforecast.runs import Run
 
@@ -50,13 +50,16 @@ def score_forecasts(actual: np.ndarray, forecasts: dict[str, np.ndarray], prep: 
     return report
 
 
-def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitted: dict | None = None) -> dict:
+def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitted: dict | None = None,
+             calibration: dict | None = None) -> dict:
     """Model and baselines scored on the test windows, in data units and in scaled units.
 
     With the run's calibration, each forecaster's quantiles are scored too: pinball
     loss, and the coverage and mean width of each central interval. `with_classical`:
     AutoETS and AutoTheta (statsforecast) are scored beside them, point forecasts only
     (`fitted`: their forecasts of the test windows, already made by `classical_job`'s job).
+    A panel's series (`calibration`: the panel's pooled one) has the model's intervals scored
+    in its scaled units, so that the series' scores can be averaged.
     """
     run = prepared.run
     model = model or run.load_model()
@@ -86,7 +89,7 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
     }
     if with_classical:
         report["classical"] = classical.DESCRIPTION
-    if not run.config.data.id_column:  # intervals are calibrated for single-series runs
+    if not run.config.data.id_column:
         calibration = calibrated(run, model)
         report["quantiles"] = calibration["quantiles"]
         report["calibration"] = {key: calibration.get(key) for key in ("method", "window", "gamma", "floor")}
@@ -94,7 +97,21 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
             result.actual, result.for_intervals(), calibration, result.spread, result.origins, run.prep.get("floor"),
             result.observed,
         )
+    elif calibration is not None:
+        report["intervals"] = _scaled_interval_scores(result, calibration, run.prep)
     return report
+
+
+def _scaled_interval_scores(result, calibration: dict, prep: dict) -> dict:
+    """A panel series' model intervals (the pooled split calibration) scored in its scaled units."""
+    n = len(prep["targets"])
+    center, unit = np.asarray(prep["center"][:n]), np.asarray(prep["scale"][:n])
+    model = result.for_intervals()["model"]
+    own = model.ndim > result.actual.ndim  # a quantile model's own quantiles, the last axis
+    model = (model - center[:, None]) / unit[:, None] if own else (model - center) / unit
+    floor = [None if f is None else (f - c) / u for f, c, u in zip(prep.get("floor") or [None] * n, center, unit)]
+    return intervals.interval_scores((result.actual - center) / unit, {"model": model}, calibration,
+                                     result.spread / unit, floor=floor, observed=result.observed)["model"]
 
 
 def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
@@ -160,8 +177,9 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
     scored = [key for key, job in jobs.items() if len(job.origins) and _observed_in(prepared[key], job)]
     fits = dict(zip(scored, classical.forecasts_many([jobs[key] for key in scored],
                                                      "(--no-classical skips them)"))) if with_classical else {}
+    calibration = calibrated_panel(run, model) if scored else None
     for key in scored:
-        reports[key] = evaluate(prepared[key], model, with_classical, fits.get(key))
+        reports[key] = evaluate(prepared[key], model, with_classical, fits.get(key), calibration)
     filled = [filled_targets(prepared[key].series, prepared[key].test_lo, prepared[key].test_hi) for key in scored]
     if notes is not None and sum(count for count, _ in filled) and run.config.data.missing != "drop":
         notes.append(f"{sum(count for count, _ in filled)} of the {sum(size for _, size in filled)} target values of "
@@ -206,7 +224,7 @@ def panel_report(run: Run, reports: dict[str, dict]) -> dict:
         "season_length": int(run.prep["season_length"]),
         **panel_summary(reports),
         **({"classical": first["classical"]} if "classical" in first else {}),
-    }
+    } | ({"quantiles": intervals.load(run)["quantiles"]} if "intervals" in first else {})
 
 
 def panel_summary(reports: dict[str, dict]) -> dict:
@@ -222,9 +240,29 @@ def panel_summary(reports: dict[str, dict]) -> dict:
     for name in first["original"]:
         table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T
         aggregate[name] = {"mean": table.mean().to_dict(), "median": table.median().to_dict()}
-    return {
+    summary = {
         "series_scored": len(reports),
         "windows": int(sum(r["windows"] for r in reports.values())),
         "aggregate": aggregate,
         "series": per_series,
+    }
+    if "intervals" in first:  # the model's calibrated intervals, each series in its scaled units
+        for key, r in reports.items():
+            per_series[key]["intervals"] = r["intervals"]
+        summary["intervals"] = interval_summary([r["intervals"] for r in reports.values()])
+    return summary
+
+
+def interval_summary(found: list[dict]) -> dict:
+    """Mean and median over the series of the scaled pinball loss and of each interval's coverage and width."""
+    def stats(values):
+        values = [v for v in values if v is not None]
+        return {"mean": float(np.mean(values)), "median": float(np.median(values))} if values else None
+
+    labels = list(found[0]["coverage"])
+    return {
+        "units": "scaled",
+        "pinball": stats([f["pinball"] for f in found]),
+        "coverage": {label: stats([f["coverage"][label] for f in found]) for label in labels},
+        "width": {label: stats([f["width"][label] for f in found]) for label in labels},
     }
