@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from rnnforecast import config, forecasting, runs, training
 from rnnforecast.cli import app
+from rnnforecast.errors import UserError
 from rnnforecast.forecasting import combination, prepare_panel
 
 pytest.importorskip("statsforecast")
@@ -263,3 +264,18 @@ def test_which_single_series_auto_mixes():
     priced = config.validate({"data": {"path": "x.csv", "targets": ["y"], "future_features": ["price"]},
                               "window": {"input_length": 6, "horizon": 3}})
     assert not combination.reads_covariates(plain) and combination.reads_covariates(priced)
+
+
+def test_a_panel_series_without_inputs_for_its_future_is_named_with_how_to_forecast_the_others(panel_run):
+    """One series that cannot be forecast (here a gap left unfilled by data.missing: drop) must not hide the others."""
+    import importlib
+
+    future = importlib.import_module("rnnforecast.forecasting.future")  # the module, not the function of its name
+
+    prepared = forecasting.prepare_panel(panel_run)
+    prepared["s2"].valid[-2] = False
+    with pytest.raises(UserError) as refused:
+        future._panel_inputs(prepared, list(prepared))
+    message = str(refused.value)
+    assert message.startswith("1 of 4 series cannot be forecast: the last") and "id=s2" in message
+    assert message.endswith("To forecast the others now, give --series s0 --series s1 --series s3.")

@@ -50,7 +50,7 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
     if not keys:
         return pd.DataFrame()
     n, H = prepared[keys[0]].n_targets, run.config.window.horizon
-    inputs = [_future_inputs(prepared[key]) for key in keys]
+    inputs = _panel_inputs(prepared, keys)
     with_known = isinstance(inputs[0], list)
     history = np.concatenate([x[0] if with_known else x for x in inputs])
     known = np.concatenate([x[1] for x in inputs]) if with_known else None
@@ -71,6 +71,28 @@ def panel_future(run: Run, prepared: dict[str, Prepared], model, calibration: di
         bands = intervals.apply(own if base == "quantiles" else point, offsets, base, spread)  # (series, H, n, Q)
         bands = bands * scale[..., None] + center[..., None] + (forecast - network)[..., None]  # around the forecast
     return _long_table(run, keys, [prepared[key].series for key in keys], forecast, floor, bands, quantiles)
+
+
+def _panel_inputs(prepared: dict[str, Prepared], keys: list) -> list:
+    """Every series' inputs for its future; a series that has none (its future features not given, a gap) is named
+    with the others, and how to forecast the rest."""
+    inputs, lacking = [], []
+    for key in keys:
+        try:
+            inputs.append(_future_inputs(prepared[key]))
+        except UserError as exc:
+            lacking.append((key, exc))
+    if not lacking:
+        return inputs
+    others = [key for key in keys if key not in dict(lacking)]
+    rest = (" --series " + " --series ".join(others) if len(others) <= 8 else
+            f" and the {len(others)} other series' ids with --series (or a file without the lacking series, --data)")
+    raise UserError(
+        f"{len(lacking)} of {len(keys)} series cannot be forecast: {lacking[0][1]}"
+        + (f" Also: {', '.join(str(key) for key, _ in lacking[1:6])}{' ...' if len(lacking) > 6 else ''}."
+           if len(lacking) > 1 else "")
+        + (f" To forecast the others now, give{rest}." if others else "")
+    )
 
 
 def _long_table(run: Run, keys: list, series: list, forecast: np.ndarray, floor: np.ndarray,
