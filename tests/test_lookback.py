@@ -83,3 +83,9 @@ def test_bad_input_lengths_are_refused(tmp_path, value, message):
 def test_listed_candidates_must_be_whole_segments(tmp_path):
     with pytest.raises(UserError, match="does not divide window.input_length 30"):
         config.validate(_raw(tmp_path, [24, 30], segment_length=12))
+
+
+def test_a_list_of_one_candidate_is_that_look_back_without_a_probe(tmp_path):
+    assert config.validate(_raw(tmp_path, [48])).window.input_length == 48
+    assert config.validate(_raw(tmp_path, [48, 48])).window.input_length == 48
+    assert config.validate(_raw(tmp_path, [96, 48])).window.input_length == [48, 96]

@@ -118,7 +118,10 @@ PosInt = Annotated[Int, Field(gt=0)]
 
 
 def _input_length(value: Any) -> Any:
-    """A look-back in steps, `auto`, or a list of candidate look-backs (sorted, each once); None: derived."""
+    """A look-back in steps, `auto`, or a list of candidate look-backs (sorted, each once); None: derived.
+
+    A list of one candidate ([48], or [48, 48]) is that look-back: there is nothing to probe.
+    """
     def whole(item: Any) -> bool:
         return isinstance(item, int) and not isinstance(item, bool) and item > 0
 
@@ -127,7 +130,8 @@ def _input_length(value: Any) -> Any:
     if value is None or value == "auto" or whole(value):
         return value
     if isinstance(value, list) and value and all(whole(item) for item in value):
-        return sorted(set(value))
+        candidates = sorted(set(value))
+        return candidates[0] if len(candidates) == 1 else candidates
     raise ValueError(
         "must be a positive whole number of steps, auto (chosen by short probes), or a list of candidates "
         "such as [48, 96, 192]; leave it out to derive it from the season and the horizon"
