@@ -81,8 +81,9 @@ def test_bad_input_lengths_are_refused(tmp_path, value, message):
 
 
 def test_listed_candidates_must_be_whole_segments(tmp_path):
-    with pytest.raises(UserError, match="does not divide window.input_length 30"):
+    with pytest.raises(UserError, match="does not divide window.input_length 30") as refused:
         config.validate(_raw(tmp_path, [24, 30], segment_length=12))
+    assert "(top level)" not in str(refused.value)  # a check across sections names its keys itself
 
 
 def test_a_list_of_one_candidate_is_that_look_back_without_a_probe(tmp_path):

@@ -158,6 +158,8 @@ def describe_error(err: dict) -> str:
         return (f"{where}: is a section of keys ({keys}), not a single value (got {value!r:.50}). Write {how}; "
                 "the README's config reference lists them.")
     message = err["msg"].removeprefix("Value error, ")
+    if not loc:  # a check across sections: its message names the keys it involves
+        return message
     if isinstance(value, bool):
         return (
             f"{where}: got the boolean {value}, because YAML reads unquoted yes/no/on/off/true/false as "
