@@ -1,3 +1,4 @@
+import re
 import typing
 
 import pytest
@@ -144,6 +145,24 @@ def test_override_indexes_into_a_default_list_the_config_leaves_out():
     assert [layer.units for layer in cfg.model.layers] == [8]  # the default single layer, narrowed
     with pytest.raises(UserError, match=r"index 1 is out of range; that list has 1 item\(s\)\. To add items"):
         config.apply_override(_raw(), "model.layers[1].units=8")
+
+
+def test_an_override_inside_a_shorthand_keeps_what_the_shorthand_says():
+    """`optimizer: sgd` then --set training.optimizer.learning_rate=0.1 is SGD at 0.1 (it was Adam, unsaid)."""
+    raw = _raw(training={"optimizer": "sgd"})
+    config.apply_override(raw, "training.optimizer.learning_rate=0.1")
+    cfg = config.validate(raw)
+    assert (cfg.training.optimizer.name, cfg.training.optimizer.learning_rate) == ("sgd", 0.1)
+    raw = _raw(data={"path": "x.csv", "targets": "Temp"})  # one target name: a list of one
+    config.apply_override(raw, "data.targets[0]=Min")
+    assert config.validate(raw).data.targets == ["Min"]
+
+
+@pytest.mark.parametrize(("bad", "hint"), [("model.layers.0.units=5", "model.layers[0].units, not model.layers.0.units"),
+                                           ("model.layers[-1].units=4", "negative indexes are not read")])
+def test_a_list_index_written_another_way_is_refused_with_the_way_to_write_it(bad, hint):
+    with pytest.raises(UserError, match=re.escape(hint)):
+        config.apply_override(_raw(), bad)
 
 
 @pytest.mark.parametrize("bad", ["epochs", "=3", "model.layers[3].units=1"])

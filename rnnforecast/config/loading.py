@@ -181,9 +181,14 @@ def apply_override(raw: dict, item: str) -> None:
     key, sep, text = item.partition("=")
     tokens = re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", key.strip())
     if not sep or not tokens or tokens[0][0] == "" or _key_text(tokens) != key.strip():
+        hint = ""
+        if re.search(r"\.\d+(\.|$)", key.strip()):
+            hint = " A list item is written with its index in brackets: model.layers[0].units, not model.layers.0.units."
+        elif re.search(r"\[\s*-", key):
+            hint = " Indexes count from 0 ([0] is the first item); negative indexes are not read."
         raise UserError(
             f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
-            "--set model.layers[0].units=64)."
+            f"--set model.layers[0].units=64).{hint}"
         )
     try:
         value = yaml.safe_load(text) if text.strip() else None
@@ -221,9 +226,35 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
         else:
             nxt_is_index = tokens[i + 1][1] != ""
             if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
-                # a list the config leaves to its default (model.layers): index into that default
-                node[here] = _default_list(tokens[: i + 1]) if nxt_is_index else {}
+                # a list the config leaves to its default (model.layers): index into that default; a section
+                # written as its shorthand (`optimizer: sgd`) keeps what it says
+                found = node.get(here)
+                if nxt_is_index:  # `targets: Temp` is a list of one name
+                    node[here] = _default_list(tokens[: i + 1]) if found is None else [found]
+                else:
+                    node[here] = _section_keys(tokens[: i + 1], found)
             node = node[here]
+
+
+def _section_keys(tokens: list[tuple[str, str]], value: Any) -> dict:
+    """A section's value as keys: `optimizer: sgd` is {name: sgd}, so that --set training.optimizer.learning_rate=0.1
+    sets the rate of SGD, not of the default optimizer. {} where there is no value or the schema reads none."""
+    from pydantic import BaseModel, ValidationError
+
+    if value is None:
+        return {}
+    section: Any = Config
+    for name, _ in tokens:
+        field = getattr(section, "model_fields", {}).get(name) if name else None
+        if field is None:
+            return {}
+        section = field.annotation
+    if not (isinstance(section, type) and issubclass(section, BaseModel)):
+        return {}
+    try:
+        return section.model_validate(value).model_dump(mode="json", exclude_unset=True)
+    except ValidationError:
+        return {}
 
 
 def _default_list(tokens: list[tuple[str, str]]) -> list:
