@@ -206,16 +206,16 @@ def predict(
 def plot(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG file; default: <run>/forecast.png.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="image file (PNG, or PDF, SVG, ... by its suffix); -: standard output; default: <run>/forecast.png.")] = None,
     series: SeriesOpt = None,
 ) -> None:
     """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
     from rnnforecast import plotting, runs
 
-    output = output or run / "forecast.png"
+    output = output or run / "forecast.png"  # -: standard output, as for predict (a PNG's bytes, for a pipe)
     loaded, data = _load_with_data(run, data)
     plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None)
-    typer.echo(f"Written: {output}", err=True)
+    typer.echo(f"Written: {'standard output' if str(output) == '-' else output}", err=True)
 
 
 @app.command()

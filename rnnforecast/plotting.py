@@ -257,6 +257,11 @@ def _save(fig, output: Path, dpi: int) -> None:
         finally:
             postscript.setLevel(level)
 
+    if str(output) == "-":
+        import sys
+
+        runs.write_to_stream(sys.stdout.buffer, write, f".{kind}")
+        return
     runs.write_output(output, write, replaceable=runs.made_by_matplotlib, what="plot")
 
 

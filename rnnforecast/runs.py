@@ -224,7 +224,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     if target.is_dir():
         raise UserError(f"{target} is a folder; give a file name to write (for example {target / 'forecast.csv'}).")
     if target.exists() and not target.is_file():
-        write(target)  # a device or a pipe (/dev/stdout into `| head`): there is nothing to replace
+        _write_to_stream(target, write)  # a device or a pipe (/dev/stdout into `| head`): nothing to replace
         return
     if target.is_symlink():
         target = target.resolve()
@@ -244,11 +244,34 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _write_to_stream(target: Path, write: Callable[[Path], None]) -> None:
+    """Write into a temporary regular file, then copy its bytes to a pipe or device in order.
+
+    Formats that seek while writing (PNG through Pillow, PDF, Parquet) fail on a pipe; a CSV does
+    not, but one path for all keeps the behaviour the same whatever the format.
+    """
+    with open(target, "wb") as sink:
+        write_to_stream(sink, write, "".join(target.suffixes[-2:]))
+
+
+def write_to_stream(sink, write: Callable[[Path], None], suffix: str) -> None:
+    """`write` into a temporary file named with `suffix` (the format), then its bytes into the binary stream `sink`."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rnnforecast-") as folder:
+        tmp = Path(folder) / f"out{suffix}"
+        write(tmp)
+        with open(tmp, "rb") as source:
+            shutil.copyfileobj(source, sink)
+        sink.flush()
+
+
 # A run's own files: a user's --output never lands on one (PROTECTED in a folder holding metadata.json).
 PROTECTED = (*REQUIRED, FINAL_MODEL_FILE, RESUMABLE_MARK, LOCK_FILE, "calibration.json", "calibration-scores.npz",
              "combination.json",
-             "backtest.json", "folds.csv", "forecasts.csv", "tune.yaml", "study.journal", "trials.csv", "best.yaml",
-             "best.json")
+             "backtest.json", "folds.csv", "forecasts.csv", "error_by_step.png", "metrics.json", "tune.yaml",
+             "study.journal", "trials.csv", "best.yaml", "best.json", "search.png")
 
 
 def write_output(target: Path, write: Callable[[Path], None], option: str = "--output", inputs=(),
@@ -296,6 +319,16 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "
            ".tsv": "tsv", ".tab": "tsv"}
 
 
+# Names of formats a table is not written in: CSV text under them would be a file that lies about its contents.
+OTHER_FORMATS = {
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".pdf", ".svg", ".eps", ".ps", ".gif", ".tif", ".tiff", ".webp"),
+                    "an image"),
+    **dict.fromkeys((".feather", ".arrow", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".pickle", ".orc", ".avro"),
+                    "a binary data format"),
+    **dict.fromkeys((".html", ".htm", ".xml", ".yaml", ".yml", ".py", ".md"), "another kind of text file"),
+}
+
+
 def table_format(target: Path) -> str:
     """How a table is written, from its name: parquet, json, jsonl, tsv or csv (a compression suffix is looked past)."""
     suffixes = [s.lower() for s in Path(target).suffixes]
@@ -306,6 +339,11 @@ def table_format(target: Path) -> str:
         raise UserError(
             f"--output {target}: spreadsheet files are not written (it would be CSV text under an Excel name, which "
             "Excel refuses to open). Write forecast.csv (Excel opens it), or .parquet, .json or .tsv."
+        )
+    if last[0] in OTHER_FORMATS:
+        raise UserError(
+            f"--output {target}: '{last[0]}' names {OTHER_FORMATS[last[0]]}, and the forecast is a table. Name it "
+            ".csv (the default), .tsv, .json, .jsonl or .parquet (.gz compresses the text ones); `plot` draws images."
         )
     if last[0] in (".zst", ".zstd", ".lz4", ".7z", ".rar") or kind == "parquet" and compressed:
         raise UserError(
@@ -324,15 +362,15 @@ def earlier_forecast(target: Path) -> bool:
     any other table of that name is the user's and is kept."""
     try:
         columns = _columns(target)
-    except (OSError, ValueError, ImportError):  # unreadable, not a table, not UTF-8: not ours
+    except (OSError, ValueError, ImportError, UserError):  # unreadable, not a table, not UTF-8, not a table's name
         return False
     return any(QUANTILE_COLUMN.match(str(column)) for column in columns)
 
 
 def check_table_output(target: Path, inputs=()) -> None:
     """`predict --output`, checked before the forecast is made: a name it cannot write or a file it may not replace."""
+    check_output(target, inputs=inputs, replaceable=earlier_forecast)  # a file of the user's first: the gravest
     table_format(target)
-    check_output(target, inputs=inputs, replaceable=earlier_forecast)
 
 
 def _columns(target: Path) -> list:

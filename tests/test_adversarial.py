@@ -477,6 +477,40 @@ def test_output_to_a_pipe_through_its_dev_fd_link(run, tmp_path):
     assert got.startswith("Date,Temp,Temp_q0.1") and len(got.splitlines()) == 8
 
 
+@pytest.mark.parametrize(("command", "name", "magic"), [("plot", "p.png", b"\x89PNG"), ("predict", "f.parquet", b"PAR1")])
+def test_formats_that_seek_while_writing_go_to_a_pipe(run, tmp_path, command, name, magic):
+    """PNG (Pillow) and Parquet seek as they write, which a pipe cannot: they are written whole, then copied in."""
+    import threading
+
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    result = _invoke(tmp_path, [command, run, "--output", pipe])
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.output
+    assert got and got[0].startswith(magic) and len(got[0]) > 1000
+
+
+def test_plot_to_dash_is_standard_output(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke(tmp_path, ["plot", run, "--output", "-"])
+    assert result.exit_code == 0 and result.stdout_bytes.startswith(b"\x89PNG") and not (tmp_path / "-").exists()
+    assert "Written: standard output" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["f.png", "f.feather", "f.yaml"])
+def test_a_forecast_named_as_another_format_is_refused(run, name):
+    _refused(_invoke(run.parent, ["predict", run, "--output", run.parent / name]), "and the forecast is a table")
+
+
+def test_plot_never_replaces_a_backtests_own_chart(run):
+    (run / "error_by_step.png").write_bytes(b"\x89PNG matplotlib")  # as a backtest's folder holds it
+    _refused(_invoke(run.parent, ["plot", run, "--output", run / "error_by_step.png"]),
+             "would overwrite error_by_step.png, a file of the run")
+
+
 def test_output_under_a_file_as_if_it_were_a_folder(run, tmp_path):
     (tmp_path / "data.csv").write_text("x\n1\n")
     _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "data.csv" / "f.csv"]),
