@@ -268,7 +268,7 @@ def _mean_mase(prepared, origins: np.ndarray, actual: np.ndarray, forecasts: dic
     found = {name: [] for name in forecasts}
     for k in np.unique(owner):
         lo, _, own = rows[k]
-        scale = float(metrics.mase_scale(prepared.values[lo : lo + own["train_end"], :1], season)[0])
+        scale = float(metrics.mase_scale(prepared.values[lo : lo + own["train_end"], :1], season)[0]) or 1.0
         mine = owner == k
         for name, forecast in forecasts.items():
             found[name].append(np.abs(forecast[mine] - actual[mine]).mean() / scale)

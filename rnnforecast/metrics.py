@@ -32,11 +32,15 @@ def seasonal_naive(series: np.ndarray, origins: np.ndarray, horizon: int, season
 
 
 def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
-    """Mean absolute seasonal difference on the training rows, per target (Hyndman & Koehler)."""
+    """Mean absolute seasonal difference on the training rows, per target (Hyndman & Koehler).
+
+    0 for a target whose training rows never change (a constant, all zeros): its MASE is undefined
+    (`score` reports None), not its MAE passed off as a MASE.
+    """
     season = season if len(train) > season else 1
     diff = np.abs(train[season:] - train[:-season])
     scale = np.nanmean(diff, axis=0) if np.isnan(diff).any() else diff.mean(axis=0)  # the same sum, less overhead
-    return np.where(scale > 0, scale, 1.0)
+    return np.where(scale > 0, scale, 0.0)
 
 
 def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
@@ -44,7 +48,8 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
 
     A NaN actual (a target cell missing in the file, filled for the windows) is left out of
     every metric: an error against a made-up value says nothing of the forecast. A metric
-    with no observed value left (a step, or the whole) is None. MAPE skips zero actuals (it
+    with no observed value left (a step, or the whole) is None, and so is MASE for a target whose
+    `scale` is 0 (training rows that never changed). MAPE skips zero actuals (it
     is undefined there) and reports how many it skipped; for a series that takes both signs
     (temperatures in Celsius) it is None: a percentage of a value near zero says nothing.
     """
@@ -60,7 +65,8 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict:
     pct = np.where(nonzero, abs_err / np.where(nonzero, np.abs(actual), 1.0), np.nan) * 100
     denom = np.abs(actual) + np.abs(forecast)
     sym = np.where(denom > 0, 2 * abs_err / np.where(denom > 0, denom, 1.0), np.where(observed, 0.0, np.nan)) * 100
-    scaled = abs_err / scale
+    defined = np.asarray(scale) > 0  # 0: the training rows never changed, MASE is undefined
+    scaled = np.where(defined, abs_err / np.where(defined, scale, 1.0), np.nan)
     squared = err**2
     steps = range(actual.shape[1])
     return {

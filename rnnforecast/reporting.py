@@ -116,13 +116,19 @@ def panel_table(report: dict) -> Table:
         f"horizon {report['horizon']}, target {_names(report['targets'])}: per-series scores aggregated",
         ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%", "mean scaled MAE"),
     )
-    best = min(report["aggregate"], key=lambda name: report["aggregate"][name]["mean"]["mase"])
+    best = _best({name: agg["mean"]["mase"] for name, agg in report["aggregate"].items()})
     for name, agg in report["aggregate"].items():
         row = [agg["mean"]["mase"], agg["median"]["mase"], agg["mean"]["smape"], agg["median"]["smape"],
                agg["mean"]["scaled_mae"]]
         table.add_row(NAMES.get(name, name), *(_fmt(v) for v in row), style="bold green" if name == best else None)
-    if "classical" in report:
-        table.caption, table.caption_justify = " ".join(_classical_note(report)), "left"
+    notes = _classical_note(report) if "classical" in report else []
+    flat = [key for key, scores in report["series"].items() if scores["model"]["mase"] is None]
+    if flat:
+        notes.append(f"MASE is n/a for {len(flat)} series whose training rows never change (constant; "
+                     f"{', '.join(escape(str(key)) for key in flat[:5])}{' ...' if len(flat) > 5 else ''}): they are "
+                     "left out of the MASE mean and median.")
+    if notes:
+        table.caption, table.caption_justify = " ".join(notes), "left"
     return table
 
 

@@ -54,7 +54,15 @@ def test_mape_is_none_when_every_actual_is_zero():
 def test_mase_scale_is_the_mean_seasonal_difference():
     train = np.array([1, 3, 2, 6, 4], dtype=float)[:, None]
     assert metrics.mase_scale(train, 2).tolist() == [pytest.approx((1 + 3 + 2) / 3)]
-    assert metrics.mase_scale(np.ones((5, 1)), 1).tolist() == [1.0]  # constant: no division by zero
+    assert metrics.mase_scale(np.ones((5, 1)), 1).tolist() == [0.0]  # constant: MASE undefined
+
+
+def test_mase_is_none_where_the_training_rows_never_changed():
+    """A constant series' MASE was its MAE (a scale of 1 put in for 0); it is undefined, the other target's is not."""
+    actual = np.array([[[5.0, 1.0], [5.0, 3.0]]])
+    result = metrics.score(actual, actual + 0.5, scale=np.array([0.0, 2.0]))
+    assert result["overall"]["mase"] == pytest.approx(0.25) and result["per_step"]["mase"] == [0.25, 0.25]
+    assert metrics.score(actual[..., :1], actual[..., :1] + 0.5, np.array([0.0]))["overall"]["mase"] is None
 
 
 def test_mape_is_none_for_a_series_that_crosses_zero():

@@ -82,3 +82,24 @@ def test_two_targets_are_scored_each_in_its_own_units():
               **scored}
     text = "".join(_render(table) for table in reporting.report_tables(report))
     assert "Target temp alone" in text and "Target load alone" in text and "average the targets' units" in text
+
+
+def test_a_constant_series_has_no_mase_and_stays_out_of_the_panels_mean():
+    """Its training rows never change: MASE is undefined (was its MAE), and averaging a 0 in flattered the panel."""
+    import numpy as np
+
+    from rnnforecast.forecasting import panel_summary, score_forecasts
+
+    prep = {"targets": ["y"], "center": [0.0], "scale": [1.0], "floor": [None]}
+    actual = np.array([[[5.0], [5.0]]])
+    reports = {
+        key: {"windows": 1, **score_forecasts(actual, {"model": actual + error}, prep | {"mase_scale": [scale]})}
+        for key, error, scale in (("flat", 0.0, 0.0), ("a", 1.0, 2.0), ("b", 2.0, 2.0))
+    }
+    summary = panel_summary(reports)
+    assert summary["series"]["flat"]["model"]["mase"] is None
+    assert summary["aggregate"]["model"]["mean"]["mase"] == pytest.approx(0.75)  # (0.5 + 1.0) / 2
+    assert summary["aggregate"]["model"]["mean"]["mae"] == pytest.approx(1.0)  # MAE 0 is a real score: kept
+    report = {"id_column": "id", "horizon": 2, "targets": ["y"], **summary}
+    assert "MASE is n/a for 1 series whose training rows never change (constant; flat)" in _render(
+        reporting.panel_table(report))

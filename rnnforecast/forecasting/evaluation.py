@@ -238,8 +238,10 @@ def panel_summary(reports: dict[str, dict]) -> dict:
     }
     aggregate = {}
     for name in first["original"]:
-        table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T
-        aggregate[name] = {"mean": table.mean().to_dict(), "median": table.median().to_dict()}
+        table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T.astype("float64")
+        # a series' undefined score (None: a constant series' MASE) is left out of the mean and the median
+        aggregate[name] = {stat: {k: None if v != v else v for k, v in getattr(table, stat)().to_dict().items()}
+                           for stat in ("mean", "median")}
     summary = {
         "series_scored": len(reports),
         "windows": int(sum(r["windows"] for r in reports.values())),
