@@ -332,6 +332,19 @@ def test_counts_are_never_forecast_below_zero_and_scored_as_written(tmp_path, ca
     assert report["original"]["model"]["overall"]["mae"] == pytest.approx(mae, rel=1e-6)
 
 
+def test_a_never_negative_measurement_with_fractions_gets_no_floor_but_a_note_saying_how(tmp_path):
+    """Sunspots: fractions, never below 0 in training; no automatic floor (a measurement can turn negative), a note."""
+    path = tmp_path / "s.csv"
+    frame = pd.read_csv(_counts(path))
+    frame.assign(units=frame["units"] * 0.7 + 0.1).to_csv(path, index=False)
+    prepared = training.prepare_data(_minimal(tmp_path, path, "units", 7))
+    assert prepared.prep["floor"] == [None] and prepared.prep["never_negative"] == [True]
+    assert any("'units' never goes below 0 in the training rows but holds fractions" in note and "data.floor: 0" in note
+               for note in prepared.notes)
+    frame.assign(units=frame["units"] * 0.7 - 0.1).to_csv(path, index=False)  # one value below 0: nothing to say
+    assert not any("never goes below 0" in note for note in training.prepare_data(_minimal(tmp_path, path, "units", 7)).notes)
+
+
 def test_a_panel_of_counts_is_forecast_at_zero_or_above(tmp_path):
     cfg = _minimal(tmp_path, _counts(tmp_path / "units.csv", ("a", "b", "c"), 200), "units", 7,
                    data={"id_column": "id"}, model={"type": "gru", "layers": [{"units": 4}]},

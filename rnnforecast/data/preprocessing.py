@@ -83,6 +83,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "scale": [float(v) for v in scale],
         "season_length": season,
         "floor": target_floors(train[: len(series.targets)], cfg.floor, series.targets, series.label),
+        "never_negative": [bool(np.nanmin(column, initial=np.inf) >= 0) for column in train[: len(series.targets)]],
         "cycle": cycle_length(cycle, season),
         "train_end": bounds.train_end,
         "val_end": bounds.val_end,
