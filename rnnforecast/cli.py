@@ -158,13 +158,21 @@ def evaluate(
 
         report = cluster_module.evaluate_run(loaded, data, cluster, classical)
     target = run / ("metrics.json" if data is None else f"metrics-{data.stem}.json")
-    runs.write_json(target, report)
     for note in report.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     if format is Format.json:
         typer.echo(json.dumps(report, indent=2))
     else:
         reporting.print_tables(reporting.report_tables(report))
+    try:  # the scores are shown first: a run folder that cannot be written to (read-only, full) loses only the file
+        runs.write_json(target, report)
+    except OSError as exc:
+        found = errors.from_environment(exc)
+        if found is None:
+            raise
+        typer.echo(f"warning: the scores above are not saved: {found}", err=True)
+        return
+    if format is not Format.json:
         typer.echo(f"Written: {target}", err=True)
 
 

@@ -237,8 +237,8 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         tmp.replace(target)
     except OSError as exc:
-        if exc.filename in (str(tmp), tmp):
-            exc.filename = str(target)  # the user named the target, not our temporary file
+        if exc.filename in (str(tmp), tmp, None):
+            exc.filename = str(target)  # the user named the target, not our temporary file (a full disk names none)
         raise
     finally:
         tmp.unlink(missing_ok=True)
@@ -543,6 +543,9 @@ def _load(path: Path) -> Run:
                 if inside else "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000")
         raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
     metadata = json_file(path / "metadata.json", ("model_sha256",))
+    if not metadata.get("final_model_sha256") and ((path / FINAL_MODEL_FILE).is_file() or "final_windows" in metadata):
+        raise damaged(path / "metadata.json", "final_model_sha256 missing, though the run has a final model "
+                      "(final.keras, which predict forecasts with)")
     config_file = path / "config.yaml"
     expected = metadata.get("config_sha256")
     if expected is not None and sha256(config_file) != expected:
@@ -552,6 +555,7 @@ def _load(path: Path) -> Run:
         )
     config = config_module.validate(config_module.read_yaml(config_file), source=str(config_file))
     prep = json_file(path / "preprocessing.json", ("targets",))
+    check_prep(path / "preprocessing.json", prep)
     try:
         history = pd.read_csv(path / "history.csv")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -575,6 +579,62 @@ def json_file(path: Path, required: tuple[str, ...] = ()) -> dict:
     if missing:
         raise damaged(path, f"{', '.join(missing)} missing")
     return found
+
+
+def check_prep(path: Path, prep: dict) -> None:
+    """Refuse a preprocessing.json whose values are wrong, not only unreadable: every forecast is unscaled with it,
+    and a key deleted or a scale of 0 or text gave an internal error or NaN forecasts instead of this message."""
+    columns = prep.get("columns")
+    if not _names(prep["targets"]):
+        raise damaged(path, "targets is not a list of column names")
+    if not (_names(columns) and len(columns) >= len(prep["targets"])):
+        raise damaged(path, "columns missing or not a list of column names")
+    series = prep["series"] if "series" in prep else {None: prep}  # a panel: one fitted scaler per series
+    if not isinstance(series, dict):
+        raise damaged(path, "series is not an object")
+    problem = _season_problem(prep) if None not in series else None  # a panel's own, beside each series'
+    for key, one in series.items():
+        if problem:
+            break
+        problem = _scaler_problem(one, len(columns)) if isinstance(one, dict) else "not an object"
+        problem = problem and (problem if key is None else f"series {key!r}: {problem}")
+    if problem:
+        raise damaged(path, problem)
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+def _season_problem(prep: dict) -> str | None:
+    season = prep.get("season_length")
+    if "season_length" not in prep:
+        return "season_length missing"
+    if isinstance(season, bool) or not isinstance(season, int) or season < 1:
+        return f"season_length {_short(season)} is not a whole number of steps"
+    return None
+
+
+def _scaler_problem(prep: dict, n: int) -> str | None:
+    """What is wrong with one series' fitted values (None: nothing): its season length, n centers and n scales."""
+    import math
+
+    problem = _season_problem(prep)
+    for key, least in (("center", -math.inf), ("scale", 0.0)):
+        values = prep.get(key)
+        if problem or key not in prep:
+            return problem or f"{key} missing"
+        if not (isinstance(values, list) and len(values) == n and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and least < v < math.inf for v in values)):
+            kind = "positive finite numbers" if key == "scale" else "finite numbers"
+            return f"{key} {_short(values)} is not {n} {kind}, one per column"
+    return problem
+
+
+def _short(value) -> str:
+    """A value as a message quotes it, cut to a line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def npz_arrays(path: Path) -> dict:

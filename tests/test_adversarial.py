@@ -743,11 +743,28 @@ def test_a_failed_write_names_the_users_file_not_the_temporary_one(tmp_path):
     def fill_the_disk(path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    with pytest.raises(OSError) as failed:
-        runs.atomic_write(target, fill_the_disk)
-    message = str(errors.from_environment(failed.value))
-    assert str(target) in message and "partial" not in message
-    assert not list(tmp_path.iterdir())
+    def fill_the_disk_unnamed(path):  # a write() that fails says no file name
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for write in (fill_the_disk, fill_the_disk_unnamed):
+        with pytest.raises(OSError) as failed:
+            runs.atomic_write(target, write)
+        message = str(errors.from_environment(failed.value))
+        assert str(target) in message and "partial" not in message
+        assert not list(tmp_path.iterdir())
+
+
+def test_evaluate_shows_its_scores_when_the_run_folder_cannot_be_written(run, monkeypatch):
+    from rnnforecast import runs
+
+    def read_only(target, payload):
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(runs, "write_json", read_only)
+    result = _invoke(run.parent, ["evaluate", run, "--no-classical"])
+    assert result.exit_code == 0 and "seasonal naive" in result.stdout
+    assert "warning: the scores above are not saved: permission denied on" in result.stderr
+    assert "metrics.json" in result.stderr and "Written:" not in result.stderr
 
 
 def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
