@@ -401,6 +401,12 @@ def test_ids_written_as_numbers_keep_their_numeric_order_in_both_readers(tmp_pat
     assert list(data.load_panel(cfg.data)) == expected
     monkeypatch.setattr(columnar, "read_panel", lambda *args: None)
     assert list(data.load_panel(cfg.data)) == expected
+    monkeypatch.undo()
+    # whole-number ids beside an empty one (pandas reads the column as floats): 1, not 1.0; the blank ones named
+    numbers = [{"id": key, "day": day, "y": 1.0} for key in (1, 2, 10, None) for day in days]
+    pd.DataFrame(numbers).astype({"id": "Int64"}).to_csv(tmp_path / "n.csv", index=False)  # 1, 2, 10 and blanks
+    assert list(data.load_panel(cfg.data)) == ["", "1", "2", "10"]
+    assert data.id_examples(["", "1", "2"], 2) == "(the rows with an empty id), 1 ..."
 
 
 def test_the_columnar_reader_leaves_a_bad_cell_to_the_per_series_message(tmp_path):

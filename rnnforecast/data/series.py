@@ -262,13 +262,25 @@ def series_label(id_column: str, key: str) -> str:
     return f"{id_column}={key}" if key else f"the rows with an empty {id_column}"
 
 
+def id_examples(keys, limit: int = 5) -> str:
+    """The first ids of a list, for a note ("s1, s2, s3 ..."); the rows without an id named as such, not as ""."""
+    keys = list(keys)
+    shown = ["(the rows with an empty id)" if key == "" else str(key) for key in keys[:limit]]
+    return ", ".join(shown) + (" ..." if len(keys) > limit else "")
+
+
 def id_keys(column: pd.Series) -> np.ndarray:
     """Each row's series id as stripped text (a missing id is ""), as an object array.
+
+    Whole-number ids read as floats (pandas does so for a number column with an empty cell) are
+    written as whole numbers: 12, not 12.0.
 
     Factorized first, so each distinct id is converted once and the rows share its string:
     38 million rows of 30,490 ids cost one pointer each, not one string each (gigabytes).
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if uniques.dtype.kind == "f" and np.all((np.mod(uniques, 1) == 0) & (np.abs(uniques) < 2**53)):  # 1.0 for 1
+        uniques = uniques.astype("int64")
     names = np.asarray(pd.Index(uniques).astype(str).str.strip(), dtype=object)
     return np.append(names, "")[codes]  # code -1 (missing) takes the last: ""
 

@@ -193,8 +193,7 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
         if left:
             notes.append(f"{len(left)} series have no complete test window, or no value in it, and are not scored "
                          f"(too short for the split, every test value missing, or left out in training as its notes "
-                         f"say): {', '.join(map(str, left[:5]))}"
-                         + (" ..." if len(left) > 5 else ""))
+                         f"say): {data.id_examples(left)}")
     return reports
 
 

@@ -329,7 +329,7 @@ def prepare_panel(
         was, are = ("was", "is") if len(dropped) == 1 else ("were", "are")
         notes.append(f"{len(dropped)} series of {source} {was} left out when {run.path.name} was trained (too short, "
                      f"or their data refused: train's notes say which) and {are} not forecast: "
-                     + ", ".join(map(str, dropped[:5])) + (" ..." if len(dropped) > 5 else ""))
+                     + data.id_examples(dropped))
     wanted = [key for key in wanted if key not in left_out]
     new = [key for key in wanted if key not in run.prep["series"]]
     if new and not unseen and only is not None:

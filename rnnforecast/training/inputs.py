@@ -262,7 +262,7 @@ def validation_sample(starts: np.ndarray, per_series: list[int], seed: int, cap:
 
 
 def _examples(keys: list[str]) -> str:
-    return ", ".join(map(str, keys[:10])) + (" ..." if len(keys) > 10 else "")
+    return data.id_examples(keys, 10)
 
 
 def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict | None:
