@@ -1,3 +1,4 @@
+import json
 import re
 import typing
 
@@ -322,3 +323,19 @@ def test_a_lone_column_name_is_a_list_of_one():
     assert cfg.data.targets == ["sales"] and cfg.data.features == ["0"] and cfg.data.categorical == ["wind dir"]
     assert "boolean" in _error({"data": {"path": "x.csv", "targets": True}})
     assert config.validate({"data": {"path": "x.csv", "targets": "y", "calendar": "month"}}).data.calendar == ["month"]
+
+
+def test_a_run_folder_given_as_a_config_points_to_the_config_it_was_trained_from(tmp_path):
+    original = tmp_path / "sales.yaml"
+    original.write_text(yaml.safe_dump(_raw()))
+    run = tmp_path / "runs" / "sales-20261207-120000"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(_raw()))
+    (run / "metadata.json").write_text(json.dumps({"config_file": str(original)}))
+    with pytest.raises(UserError, match="is a run folder") as refused:
+        config.load_config(run)
+    assert f"Give the config it was trained from, {original}" in str(refused.value)
+    assert "--set run.name=sales " in str(refused.value)
+    original.unlink()  # moved since: the saved copy is what there is
+    with pytest.raises(UserError, match=f"give its saved config, {re.escape(str(run / 'config.yaml'))}"):
+        config.load_config(run)

@@ -23,10 +23,7 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
     """
     path = Path(path)
     if path.is_dir() and (path / "metadata.json").is_file() and (path / "config.yaml").is_file():
-        raise UserError(
-            f"{path} is a run folder; train and backtest read a config file. To train again with this run's settings, "
-            f"give its config: {path / 'config.yaml'}."
-        )
+        raise UserError(f"{path} is a run folder; train and backtest read a config file. {_run_configs(path)}")
     if path.is_dir():
         raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
     if not path.is_file():
@@ -39,6 +36,21 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
     config = validate(raw, source=source)
     config.data.path = str(resolve_path(config.data.path, path.parent, key="data.path"))
     return config
+
+
+def _run_configs(run: Path) -> str:
+    """Which config to give for a run's settings: the file it was trained from, where it still is, or its saved copy."""
+    import json
+
+    try:
+        source = json.loads((run / "metadata.json").read_text()).get("config_file")
+    except (OSError, ValueError, AttributeError):
+        source = None
+    saved = (f"its saved config, {run / 'config.yaml'} (add --set run.name={run.name.rsplit('-', 2)[0]} to name the "
+             "new run as this one; the saved config's run.dir is where it writes)")
+    if source and Path(source).is_file():
+        return f"Give the config it was trained from, {source}, or {saved}."
+    return f"To train again with this run's settings, give {saved}."
 
 
 MAX_CONFIG_BYTES = 1_000_000
