@@ -457,9 +457,40 @@ def load(run) -> dict | None:
     path, scores_path = run.path / CALIBRATION_FILE, run.path / SCORES_FILE
     if not (path.is_file() and scores_path.is_file()):
         return None
-    found = runs.json_file(path)
+    found = runs.json_file(path, ("method", "quantiles", "bases"))
     found["scores"] = runs.npz_arrays(scores_path)
+    problem = calibration_problem(found)
+    if problem:
+        raise runs.damaged(path, problem)
+    missing = [name for name in found["bases"] if found["scores"].get(name, np.array("")).dtype.kind not in "fi"]
+    if missing:
+        raise runs.damaged(scores_path, f"no scores of {', '.join(missing)}, which {CALIBRATION_FILE} names")
     return found
+
+
+def calibration_problem(found: dict) -> str | None:
+    """What is wrong with a saved calibration (None: nothing). A value edited or cut (an unknown method, quantiles out
+    of order, which would label the columns wrongly) gave an internal error or a wrong forecast, not this message."""
+    quantiles, window, bases = found["quantiles"], found.get("window"), found["bases"]
+    if found["method"] not in ("split", "rolling"):
+        return f"method {found['method']!r} is not split or rolling"
+    if not (isinstance(quantiles, list) and quantiles and all(_number(q) and 0 < q < 1 for q in quantiles)
+            and all(a < b for a, b in zip(quantiles, quantiles[1:]))):
+        return f"quantiles {quantiles!r} are not levels between 0 and 1 in increasing order"
+    for key in ("window", "windows"):
+        if not (_number(found.get(key)) and float(found[key]).is_integer() and found[key] >= (key == "window")):
+            return f"{key} {found.get(key)!r} is not a count of windows"
+    for key in ("gamma", "floor"):
+        if found.get(key) is not None and not (_number(found[key]) and 0 <= found[key] < 1):
+            return f"{key} {found[key]!r} is not a rate between 0 and 1"
+    if not (isinstance(bases, dict) and "model" in bases and set(bases.values()) <= {"point", "quantiles"}):
+        return f"bases {bases!r} do not name the model's base (point or quantiles)"
+    return None
+
+
+def _number(value) -> bool:
+    """A finite number as JSON gives it (not a boolean, which Python counts as one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def quantile_column(target: str, q: float) -> str:

@@ -584,22 +584,27 @@ def json_file(path: Path, required: tuple[str, ...] = ()) -> dict:
 def check_prep(path: Path, prep: dict) -> None:
     """Refuse a preprocessing.json whose values are wrong, not only unreadable: every forecast is unscaled with it,
     and a key deleted or a scale of 0 or text gave an internal error or NaN forecasts instead of this message."""
-    columns = prep.get("columns")
-    if not _names(prep["targets"]):
-        raise damaged(path, "targets is not a list of column names")
-    if not (_names(columns) and len(columns) >= len(prep["targets"])):
-        raise damaged(path, "columns missing or not a list of column names")
-    series = prep["series"] if "series" in prep else {None: prep}  # a panel: one fitted scaler per series
-    if not isinstance(series, dict):
-        raise damaged(path, "series is not an object")
-    problem = _season_problem(prep) if None not in series else None  # a panel's own, beside each series'
-    for key, one in series.items():
-        if problem:
-            break
-        problem = _scaler_problem(one, len(columns)) if isinstance(one, dict) else "not an object"
-        problem = problem and (problem if key is None else f"series {key!r}: {problem}")
+    problem = _prep_problem(prep)
     if problem:
         raise damaged(path, problem)
+
+
+def _prep_problem(prep: dict) -> str | None:
+    """What is wrong with a run's fitted preprocessing (None: nothing), one series' or each of a panel's."""
+    columns = prep.get("columns")
+    if not _names(prep["targets"]):
+        return "targets is not a list of column names"
+    if not (_names(columns) and len(columns) >= len(prep["targets"])):
+        return "columns missing or not a list of column names"
+    if "series" not in prep:
+        return _scaler_problem(prep, len(columns))
+    if not isinstance(prep["series"], dict):
+        return "series is not an object"
+    for key, one in prep["series"].items():  # a panel: one fitted scaler per series, and its own season length
+        problem = _scaler_problem(one, len(columns)) if isinstance(one, dict) else "not an object"
+        if problem:
+            return f"series {key!r}: {problem}"
+    return _season_problem(prep)
 
 
 def _names(value) -> bool:
@@ -607,9 +612,9 @@ def _names(value) -> bool:
 
 
 def _season_problem(prep: dict) -> str | None:
-    season = prep.get("season_length")
     if "season_length" not in prep:
         return "season_length missing"
+    season = prep["season_length"]
     if isinstance(season, bool) or not isinstance(season, int) or season < 1:
         return f"season_length {_short(season)} is not a whole number of steps"
     return None
@@ -621,14 +626,14 @@ def _scaler_problem(prep: dict, n: int) -> str | None:
 
     problem = _season_problem(prep)
     for key, least in (("center", -math.inf), ("scale", 0.0)):
-        values = prep.get(key)
         if problem or key not in prep:
             return problem or f"{key} missing"
+        values = prep[key]
         if not (isinstance(values, list) and len(values) == n and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and least < v < math.inf for v in values)):
-            kind = "positive finite numbers" if key == "scale" else "finite numbers"
-            return f"{key} {_short(values)} is not {n} {kind}, one per column"
-    return problem
+            kind = "positive finite number" if key == "scale" else "finite number"
+            return f"{key} {_short(values)}: not one {kind} for each of the {n} column(s)"
+    return None
 
 
 def _short(value) -> str:

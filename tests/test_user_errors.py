@@ -1,11 +1,19 @@
 """Twenty-odd mistakes a user can make: each is one clear message on stderr and exit status 2."""
 
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from rnnforecast import intervals, runs
 from rnnforecast.cli import app
+from rnnforecast.errors import UserError
 from tests.conftest import DATA, tiny_config
 
 runner = CliRunner()
@@ -94,3 +102,76 @@ def test_resume_of_an_unknown_run(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = runner.invoke(app, ["--debug", "predict", str(tmp_path / "nope")])
     assert result.exit_code != 0 and result.exception is not None
+
+
+# ------------------------------------------------------------------------ a trained run, damaged or read-only
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run with a final model and a mix of AutoETS and AutoTheta (400 days: a short series)."""
+    pytest.importorskip("statsforecast")
+    root = tmp_path_factory.mktemp("trained")
+    data = root / "temps.csv"
+    frame = pd.read_csv(TEMPS)
+    frame.iloc[-400:].to_csv(data, index=False)
+    config = root / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(data, run={"dir": str(root / "runs")}, training={"refit": True})))
+    result = runner.invoke(app, ["train", str(config)])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def run(trained, tmp_path):
+    return Path(shutil.copytree(trained, tmp_path / "run"))
+
+
+def _edit(path, change):
+    found = json.loads(path.read_text())
+    change(found)
+    path.write_text(json.dumps(found))
+
+
+def _drop_model_scores(run):
+    with np.load(run / "calibration-scores.npz") as saved:
+        kept = {name: saved[name] for name in saved.files if name != "model"}
+    np.savez(run / "calibration-scores.npz", **kept)
+
+
+WRONG_CONTENT = {  # valid JSON, wrong values: each was an internal error, or NaN forecasts with exit status 0
+    "center deleted": ("preprocessing.json", lambda p: p.pop("center"), "center missing"),
+    "season_length deleted": ("preprocessing.json", lambda p: p.pop("season_length"), "season_length missing"),
+    "season_length text": ("preprocessing.json", lambda p: p.update(season_length="x"), "season_length 'x'"),
+    "scale text": ("preprocessing.json", lambda p: p.update(scale="abc"), "scale 'abc'"),
+    "scale zero": ("preprocessing.json", lambda p: p.update(scale=[0.0]), "scale [0.0]"),
+    "scale infinite": ("preprocessing.json", lambda p: p.update(scale=[float("inf")]), "scale [inf]"),
+    "bases deleted": ("calibration.json", lambda c: c.pop("bases"), "bases missing"),
+    "window negative": ("calibration.json", lambda c: c.update(window=-3), "window -3"),
+    "window text": ("calibration.json", lambda c: c.update(window="x"), "window 'x'"),
+    "gamma text": ("calibration.json", lambda c: c.update(gamma="x"), "gamma 'x'"),
+    "unknown method": ("calibration.json", lambda c: c.update(method="bogus"), "method 'bogus'"),
+    "quantiles unsorted": ("calibration.json", lambda c: c.update(quantiles=[0.9, 0.5, 0.1]), "increasing order"),
+    "quantile over 1": ("calibration.json", lambda c: c.update(quantiles=[0.1, 0.5, 1.5]), "between 0 and 1"),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_CONTENT))
+def test_a_run_file_with_wrong_values_is_refused_as_damaged(run, name):
+    file_name, change, fact = WRONG_CONTENT[name]
+    _edit(run / file_name, change)
+    with pytest.raises(UserError, match=rf"{file_name} is damaged \(.*{re.escape(fact)}"):
+        intervals.load(runs.load(run))
+
+
+def test_calibration_scores_without_the_models_are_refused(run):
+    _drop_model_scores(run)
+    with pytest.raises(UserError, match=r"calibration-scores.npz is damaged \(no scores of model"):
+        intervals.load(runs.load(run))
+
+
+def test_a_zero_scale_is_refused_by_predict_not_forecast_as_nan(run):
+    _edit(run / "preprocessing.json", lambda p: p.update(scale=[0.0]))
+    result = runner.invoke(app, ["predict", str(run)])
+    assert result.exit_code == 2 and "preprocessing.json is damaged" in result.stderr, result.output
+    assert result.stdout == "" and "Traceback" not in result.output
