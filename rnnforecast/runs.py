@@ -544,8 +544,8 @@ def _load(path: Path) -> Run:
         raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
     metadata = json_file(path / "metadata.json", ("model_sha256",))
     if not metadata.get("final_model_sha256") and ((path / FINAL_MODEL_FILE).is_file() or "final_windows" in metadata):
-        raise damaged(path / "metadata.json", "final_model_sha256 missing, though the run has a final model "
-                      "(final.keras, which predict forecasts with)")
+        raise damaged(path / "metadata.json", "final_model_sha256 missing: the run was trained with a final model, "
+                      "final.keras, which predict forecasts with")
     config_file = path / "config.yaml"
     expected = metadata.get("config_sha256")
     if expected is not None and sha256(config_file) != expected:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from rnnforecast import intervals, runs
 from rnnforecast.cli import app
 from rnnforecast.errors import UserError
+from rnnforecast.forecasting import combination
 from tests.conftest import DATA, tiny_config
 
 runner = CliRunner()
@@ -175,3 +176,22 @@ def test_a_zero_scale_is_refused_by_predict_not_forecast_as_nan(run):
     result = runner.invoke(app, ["predict", str(run)])
     assert result.exit_code == 2 and "preprocessing.json is damaged" in result.stderr, result.output
     assert result.stdout == "" and "Traceback" not in result.output
+
+
+def test_train_records_the_mix_and_a_deleted_combination_is_refused(run):
+    recorded = json.loads((run / "metadata.json").read_text())["combination"]
+    assert recorded == json.loads((run / "combination.json").read_text())["chosen"] == "ets+theta"
+    (run / "combination.json").unlink()
+    with pytest.raises(UserError, match=r"combination.json is damaged \(missing.*'ets\+theta'"):
+        combination.weights(runs.load(run))
+    _edit(run / "metadata.json", lambda m: m.pop("combination"))  # a run of an older version: no record, no file
+    assert combination.weights(runs.load(run)) is None
+
+
+def test_a_final_model_without_its_checksum_is_refused(run):
+    _edit(run / "metadata.json", lambda m: m.pop("final_model_sha256"))
+    result = runner.invoke(app, ["predict", str(run)])
+    assert result.exit_code == 2 and "metadata.json is damaged (final_model_sha256 missing" in result.stderr
+    (run / "final.keras").unlink()  # "final_windows" still says that a final model was trained
+    with pytest.raises(UserError, match="final_model_sha256 missing"):
+        runs.load(run)

@@ -57,7 +57,20 @@ def finish_new_run(path) -> list[str]:
         validation = validation_forecasts(prepared, model)
         result = calibrated(run, model, validation=validation)
         chosen = combination.choose_new_run(run, model, prepared, validation)
+    _record_combination(run)
     return [note for note in [intervals.too_few_windows(result)] if note] + chosen
+
+
+def _record_combination(run: Run) -> None:
+    """metadata.json records the mix just chosen, so that a combination.json deleted later is refused as damage
+    rather than forecast as the network alone without a word (runs of older versions, backtests and tune's
+    refits record none: for them a missing combination.json is the network alone, as before)."""
+    from rnnforecast import runs
+    from rnnforecast.forecasting import combination
+
+    found = combination.load(run)
+    run.metadata["combination"] = found["chosen"] if found else "none"
+    runs.write_json(run.path / "metadata.json", run.metadata)
 
 
 def recalibrate(run: Run, quantiles: list[float], settings=None, asked: dict | None = None) -> dict:

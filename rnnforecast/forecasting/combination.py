@@ -41,13 +41,22 @@ MAX_SERIES = 5000  # a fit of each classical model per series at predict: 0.1 to
 
 
 def load(run: Run) -> dict | None:
-    """The run's saved choice, or None (a run without one, or one of an older version)."""
+    """The run's saved choice, or None (a run without one, or one of an older version).
+
+    `train` records the mix in metadata.json too: a file deleted or edited since is refused by name, not
+    read as the network alone (a run that records none, from an older version or a backtest, may lack it).
+    """
     path = Path(run.path) / FILE
+    recorded = run.metadata.get("combination")
     if not path.is_file():
+        if recorded not in (None, "none"):
+            raise runs.damaged(path, f"missing, though metadata.json records that the forecast mixes {recorded!r}")
         return None
     found = runs.json_file(path, ("chosen",))
     if found["chosen"] != "none" and found["chosen"] not in WEIGHTS:
         raise runs.damaged(path, f"unknown mix {found['chosen']!r}")
+    if recorded is not None and found["chosen"] != recorded:
+        raise runs.damaged(path, f"it holds the mix {found['chosen']!r}, metadata.json records {recorded!r}")
     return found
 
 
@@ -113,14 +122,14 @@ def forecasts_short_series(run: Run) -> bool:
 
 
 def short_series_note(keys: list, input_length: int) -> str:
-    examples = ", ".join(map(str, keys[:5])) + (" ..." if len(keys) > 5 else "")
+    examples = data.id_examples(keys)
     return (f"{len(keys)} series hold fewer rows than one input window ({input_length} steps): each is forecast by the "
             f"mean of AutoETS and AutoTheta fitted on its own rows, with their prediction intervals "
             f"(benchmarks/DEFAULTS.md round 26): {examples}")
 
 
 def no_interval_note(keys: list) -> str:
-    examples = ", ".join(map(str, keys[:5])) + (" ..." if len(keys) > 5 else "")
+    examples = data.id_examples(keys)
     holds, their = ("holds", "its") if len(keys) == 1 else ("hold", "their")
     return (f"{len(keys)} of them {holds} a single value, which gives no spread to draw an interval from: {their} "
             f"quantile columns are left empty rather than an interval of zero width: {examples}")
