@@ -447,9 +447,14 @@ def _popcount(words: np.ndarray) -> np.ndarray:
 
 
 def save(run_path, calibration: dict) -> None:
-    """calibration.json (how, which quantiles) and the validation scores beside it."""
-    runs.write_json(run_path / CALIBRATION_FILE, {k: v for k, v in calibration.items() if k != "scores"})
+    """calibration.json (how, which quantiles) and the validation scores beside it.
+
+    The old calibration.json goes first and the new one is written last, so a write cut short (a full disk)
+    leaves no calibration, computed again on first use, never a new file beside the old scores.
+    """
+    (run_path / CALIBRATION_FILE).unlink(missing_ok=True)
     runs.atomic_write(run_path / SCORES_FILE, lambda path: np.savez(path, **calibration["scores"]))
+    runs.write_json(run_path / CALIBRATION_FILE, {k: v for k, v in calibration.items() if k != "scores"})
 
 
 def load(run) -> dict | None:

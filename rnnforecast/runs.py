@@ -655,6 +655,13 @@ def npz_arrays(path: Path) -> dict:
         raise damaged(path, f"not a NumPy archive ({type(exc).__name__})") from None
 
 
+def unwritable(exc: OSError) -> bool:
+    """Whether a write failed because the folder may not be written (permissions, a read-only file system)."""
+    import errno
+
+    return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 def damaged(path: Path, what: str) -> UserError:
     return UserError(
         f"{path} is damaged ({what}): the run folder cannot be trusted. Copy the run again from where it was "

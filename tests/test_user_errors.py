@@ -1,5 +1,6 @@
 """Twenty-odd mistakes a user can make: each is one clear message on stderr and exit status 2."""
 
+import errno
 import json
 import re
 import shutil
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from rnnforecast import intervals, runs
 from rnnforecast.cli import app
 from rnnforecast.errors import UserError
-from rnnforecast.forecasting import combination
+from rnnforecast.forecasting import calibration, combination
 from tests.conftest import DATA, tiny_config
 
 runner = CliRunner()
@@ -195,3 +196,20 @@ def test_a_final_model_without_its_checksum_is_refused(run):
     (run / "final.keras").unlink()  # "final_windows" still says that a final model was trained
     with pytest.raises(UserError, match="final_model_sha256 missing"):
         runs.load(run)
+
+
+def test_a_read_only_run_is_calibrated_in_memory(run, monkeypatch):
+    """A run without calibration.json (a backtest's, an older version's) in a folder that cannot be written."""
+    (run / "calibration.json").unlink()
+    (run / "calibration-scores.npz").unlink()
+
+    def read_only(target, write):
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(runs, "atomic_write", read_only)
+    result = runner.invoke(app, ["predict", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "Temp_q0.9" in result.stdout.splitlines()[0] and len(result.stdout.splitlines()) == 8  # 7 steps
+    assert not (run / "calibration.json").exists()
+    with pytest.raises(OSError, match="Read-only"):  # `calibrate` is asked to save: it says it cannot
+        calibration.recalibrate(runs.load(run), [0.1, 0.5, 0.9])

@@ -32,8 +32,24 @@ def calibrated(
         validation.forecasts, validation.actual, wanted, validation.model_quantiles, validation.spread,
         settings.method, settings.window, settings.gamma, settings.floor,
     )
-    intervals.save(run.path, result)
+    _keep(run, result, refresh)
     return result
+
+
+def _keep(run: Run, result: dict, refresh: bool) -> None:
+    """Save a calibration computed on first use, so that later commands read it.
+
+    Reading a run must not need to write to it: in a folder that cannot be written (read-only, another
+    user's) the calibration is used in memory and computed again next time. `calibrate` (refresh) is
+    asked to save it, and says so when it cannot.
+    """
+    from rnnforecast import runs
+
+    try:
+        intervals.save(run.path, result)
+    except OSError as exc:
+        if refresh or not runs.unwritable(exc):
+            raise
 
 
 def finish_new_run(path) -> list[str]:
@@ -118,7 +134,7 @@ def calibrated_panel(run: Run, model=None, quantiles: list[float] | None = None,
     if result is None:
         raise UserError(f"{run.path.name} has no validation window in any series to calibrate intervals on. "
                         "Give the series more history, or set data.split so that validation holds a window.")
-    intervals.save(run.path, result)
+    _keep(run, result, refresh)
     return result
 
 
