@@ -169,31 +169,50 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
 
 @contextlib.contextmanager
 def _locked(folder: Path, path: Path, remove_on_refusal: bool) -> Iterator[None]:
-    """An exclusive lock on a run folder being written (released when the process ends, even killed)."""
-    import fcntl
-    import os
+    """An exclusive lock on a run folder being written (released when the process ends, even killed).
 
-    handle = open(folder / LOCK_FILE, "a+")
+    `remove_on_refusal`: the folder is a new run's, removed when the lock cannot be taken or written (a full
+    disk before anything was trained leaves no folder that predict calls unfinished and --resume does not know).
+    """
+    try:
+        handle = _lock(folder, path)
+    except (UserError, OSError):
+        if remove_on_refusal:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def _lock(folder: Path, path: Path):
+    """The open lock file of `folder`, locked and holding this process's id; refused while another process holds it."""
+    import fcntl
+
+    lock = folder / LOCK_FILE
+    handle = open(lock, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
-        if remove_on_refusal:
-            shutil.rmtree(folder, ignore_errors=True)
         raise UserError(
             f"run {path} is being trained by {owner} right now; wait for it to finish (or stop it) before "
             "resuming it. Two processes writing one run would corrupt it."
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"process {os.getpid()}\n")
-    handle.flush()
     try:
-        yield
-    finally:
-        handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}\n")
+        handle.flush()
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # closing flushes the unwritten bytes again
+            handle.close()
+        exc.filename = exc.filename or str(lock)  # a full disk: name where, as every other write does
+        raise
+    return handle
 
 
 def resumable(path: Path | str) -> tuple[Path, Path]:
@@ -208,7 +227,7 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
             "--resume takes an interrupted run's folder, as `train` printed it. Start a new run with `rnnforecast train`."
         )
     if not (tmp / "config.yaml").is_file():
-        waiting = sorted(final_name(p).name for p in path.parent.glob(".*.partial"))
+        waiting = sorted(final_name(p).name for p in path.parent.glob(".*.partial") if (p / "config.yaml").is_file())
         listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
         raise UserError(f"there is no interrupted run named {path}.{listed} Start a new run with `rnnforecast train`.")
     return path, tmp
@@ -528,6 +547,12 @@ def _load(path: Path) -> Run:
             "data file goes after --data."
         )
     path = final_name(path)
+    if not path.is_dir() and _never_started(partial_path(path)):
+        raise UserError(
+            f"run {path} was never trained: {partial_path(path)} holds nothing yet, so training is starting this "
+            "moment or stopped before it began (a full disk, a kill), and there is nothing to resume. Wait for `train` "
+            f"to print \"Run saved to: {path}\", or delete {partial_path(path)} and run `rnnforecast train` again."
+        )
     if not path.is_dir() and partial_path(path).is_dir():
         raise UserError(
             f"run {path} is not finished: its training is still going, or it was stopped (its files wait in "
@@ -563,6 +588,11 @@ def _load(path: Path) -> Run:
     if "epoch" not in history.columns:
         raise damaged(path / "history.csv", "no epoch column")
     return Run(path, config, prep, metadata, history)
+
+
+def _never_started(partial: Path) -> bool:
+    """Whether a run's hidden folder holds nothing but its lock: claimed, then stopped (or starting right now)."""
+    return partial.is_dir() and all(found.name == LOCK_FILE for found in partial.iterdir())
 
 
 def json_file(path: Path, required: tuple[str, ...] = ()) -> dict:

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -141,3 +142,53 @@ def test_a_damaged_checkpoint_record_is_refused_in_words(tmp_path, text, fact):
     (tmp_path / "best.npz").write_bytes(b"PK\x03\x04 torn")
     with pytest.raises(UserError, match="best.npz is damaged"):
         runs.npz_arrays(tmp_path / "best.npz")
+
+
+def _disk_full_on_flush(monkeypatch):
+    """The lock file, a new run's first write, fails to flush, as on a disk with no byte left."""
+    import builtins
+    import errno
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_open(file, *args, **kwargs):
+        handle = builtins.open(file, *args, **kwargs)
+        return Full(handle) if Path(file).name == runs.LOCK_FILE else handle
+
+    monkeypatch.setattr(runs, "open", full_open, raising=False)
+
+
+def test_a_full_disk_at_the_start_of_train_leaves_no_folder(tmp_path, monkeypatch):
+    """The claimed folder held only its lock: predict called it unfinished, --resume said there was no such run."""
+    from typer.testing import CliRunner
+
+    from rnnforecast.cli import app
+
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(json.dumps(tiny_config(DATA / "daily-min-temperatures.csv",
+                                                  run={"dir": str(tmp_path / "runs"), "name": "r"})))
+    _disk_full_on_flush(monkeypatch)
+    result = CliRunner().invoke(app, ["train", str(config_path)])
+    assert result.exit_code == 2 and "no space left on the device while writing" in result.stderr, result.output
+    assert "/lock" in result.stderr and list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_run_claimed_but_never_trained_is_not_offered_for_resume(tmp_path):
+    """What a killed process leaves (or a full disk under an older version): the lock alone. Both commands agree."""
+    path = tmp_path / "runs" / "r-1"
+    runs.partial_path(path).mkdir(parents=True)
+    (runs.partial_path(path) / runs.LOCK_FILE).write_text("process 1\n")
+    with pytest.raises(UserError, match="was never trained.*nothing to resume") as refused:
+        runs.load(path)
+    assert "--resume" not in str(refused.value)
+    with pytest.raises(UserError, match="no interrupted run named") as refused:
+        runs.resumable(path)
+    assert "Interrupted runs in" not in str(refused.value)  # not listed as one either
