@@ -233,15 +233,16 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
     return path, tmp
 
 
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(target: Path, write: Callable[[Path], None], example: str = "forecast.csv") -> None:
     """Write through a temporary file and rename, so a reader never sees half a file.
 
     A symbolic link is written through (its target replaced, the link kept), and a target
-    that is not a regular file (/dev/stdout, a named pipe) is written to directly.
+    that is not a regular file (/dev/stdout, a named pipe) is written to directly. `example`:
+    the file name a message suggests inside a folder given as the target.
     """
     target = Path(target)
     if target.is_dir():
-        raise UserError(f"{target} is a folder; give a file name to write (for example {target / 'forecast.csv'}).")
+        raise UserError(f"{target} is a folder; give a file name to write (for example {target / example}).")
     if target.exists() and not target.is_file():
         _write_to_stream(target, write)  # a device or a pipe (/dev/stdout into `| head`): nothing to replace
         return
@@ -297,7 +298,7 @@ def write_output(target: Path, write: Callable[[Path], None], option: str = "--o
                  replaceable: Callable[[Path], bool] | None = None, what: str = "forecast") -> None:
     """A file the user named, written atomically once `check_output` allows it."""
     check_output(target, option, inputs, replaceable, what)
-    atomic_write(Path(target), write)
+    atomic_write(Path(target), write, "forecast.png" if what == "plot" else "forecast.csv")
 
 
 def check_output(target: Path, option: str = "--output", inputs=(),
@@ -562,6 +563,12 @@ def _load(path: Path) -> Run:
     if not path.is_dir():
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")
     missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing and (path / "tune.yaml").is_file():
+        refits = sorted(path.glob("refit-*"))
+        refit = f"; the run refit on it is {refits[-1]}, which predict reads" if refits else (
+            " (`rnnforecast tune --refit` trains it)")
+        raise UserError(f"{path} is a search's folder (`rnnforecast tune`), not a run: its best config is "
+                        f"{path / 'best.yaml'}, to train with `rnnforecast train`{refit}.")
     if missing:
         inside = sorted((p for p in path.iterdir() if (p / "metadata.json").is_file()), key=lambda p: p.stat().st_mtime)
         hint = (f"{path} holds {len(inside)} run(s), the newest {inside[-1]}: pass one of them"

@@ -505,6 +505,12 @@ def test_a_forecast_named_as_another_format_is_refused(run, name):
     _refused(_invoke(run.parent, ["predict", run, "--output", run.parent / name]), "and the forecast is a table")
 
 
+def test_a_folder_as_the_plots_output_suggests_an_image_name(run, tmp_path):
+    (tmp_path / "charts").mkdir()
+    _refused(_invoke(tmp_path, ["plot", run, "--output", tmp_path / "charts"]), "is a folder",
+             str(tmp_path / "charts" / "forecast.png"))
+
+
 def test_plot_never_replaces_a_backtests_own_chart(run):
     (run / "error_by_step.png").write_bytes(b"\x89PNG matplotlib")  # as a backtest's folder holds it
     _refused(_invoke(run.parent, ["plot", run, "--output", run / "error_by_step.png"]),

@@ -183,7 +183,8 @@ def test_a_config_or_data_file_where_a_run_folder_goes_and_back_says_which_is_wh
     result = runner.invoke(app, ["evaluate", str(tmp_path / "d.csv")])
     assert result.exit_code == 2 and "a data file goes after --data" in result.stderr
     result = runner.invoke(app, ["backtest", str(trained)])
-    assert result.exit_code == 2 and f"give its config: {trained / 'config.yaml'}" in result.stderr
+    assert result.exit_code == 2 and "is a run folder" in result.stderr
+    assert f"its saved config, {trained / 'config.yaml'}" in " ".join(result.stderr.split())
 
 
 def test_newer_data_without_the_trained_column_asks_for_the_file_to_be_fixed_not_the_config(trained, data_dir, tmp_path):

@@ -98,6 +98,10 @@ def test_tiny_search_end_to_end_writes_every_output(tmp_path):
     wrong = runner.invoke(app, ["tune", "--resume", str(refit)])
     assert wrong.exit_code == 2 and "is a training run's folder, not a search's" in wrong.stderr
     assert "rnnforecast train --resume" in wrong.stderr
+    # predict on the search's folder names what to use instead
+    searched = runner.invoke(app, ["predict", str(folder)])
+    assert searched.exit_code == 2 and "is a search's folder" in searched.stderr
+    assert f"the run refit on it is {refit}" in " ".join(searched.stderr.split())
 
 
 def test_the_objective_is_scored_on_the_validation_windows_not_the_test(tmp_path):
@@ -239,6 +243,24 @@ def test_a_bad_search_space_is_refused_before_any_trial(tmp_path, space, words):
     for word in words:
         assert word in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_full_disk_as_a_search_starts_leaves_no_folder(tmp_path, monkeypatch):
+    import errno
+
+    real = Path.write_text
+
+    def full_at_the_search_config(self, *args, **kwargs):  # the folder is claimed; its first file does not fit
+        if self.name == "tune.yaml":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    config_path = write(tmp_path, search_config(tmp_path))
+    monkeypatch.setattr(Path, "write_text", full_at_the_search_config)
+    result = runner.invoke(app, ["tune", str(config_path)])
+    monkeypatch.undo()
+    assert result.exit_code == 2 and "no space left" in result.stderr
+    assert list((tmp_path / "runs").iterdir()) == []
 
 
 def test_a_config_without_a_tune_section_is_a_user_error(tmp_path):

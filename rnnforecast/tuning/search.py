@@ -47,7 +47,11 @@ def tune(
     if resume is None:
         final = runs.new_run_path(Path(config.run.dir), name, claim=True)  # two workers may start in one second
         tmp = runs.partial_path(final)
-        (tmp / TUNE_FILE).write_text(config_module.dump(config))
+        try:
+            (tmp / TUNE_FILE).write_text(config_module.dump(config))
+        except OSError:  # a full disk: nothing half-made is left behind to resume
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     embedded = storage is None
     storage = storage or str(tmp / STUDY_FILE)
     study_name = study_name or final.name
