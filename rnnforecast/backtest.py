@@ -438,15 +438,13 @@ def _mean_over_series(per_step: list[list]) -> list:
 
 def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: np.ndarray, folds: Folds, L: int) -> dict:
     """One panel series' folds: the model's calibrated intervals (split conformal, pooled), scored in scaled units."""
-    prep, n = view.prep, folds.actual.shape[-1]
+    n = folds.actual.shape[-1]
     rows = view.values[starts[:, None] + np.arange(L)][:, :, :n]
     spread = np.maximum(rows.std(axis=1, keepdims=True), 0.01)  # as the calibration's scores were scaled
     base = calibration["bases"]["model"]
     bands = intervals.apply(forecast, intervals.offsets_at(calibration, "model", folds.origins, folds.actual.shape[1]),
                             base, spread)
-    floor = [None if f is None else (f - c) / u for f, c, u in zip(prep.get("floor") or [None] * n, prep["center"],
-                                                                    prep["scale"])]
-    return intervals.band_scores(folds.actual, bands, calibration["quantiles"], floor)
+    return intervals.band_scores(folds.actual, bands, calibration["quantiles"], data.scaled_floors(view.prep, n))
 
 
 def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | None:

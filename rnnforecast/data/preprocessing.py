@@ -124,6 +124,12 @@ def lowest(floor: list | None, n: int) -> np.ndarray:
     return np.array([-np.inf if f is None else f for f in (floor or [None] * n)[:n]], dtype="float64")
 
 
+def scaled_floors(prep: dict, n: int) -> list[float | None]:
+    """The first n targets' floors (prep["floor"]) in scaled units, for bands scored in scaled units (a panel's)."""
+    floors = (prep.get("floor") or [None] * n)[:n]
+    return [None if f is None else (f - c) / u for f, c, u in zip(floors, prep["center"], prep["scale"])]
+
+
 def floored(values: np.ndarray, prep: dict) -> np.ndarray:
     """Forecasts in the data's units kept at or above each target's floor (prep["floor"]); last axis the targets."""
     if not any(f is not None for f in prep.get("floor") or []):

@@ -109,9 +109,9 @@ def _scaled_interval_scores(result, calibration: dict, prep: dict) -> dict:
     model = result.for_intervals()["model"]
     own = model.ndim > result.actual.ndim  # a quantile model's own quantiles, the last axis
     model = (model - center[:, None]) / unit[:, None] if own else (model - center) / unit
-    floor = [None if f is None else (f - c) / u for f, c, u in zip(prep.get("floor") or [None] * n, center, unit)]
     return intervals.interval_scores((result.actual - center) / unit, {"model": model}, calibration,
-                                     result.spread / unit, floor=floor, observed=result.observed)["model"]
+                                     result.spread / unit, floor=data.scaled_floors(prep, n),
+                                     observed=result.observed)["model"]
 
 
 def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
