@@ -38,11 +38,11 @@ FORECASTERS = ("model", "naive", "seasonal_naive")  # with calibrated intervals;
 
 @dataclass
 class Folds:
-    """Every scored origin, the training that produced its forecast, and each forecaster's output (scaled units)."""
+    """Every scored origin, the training that produced its forecast, and each forecaster's output (data units)."""
 
     origins: np.ndarray  # first forecast row of each fold
     trained_on: np.ndarray  # per fold: one past the last row whose target the model was trained or validated on
-    actual: np.ndarray  # (folds, horizon, targets); NaN where the file had no value (a filled gap: not scored)
+    actual: np.ndarray  # (folds, horizon, targets): the file's values; NaN where it had none (a filled gap: not scored)
     forecasts: dict[str, np.ndarray]
 
 
@@ -104,7 +104,8 @@ def backtest(
             predicted.append(forecasting.point_of(config.model.output.quantiles, output)[0])
             trained_on.append(np.full(len(group), fold_data.bounds.val_end))
             bands.append(_fold_bands(config, prepared, valid, fold_data.bounds, group, model, scored))
-    folds = _with_baselines(prepared, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H, n_targets,
+    truth = data.target_values(prepared.series, n_targets)
+    folds = _with_baselines(prepared, truth, starts, np.concatenate(predicted), np.concatenate(trained_on), L, H,
                             with_classical)
     mix = _single_mix(config, prepared, groups, bands) if with_classical else None
     if mix is not None:  # what `predict` forecasts: the network mixed with the classical models, fold by fold
@@ -119,7 +120,7 @@ def backtest(
     report = score(folds, prepared, config)
     first = int(starts[0]) + L
     for note in forecasting.filled_targets_note(prepared.series, first, int(starts[-1]) + L + H, config.data.missing,
-                                                "the folds"):
+                                                "the folds") + _unscored_tail(prepared, int(starts[-1]) + L + H, stride):
         print(f"note: {note}", file=sys.stderr)
     if mix is not None:
         report["combination"] = {key: value for key, value in mix.items() if key != "per_fold"}
@@ -132,6 +133,17 @@ def backtest(
     summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
                "model_scored": report["model_scored"]}
     return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step)
+
+
+def _unscored_tail(prepared: training.TrainingData, last: int, stride: int) -> list[str]:
+    """A note when the last rows of the test part fall after the last fold (no origin left with a whole horizon)."""
+    end = prepared.bounds.test_end
+    if end <= last:
+        return []
+    first, final = (str(prepared.series.index[row]).removesuffix(" 00:00:00") for row in (last, end - 1))
+    return [f"the last {end - last} row(s) of the test part ({first} to {final}) are not scored: an "
+            f"origin {stride} step(s) after the last fold would need rows past them for its whole horizon. "
+            "--stride 1 scores a window ending on every row."]
 
 
 def deployed(model, fitted, fold_data: training.TrainingData, config: Config, verbose: int | None):
@@ -217,7 +229,7 @@ def _fold_bands(config: Config, prepared: training.TrainingData, valid, bounds: 
 
 def _interval_report(config: Config, prepared: training.TrainingData, folds: Folds, groups: list[dict]) -> dict:
     """Pinball loss, coverage and mean width of every forecaster's calibrated intervals over the folds."""
-    actual = data.unscale(folds.actual, prepared.prep)
+    actual = folds.actual
     first = groups[0]
     found = {}
     for name in FORECASTERS:
@@ -237,8 +249,7 @@ def _test_views(prepared: training.TrainingData, config: Config, trained: list, 
     for key in trained:
         own, offset = prepared.prep["series"][key], prepared.offsets[key]
         rows = slice(offset, offset + own["test_end"])
-        view = replace(prepared, prep=own, values=prepared.values[rows], valid=prepared.valid[rows],
-                       observed=prepared.observed[rows])
+        view = replace(prepared, prep=own, values=prepared.values[rows], valid=prepared.valid[rows])
         starts = data.window_starts(view.valid, L, H, own["val_end"], own["test_end"], stride)
         if len(starts):
             found[key] = (starts, view)
@@ -260,25 +271,22 @@ def _rolled_forward(prepared: training.TrainingData, valid: np.ndarray, config: 
     return replace(prepared, bounds=bounds, starts=starts)
 
 
-def _with_baselines(prepared, starts, model_scaled, trained_on, L, H, n_targets, with_classical=False,
+def _with_baselines(prepared, truth: np.ndarray, starts, model_scaled, trained_on, L, H, with_classical=False,
                     fitted: dict | None = None) -> Folds:
-    """The baselines' forecasts (classical ones too, fitted where the model was) and the actual values, same origins.
+    """The baselines' forecasts (classical ones too, fitted where the model was) and the actual values, same origins,
+    all in the data's units: the file's own values (`truth`, data.target_values), not their float32 round trip.
 
     `fitted`: AutoETS's and AutoTheta's forecasts (data units), when `with_classical` and already made.
     """
-    targets = prepared.values[:, :n_targets]
+    n_targets = truth.shape[-1]
+    targets = data.exact_targets(prepared.values, truth, prepared.prep)
     origins = starts + L
-    season = int(prepared.prep["season_length"])
-    baselines = forecasting.baseline_forecasts(targets, origins, H, season)
+    baselines = forecasting.baseline_forecasts(targets, origins, H, int(prepared.prep["season_length"]))
     if with_classical:
-        prep = prepared.prep
-        found = fitted or forecasting.classical.forecasts_many(
+        baselines |= fitted or forecasting.classical.forecasts_many(
             [_classical_job(prepared, origins, n_targets, H, trained_on)])[0]
-        center, unit = np.asarray(prep["center"][:n_targets]), np.asarray(prep["scale"][:n_targets])
-        baselines |= {name: (value - center) / unit for name, value in found.items()}
     rows = origins[:, None] + np.arange(H)
-    actual = np.where(prepared.observed[rows], targets[rows], np.nan)  # a filled gap's value is not scored
-    return Folds(origins, trained_on, actual, {"model": model_scaled, **baselines})
+    return Folds(origins, trained_on, truth[rows], {"model": data.unscale(model_scaled, prepared.prep), **baselines})
 
 
 def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict:
@@ -287,7 +295,6 @@ def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict
     H = config.window.horizon
     origins = folds.origins
     index = prepared.series.index
-    actual = data.unscale(folds.actual, prep)
     report = {
         "data": str(prepared.series.path),
         "targets": prep["targets"],
@@ -295,7 +302,7 @@ def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict
         "horizon": H,
         "season_length": int(prep["season_length"]),
         "period": [str(index[origins[0]]), str(index[origins[-1] + H - 1])],
-        **forecasting.score_forecasts(actual, {k: data.unscale(v, prep) for k, v in folds.forecasts.items()}, prep),
+        **forecasting.score_forecasts(folds.actual, folds.forecasts, prep),
     }
     return report
 
@@ -303,12 +310,11 @@ def score(folds: Folds, prepared: training.TrainingData, config: Config) -> dict
 def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
     """One row per fold: its first forecast step, the last row the model had seen, each forecaster's MAE and RMSE."""
     prep, index = prepared.prep, prepared.series.index
-    actual = data.unscale(folds.actual, prep)
     table = pd.DataFrame({"fold": np.arange(1, len(folds.origins) + 1)})
     table["origin"] = [str(index[row]) for row in folds.origins]
     table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
     for name in folds.forecasts:
-        err = data.floored(data.unscale(folds.forecasts[name], prep), prep) - actual
+        err = data.floored(folds.forecasts[name], prep) - folds.actual
         table[f"{name}_mae"] = _fold_means(np.abs(err))
         table[f"{name}_rmse"] = np.sqrt(_fold_means(err**2))
     return table
@@ -333,10 +339,10 @@ def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFram
         "step": np.tile(np.repeat(np.arange(1, H + 1), n_targets), n_folds),
         "time": np.repeat([str(t) for t in index[rows.ravel()]], n_targets),
         "target": np.tile(prep["targets"], n_folds * H),
-        "actual": data.unscale(folds.actual, prep).ravel(),
+        "actual": folds.actual.ravel(),
     })
     for name in folds.forecasts:
-        table[name] = data.floored(data.unscale(folds.forecasts[name], prep), prep).ravel()
+        table[name] = data.floored(folds.forecasts[name], prep).ravel()
     return table
 
 
@@ -349,7 +355,8 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
     origin and are not scored. The model's intervals are calibrated as `train` calibrates a panel's (the honest
     model's validation errors of every series, pooled) and scored per series in its scaled units.
     """
-    prepared = training.prepare_data(config)
+    panel = data.load_panel(config.data)  # kept: each series' own values are what its folds are scored on
+    prepared = training.prepare_data(config, panel)
     L, H = config.window.input_length, config.window.horizon
     for note in prepared.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -382,8 +389,9 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         own, offset = prepared.prep["series"][key], prepared.offsets[key]
         output = forecasting.predict_scaled(scored, prepared.values, starts + offset, L, H, data.n_known(config.data))
         point, own_quantiles = forecasting.point_of(config.model.output.quantiles, output)
-        folds = _with_baselines(view, starts, point, np.full(len(starts), own["val_end"]), L, H,
-                                len(own["targets"]), with_classical, fits.get(key))
+        truth = data.target_values(panel[key], len(own["targets"]))[: own["test_end"]]
+        folds = _with_baselines(view, truth, starts, point, np.full(len(starts), own["val_end"]), L, H, with_classical,
+                                fits.get(key))
         if mix:  # what `predict` forecasts: the network averaged with them
             weights = forecasting.combination.WEIGHTS[mix["chosen"]]
             members = (folds.forecasts["model"], folds.forecasts["AutoETS"], folds.forecasts["AutoTheta"])
@@ -438,13 +446,15 @@ def _mean_over_series(per_step: list[list]) -> list:
 
 def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: np.ndarray, folds: Folds, L: int) -> dict:
     """One panel series' folds: the model's calibrated intervals (split conformal, pooled), scored in scaled units."""
-    n = folds.actual.shape[-1]
+    n, prep = folds.actual.shape[-1], view.prep
+    center, unit = np.asarray(prep["center"][:n]), np.asarray(prep["scale"][:n])
     rows = view.values[starts[:, None] + np.arange(L)][:, :, :n]
     spread = np.maximum(rows.std(axis=1, keepdims=True), 0.01)  # as the calibration's scores were scaled
     base = calibration["bases"]["model"]
     bands = intervals.apply(forecast, intervals.offsets_at(calibration, "model", folds.origins, folds.actual.shape[1]),
                             base, spread)
-    return intervals.band_scores(folds.actual, bands, calibration["quantiles"], data.scaled_floors(view.prep, n))
+    return intervals.band_scores((folds.actual - center) / unit, bands, calibration["quantiles"],
+                                 data.scaled_floors(prep, n))
 
 
 def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | None:

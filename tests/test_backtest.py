@@ -94,6 +94,10 @@ def test_backtest_command_prints_the_table_and_the_folder(tmp_path, write_config
     folder = Path(result.stdout.strip().splitlines()[-1])
     assert (folder / "backtest.json").is_file()
     assert "seasonal naive" in result.output and "Backtest saved to" in result.output
+    forecasts = pd.read_csv(folder / "forecasts.csv")  # folds 30 steps apart: the test part's last rows said
+    last = pd.Timestamp(forecasts["time"].max())
+    assert "are not scored: an origin 30 step(s) after the last fold" in result.stderr
+    assert str((last + pd.Timedelta(days=1)).date()) in result.stderr
 
 
 def test_backtest_refuses_a_zero_stride(tmp_path, write_config):

@@ -194,6 +194,13 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
         low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
         assert low == pytest.approx(rows["sales_q0.1"].min(), rel=1e-5)
         assert high == pytest.approx(rows["sales_q0.9"].max(), rel=1e-5)
+    # calibrated again at other quantiles: every series, the two short ones too, gets those columns and only those
+    assert runner.invoke(app, ["calibrate", str(run), "--quantiles", "0.05,0.5,0.95"]).exit_code == 0
+    result = runner.invoke(app, ["predict", str(run), "--series", "s003", "--series", "s010"])
+    assert result.exit_code == 0, result.output
+    again = pd.read_csv(io.StringIO(result.stdout))
+    assert list(again.columns) == ["store", "day", "sales", "sales_q0.05", "sales_q0.5", "sales_q0.95"]
+    assert again.notna().all().all() and set(again["store"]) == {"s003", "s010"}
 
 
 def test_a_panel_is_cut_into_its_series_as_a_groupby_would(tmp_path):

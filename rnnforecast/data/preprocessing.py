@@ -174,13 +174,20 @@ def _scaled(series: Series, prep: dict) -> tuple[np.ndarray, np.ndarray]:
     return values.astype("float32"), valid
 
 
-def observed_targets(series: Series, n_targets: int) -> np.ndarray:
-    """(rows, targets) True where the file gave the target: the cells a forecast is scored on.
+def target_values(series: Series, n_targets: int) -> np.ndarray:
+    """(rows, targets) the targets as the file gave them, float64, NaN where it gave none: what forecasts are scored on.
 
-    The other cells are filled (data.missing) so that windows can be read across them, but an
-    error against a filled value is an error against a made-up one.
+    The model reads scaled float32 values, whose round trip turns 9.5 into 9.4999999 and 0 into -4e-8 (a count's zero
+    then fell below a floored interval's 0). The cells the file left empty are filled for the windows (data.missing),
+    but an error against a filled value is an error against a made-up one.
     """
-    return series.frame.iloc[:, :n_targets].notna().to_numpy()
+    return series.frame.iloc[:, :n_targets].to_numpy(dtype="float64")
+
+
+def exact_targets(values: np.ndarray, truth: np.ndarray, prep: dict) -> np.ndarray:
+    """The targets in the data's units: the file's own values (`truth`), and the filled ones where it gave none."""
+    n = truth.shape[-1]
+    return np.where(np.isnan(truth), values[:, :n] * np.asarray(prep["scale"][:n]) + np.asarray(prep["center"][:n]), truth)
 
 
 def unscale(values: np.ndarray, prep: dict) -> np.ndarray:

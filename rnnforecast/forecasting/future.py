@@ -247,14 +247,16 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
     panel = load_panel_of(run, data_path) if panel is None else panel
     short: dict | None = {} if combination.forecasts_short_series(run) else None
     prepared = prepare_panel(run, data_path, only, unseen=True, notes=notes, panel=panel, too_short=short)
-    table = panel_future(run, prepared, model, calibrated_panel(run) if prepared else None)
+    calibration = calibrated_panel(run) if prepared else intervals.load(run)
+    table = panel_future(run, prepared, model, calibration)
     if not short:
         return table
     notes.append(combination.short_series_note(list(short), run.config.window.input_length))
     order = {key: k for k, key in enumerate(only if only is not None else panel)}  # the file's order, or --series's
-    classical = short_future(run, short)
-    bounds = [intervals.quantile_column(target, q) for target in run.prep["targets"]
-              for q in run.config.calibration.quantiles if float(q) != 0.5]
+    # the quantiles the network's series get (`calibrate --quantiles` may have changed them since training)
+    quantiles = [float(q) for q in (calibration or {}).get("quantiles") or run.config.calibration.quantiles]
+    classical = short_future(run, short, quantiles)
+    bounds = [intervals.quantile_column(target, q) for target in run.prep["targets"] for q in quantiles if q != 0.5]
     no_interval = classical.loc[classical[bounds].isna().any(axis=1), run.prep["id_column"]].unique()
     if len(no_interval):
         notes.append(combination.no_interval_note(list(no_interval)))
@@ -262,13 +264,12 @@ def panel_table(run: Run, data_path: Path | None, only: list[str] | None, model,
     return both.sort_values(run.prep["id_column"], key=lambda ids: ids.map(order), kind="stable", ignore_index=True)
 
 
-def short_future(run: Run, short: dict) -> pd.DataFrame:
+def short_future(run: Run, short: dict, quantiles: list[float]) -> pd.DataFrame:
     """The series too short for the network (fewer rows than one input window): each forecast by the mean of AutoETS
-    and AutoTheta fitted on its rows, its quantiles from their prediction intervals (round 26), as panel_future's table."""
+    and AutoTheta fitted on its rows, `quantiles` from their prediction intervals (round 26), as panel_future's table."""
     from rnnforecast.forecasting import classical
 
     targets, H = run.prep["targets"], run.config.window.horizon
-    quantiles = [float(q) for q in run.config.calibration.quantiles]
     values = {key: series.frame[targets].to_numpy(dtype="float64") for key, series in short.items()}
     fits = classical.means_with_quantiles(list(values.values()), H, int(run.prep["season_length"]), quantiles,
                                           combination.SKIP_HINT)

@@ -223,20 +223,20 @@ def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> Test
     run = prepared.run
     L, H = run.config.window.input_length, run.config.window.horizon
     model = model or run.load_model()
-    n_targets = prepared.n_targets
-    scaled_targets = prepared.values[:, :n_targets]
+    truth = data.target_values(prepared.series, prepared.n_targets)
+    targets = data.exact_targets(prepared.values, truth, run.prep)  # data units, the file's values where it has them
     origins = starts + L
     output = predict_scaled(model, prepared.values, starts, L, H, data.n_known(run.config.data))
     point, quantiles = point_of(run.config.model.output.quantiles, output)
-    scaled = {"model": point, **baseline_forecasts(scaled_targets, origins, H, int(run.prep["season_length"]))}
     rows = origins[:, None] + np.arange(H)
     return TestForecasts(
         origins,
-        data.unscale(scaled_targets[rows], run.prep),
-        {name: data.unscale(value, run.prep) for name, value in scaled.items()},
+        targets[rows],
+        {"model": data.unscale(point, run.prep),
+         **baseline_forecasts(targets, origins, H, int(run.prep["season_length"]))},
         None if quantiles is None else unscale_quantiles(quantiles, run.prep),
         spread(prepared, starts),
-        data.observed_targets(prepared.series, n_targets)[rows],
+        ~np.isnan(truth[rows]),
     )
 
 

@@ -32,7 +32,6 @@ class TrainingData:
     offsets: dict[str, int] = field(default_factory=dict)  # a panel: the first row of each series in `values`
     indexes: dict[str, pd.Index] = field(default_factory=dict)  # a panel: each series' time index
     lookback: dict | None = None  # window.input_length auto or a list: the probes' record (training.lookback)
-    observed: np.ndarray | None = None  # (rows, targets) like `values`: False where the file had no target value
 
 
 def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) -> TrainingData:
@@ -139,10 +138,8 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         (series,) = panel.values()
         bounds, prep, values, valid, starts = _prepare_one(series, config)
         notes = list(series.notes) + floor_notes(config, [prep])
-        return TrainingData(series, bounds, prep, values, starts, notes, valid,
-                            observed=data.observed_targets(series, len(series.targets)))
+        return TrainingData(series, bounds, prep, values, starts, notes, valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
-    observed = []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
     starts: dict[str, list] = {"train": [], "val": [], "all": []}
     offset, first = 0, None
@@ -165,7 +162,6 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         offsets[key], indexes[key] = offset, series.index
         arrays.append(values)
         masks.append(valid)
-        observed.append(data.observed_targets(series, len(series.targets)))
         for part in starts:
             starts[part].append(own.get(part, np.empty(0, dtype=np.int64)) + offset)
         offset += len(values)
@@ -212,8 +208,7 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if sample is not None:
         stacked["val_sample"], note = sample
         notes.append(note)
-    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets,
-                        indexes, observed=np.concatenate(observed))
+    return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
 
 
 def floor_notes(config: Config, preps: list[dict]) -> list[str]:
