@@ -129,10 +129,12 @@ def backtest(
     if with_classical:
         report["classical"] = forecasting.classical.DESCRIPTION.replace("the test period", "each fold's training end")
     tables = {"folds.csv": fold_table(folds, prepared), "forecasts.csv": forecast_table(folds, prepared)}
-    per_step = {n: report["original"][n]["per_step"] for n in folds.forecasts}
+    units = "original" if n_targets == 1 else "scaled"  # several targets: their units differ, the scaler's do not
+    per_step = {n: report[units][n]["per_step"] for n in folds.forecasts}
     summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
                "model_scored": report["model_scored"]}
-    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step)
+    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step,
+                      units="data units" if n_targets == 1 else "scaled units: each target in its training std")
 
 
 def _unscored_tail(prepared: training.TrainingData, last: int, stride: int) -> list[str]:
@@ -470,7 +472,7 @@ def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | No
 
 
 def _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step=None,
-               metric: str = "mae") -> Path:
+               metric: str = "mae", units: str = "data units") -> Path:
     """The backtest's run folder: the usual run files of the last model, backtest.json, the tables (and the plot)."""
     name = config.run.name or (Path(config_path).stem if config_path else "run")
     final = runs.new_run_path(Path(config.run.dir), f"{name}-backtest", claim=True)
@@ -481,7 +483,7 @@ def _write_run(config, config_path, prepared, model, history, report, tables, su
             table.to_csv(tmp / file_name, index=False)
         if per_step is not None:
             title = f"{final.name}: {config.model.type} on {prepared.series.path.name}"
-            plotting.error_by_step_figure(title, per_step, metric).savefig(tmp / "error_by_step.png", dpi=110)
+            plotting.error_by_step_figure(title, per_step, metric, units).savefig(tmp / "error_by_step.png", dpi=110)
         meta = {
             "seed": config.training.seed,
             "data_file": str(prepared.series.path),

@@ -62,8 +62,12 @@ def forecast_figure(
         ax.set_xlabel(time_label)
         heading = f"{target}: forecast vs actual over the test period"
         ax.set_title(f"{title}\n{heading}" if i == 0 else heading, loc="left")
+        if isinstance(shown.index, pd.DatetimeIndex):  # short labels: 2016-09-29 and 2016-10-01 drew over each other
+            locator = AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize="small", ncols=2)
+        ax.legend(loc="best", fontsize="small", ncols=2)
         zoom = fig.add_subplot(grid[i, 1])
         zoom.plot(recent.index, recent[target], color="0.35", lw=1, marker=".", ms=3, label="actual")
         zoom.plot(future.index, future[target], color="tab:red", lw=1.8, marker=".", ms=4, label="forecast")
@@ -71,7 +75,7 @@ def forecast_figure(
             lower, upper, label = bands[target]
             for axis in (ax, zoom):
                 axis.fill_between(future.index, lower, upper, color="tab:red", alpha=0.2, lw=0, label=label)
-            ax.legend(loc="upper left", fontsize="small", ncols=2)
+            ax.legend(loc="best", fontsize="small", ncols=2)
         zoom.set_title(f"{target}: the next {len(future)} steps", loc="left")
         zoom.set_xlabel(time_label)
         zoom.tick_params(axis="x", labelrotation=30)
@@ -82,7 +86,7 @@ def forecast_figure(
         else:
             zoom.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         zoom.grid(alpha=0.3)
-        zoom.legend(loc="upper left", fontsize="small")
+        zoom.legend(loc="best", fontsize="small")  # a few dozen points: placed where it hides none
     ax = fig.add_subplot(grid[n, :])
     if "loss" not in history or history.empty:  # tune's refit of a best trial whose untrained start won
         ax.text(0.5, 0.5, "no epoch trained: the model is its fitted start", ha="center", va="center",
@@ -108,11 +112,12 @@ def forecast_figure(
 
 
 @_literal_text
-def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "mae") -> Figure:
+def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "mae", units: str = "data units") -> Figure:
     """The error at each horizon step, one line per forecaster (a backtest's scores; a panel's: MASE over its series).
 
     Args:
         per_step: forecaster name -> the `per_step` dict of metrics.score, e.g. {"model": {"mae": [...]}}.
+        units: what the values are in, for the axis ("scaled units" for several targets: their units differ).
     """
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.add_subplot()
@@ -123,8 +128,9 @@ def error_by_step_figure(title: str, per_step: dict[str, dict], metric: str = "m
         color, line = styles.get(name, (None, "-"))
         ax.plot(range(1, len(values) + 1), values, color=color, ls=line, marker=".", ms=4, label=name.replace("_", " "))
     ax.set_xlabel("horizon step")
-    ax.set_ylabel("MASE (mean over the series)" if metric == "mase" else f"{metric.upper()} (data units)")
+    ax.set_ylabel("MASE (mean over the series)" if metric == "mase" else f"{metric.upper()} ({units})")
     ax.set_title(f"{title}\n{metric.upper()} by horizon step over every backtest fold", loc="left")
+    ax.set_xlim(0.5, max((len(s[metric]) for s in per_step.values()), default=1) + 0.5)  # no step 0 on the axis
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")

@@ -36,3 +36,24 @@ def test_one_epoch_of_training_curves_has_epoch_1_and_plain_loss_ticks():
     assert ax.get_yscale() == "linear"  # a flat loss: 0.58, not 5.8 x 10^-1
     falling = _curves(pd.DataFrame({"epoch": [1, 2, 3], "loss": [5.0, 0.5, 0.2], "val_loss": [4.0, 0.6, 0.3]}))
     assert falling.get_yscale() == "log"
+
+
+def test_error_by_step_has_no_step_0_and_names_its_units():
+    """Two targets' MAEs in their own units do not add up: a backtest of several targets draws scaled units."""
+    per_step = {"model": {"mae": [1.0, 2.0, None]}, "naive": {"mae": [2.0, 2.5, 3.0]}}
+    fig = plotting.error_by_step_figure("t", per_step, units="scaled units: each target in its training std")
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0.5, 3.5) and ax.get_ylabel() == "MAE (scaled units: each target in its training std)"
+    model = next(line for line in ax.get_lines() if line.get_label() == "model")
+    assert np.isnan(model.get_ydata()[2])  # a step with nothing observed is a gap, not a zero
+
+
+def test_dates_on_the_main_axis_are_concise():
+    """Hourly data over a month: AutoDateLocator's days 29 and 1 drew '2016-09-29' over '2016-10-01'."""
+    index = pd.date_range("2016-09-20", periods=24 * 45, freq="h", name="date")
+    actual = pd.DataFrame({"OT": np.sin(np.arange(len(index)) / 24)}, index=index)
+    future = pd.DataFrame({"OT": [0.0] * 24}, index=pd.date_range(index[-1] + pd.Timedelta(hours=1), periods=24, freq="h"))
+    fig = plotting.forecast_figure("t", actual, actual.iloc[-200:], future, pd.DataFrame({"loss": [1.0]}), index[0])
+    fig.canvas.draw()
+    labels = [label.get_text() for label in fig.axes[0].get_xticklabels() if label.get_text()]
+    assert labels and all(len(label) <= 5 for label in labels)  # "29", "Oct", "05": never a whole date each
