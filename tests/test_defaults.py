@@ -350,17 +350,24 @@ def test_counts_are_scored_on_the_files_own_values_and_their_zeros_inside_a_floo
     assert report["intervals"]["naive"]["coverage"]["80%"] > 0.7  # a zero inside a band floored at 0 is covered
 
 
-def test_a_never_negative_measurement_with_fractions_gets_no_floor_but_a_note_saying_how(tmp_path):
-    """Sunspots: fractions, never below 0 in training; no automatic floor (a measurement can turn negative), a note."""
+def test_a_never_negative_measurement_with_fractions_gets_no_floor_but_predict_says_how_where_it_goes_below_0(tmp_path):
+    """Sunspots: fractions, never below 0 in training; no automatic floor (a measurement can turn negative later), and a
+    note from predict where the forecast or its interval goes below 0, not one in every training run."""
     path = tmp_path / "s.csv"
     frame = pd.read_csv(_counts(path))
     frame.assign(units=frame["units"] * 0.7 + 0.1).to_csv(path, index=False)
-    prepared = training.prepare_data(_minimal(tmp_path, path, "units", 7))
-    assert prepared.prep["floor"] == [None] and prepared.prep["never_negative"] == [True]
-    assert any("'units' never goes below 0 in the training rows but holds fractions" in note and "data.floor: 0" in note
-               for note in prepared.notes)
-    frame.assign(units=frame["units"] * 0.7 - 0.1).to_csv(path, index=False)  # one value below 0: nothing to say
-    assert not any("never goes below 0" in note for note in training.prepare_data(_minimal(tmp_path, path, "units", 7)).notes)
+    cfg = _minimal(tmp_path, path, "units", 7, model={"type": "gru", "layers": [{"units": 4}]},
+                   training={"epochs": 1, "refit": False})
+    run = runs.load(training.train(cfg, verbose=0))
+    assert run.prep["floor"] == [None] and run.prep["never_negative"] == [True]
+    table = forecasting.forecast_run(run)
+    below = (table[["units", "units_q0.1"]] < 0).any().any()
+    said = [note for note in table.attrs["notes"] if "never went below 0 in the training rows" in note]
+    assert bool(said) == below and (not said or "data.floor: 0" in said[0])
+    table.loc[0, "units_q0.1"] = -1.0  # wherever the forecast goes below 0, the note is there
+    assert forecasting.below_zero_notes(run, table)
+    run.prep["never_negative"] = [False]  # a target that went below 0 in training: nothing to say
+    assert not forecasting.below_zero_notes(run, table)
 
 
 def test_a_panel_of_counts_is_forecast_at_zero_or_above(tmp_path):

@@ -30,6 +30,7 @@ from rnnforecast.forecasting.evaluation import (  # noqa: F401
     test_path,
 )
 from rnnforecast.forecasting.future import (  # noqa: F401
+    below_zero_notes,
     describe_forecast,
     forecast_run,
     future,

@@ -183,13 +183,32 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         honest, final = models_for_future(run)
         prepared = prepare(run, data_path)
         table = single_future(prepared, honest, final).reset_index()
-        table.attrs["notes"] = reading_notes([prepared.series], data_path) + notes
+        table.attrs["notes"] = reading_notes([prepared.series], data_path) + notes + below_zero_notes(run, table)
         return table
     table = panel_table(run, data_path, only, run.load_model(final=True), notes)
     if table.empty:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
-    table.attrs["notes"] = notes  # what was left out or treated apart, for `predict` to print
+    table.attrs["notes"] = notes + below_zero_notes(run, table)  # left out or treated apart, for `predict` to print
     return table
+
+
+def below_zero_notes(run: Run, table: pd.DataFrame) -> list[str]:
+    """A note per target whose forecast or interval goes below 0 though its training rows never did and it has no floor.
+
+    data.floor: auto floors counts only (a fractional measurement can turn negative later), so a sunspot number's 0.1
+    quantile can read -51: the user decides whether the target can go below 0, and how to say so.
+    """
+    preps = list(run.prep["series"].values()) if run.is_panel else [run.prep]
+    notes = []
+    for t, target in enumerate(run.prep["targets"]):
+        if not any(p.get("never_negative", [False] * (t + 1))[t] and p["floor"][t] is None for p in preps):
+            continue
+        columns = [target, *intervals.quantile_columns(table.columns, target)]
+        if (table[columns].to_numpy(dtype="float64") < 0).any():
+            notes.append(f"'{target}' never went below 0 in the training rows, but its forecast or interval does here "
+                         f"(down to {np.nanmin(table[columns].to_numpy(dtype='float64')):.4g}). If it cannot go below "
+                         "0 (rainfall, prices, sunspots), train with data.floor: 0 to keep them at 0 or above.")
+    return notes
 
 
 def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:

@@ -212,8 +212,11 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
 
 
 def floor_notes(config: Config, preps: list[dict]) -> list[str]:
-    """What `data.floor: auto` decided, one note per target it floored (in how many series, for a panel), and one per
-    target it did not floor though its training rows never go below 0 (fractions: sunspots, rainfall, prices)."""
+    """What `data.floor: auto` decided, one note per target it floored (in how many series, for a panel).
+
+    A target whose training rows never go below 0 but hold fractions gets no floor; `predict` says so where its
+    forecast goes below 0 (forecasting.future.below_zero_notes).
+    """
     if config.data.floor != "auto":
         return []
     notes = []
@@ -223,12 +226,6 @@ def floor_notes(config: Config, preps: list[dict]) -> list[str]:
             where = f" in {floored} of {len(preps)} series" if config.data.id_column else ""
             notes.append(f"'{target}' holds whole numbers >= 0{where} in the training rows (counts): its forecasts and "
                          "interval bounds are kept at 0 or above (set data.floor: none to turn this off).")
-        positive = sum(prep["floor"][t] is None and prep.get("never_negative", [False] * (t + 1))[t] for prep in preps)
-        if positive:
-            where = f" in {positive} of {len(preps)} series" if config.data.id_column else ""
-            notes.append(f"'{target}' never goes below 0 in the training rows{where} but holds fractions, so no floor "
-                         "is set (a measurement can turn negative later); if it cannot (rainfall, prices, sunspots), "
-                         "set data.floor: 0 to keep its forecasts and interval bounds at 0 or above.")
     return notes
 
 
