@@ -476,7 +476,7 @@ def load(run) -> dict | None:
 def calibration_problem(found: dict) -> str | None:
     """What is wrong with a saved calibration (None: nothing). A value edited or cut (an unknown method, quantiles out
     of order, which would label the columns wrongly) gave an internal error or a wrong forecast, not this message."""
-    quantiles, window, bases = found["quantiles"], found.get("window"), found["bases"]
+    quantiles, bases = found["quantiles"], found["bases"]
     if found["method"] not in ("split", "rolling"):
         return f"method {found['method']!r} is not split or rolling"
     if not (isinstance(quantiles, list) and quantiles and all(_number(q) and 0 < q < 1 for q in quantiles)

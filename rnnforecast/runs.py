@@ -276,7 +276,6 @@ def _write_to_stream(target: Path, write: Callable[[Path], None]) -> None:
 
 def write_to_stream(sink, write: Callable[[Path], None], suffix: str) -> None:
     """`write` into a temporary file named with `suffix` (the format), then its bytes into the binary stream `sink`."""
-    import shutil
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rnnforecast-") as folder:
