@@ -137,6 +137,17 @@ def test_plot_writes_a_png(trained, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
 
 
+def test_the_plots_test_forecast_reaches_the_last_row_each_row_once(trained):
+    """One forecast every horizon left the last rows (up to horizon - 1) undrawn; one more window ends on the last."""
+    from rnnforecast import forecasting, runs
+
+    prepared = forecasting.prepare(runs.load(trained))
+    path = forecasting.test_path(prepared)
+    index = prepared.series.index
+    assert path.index[0] == index[prepared.test_lo] and path.index[-1] == index[prepared.test_hi - 1]
+    assert path.index.is_unique and len(path) == prepared.test_hi - prepared.test_lo
+
+
 def test_info_names_backend_and_devices():
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0 and "backend" in result.stdout and "CPU" in result.stdout

@@ -11,7 +11,9 @@ from rnnforecast import data, intervals, metrics
 from rnnforecast.errors import UserError
 from rnnforecast.forecasting import classical, combination
 from rnnforecast.forecasting.calibration import calibrated, calibrated_panel
-from rnnforecast.forecasting.inference import Prepared, load_panel_of, prepare, prepare_panel, reading_notes, test_forecasts
+from rnnforecast.forecasting.inference import (
+    Prepared, load_panel_of, prepare, prepare_panel, reading_notes, test_forecasts, window_forecasts,
+)
 from rnnforecast.runs import Run
 
 
@@ -115,13 +117,25 @@ def _scaled_interval_scores(result, calibration: dict, prep: dict) -> dict:
 
 
 def test_path(prepared: Prepared, model=None) -> pd.DataFrame:
-    """Non-overlapping forecasts across the test period (one every `horizon` steps), for the plot."""
-    H = prepared.run.config.window.horizon
-    result = test_forecasts(prepared, model, stride=H)
+    """Non-overlapping forecasts across the test period (one every `horizon` steps), for the plot.
+
+    The rows after the last whole horizon come from one more window, the one that ends on the test period's last
+    row (each row keeps its first forecast), so that the line reaches the end of the data.
+    """
+    run = prepared.run
+    L, H = run.config.window.input_length, run.config.window.horizon
+    starts = data.window_starts(prepared.valid, L, H, prepared.test_lo, prepared.test_hi, H)
+    last = prepared.test_hi - L - H
+    if len(starts) and starts[-1] < last and prepared.valid[last : prepared.test_hi].all():
+        starts = np.append(starts, last)
+    if not len(starts):
+        test_forecasts(prepared, model, stride=H)  # says why there is none
+    result = window_forecasts(prepared, starts, model)
     rows = (result.origins[:, None] + np.arange(H)).ravel()
-    targets = prepared.run.prep["targets"]
-    forecast = data.floored(result.forecasts["model"], prepared.run.prep).reshape(-1, len(targets))
-    return pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
+    targets = run.prep["targets"]
+    forecast = data.floored(result.forecasts["model"], run.prep).reshape(-1, len(targets))
+    path = pd.DataFrame(forecast, index=prepared.series.index[rows], columns=targets)
+    return path[~path.index.duplicated(keep="first")]
 
 
 def filled_targets_note(series, lo: int, hi: int, missing: str, where: str) -> list[str]:
