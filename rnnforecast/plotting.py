@@ -293,6 +293,8 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
         actual = one.series.frame[target]
         tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
         ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
+        if len(actual) - len(tail) <= one.test_lo < len(actual):  # where the scored part begins, when it is in view
+            ax.axvline(actual.index[one.test_lo], color="tab:blue", ls=":", lw=1, label="test period starts")
         try:
             test = forecasting.test_path(one, model)[target]
             test = test.loc[tail.index[0] :]

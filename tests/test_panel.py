@@ -194,6 +194,9 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
         low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
         assert low == pytest.approx(rows["sales_q0.1"].min(), rel=1e-5)
         assert high == pytest.approx(rows["sales_q0.9"].max(), rel=1e-5)
+        one = forecasting.prepare_panel(loaded, only=[key])[key]  # the scored part's start, marked
+        (start,) = [line for line in ax.get_lines() if line.get_label() == "test period starts"]
+        assert start.get_xdata()[0] == one.series.index[one.test_lo]
     # calibrated again at other quantiles: every series, the two short ones too, gets those columns and only those
     assert runner.invoke(app, ["calibrate", str(run), "--quantiles", "0.05,0.5,0.95"]).exit_code == 0
     result = runner.invoke(app, ["predict", str(run), "--series", "s003", "--series", "s010"])
