@@ -40,7 +40,7 @@ def messy_frames(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=messy_frames(), missing=st.sampled_from(["interpolate", "ffill", "drop", "error"]), refit=st.booleans())
 def test_messy_csv_forecasts_or_fails_clearly(tmp_path_factory, case, missing, refit):
     frame, sep = case
