@@ -214,8 +214,7 @@ def series_reports(run: Run, data_path: Path | None, only: list[str] | None, mod
 def _observed_in(prepared: Prepared, job: classical.Job) -> bool:
     """Whether a series' test windows hold at least one target value the file gave."""
     H = prepared.run.config.window.horizon
-    truth = data.target_values(prepared.series, prepared.n_targets)
-    return bool((~np.isnan(truth[job.origins[:, None] + np.arange(H)])).any())
+    return bool((~np.isnan(prepared.truth[job.origins[:, None] + np.arange(H)])).any())
 
 
 def classical_job(prepared: Prepared) -> classical.Job:

@@ -43,6 +43,16 @@ class Prepared:
     def n_targets(self) -> int:
         return len(self.run.prep["targets"])
 
+    @functools.cached_property
+    def truth(self) -> np.ndarray:
+        """The targets as the file gave them (data.target_values), read once for every window forecast of this data."""
+        return data.target_values(self.series, self.n_targets)
+
+    @functools.cached_property
+    def targets(self) -> np.ndarray:
+        """The targets in the data's units (data.exact_targets): the file's values, the filled ones in its gaps."""
+        return data.exact_targets(self.values, self.truth, self.run.prep)
+
 
 @dataclass
 class TestForecasts:
@@ -223,8 +233,7 @@ def window_forecasts(prepared: Prepared, starts: np.ndarray, model=None) -> Test
     run = prepared.run
     L, H = run.config.window.input_length, run.config.window.horizon
     model = model or run.load_model()
-    truth = data.target_values(prepared.series, prepared.n_targets)
-    targets = data.exact_targets(prepared.values, truth, run.prep)  # data units, the file's values where it has them
+    truth, targets = prepared.truth, prepared.targets  # data units, the file's values where it has them
     origins = starts + L
     output = predict_scaled(model, prepared.values, starts, L, H, data.n_known(run.config.data))
     point, quantiles = point_of(run.config.model.output.quantiles, output)
