@@ -181,15 +181,14 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default or -: print.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default or -: print.")] = None,
     series: SeriesOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
     """Forecast the horizon after the last row of the data, with its timestamps (every series of a panel)."""
     from rnnforecast import forecasting, runs
 
-    if output is not None and str(output) == "-":  # the usual name for standard output
-        output = None
+    output = None if output == "-" else runs.output_path(output, "forecast.csv")  # -: standard output
     loaded, data = _load_with_data(run, data)
     series = runs.series_ids(loaded, series)
     if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast
@@ -214,13 +213,13 @@ def predict(
 def plot(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="image file (PNG, or PDF, SVG, ... by its suffix); -: standard output; default: <run>/forecast.png.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="image file (PNG, or PDF, SVG, ... by its suffix); -: standard output; default: <run>/forecast.png.")] = None,
     series: SeriesOpt = None,
 ) -> None:
     """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
     from rnnforecast import plotting, runs
 
-    output = output or run / "forecast.png"  # -: standard output, as for predict (a PNG's bytes, for a pipe)
+    output = runs.output_path(output, "forecast.png") or run / "forecast.png"  # -: standard output, as for predict (a PNG's bytes, for a pipe)
     loaded, data = _load_with_data(run, data)
     plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None)
     typer.echo(f"Written: {'standard output' if str(output) == '-' else output}", err=True)

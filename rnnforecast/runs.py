@@ -233,6 +233,19 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
     return path, tmp
 
 
+def output_path(text: str | None, example: str) -> Path | None:
+    """The path an --output option names, refused when it ends in a slash (a folder) that Path would drop.
+
+    Path("new/") is Path("new"), so without this check `-o new/` writes a file named `new`.
+    """
+    if text is None:
+        return None
+    if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
+        folder = Path(text)
+        raise UserError(f"--output {text} names a folder; give a file name to write (for example {folder / example}).")
+    return Path(text)
+
+
 def atomic_write(target: Path, write: Callable[[Path], None], example: str = "forecast.csv") -> None:
     """Write through a temporary file and rename, so a reader never sees half a file.
 

@@ -445,6 +445,14 @@ def test_output_that_is_a_folder(run, tmp_path):
     _refused(_invoke(tmp_path, ["predict", run, "--output", tmp_path / "out"]), "is a folder")
 
 
+@pytest.mark.parametrize("command, example", [("predict", "forecast.csv"), ("plot", "forecast.png")])
+def test_output_ending_in_a_slash_is_a_folder_not_a_file(run, tmp_path, command, example):
+    """`-o newdir/` once wrote a file named newdir: Path drops the slash the user typed."""
+    _refused(_invoke(tmp_path, [command, run, "--output", f"{tmp_path / 'newdir'}/"]), "names a folder",
+             str(tmp_path / "newdir" / example))
+    assert not (tmp_path / "newdir").exists()
+
+
 def test_output_through_a_symlink_keeps_the_link(run, tmp_path):
     real = tmp_path / "real.csv"
     real.write_text("date,Temp,Temp_q0.5\n")  # an earlier forecast
