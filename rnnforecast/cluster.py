@@ -70,7 +70,7 @@ def series_ids(run, data_path: Path | None, only: list[str] | None) -> list[str]
     from rnnforecast import data
 
     id_column = run.prep["id_column"]
-    table = data.read_table(Path(data_path or run.config.data.path), [id_column])
+    table = data.read_table(Path(data_path or run.config.data.path), [id_column], ids=id_column)
     if id_column not in table.columns:
         raise UserError(f"column '{id_column}' (data.id_column) is not in {Path(data_path or run.config.data.path).name}.")
     from rnnforecast.forecasting import combination

@@ -56,6 +56,66 @@ def test_utf8_bom_and_latin1_headers(tmp_path):
     assert _load(latin, targets=["T (°C)"]).frame.shape == (20, 1)
 
 
+def test_windows_1252_and_a_legacy_byte_after_the_sniffed_start(tmp_path):
+    """Excel on Windows writes – € ’ as 0x80-0x9F (cp1252, not Latin-1); a file sorted by name can be plain
+    ASCII for its first 64 KiB, where the encoding is sniffed, and hold Zürich after it."""
+    rows = "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21))
+    windows = tmp_path / "cp1252.csv"
+    windows.write_bytes("date,Temp – °C\n".encode("cp1252") + rows.encode())
+    assert _load(windows, targets=["Temp – °C"]).frame.shape == (20, 1)
+    days = pd.date_range("2024-01-01", periods=1200, freq="D").strftime("%Y-%m-%d")
+    lines = [f"Aachen-{i // 400},{day},{i % 7}" for i, day in enumerate(np.tile(days[:400], 9))]
+    lines += [f"Zürich,{day},{i % 5}" for i, day in enumerate(days[:400])]
+    late = tmp_path / "stations.csv"
+    late.write_bytes(("station,date,y\n" + "\n".join(lines) + "\n").encode("latin-1"))
+    assert late.read_bytes().index("Zürich".encode("latin-1")) > 64 * 1024
+    panel = data.load_panel(config.validate({"data": {"path": str(late), "targets": ["y"], "id_column": "station"}}).data)
+    assert "Zürich" in panel and len(panel["Zürich"].frame) == 400
+
+
+def test_ids_are_missing_only_when_empty_while_values_keep_their_missing_words(tmp_path):
+    """NA is Namibia's code and None a name: as ids they are text; as values they are missing."""
+    days = [f"2024-01-{d:02d}" for d in range(1, 21)]
+    rows = [f"{key},{day},{'NA' if key == 'ZA' and i == 5 else i}" for key in ("NA", "None", "ZA", "")
+            for i, day in enumerate(days)]
+    path = tmp_path / "countries.csv"
+    path.write_text("country,date,y\n" + "\n".join(rows) + "\n")
+    panel = data.load_panel(config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "country"}}).data)
+    assert set(panel) == {"NA", "None", "ZA", ""}
+    assert panel["NA"].frame["y"].tolist() == list(range(20))
+    assert np.isnan(panel["ZA"].frame["y"].iloc[5]) and panel["ZA"].frame["y"].notna().sum() == 19
+
+
+def test_dots_between_thousands_in_a_semicolon_file_are_asked_about_not_read_as_decimals(tmp_path):
+    """German Excel writes 1383 as 1.383: read as a decimal, the series fell from 954 to 1.0 without a word."""
+    values = [336, 408, 954, 1092, 1383, 1644, 870]
+    written = [f"{v:,.0f}".replace(",", ".") for v in values]
+    path = tmp_path / "de.csv"
+    path.write_text("Monat;Passagiere\n" + "".join(f"2020-{m:02d};{w}\n" for m, w in enumerate(written, 1)))
+    with pytest.raises(UserError, match=r"'1\.092' beside '336'.*1092 \(a dot between thousands.*data.thousands: '\.' "
+                                         r"with data.decimal: ','.*data.decimal: '\.'"):
+        _load(path, targets=["Passagiere"])
+    read = _load(path, targets=["Passagiere"], thousands=".", decimal=",")
+    assert read.frame["Passagiere"].tolist() == values
+    assert _load(path, targets=["Passagiere"], decimal=".").frame["Passagiere"].iloc[3] == 1.092  # as the user says
+    path.write_text("Monat;x\n" + "".join(f"2020-{m:02d};{v}\n" for m, v in enumerate(["1.25", "2.375", "3"], 1)))
+    assert _load(path, targets=["x"]).frame["x"].iloc[1] == 2.375  # 1.25 is no thousands' grouping: decimals
+
+
+def test_two_digit_years_read_a_century_apart_are_refused(tmp_path):
+    """1/1/55 ... 12/1/82 once read 1955 as 2055: the notes then called 72% of the series made up."""
+    months = pd.date_range("1955-01-01", "1982-12-01", freq="MS")
+    path = tmp_path / "sun.csv"
+    path.write_text("Month,y\n" + "".join(f"{m.month}/1/{m:%y},{i}\n" for i, m in enumerate(months)))
+    with pytest.raises(UserError, match=r"years with two digits: '1/1/55' on line 2 reads as 2055-01-01.*"
+                                         r"as 19\d\d-01-01.*Write four-digit years"):
+        _load(path)
+    recent = tmp_path / "recent.csv"  # two-digit years all in one century read as they always did
+    recent.write_text("Month,y\n" + "".join(f"{m.month}/1/{m:%y},{i}\n" for i, m in
+                                             enumerate(pd.date_range("2001-01-01", periods=40, freq="MS"))))
+    assert _load(recent).index[0] == pd.Timestamp("2001-01-01")
+
+
 def test_real_weather_slice_reads_its_header_and_merges_the_duplicate(data_dir):
     series = _load(data_dir / "weather-slice.csv", targets=["OT"], features=["T (degC)"])
     assert series.frequency == "10min"

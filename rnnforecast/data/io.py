@@ -29,16 +29,18 @@ def _article(word: str) -> str:
     return "an" if word[0] in "AEIO" or word in ("HDF5", "SQLite") else "a"
 
 
-def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, list[str]] | None = None) -> pd.DataFrame:
+def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, list[str]] | None = None,
+               ids: str | None = None) -> pd.DataFrame:
     """Read a CSV file as text cells, so that every number is checked by us, not guessed.
 
-    The encoding (UTF-8, UTF-8 with BOM, UTF-16/32 with BOM, else Latin-1) and the
+    The encoding (UTF-8, UTF-8 with BOM, UTF-16/32 with BOM, else Windows-1252 or Latin-1) and the
     separator (, ; tab |) are detected from the start of the file, after decompressing
     a .gz, .bz2, .xz or .zip file. Parquet (.parquet, .pq) keeps its own types; a folder
     of Parquet files (a partitioned dataset) is read as one table. `columns`: the ones the
     config uses; Parquet reads only those (when the file has them all), CSV reads every one.
     `rows` (column, values): Parquet reads only the rows whose column, as stripped text, is one
-    of the values (a cluster worker reads its series only); CSV reads every row.
+    of the values (a cluster worker reads its series only); CSV reads every row. `ids`: a column of
+    names (data.id_column), whose cells are missing only when empty: `NA` is Namibia, `None` a name.
 
     Raises:
         UserError: the path is missing or a folder without Parquet files, the file is of another
@@ -88,15 +90,28 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     sep = _separator("\n".join(lines[preamble:]))
     commented_header = preamble > 0 and _header_in_comment(lines[preamble - 1], lines[preamble:preamble + 1], sep)
     preamble -= commented_header
-    try:
+    def read(encoding: str) -> tuple[pd.DataFrame, pd.Series]:
         with warnings.catch_warnings(record=True) as cut:  # rows longer than the header: checked below
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
-                                compression=compression, skiprows=preamble, index_col=False)  # no index column
+                                compression=compression, skiprows=preamble, index_col=False,  # no index column
+                                keep_default_na=False, na_values=[""])  # missing words: below, the ids' kept
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in cut):
             _refuse_cells_past_the_header(path, lines[preamble:], sep, preamble)
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
+        return frame, header
+
+    try:
+        try:
+            frame, header = read(encoding)
+        except UnicodeDecodeError:  # UTF-8 in the first 64 KiB, another encoding after it (a name sorted last)
+            if not encoding.startswith("utf-8"):
+                raise
+            try:
+                frame, header = read("cp1252")
+            except UnicodeDecodeError:
+                frame, header = read("latin-1")  # every byte is a character
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         title = _title_lines(lines[preamble:], sep)
         if title:
@@ -117,6 +132,10 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "meant cannot be told. Rename or remove the extra column(s) in the file."
         )
     frame.columns = names
+    for i, name in enumerate(names):  # pandas' own missing words, as it reads them by default, except in the ids
+        if name != ids:
+            cells = frame.iloc[:, i]
+            frame[name] = cells.mask(cells.isin(PANDAS_MISSING))
     frame.index += preamble  # messages name a row by its line in the file
     # Rows with every cell empty (`,,` lines a spreadsheet export leaves at the end) hold nothing: dropped, the
     # other rows keep their index, so a message still names their line in the file.
@@ -202,6 +221,11 @@ def _read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[str,
     return frame.reset_index(drop=True)
 
 
+# The cells pandas reads as missing by default (its read_csv documentation), kept as text in a column of ids.
+PANDAS_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+                  "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
 def _encoding(head: bytes) -> str | None:
     """The text encoding of a file's first bytes; None when they are not text."""
     for bom, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -218,7 +242,13 @@ def _encoding(head: bytes) -> str | None:
         head.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
-        return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a character cut at the sample's end
+        if exc.start > len(head) - 4:
+            return "utf-8"  # a character cut at the sample's end
+    try:
+        head.decode("cp1252")  # what Excel on Windows writes: Latin-1 with – € ’ in 0x80-0x9F
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamble: int) -> None:

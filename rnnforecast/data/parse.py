@@ -256,7 +256,32 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
             f"time column {', '.join(columns)} in {where} has {what} on line {_line(text, row)}. Fix or remove that "
             "row, or set data.time_column."
         )
+    if len(columns) == 1:
+        _refuse_a_century_split(text, times, columns[0], where)
     return times
+
+
+def _refuse_a_century_split(text: pd.Series, times: pd.Series, column: str, where: str) -> None:
+    """Refuse two-digit years that read partly in the 1900s and partly after this century's present.
+
+    1/1/55 ... 12/1/82 read 55 as 2055 and 82 as 1982 (a two-digit year is taken within 50 years of today),
+    which sorts the file's first rows after its last and makes the series mostly a made-up gap.
+    """
+    if times.dt.tz is not None or not times.dt.year.lt(2000).any():
+        return
+    future = times.dt.year.gt(pd.Timestamp.now().year + 1)
+    if not future.any():
+        return
+    cell = str(text.iloc[int(np.flatnonzero(future.to_numpy())[0])]).strip()
+    if re.search(r"\d{4}", re.split(r"[ T]", cell)[0]):  # a four-digit year (or 20200105): nothing to guess
+        return
+    late, early = int(np.flatnonzero(future.to_numpy())[0]), int(np.flatnonzero(times.dt.year.lt(2000).to_numpy())[0])
+    raise UserError(
+        f"time column '{column}' in {where} writes its years with two digits: {text.iloc[late]!r} on line "
+        f"{_line(text, late)} reads as {times.iloc[late]:%Y-%m-%d}, {text.iloc[early]!r} on line {_line(text, early)} "
+        f"as {times.iloc[early]:%Y-%m-%d}: a two-digit year leaves the century to a guess, which here puts the "
+        "series' own rows a century apart. Write four-digit years in the file."
+    )
 
 
 def _assembled(table: pd.DataFrame, columns: list[str], where: str) -> pd.Series:
@@ -362,7 +387,7 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
 DECIMAL_COMMA = r"^\s*[+-]?\d*,\d+\s*$"  # 20,7 or -,5: a number written with a decimal comma
 
 
-def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str]) -> DataConfig:
+def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str], where: str = "the file") -> DataConfig:
     """cfg reading decimal commas, for a ';'-separated file whose numbers are written 20,7; else cfg.
 
     That is how Excel saves CSV in most European locales. Only when data.decimal and
@@ -371,13 +396,34 @@ def with_decimal_comma(table: pd.DataFrame, cfg: DataConfig, columns: list[str])
     """
     if table.attrs.get("separator") != ";" or cfg.decimal != "." or cfg.thousands:
         return cfg
-    text = [table[c].astype("string").str.strip() for c in columns
-            if c in table and not pd.api.types.is_numeric_dtype(table[c])]  # Parquet's numbers are already numbers
+    named = [c for c in columns if c in table and not pd.api.types.is_numeric_dtype(table[c])]  # Parquet's: numbers
+    text = [table[c].astype("string").str.strip() for c in named]
+    if "decimal" not in cfg.model_fields_set:
+        for column, cells in zip(named, text):
+            _refuse_dots_between_thousands(column, cells, where)
     if any(cells.str.contains(r"\d\.\d", regex=True).any() for cells in text):
         return cfg
     if not any(cells.str.match(DECIMAL_COMMA).any() for cells in text):
         return cfg
     return cfg.model_copy(update={"decimal": ","})
+
+
+def _refuse_dots_between_thousands(column: str, cells: pd.Series, where: str) -> None:
+    """A ';'-separated column of whole numbers under 1,000 beside others written 1.383 or 12.345.678 (exactly three
+    digits after every dot): how Excel in German and most European locales writes 1383. Read as decimals, such a
+    series falls from 954 to 1.0 without a word; which one is meant cannot be told, so the user is asked."""
+    given = cells.dropna()
+    dotted = given.str.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+")
+    whole = given.str.fullmatch(r"[+-]?\d{1,3}")
+    if dotted.sum() < 2 or not whole.any() or not (dotted | whole | ~given.str.contains(r"\d", regex=True)).all():
+        return
+    example, small = given[dotted].iloc[0], given[whole].iloc[0]
+    raise UserError(
+        f"column '{column}' in {where} writes numbers such as {example!r} beside {small!r} in a ';'-separated file: "
+        f"{example} is either {example.replace('.', '')} (a dot between thousands, as Excel writes in German and most "
+        f"European locales) or {example} with a decimal point. Set data.thousands: '.' with data.decimal: ',' if the "
+        "dot separates thousands, or data.decimal: '.' if it is a decimal point."
+    )
 
 
 # $1,234.50, -€5, 12.5 %: a number with a currency sign, a percent sign or commas between thousands, as spreadsheets

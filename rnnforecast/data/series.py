@@ -157,7 +157,7 @@ def load_series(
 
 def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, strict_frequency: bool) -> Series:
     table, unit_notes = without_units(table, cfg, _numeric_columns(cfg), path.name)
-    read = with_decimal_comma(table, cfg, _numeric_columns(cfg))
+    read = with_decimal_comma(table, cfg, _numeric_columns(cfg), path.name)
     series = table_to_series(table, read, path, frequency, categories, strict_frequency=strict_frequency)
     series.notes.extend(unit_notes)
     if read is not cfg:
@@ -181,11 +181,11 @@ def load_panel(
     (a Parquet file then reads only their rows; a CSV file is read whole).
     """
     path = Path(path or cfg.path)
-    table = read_table(path, used_columns(cfg), (cfg.id_column, only) if only and cfg.id_column else None)
+    table = read_table(path, used_columns(cfg), (cfg.id_column, only) if only and cfg.id_column else None, cfg.id_column)
     if not cfg.id_column:
         return {"": _one_series(table, cfg, path, frequency, categories, strict_frequency)}
     table, unit_notes = without_units(table, cfg, _numeric_columns(cfg), path.name)
-    cfg = with_decimal_comma(table, cfg, _numeric_columns(cfg))
+    cfg = with_decimal_comma(table, cfg, _numeric_columns(cfg), path.name)
     if cfg.id_column not in table.columns:
         raise UserError(
             f"column '{cfg.id_column}' (data.id_column) is not in {path.name}. Columns there: "
