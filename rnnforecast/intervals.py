@@ -524,6 +524,11 @@ def central_pairs(quantiles: list[float]) -> list[tuple[float, float]]:
     return [(q, 1 - q) for q in quantiles if q < 0.5 and any(math.isclose(1 - q, p) for p in quantiles)]
 
 
+def level_label(low: float, high: float) -> str:
+    """A central interval's level as a label: 80%, 99.6% (not 100%), 79.6% beside 80% (not both 80%)."""
+    return f"{round(100 * (high - low), 6):g}%"
+
+
 def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float], floor=None) -> dict:
     """Pinball loss, and the coverage and mean width of each central interval, of quantile forecasts.
 
@@ -538,7 +543,7 @@ def band_scores(actual: np.ndarray, bands: np.ndarray, quantiles: list[float], f
     entry = {"pinball": metrics.pinball(actual, bands, quantiles), "coverage": {}, "width": {}}
     for low, high in central_pairs(quantiles):
         lo, hi = bands[..., index[round(low, 10)]], bands[..., index[round(high, 10)]]
-        label = f"{round(100 * (high - low))}%"
+        label = level_label(low, high)
         inside = (actual >= lo) & (actual <= hi)
         entry["coverage"][label] = float(inside[observed].mean()) if observed.any() else None
         entry["width"][label] = float((hi - lo).mean())

@@ -307,7 +307,7 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
         if pairs:
             low, high = pairs[0]
             ax.fill_between(when, own[intervals.quantile_column(target, low)], own[intervals.quantile_column(target, high)],
-                            color="tab:red", alpha=0.18, lw=0, label=f"{round(100 * (high - low))}% interval (calibrated)")
+                            color="tab:red", alpha=0.18, lw=0, label=f"{intervals.level_label(low, high)} interval (calibrated)")
         ax.plot(when, own[target], color="tab:red", lw=1.6, label="forecast")
         ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
         ax.set_ylabel(target)
@@ -324,6 +324,6 @@ def _bands(run: runs.Run, table: pd.DataFrame) -> dict:
     if not pairs:
         return {}
     low, high = pairs[0]
-    label = f"{round(100 * (high - low))}% interval (calibrated)"
+    label = f"{intervals.level_label(low, high)} interval (calibrated)"
     return {t: (table[intervals.quantile_column(t, low)], table[intervals.quantile_column(t, high)], label)
             for t in run.prep["targets"]}

@@ -91,6 +91,12 @@ def test_out_of_range_dropout_is_refused():
     assert "model.layers[0].dropout" in _error(_raw(model={"layers": [{"dropout": 1.5}]}))
 
 
+def test_a_calendar_feature_listed_twice_is_refused():
+    """It reached the model as five inputs where the data held three: an internal error after "Training"."""
+    message = _error({"data": {"path": "x.csv", "targets": ["y"], "calendar": ["day_of_week", "day_of_week"]}})
+    assert "calendar lists day_of_week twice" in message
+
+
 def test_yaml_scientific_string_is_a_number():
     cfg = config.validate(_raw(training={"optimizer": {"learning_rate": "1e-3"}}))
     assert cfg.training.optimizer.learning_rate == pytest.approx(0.001)

@@ -418,3 +418,13 @@ def test_a_targets_quantile_columns_are_not_another_targets_that_starts_the_same
     floored = _floored_table(table, {"targets": ["sales", "sales_qty"], "floor": [0.0, None]})
     assert floored[["sales", "sales_q0.1", "sales_q0.9"]].to_numpy().tolist() == [[0.0, 0.0, 0.0]]
     assert floored[["sales_qty", "sales_qty_q0.1", "sales_qty_q0.9"]].to_numpy().tolist() == [[-5.0, -5.0, -5.0]]
+
+
+def test_interval_levels_are_labelled_exactly_so_that_none_hides_another():
+    """A 99.6% interval was shown as 100%, and 79.6% beside 80% overwrote it in metrics.json."""
+    quantiles = [0.002, 0.1, 0.102, 0.5, 0.898, 0.9, 0.998]
+    actual = np.linspace(-1, 1, 50)[:, None]
+    bands = np.stack([np.full_like(actual, v) for v in (-3, -0.8, -0.79, 0, 0.79, 0.8, 3)], axis=-1)
+    scores = intervals.band_scores(actual, bands, quantiles)
+    assert list(scores["coverage"]) == ["99.6%", "80%", "79.6%"]
+    assert scores["coverage"]["99.6%"] == 1.0 and scores["coverage"]["79.6%"] < scores["coverage"]["80%"]

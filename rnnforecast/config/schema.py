@@ -145,6 +145,9 @@ class DataConfig(Section):
             raise ValueError("decimal and thousands are the same character")
         if len(set(self.targets)) != len(self.targets):
             raise ValueError("targets lists a column twice")
+        twice = sorted({c for c in self.calendar if list(self.calendar).count(c) > 1})
+        if twice:
+            raise ValueError(f"calendar lists {', '.join(twice)} twice; keep one")
         return self
 
 
