@@ -233,6 +233,8 @@ def test_bounds_written_1e_4_are_numbers():
         ({"training.batch_size": {"int": [0, 8]}}, ["tune.space.training.batch_size", "0"]),
         ({"training.optimizer.learning_rate": {"float": [0, 1e-2], "log": True}}, ["positive low bound"]),
         ({"model.units": {"integer": [1, 3]}}, ["{int: [low, high]}"]),
+        # whole ends, fractions drawn between them: every trial failed, after training (sweep 5)
+        ({"model.layers[0].units": {"float": [4, 8]}}, ["draws fractions such as 5.528", "{int: [4, 8]}"]),
     ],
 )
 def test_a_bad_search_space_is_refused_before_any_trial(tmp_path, space, words):

@@ -30,8 +30,15 @@ class Dimension:
     step: float | None = None
 
     def corners(self) -> list:
-        """The values checked against the schema before any trial runs."""
-        return list(self.choices) if self.kind == "choice" else [self.low, self.high]
+        """The values checked against the schema before any trial runs: a float range's ends and a fraction inside
+        it (4 and 8 are whole numbers; what {float: [4, 8]} draws is not)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        if self.kind == "float" and self.step is None and self.high > self.low:
+            inside = (self.low * (self.high / self.low) ** 0.382 if self.log
+                      else self.low + 0.382 * (self.high - self.low))
+            return [self.low, self.high, inside]
+        return [self.low, self.high]
 
     def suggest(self, trial) -> Any:
         if self.kind == "choice":
@@ -104,8 +111,11 @@ def check_space(base: dict, dims: list[Dimension], source: str) -> None:
             try:
                 config_module.validate(configure(base, params), source="the trial's config")
             except UserError as exc:
+                drawn = dim.kind == "float" and value not in (dim.low, dim.high)
+                how = (f" A float range draws fractions such as {value:.4g}; for whole numbers write "
+                       f"{{int: [{dim.low:g}, {dim.high:g}]}}." if drawn else "")
                 raise UserError(
-                    f"{source}: tune.space.{dim.key} value {value!r} makes an invalid config. {exc}"
+                    f"{source}: tune.space.{dim.key} value {value!r} makes an invalid config.{how} {exc}"
                 ) from None
 
 
