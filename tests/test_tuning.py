@@ -451,3 +451,24 @@ def test_the_shipped_search_config_is_valid_in_every_value_of_its_space():
     dims = tuning.parse_space(config.tune.space, str(path))
     assert dims[0].key == tuning.N_LAYERS and config.tune.trials == 20 and config.tune.objective == "mae"
     tuning.check_space(config.model_dump(mode="json", exclude={"tune"}), dims, str(path))
+
+
+def test_each_trial_decides_what_the_config_left_to_the_data_as_train_does(tmp_path):
+    """A search of a panel of few series ranked its trials, and its refit kept intervals, on 3 validation windows
+    where `train` splits by fractions: the dumped config pinned the split that validation had filled in."""
+    import numpy as np
+
+    from rnnforecast import training
+
+    t = np.arange(400)
+    pd.concat([pd.DataFrame({"id": key, "date": pd.date_range("2020-01-01", periods=400, freq="D").strftime("%Y-%m-%d"),
+                             "y": 10 + np.sin(2 * np.pi * t / 7) + 0.1 * k * t}) for k, key in enumerate("ABC")]
+              ).to_csv(tmp_path / "few.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "few.csv"), "targets": ["y"], "id_column": "id"}, "window": {"horizon": 7},
+           "tune": {"trials": 1, "space": {"model.type": ["lstm", "gru"]}}}
+    base = config_module.search_base(config_module.validate(raw))
+    assert "split" not in base["data"] and "decimal" not in base["data"]
+    trial = config_module.validate(tuning.configure(base, {"model.type": "gru"}))
+    assert len(training.prepare_data(trial).starts["val"]) >= training.inputs.FEW_SERIES  # as train splits it
+    given = config_module.validate({**raw, "data": {**raw["data"], "split": {"test_length": 7}}})
+    assert config_module.search_base(given)["data"]["split"]["test_length"] == 7  # a split the user gave is kept

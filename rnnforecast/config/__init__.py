@@ -10,6 +10,7 @@ from rnnforecast.config.loading import (  # noqa: F401
     MAX_CONFIG_VALUES,
     apply_override,
     dump,
+    search_base,
     load_config,
     read_yaml,
     resolve_path,

@@ -310,6 +310,21 @@ def _key_text(tokens: list[tuple[str, str]]) -> str:
     return out
 
 
+# data keys whose default is decided from the data when the config leaves them out (training.inputs: a panel of a
+# few series split by fractions, a short series by its last horizons; a ';' file's decimal comma; stacked rows)
+DECIDED_BY_THE_DATA = ("split", "decimal", "duplicates")
+
+
+def search_base(config: Config) -> dict:
+    """The raw config a search's trials start from: every key written out but `tune` and the data keys the user left
+    to the data (DECIDED_BY_THE_DATA), so that each trial decides them as `train` would."""
+    raw = config.model_dump(mode="json", exclude={"tune"})
+    for key in DECIDED_BY_THE_DATA:
+        if key not in config.data.model_fields_set:
+            raw["data"].pop(key, None)
+    return raw
+
+
 def dump(config: Config) -> str:
     """The resolved config as YAML, every default written out (no `tune` section unless it has one)."""
     return yaml.safe_dump(config.model_dump(mode="json", exclude=None if config.tune else {"tune"}), sort_keys=False)

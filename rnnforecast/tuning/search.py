@@ -7,6 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import yaml
+
 from rnnforecast import config as config_module
 from rnnforecast import runs
 from rnnforecast.errors import Interrupted, UserError
@@ -41,14 +43,15 @@ def tune(
                 "`rnnforecast tune` section has an example, as does configs/quickstart-tune.yaml)."
             )
         name = (config.run.name or Path(config_path).stem) + ("" if Path(config_path).stem.endswith("tune") else "-tune")
-    base = config.model_dump(mode="json", exclude={"tune"})
+    base = config_module.search_base(config)
     dims = parse_space(config.tune.space, source)
     check_space(base, dims, source)
     if resume is None:
         final = runs.new_run_path(Path(config.run.dir), name, claim=True)  # two workers may start in one second
         tmp = runs.partial_path(final)
         try:
-            (tmp / TUNE_FILE).write_text(config_module.dump(config))
+            raw = {**base, "tune": config.tune.model_dump(mode="json")}  # the keys left to the data stay left
+            (tmp / TUNE_FILE).write_text(yaml.safe_dump(raw, sort_keys=False))
         except OSError:  # a full disk: nothing half-made is left behind to resume
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -84,7 +84,7 @@ def run_trial(study, trial, base: dict, dims: list[Dimension], objective: str) -
     try:
         params = sample(trial, dims)
         config = config_module.validate(configure(base, params), source=f"trial {trial.number}'s config")
-        trial.set_user_attr("config", config.model_dump(mode="json", exclude={"tune"}))
+        trial.set_user_attr("config", config_module.search_base(config))
         scores, best_epoch, epochs = _train_trial(config, trial)
         trial.set_user_attr("epochs", epochs)
         trial.set_user_attr("best_epoch", best_epoch)

@@ -52,7 +52,7 @@ def _worker(tune_file: str, storage: str, name: str, seed: int | None) -> None:
     """A local worker process (--workers N): load the search's config and join the study."""
     raw = config_module.read_yaml(Path(tune_file))
     config = config_module.validate(raw, source=tune_file)
-    base = config.model_dump(mode="json", exclude={"tune"})
+    base = config_module.search_base(config)
     study = open_study(storage, name, config.tune, seed)
     try:
         work(study, base, parse_space(config.tune.space, tune_file), config.tune)
