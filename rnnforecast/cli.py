@@ -274,9 +274,11 @@ def calibrate(
 
     loaded = runs.load(run, reads_data=True)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
-    settings = config_module.calibration_settings(loaded.config.calibration, method=method, window=window, gamma=gamma, floor=floor)
-    result = forecasting.recalibrate(loaded, wanted, settings,
-                                     asked={"method": method, "window": window, "gamma": gamma, "floor": floor})
+    asked = {"method": method, "window": window, "gamma": gamma, "floor": floor}
+    settings = config_module.calibration_settings(loaded.config.calibration, quantiles=wanted, **asked)
+    result = forecasting.recalibrate(loaded, wanted, settings, asked=asked)
+    for note in forecasting.recalibration_notes(result, asked):
+        typer.echo(f"note: {note}", err=True)
     how = result["method"] + (f", window {result['window']}" if result["method"] == "rolling" else "")
     how += f", gamma {result['gamma']:g}" if result.get("gamma") else ""
     how += f", floor {result['floor']:g}" if result.get("floor") else ""

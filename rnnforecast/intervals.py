@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from rnnforecast import metrics, runs
+from rnnforecast.config.schema import windows_needed
 from rnnforecast.data.preprocessing import lowest
 
 CALIBRATION_FILE = "calibration.json"
@@ -60,10 +61,6 @@ def too_few_windows(calibration: dict) -> str | None:
             "part more rows (data.split) or the file more history.")
 
 
-def windows_needed(quantiles: list[float]) -> int:
-    """Scores the outer quantiles need for their conformal rank to fall inside 1..n: 9 for 0.1 and 0.9."""
-    levels = [q for q in quantiles if q != 0.5]
-    return max([math.ceil(1 / min(q, 1 - q) - 1e-9) - 1 for q in levels] or [0])
 
 
 def conformal_offsets(residuals: np.ndarray, quantiles: list[float]) -> np.ndarray:

@@ -722,8 +722,22 @@ def test_cluster_on_one_series_or_a_spec_that_is_no_cluster(run, spec):
 
 
 def test_calibrate_options_a_panel_cannot_use_are_refused_not_ignored(panel_run, tmp_path):
-    _refused(_invoke(panel_run.parent, ["calibrate", panel_run, "--method", "rolling", "--window", "5"]),
-             "--method rolling, --window 5 are for one series", "split conformal", "--method split")
+    _refused(_invoke(panel_run.parent, ["calibrate", panel_run, "--method", "rolling", "--window", "12"]),
+             "--method rolling, --window 12 are for one series", "split conformal", "--method split")
+
+
+@pytest.mark.parametrize("args, facts", [
+    (["--window", "1", "--gamma", "0"], ["--window 1 keeps too few errors for the quantiles 0.1 and 0.9", "at least 9",
+                                         "give --window 9 or more"]),
+    (["--quantiles", "0.05,0.5,0.95", "--window", "10"], ["at least 19"]),
+])
+def test_a_rolling_window_too_small_for_the_quantiles_is_refused(run, args, facts):
+    """--window 1 calibrated silently: every quantile the one error, 0% coverage at width 0 (sweep 5)."""
+    _refused(_invoke(run.parent, ["calibrate", run, *args]), *facts)
+    with pytest.raises(errors.UserError, match="window 3 keeps too few errors"):
+        config_module.validate({"data": {"path": "x.csv", "targets": ["y"]}, "calibration": {"window": 3}})
+    assert config_module.validate({"data": {"path": "x.csv", "targets": ["y"]},
+                            "calibration": {"window": 3, "quantiles": [0.25, 0.5, 0.75]}}).calibration.window == 3
 
 
 def test_panel_series_not_in_the_file(panel_run, tmp_path):

@@ -428,3 +428,13 @@ def test_interval_levels_are_labelled_exactly_so_that_none_hides_another():
     scores = intervals.band_scores(actual, bands, quantiles)
     assert list(scores["coverage"]) == ["99.6%", "80%", "79.6%"]
     assert scores["coverage"]["99.6%"] == 1.0 and scores["coverage"]["79.6%"] < scores["coverage"]["80%"]
+
+
+def test_calibrate_says_when_its_window_cannot_be_used():
+    """Pooled steps keep every error: --window 50 was dropped without a word (sweep 5)."""
+    from rnnforecast import forecasting
+
+    pooled = {"windows": 2, "quantiles": [0.1, 0.5, 0.9], "pooled_steps": 12}
+    notes = forecasting.recalibration_notes(pooled, {"window": 50})
+    assert any("--window 50 is not used" in note for note in notes)
+    assert not any("--window" in note for note in forecasting.recalibration_notes(pooled, {"window": None}))

@@ -8,6 +8,7 @@ out-of-range values are refused here, before any data is read.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -364,7 +365,30 @@ class CalibrationConfig(Section):
                     "validation window, as it is); remove them or use rolling"
                 )
             self.gamma = self.floor = None  # the defaults are rolling's: a split config saves without them
+        problem = window_too_small(self.window, self.quantiles)
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def windows_needed(quantiles: list[float]) -> int:
+    """Errors the outer quantiles need for their conformal rank to fall inside 1..n: 9 for 0.1 and 0.9."""
+    levels = [q for q in quantiles if q != 0.5]
+    return max([math.ceil(1 / min(q, 1 - q) - 1e-9) - 1 for q in levels] or [0])
+
+
+def window_too_small(window: int | None, quantiles: list[float]) -> str | None:
+    """Why a rolling window of this many errors cannot hold these quantiles' level, or None.
+
+    With n errors the q-quantile's conformal rank falls outside 1..n below 1 / min(q, 1 - q) - 1 (9 for 0.1
+    and 0.9): a window of 1 made every quantile that one error, a zero-width interval beside the forecast.
+    """
+    levels, needed = [q for q in quantiles if q != 0.5], windows_needed(quantiles)
+    if window is None or window >= needed:
+        return None
+    return (f"window {window} keeps too few errors for the quantiles {min(levels):g} and {max(levels):g}: they need "
+            f"at least {needed} to hold their level (with fewer, the interval collapses onto the extreme errors); "
+            f"give a window of {needed} or more, or leave it out (all the validation windows)")
 
 
 Objective = Literal["mae", "rmse", "mape", "smape", "mase", "scaled_mae", "val_loss"]
@@ -464,6 +488,9 @@ def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationCo
     if changes.get("method") == "split":
         values.update(window=None, gamma=None, floor=None)  # what rolling needed does not carry over
     values.update({key: value for key, value in changes.items() if value is not None})
+    problem = window_too_small(values["window"], values["quantiles"]) if values["method"] == "rolling" else None
+    if problem:
+        raise UserError(f"--{problem.replace('give a window of', 'give --window')}.")
     try:
         return CalibrationConfig(**values)
     except ValidationError as exc:

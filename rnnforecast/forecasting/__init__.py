@@ -17,6 +17,7 @@ from rnnforecast.forecasting.calibration import (  # noqa: F401
     calibrated_panel,
     pooled_calibration,
     recalibrate,
+    recalibration_notes,
     stacked_forecasts,
 )
 from rnnforecast.forecasting.evaluation import (  # noqa: F401

@@ -114,6 +114,16 @@ def recalibrate(run: Run, quantiles: list[float], settings=None, asked: dict | N
     return calibrated(run, None, quantiles, refresh=True, settings=settings)
 
 
+def recalibration_notes(result: dict, asked: dict) -> list[str]:
+    """What `calibrate` tells the user about the calibration it made: too few windows, a --window it could not use."""
+    notes = [note for note in [intervals.too_few_windows(result)] if note]
+    if result.get("pooled_steps") and asked.get("window") is not None:
+        notes.append(f"--window {asked['window']} is not used: with {result['windows']} validation window(s) each "
+                     "step's errors are too few for its own quantiles, so every step's come from all steps' errors "
+                     "together, all of them kept.")
+    return notes
+
+
 def calibrated_panel(run: Run, model=None, quantiles: list[float] | None = None, refresh: bool = False) -> dict:
     """A panel's interval calibration: the validation windows of every trained series, pooled (split conformal).
 
