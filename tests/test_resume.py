@@ -81,3 +81,12 @@ def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
     assert not list(final.glob("checkpoint*"))
     meta = json.loads((final / "metadata.json").read_text())
     assert meta["resumed"] and meta["highway_prior_windows"] is not None  # the fitted start's shrinkage, chosen again
+
+    # the same training never interrupted: every epoch's losses are the resumed run's (each epoch's batches once
+    # followed Keras's count of epochs and Python's global random state, which a resumed process does not share)
+    process = _start(str(_config(tmp_path)), "--set", "run.name=whole")
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr
+    whole = pd.read_csv(Path(stdout.strip().splitlines()[-1]) / "history.csv")
+    for column in ("loss", "val_loss"):
+        assert whole[column].tolist() == pytest.approx(history[column].tolist(), rel=1e-6), column

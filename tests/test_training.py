@@ -106,8 +106,9 @@ def test_window_batches_cover_every_training_window_once_per_epoch(tmp_path):
     expected = prepared.values[prepared.starts["train"], 0]
     assert sorted(firsts.tolist()) == sorted(expected.tolist())
     order = batches.order.copy()
-    batches.on_epoch_end()
+    batches[0]  # as Keras draws the next epoch: index 0 after the last one
     assert not np.array_equal(order, batches.order)  # reshuffled each epoch
+    assert np.array_equal(batches.order, np.random.default_rng([cfg.training.seed, 1]).permutation(prepared.starts["train"]))
 
 
 def test_lr_decay_holds_then_shrinks_every_epoch(tmp_path):

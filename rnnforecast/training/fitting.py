@@ -75,6 +75,7 @@ def fit(
                     validation_data=val_batches,
                     epochs=epochs,
                     initial_epoch=first_epoch,
+                    shuffle=False,  # the batches shuffle themselves by (seed, epoch): window_batches
                     callbacks=callbacks,
                     verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
                 )
@@ -233,6 +234,7 @@ def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, ve
             model.fit(
                 batches,
                 epochs=epochs,
+                shuffle=False,  # the batches shuffle themselves by (seed, epoch): window_batches
                 callbacks=[interrupt_guard(interrupted), *make_callbacks(plain), schedule],
                 verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
             )
