@@ -472,3 +472,28 @@ def test_each_trial_decides_what_the_config_left_to_the_data_as_train_does(tmp_p
     assert len(training.prepare_data(trial).starts["val"]) >= training.inputs.FEW_SERIES  # as train splits it
     given = config_module.validate({**raw, "data": {**raw["data"], "split": {"test_length": 7}}})
     assert config_module.search_base(given)["data"]["split"]["test_length"] == 7  # a split the user gave is kept
+
+
+def test_a_finished_search_refits_alone_and_an_interrupted_refit_says_how_to_refit_again(tmp_path, monkeypatch):
+    """A Ctrl-C during --refit left a complete search without its refit: `tune --resume --refit` answered that
+    there was nothing to resume, and `train --resume` of the refit could not know it trains on validation too."""
+    from rnnforecast.tuning import search
+
+    result = runner.invoke(app, ["tune", str(write(tmp_path, search_config(tmp_path, trials=1)))])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+
+    def interrupted(best, final):
+        (final / ".refit-20261207-000000.partial").mkdir()  # what a refit stopped in its first epoch leaves
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "refit_best", interrupted)
+        stopped = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
+    assert stopped.exit_code == 130 and f"rnnforecast tune --resume {folder} --refit" in stopped.output
+    assert not list(folder.glob(".refit-*"))
+    again = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
+    assert again.exit_code == 0, again.output
+    assert [p.name.startswith("refit-") for p in folder.iterdir() if p.is_dir()] == [True]
+    done = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
+    assert done.exit_code == 2 and "its refit is already there too" in done.output

@@ -30,6 +30,8 @@ def tune(
     study_name: str | None = None,
 ) -> Path:
     """Run (or resume, or join) a search and write its run folder; return the folder's path."""
+    if resume is not None and refit and _finished_without_refit(Path(resume)):
+        return _refit_only(runs.final_name(Path(resume)))
     if resume is not None:
         final, tmp = _resumable(Path(resume))
         source = str(tmp / TUNE_FILE)
@@ -100,8 +102,20 @@ def tune(
               "the training windows), so the values searched made no difference to the scores. Search "
               "window.input_length or model.highway instead.", file=sys.stderr)
     if refit:
-        print(f"Refitting the best config on train+validation: {refit_best(best, final)}", file=sys.stderr)
+        print(f"Refitting the best config on train+validation: {_refit(best, final)}", file=sys.stderr)
     return final
+
+
+def _refit(best: dict, final: Path) -> Path:
+    """refit_best; interrupted, its half-trained folder is removed and the way to refit again is named (a
+    `train --resume` of it would not know it trains on the validation windows too)."""
+    try:
+        return refit_best(best, final)
+    except (Interrupted, KeyboardInterrupt):
+        for partial in final.glob(".refit-*.partial"):
+            shutil.rmtree(partial, ignore_errors=True)
+        raise Interrupted(f"the refit was interrupted; the search itself is complete in {final}. Refit again with: "
+                          f"rnnforecast tune --resume {final} --refit") from None
 
 
 def all_kept_their_start(study) -> bool:
@@ -110,11 +124,29 @@ def all_kept_their_start(study) -> bool:
     return bool(done) and all(t.user_attrs.get("best_epoch") == 0 for t in done)
 
 
+def _finished_without_refit(path: Path) -> bool:
+    """A search that finished but whose --refit did not (interrupted, or never asked for)."""
+    path = runs.final_name(path)
+    return (path.is_dir() and (path / TUNE_FILE).is_file() and (path / "best.yaml").is_file()
+            and not any((found / "metadata.json").is_file() for found in path.glob("refit-*")))
+
+
+def _refit_only(final: Path) -> Path:
+    """`tune --resume SEARCH --refit` on a finished search: the refit alone, from best.yaml and best.json."""
+    raw = config_module.read_yaml(final / "best.yaml")
+    found = runs.json_file(final / "best.json").get("best_epoch")
+    print(f"Search {final} is complete; refitting its best config on train+validation.", file=sys.stderr)
+    print(f"Refitting the best config on train+validation: {_refit(raw | {'_best_epoch': found}, final)}",
+          file=sys.stderr)
+    return final
+
+
 def _resumable(path: Path) -> tuple[Path, Path]:
     path = runs.final_name(path)
     tmp = runs.partial_path(path)
     if path.is_dir() and (path / TUNE_FILE).is_file():
-        raise UserError(f"search {path} is already complete; there is nothing to resume.")
+        raise UserError(f"search {path} is already complete; there is nothing to resume (with --refit, its refit "
+                        "is already there too).")
     if path.is_dir():
         kind = "a training run's folder" if (path / "metadata.json").is_file() else "a folder that no search wrote"
         raise UserError(f"{path} is {kind}, not a search's; `tune --resume` takes the folder an interrupted "
