@@ -101,6 +101,21 @@ def test_values_too_large_to_scale_are_refused_by_column_not_forecast_as_nan(tmp
         data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
 
 
+def test_tiny_values_are_scaled_by_their_own_spread_and_vanishing_ones_refused(tmp_path):
+    """A current of 1e-12 amperes was taken for a constant (scale 1): the network saw zeros and the 'scaled' scores
+    were raw units. Values near 1e-300 have squares that underflow: refused, as 1e300 is."""
+    wave = 1 + 0.5 * np.sin(np.arange(60.0))
+    for size in (1e-13, 1e-100):
+        cfg = _cfg(_write(tmp_path, size * wave))
+        series = data.load_series(cfg.data)
+        prep = data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+        assert prep["scale"][0] == pytest.approx(size * np.std(wave[:42]), rel=0.1)
+    cfg = _cfg(_write(tmp_path, 1e-300 * wave))
+    series = data.load_series(cfg.data)
+    with pytest.raises(UserError, match="column 'y' .* too small to compute with .*multiply it by a power of ten"):
+        data.fit_preprocessing(series, data.split_bounds(series, cfg.data, cfg.window), cfg.data)
+
+
 def test_mase_scaling_divides_by_the_mean_absolute_seasonal_difference_of_the_training_rows(tmp_path):
     rng = np.random.default_rng(0)
     values = 50 + 10 * np.sin(2 * np.pi * np.arange(200) / 7) + rng.normal(0, 1, 200)

@@ -61,7 +61,18 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
             f"{np.nanmax(np.abs(train[series.columns.index(column)])):.3g}): their mean or spread overflows 64-bit "
             "floats. Rescale the column in the file (divide it by a power of ten) and train again."
         )
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(center)), scale, 1.0)  # a constant column stays finite
+    magnitude = np.nanmax(np.abs(train), axis=1)
+    varies = np.nanmax(train, axis=1) > np.nanmin(train, axis=1)
+    if (varies & (magnitude < 1e-150)).any():  # their squares underflow: RMSE 0 and MASE n/a on a varying series
+        column = series.columns[int(np.flatnonzero(varies & (magnitude < 1e-150))[0])]
+        raise UserError(
+            f"column '{column}' of {series.label} holds values too small to compute with (at most "
+            f"{magnitude[series.columns.index(column)]:.3g}): their squares underflow 64-bit floats. Rescale the column "
+            "in the file (multiply it by a power of ten) and train again."
+        )
+    # a constant column (its spread float rounding of its level, or 0) stays finite; the bound is relative, so that
+    # a current of 1e-12 amperes is not taken for a constant
+    scale = np.where((scale > 1e-12 * np.abs(center)) & (scale > 0) & varies, scale, 1.0)
     center, scale = center.copy(), scale.copy()
     season = cfg.season_length or season_length(series.frequency)
     for column, (mid, unit) in (fixed or {}).items():
