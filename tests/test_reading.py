@@ -774,3 +774,14 @@ def test_thousands_commas_without_a_sign_are_read_only_where_unambiguous(tmp_pat
     path = tmp_path / "k.csv"
     path.write_text("date,y\n" + "".join(f'2024-01-{d:02d},"1,{d:03d}.5"\n' for d in range(1, 21)))
     assert _load(path).frame["y"].iloc[1] == 1002.5  # 1,002.5: the comma can only group thousands
+
+
+def test_a_category_the_training_file_did_not_have_is_named_at_predict(tmp_path):
+    """predict --data with a wind direction never seen in training forecast from all-zero one-hot inputs silently."""
+    days = pd.date_range("2024-01-01", periods=20, freq="D").strftime("%Y-%m-%d")
+    path = tmp_path / "new.csv"
+    path.write_text("date,y,wind\n" + "".join(f"{d},{i},{'XX' if i > 16 else 'NW'}\n" for i, d in enumerate(days)))
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "categorical": ["wind"]}}).data
+    series = data.load_series(cfg, categories={"wind": ["NW", "SE"]})
+    assert any("'wind'" in note and "'XX' on 3 row(s)" in note for note in series.notes)
+    assert not any("'wind'" in note for note in data.load_series(cfg).notes)  # training: every value is known

@@ -159,7 +159,7 @@ def _one_series(table, cfg: DataConfig, path: Path, frequency, categories, stric
     table, unit_notes = without_units(table, cfg, _numeric_columns(cfg), path.name)
     read = with_decimal_comma(table, cfg, _numeric_columns(cfg), path.name)
     series = table_to_series(table, read, path, frequency, categories, strict_frequency=strict_frequency)
-    series.notes.extend(unit_notes)
+    series.notes.extend(unit_notes + unseen_categories(table, cfg, categories, path.name))
     if read is not cfg:
         series.notes.append(f"{path.name} separates columns with ';' and writes numbers with a decimal comma (20,7): "
                             "read so. Set data.decimal: '.' if the commas mean something else.")
@@ -193,6 +193,7 @@ def load_panel(
         )
     keys = id_keys(table[cfg.id_column])
     ids = pd.Series(keys, index=table.index)
+    unit_notes += unseen_categories(table, cfg, categories, path.name)
     if categories is None:
         categories = _categories(table, cfg)
     if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
@@ -631,6 +632,23 @@ def _finish(frame, cfg, onehot, freq, path, where, notes, categories) -> Series:
     known = list(cfg.future_features) + [f"{n}_{part}" for n in cfg.calendar for part in ("sin", "cos")]
     features = list(cfg.features) + list(onehot) + list(cfg.static_features)
     return Series(frame, list(cfg.targets), features, freq, path, notes, categories, known, future, where)
+
+
+def unseen_categories(table: pd.DataFrame, cfg: DataConfig, categories: dict | None, where: str) -> list[str]:
+    """A note per categorical column holding values the training file did not (newer data): they read as none of
+    the known ones, every one-hot column 0, which the network never saw in training."""
+    notes = []
+    for column in cfg.categorical if categories is not None else []:
+        if column not in table:
+            continue
+        cells = table[column].dropna().astype(str).str.strip()
+        new = cells[~cells.isin(categories.get(column, []))]
+        if len(new):
+            shown = ", ".join(repr(v) for v in new.unique()[:3])
+            notes.append(f"column '{column}' in {where} holds value(s) the training file did not ({shown} on "
+                         f"{len(new)} row(s)): the model reads them as none of the categories it knows (every "
+                         f"{column}= input 0), a case it never trained on, so forecasts there are a guess.")
+    return notes
 
 
 def _categories(table: pd.DataFrame, cfg: DataConfig) -> dict[str, list[str]]:
