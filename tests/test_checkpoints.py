@@ -77,7 +77,7 @@ def test_resume_refused_after_the_data_changed_keeps_the_checkpoint(tmp_path, mo
     before = {p.name: p.read_bytes() for p in partial.iterdir() if p.name != runs.LOCK_FILE}
     original = data_file.read_bytes()
     data_file.write_bytes(original.replace(b"20.7", b"20.8", 1))
-    with pytest.raises(UserError, match="has changed since run"):
+    with pytest.raises(UserError, match="has changed since run.*Put the file back as it was and resume"):
         training.train(None, resume=partial)
     assert {p.name: p.read_bytes() for p in partial.iterdir() if p.name != runs.LOCK_FILE} == before
     data_file.write_bytes(original)  # put the data back: the run resumes after all

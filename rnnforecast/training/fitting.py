@@ -133,8 +133,9 @@ def train(
         state = checkpoints.load_state(tmp) if resume is not None else None
         if state is not None and state["data_sha256"] != prepared.prep["data_sha256"]:
             raise UserError(
-                f"{prepared.series.path} has changed since run {final.name} started, so it cannot be resumed. "
-                "Start a new run with `rnnforecast train`."
+                f"{prepared.series.path} has changed since run {final.name} started (its SHA-256 differs from the "
+                "checkpoint's), so the epochs kept were trained on other rows. Put the file back as it was and resume "
+                "again, or start a new run on the file as it is with `rnnforecast train`."
             )
         if state is not None:
             set_seeds(config, xla=bool(state.get("xla", False)))
