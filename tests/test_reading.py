@@ -785,3 +785,18 @@ def test_a_category_the_training_file_did_not_have_is_named_at_predict(tmp_path)
     series = data.load_series(cfg, categories={"wind": ["NW", "SE"]})
     assert any("'wind'" in note and "'XX' on 3 row(s)" in note for note in series.notes)
     assert not any("'wind'" in note for note in data.load_series(cfg).notes)  # training: every value is known
+
+
+def test_readings_one_step_apart_with_jitter_go_to_their_nearest_step(tmp_path):
+    """A logger every ~10 minutes (±90 s): put in the step each fell in, a quarter of the steps were made up and
+    their neighbours averaged two readings 10 minutes apart. Readings several per step are still averaged per step."""
+    rng = np.random.default_rng(0)
+    base = pd.date_range("2024-01-01", periods=300, freq="10min")
+    times = base + pd.to_timedelta(rng.integers(-90, 91, 300), unit="s")
+    path = tmp_path / "logger.csv"
+    pd.DataFrame({"t": times, "y": np.arange(300.0)}).to_csv(path, index=False)
+    series = _load(path, frequency="10min")
+    assert len(series.frame) == 300 and series.frame["y"].tolist() == list(range(300))
+    assert any("moved to its nearest step" in note for note in series.notes)
+    hourly = _load(path, frequency="h")  # six readings an hour: the mean of those in each hour
+    assert len(hourly.frame) == 50 and any("the mean of the rows in it" in note for note in hourly.notes)

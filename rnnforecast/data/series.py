@@ -408,7 +408,13 @@ def table_to_series(
                      "so weekends are neither filled nor forecast. Set data.frequency: D to count every day.")
     off = ~frame.index.isin(regular.index)
     off_grid = int(off.sum())
-    if off_grid and cfg.frequency is not None and freq != "B":  # business days: weekend rows dropped, not averaged
+    if off_grid and cfg.frequency is not None and freq != "B" and _one_row_per_step(frame.index, freq):
+        nearest = frame.groupby(frame.index.round(freq)).mean()  # a logger's jitter: each reading to its nearest step
+        regular = nearest.asfreq(freq)
+        empty = ~regular.index.isin(nearest.index)
+        notes.append(f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of data.frequency {freq}, "
+                     "about one per step: each was moved to its nearest step (the mean where two met).")
+    elif off_grid and cfg.frequency is not None and freq != "B":  # business days: weekend rows dropped, not averaged
         steps = frame.resample(freq)
         regular, empty = steps.mean(), (steps.size() == 0).to_numpy()
         notes.append(f"{off_grid} of the {len(frame)} rows of {where} fall between the steps of data.frequency {freq}: "
@@ -430,6 +436,24 @@ def table_to_series(
         notes.append(f"{int(empty.sum())} missing time step(s) in {where} were added and filled ({cfg.missing}).")
         notes.extend(_long_gap_note(regular.index, empty, where, cfg.missing))
     return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+
+
+def _one_row_per_step(index: pd.DatetimeIndex, freq: str) -> bool:
+    """Whether rows off a fixed grid are readings one step apart with jitter (a logger every ~10 minutes), which
+    belong to their nearest step, rather than several per step (hourly means of 10-minute readings), which belong
+    to the step they fall in: about one row per step, and more steps hold a reading when each goes to its nearest.
+    A step of the calendar (months, weeks' anchors) is always the latter."""
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):
+        return False
+    if len(index) < 3:
+        return False
+    usual = pd.Timedelta(int(np.median(np.diff(index.asi8))), unit=index.unit)
+    if not 0.75 * step <= usual <= 1.25 * step:
+        return False
+    return index.round(freq).nunique() > index.floor(freq).nunique()  # fewer steps made up (daily rows moved to noon:
+    # each in its own day, while noon rounds half to even, onto its neighbours)
 
 
 def _refuse_a_finer_grid_than_the_rows(index: pd.DatetimeIndex, freq: str, where: str) -> None:
