@@ -800,3 +800,13 @@ def test_readings_one_step_apart_with_jitter_go_to_their_nearest_step(tmp_path):
     assert any("moved to its nearest step" in note for note in series.notes)
     hourly = _load(path, frequency="h")  # six readings an hour: the mean of those in each hour
     assert len(hourly.frame) == 50 and any("the mean of the rows in it" in note for note in hourly.notes)
+
+
+def test_ids_that_differ_only_by_spaces_are_named_as_the_cause_of_repeated_times(tmp_path):
+    days = pd.date_range("2024-01-01", periods=30, freq="D").strftime("%Y-%m-%d")
+    rows = [f"{key},{day},{i}" for key in ("North", "North ", "South") for i, day in enumerate(days)]
+    path = tmp_path / "ws.csv"
+    path.write_text("store,date,y\n" + "\n".join(rows) + "\n")
+    cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "store"}}).data
+    with pytest.raises(UserError, match=r"store=North.*written 2 ways \('North', 'North '\).*by more than spaces"):
+        data.load_panel(cfg)

@@ -541,7 +541,13 @@ def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: Da
         key = table[column].astype("string").str.strip()
         if 1 < key.nunique() <= len(key) // 2 and not pd.MultiIndex.from_arrays([index, key]).duplicated().any():
             apart.append(column)
-    if apart and cfg.id_column:
+    written = (table[cfg.id_column].dropna().astype(str).unique() if cfg.id_column and cfg.id_column in table
+               else [])
+    if len(written) > 1:  # "North" and "North ": one id once stripped, two series in the file
+        hint = (f"Its {cfg.id_column} is written {len(written)} ways ({', '.join(repr(w) for w in written[:3])}), "
+                "which are one id once the spaces around them are stripped: if they are different series, name them "
+                "apart by more than spaces. ")
+    elif apart and cfg.id_column:
         hint = (f"Column '{apart[0]}' tells them apart within one {cfg.id_column}: make one column of both (for "
                 f"example {cfg.id_column}_{apart[0]}) and set data.id_column to it. ")
     elif apart:
