@@ -810,3 +810,16 @@ def test_ids_that_differ_only_by_spaces_are_named_as_the_cause_of_repeated_times
     cfg = config.validate({"data": {"path": str(path), "targets": ["y"], "id_column": "store"}}).data
     with pytest.raises(UserError, match=r"store=North.*written 2 ways \('North', 'North '\).*by more than spaces"):
         data.load_panel(cfg)
+
+
+def test_year_and_week_columns_are_iso_weeks_and_named_as_such(tmp_path):
+    """`year,week` (retail's way) was read year-month with weeks 1-12 as months, and refused at week 13; without
+    data.time_column the week column was offered as the id of many series."""
+    weeks = pd.date_range("2020-01-06", periods=120, freq="W-MON")
+    path = tmp_path / "weekly.csv"
+    path.write_text("year,week,y\n" + "".join(f"{w.isocalendar()[0]},{w.isocalendar()[1]},{i}\n"
+                                              for i, w in enumerate(weeks)))
+    with pytest.raises(UserError, match=r"Column 'week' looks like part of the time: set data.time_column: \[year, week\]"):
+        _load(path)
+    series = _load(path, time_column=["year", "week"])
+    assert series.index[0] == pd.Timestamp("2020-01-06") and len(series.frame) == 120 and series.frame["y"].notna().all()

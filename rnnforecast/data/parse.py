@@ -212,7 +212,9 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         text = text.astype(str)
         for column in columns[1:]:
             text = text + " " + table[column].astype(str)
-    if len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
+    if len(columns) == 2 and sorted(c.strip().lower() for c in columns) == ["week", "year"]:
+        times = _iso_weeks(table, columns)
+    elif len(columns) > 1 and all(c.lower() in DATE_PARTS for c in columns):
         times = _assembled(table, columns, where)
     elif len(columns) == 2 and columns[1].strip().lower() == "hour" and _whole_hours(table[columns[1]]) is not None:
         times = _datetimes(table[columns[0]])[0] + pd.to_timedelta(_whole_hours(table[columns[1]]), unit="h")
@@ -282,6 +284,14 @@ def _refuse_a_century_split(text: pd.Series, times: pd.Series, column: str, wher
         f"as {times.iloc[early]:%Y-%m-%d}: a two-digit year leaves the century to a guess, which here puts the "
         "series' own rows a century apart. Write four-digit years in the file."
     )
+
+
+def _iso_weeks(table: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The Monday of each row's ISO week, from a year column and a week column (1 to 53), as retail data writes it."""
+    by_name = {c.strip().lower(): c for c in columns}
+    year, week = (pd.to_numeric(table[by_name[k]], errors="coerce") for k in ("year", "week"))
+    text = year.astype("Int64").astype("string") + "-W" + week.astype("Int64").astype("string").str.zfill(2) + "-1"
+    return pd.to_datetime(text, format="%G-W%V-%u", errors="coerce")
 
 
 def _assembled(table: pd.DataFrame, columns: list[str], where: str) -> pd.Series:

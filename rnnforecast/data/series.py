@@ -547,6 +547,9 @@ def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: Da
         hint = (f"Its {cfg.id_column} is written {len(written)} ways ({', '.join(repr(w) for w in written[:3])}), "
                 "which are one id once the spaces around them are stripped: if they are different series, name them "
                 "apart by more than spaces. ")
+    elif apart and apart[0].strip().lower() in ("week", "quarter", "month", "day", "hour", "minute"):
+        hint = (f"Column '{apart[0]}' looks like part of the time: set data.time_column: "
+                f"[{', '.join(time_columns)}, {apart[0]}]. ")
     elif apart and cfg.id_column:
         hint = (f"Column '{apart[0]}' tells them apart within one {cfg.id_column}: make one column of both (for "
                 f"example {cfg.id_column}_{apart[0]}) and set data.id_column to it. ")
