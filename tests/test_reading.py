@@ -823,3 +823,12 @@ def test_year_and_week_columns_are_iso_weeks_and_named_as_such(tmp_path):
         _load(path)
     series = _load(path, time_column=["year", "week"])
     assert series.index[0] == pd.Timestamp("2020-01-06") and len(series.frame) == 120 and series.frame["y"].notna().all()
+
+
+def test_a_logger_title_wider_than_the_header_names_the_header_line(tmp_path):
+    """Campbell's TOA5 files start with an 8-cell title over a 3-cell header: the message listed the title's cells."""
+    path = tmp_path / "toa5.csv"
+    path.write_text('"TOA5","Station1","CR1000","1234","CR1000.Std.32","CPU:prog.CR1","5678","Table1"\n'
+                    '"TIMESTAMP","RECORD","AirTC"\n' + "".join(f'"2020-01-01 00:{m:02d}:00",{m},{m / 10}\n' for m in range(30)))
+    with pytest.raises(UserError, match=r"column 'AirTC'.*Line 2 names it.*start each with #"):
+        _load(path, targets=["AirTC"])

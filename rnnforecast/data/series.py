@@ -714,9 +714,22 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
             if _no_header(table.columns):
                 fix = (f"The file seems to have no header row: its first line ({', '.join(table.columns)}) reads as "
                        "values. Add a first line naming the columns (e.g. date,value) and name them in the config.")
+            lower = _header_below(table, column)
+            if lower is not None:  # a logger's title line (TOA5, ...) above the real header
+                fix = (f"Line {lower} names it: the lines above it (a title, such as a data logger writes) were read "
+                       "as the header. Delete them, or start each with #, which marks a comment line to skip.")
             raise UserError(
                 f"column '{column}' ({key}) is not in {path.name}.{hint} Columns there: {', '.join(table.columns)}. {fix}"
             )
+
+
+def _header_below(table: pd.DataFrame, column: str) -> int | None:
+    """The file's line (1-based) among the first rows whose cells include `column`: the header the user meant."""
+    for row in range(min(len(table), 10)):
+        cells = [str(c).strip().strip('"') for c in table.iloc[row].tolist() if isinstance(c, str)]
+        if column in cells:
+            return int(table.index[row]) + 2  # read_table's index: the file's line less 2
+    return None
 
 
 def _no_header(columns) -> bool:
