@@ -473,3 +473,13 @@ def test_series_named_with_a_comma_in_their_id_are_found_whole():
     with pytest.raises(UserError, match="names no series"):
         runs.series_ids(run, [" ", ","])
 
+
+
+def test_a_horizon_no_series_can_hold_names_the_longest_that_fits(tmp_path):
+    """It said "input_length 1" (a look-back the user never set) and no horizon to try; one series names one."""
+    csv = _panel_csv(tmp_path / "p.csv", n_series=6)
+    longest = pd.read_csv(csv).groupby("store").size().max()
+    cfg = config.validate({"data": {"path": str(csv), "targets": ["sales"], "id_column": "store"},
+                           "window": {"horizon": 400}})
+    with pytest.raises(UserError, match=rf"horizon 400: the longest has {longest} rows.*at most {(longest - 1) // 3} fits"):
+        training.prepare_data(cfg)

@@ -167,10 +167,13 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         offset += len(values)
         notes.extend(series.notes)
     if first is None:
+        longest, H = max(len(series.frame) for series in panel.values()), config.window.horizon
         raise UserError(
             f"no series in {Path(config.data.path).name} is long enough for a training, a validation and a test "
-            f"window (input_length {config.window.input_length}, horizon {config.window.horizon}). "
-            "Shorten the window or change data.split."
+            f"window of horizon {H}: the longest has {longest} rows, and with its last horizon for the "
+            f"test and the one before for validation, a horizon of at most {max((longest - 1) // 3, 0)} fits (with a "
+            "look-back of 1). Shorten window.horizon (or window.input_length), change data.split, or give the series "
+            "more history."
         )
     if len(notes) > 3:
         notes = notes[:3] + [f"... and {len(notes) - 3} more such notes"]
