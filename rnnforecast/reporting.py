@@ -176,7 +176,7 @@ def intervals_table(report: dict) -> Table:
         title=f"Calibrated quantiles {', '.join(f'{q:g}' for q in report['quantiles'])} on the test windows",
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption=_calibration_caption(report.get("calibration", {})),
+        caption=_calibration_caption(report.get("calibration", {}), paired=bool(labels)),
         caption_justify="left",
     )
     table.add_column("forecaster", no_wrap=True)
@@ -217,13 +217,14 @@ def panel_intervals_table(report: dict) -> Table:
     return table
 
 
-def _calibration_caption(settings: dict) -> str:
-    """Where each forecaster's interval comes from, in a sentence."""
+def _calibration_caption(settings: dict, paired: bool = True) -> str:
+    """Where each forecaster's interval comes from, in a sentence. `paired`: the quantiles make a central interval
+    (0.1 and 0.9), whose level gamma adapts; lone quantiles (0.25, 0.9) are not adapted."""
     if settings.get("method") == "split":
         source = "its own validation errors"
     else:
         source = f"its last {settings.get('window', '?')} errors known at each origin (validation, then test)"
-        if settings.get("gamma"):
+        if settings.get("gamma") and paired:
             source += f", its level adapted to its misses (gamma {settings['gamma']:g}"
             source += f", at least {settings['floor']:g} of the nominal miss rate)" if settings.get("floor") else ")"
     return f"Each forecaster's interval comes from {source}, per horizon step, scaled to each window's spread."

@@ -103,3 +103,13 @@ def test_a_constant_series_has_no_mase_and_stays_out_of_the_panels_mean():
     report = {"id_column": "id", "horizon": 2, "targets": ["y"], **summary}
     assert "MASE is n/a for 1 series whose training rows never change (constant; flat)" in _render(
         reporting.panel_table(report))
+
+
+def test_the_intervals_caption_says_gamma_adapts_only_a_central_interval():
+    """calibrate --quantiles 0.25,0.9 has no central pair: the caption said its level was adapted all the same."""
+    def caption(quantiles, coverage):
+        report = {"quantiles": quantiles, "calibration": {"method": "rolling", "window": 50, "gamma": 0.005, "floor": 0.25},
+                  "intervals": {"model": {"pinball": 0.1, "coverage": coverage, "width": dict.fromkeys(coverage, 1.0)}}}
+        return str(reporting.intervals_table(report).caption)
+    assert "adapted to its misses (gamma 0.005" in caption([0.1, 0.5, 0.9], {"80%": 0.8})
+    assert "adapted" not in caption([0.25, 0.9], {})
