@@ -832,3 +832,16 @@ def test_a_logger_title_wider_than_the_header_names_the_header_line(tmp_path):
                     '"TIMESTAMP","RECORD","AirTC"\n' + "".join(f'"2020-01-01 00:{m:02d}:00",{m},{m / 10}\n' for m in range(30)))
     with pytest.raises(UserError, match=r"column 'AirTC'.*Line 2 names it.*start each with #"):
         _load(path, targets=["AirTC"])
+
+
+def test_the_time_column_named_as_the_id_or_a_target_is_refused_as_such(tmp_path):
+    """id_column: Date made every day a one-row series ("too few to tell the frequency"); time_column: Temp said to
+    set data.time_column, which the user had just done."""
+    days = pd.date_range("2024-01-01", periods=20, freq="D").strftime("%Y-%m-%d")
+    path = tmp_path / "t.csv"
+    path.write_text("Date,Temp\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)))
+    cfg = config.validate({"data": {"path": str(path), "targets": ["Temp"], "id_column": "Date"}}).data
+    with pytest.raises(UserError, match=r"data.id_column 'Date' in t.csv holds times \('2024-01-01', '2024-01-02'"):
+        data.load_panel(cfg)
+    with pytest.raises(UserError, match=r"time_column 'Temp' is also a target"):
+        config.validate({"data": {"path": str(path), "targets": ["Temp"], "time_column": "Temp"}})

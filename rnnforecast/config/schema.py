@@ -142,6 +142,13 @@ class DataConfig(Section):
             raise ValueError("a column is listed twice among features, categorical and future_features; keep one")
         if self.id_column is not None and self.id_column in named + list(self.targets):
             raise ValueError(f"id_column '{self.id_column}' names the series; it cannot also be a target or an input")
+        times = [self.time_column] if isinstance(self.time_column, str) else list(self.time_column or [])
+        clash = [c for c in times if c in named + list(self.targets) + [self.id_column]]
+        if clash:
+            role = ("the id_column" if clash[0] == self.id_column else
+                    "a target" if clash[0] in self.targets else "an input")
+            raise ValueError(f"time_column '{clash[0]}' is also {role}; the time column holds the rows' times only. "
+                             "Name the column of dates or times as time_column")
         if self.decimal == self.thousands:
             raise ValueError("decimal and thousands are the same character")
         if len(set(self.targets)) != len(self.targets):

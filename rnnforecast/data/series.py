@@ -18,7 +18,7 @@ from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency, stamps_text
-from rnnforecast.data.io import detect_time_columns, read_table
+from rnnforecast.data.io import _looks_like_time, detect_time_columns, read_table
 from rnnforecast.data.parse import (
     _parse_times, _to_numbers, id_order, missing_cells, with_decimal_comma, without_units,
 )
@@ -192,6 +192,7 @@ def load_panel(
             f"{', '.join(table.columns)}. Fix the name in the config."
         )
     keys = id_keys(table[cfg.id_column])
+    _refuse_times_as_ids(keys, cfg, path)
     ids = pd.Series(keys, index=table.index)
     unit_notes += unseen_categories(table, cfg, categories, path.name)
     if categories is None:
@@ -256,6 +257,21 @@ class Panel(dict):
 
     empty: list[str] = []
     blank_rows: int = 0
+
+
+def _refuse_times_as_ids(keys: np.ndarray, cfg: DataConfig, path: Path) -> None:
+    """An id column of dates, nearly one per row, is the time column named as data.id_column: each 'series' would
+    be one row, refused as too short, which says nothing of the cause."""
+    distinct = pd.unique(keys)
+    if len(distinct) <= len(keys) // 2 or len(distinct) < 3:
+        return
+    sample = [str(k) for k in distinct[:20] if k]
+    if sample and all(_looks_like_time(k) for k in sample):
+        raise UserError(
+            f"data.id_column '{cfg.id_column}' in {path.name} holds times ({', '.join(map(repr, sample[:2]))}, ...), one or "
+            "two rows each: it looks like the time column. data.id_column names the series of a panel (a store, a "
+            "sensor); leave it out for one series, or name the column that tells the series apart."
+        )
 
 
 def series_label(id_column: str, key: str) -> str:
