@@ -145,6 +145,12 @@ def test_override_sets_nested_and_indexed_keys():
     assert cfg.training.optimizer.learning_rate == pytest.approx(0.01)
 
 
+def test_set_inside_a_section_the_file_wrote_as_a_list_blames_the_file():
+    """`training:` written as a list (`- epochs: 2`) made `--set training.epochs=1` the culprit."""
+    with pytest.raises(UserError, match=r"'training' in the config is a list .*Write `training:` in the config"):
+        config.apply_override(_raw(training=[{"epochs": 2}]), "training.epochs=1")
+
+
 def test_override_indexes_into_a_default_list_the_config_leaves_out():
     raw = _raw()  # no model section: model.layers is the schema's default
     config.apply_override(raw, "model.layers[0].units=8")

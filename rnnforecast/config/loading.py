@@ -232,6 +232,14 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
                     f"{{units: 32}}]')."
                 )
         elif not isinstance(node, dict):
+            parent = _key_text(tokens[:i])
+            if parent:  # the config wrote the section as a list or a value: that, not the --set, is what to fix
+                kind = "a list" if isinstance(node, list) else "a single value"
+                raise UserError(
+                    f"{option}: '{parent}' in the config is {kind} ({str(node)[:60]}), not a section of keys, so "
+                    f"'{name}' cannot be set inside it. Write `{parent.split('.')[-1]}:` in the config with its keys "
+                    "indented below it."
+                )
             raise UserError(f"{option}: '{name}' is not inside a section.")
         if last:
             node[here] = value
