@@ -795,6 +795,8 @@ def test_readings_one_step_apart_with_jitter_go_to_their_nearest_step(tmp_path):
     times = base + pd.to_timedelta(rng.integers(-90, 91, 300), unit="s")
     path = tmp_path / "logger.csv"
     pd.DataFrame({"t": times, "y": np.arange(300.0)}).to_csv(path, index=False)
+    with pytest.raises(UserError, match=r"no regular frequency.*mostly about 10 minutes apart: data.frequency: 10min"):
+        _load(path)
     series = _load(path, frequency="10min")
     assert len(series.frame) == 300 and series.frame["y"].tolist() == list(range(300))
     assert any("moved to its nearest step" in note for note in series.notes)

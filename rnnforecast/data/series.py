@@ -406,9 +406,15 @@ def table_to_series(
             "frequency, let alone to learn from. Give the file the series' history."
         )
     if freq is None:
+        usual = ""
+        if len(frame) > 2:  # the rows' typical step, rounded to a whole minute (or second): the alias to try
+            median = pd.Timedelta(int(np.median(np.diff(frame.index.asi8))), unit=frame.index.unit)
+            rounded = median.round("min") if median >= pd.Timedelta(minutes=1) else median.round("s")
+            usual = f" Its rows are mostly about {_span(rounded)} apart: data.frequency: {_alias(rounded)} puts each on " \
+                    "that grid." if pd.Timedelta(0) < rounded < pd.Timedelta(days=28) else ""  # months: calendar steps
         raise UserError(
             f"the time steps in {where} ('{name}') have no regular frequency. "
-            "Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config."
+            f"Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config.{usual}"
         )
     if frequency is None and cfg.frequency is None:
         _refuse_a_finer_grid_than_the_rows(frame.index, freq, where)
