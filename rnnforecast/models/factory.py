@@ -146,7 +146,7 @@ def build_model(
         outputs = keras.layers.Permute((2, 1), name="forecast")(x)
     elif n_quantiles > 1:
         x = keras.layers.Reshape((horizon, n_targets, n_quantiles), name="quantiles")(x)
-        outputs = MonotoneQuantiles(name="forecast")(x)
+        outputs = MonotoneQuantiles(list(cfg.output.quantiles).index(0.5), name="forecast")(x)
     else:
         outputs = keras.layers.Reshape((horizon, n_targets), name="forecast")(x)
     if highway is not None:

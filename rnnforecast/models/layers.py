@@ -73,11 +73,34 @@ class AddReference(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
 class MonotoneQuantiles(keras.layers.Layer):
-    """Quantiles that never cross: the lowest as given, each next one a softplus step above it."""
+    """Quantiles that never cross: the median as given, each one above it a softplus step over the one below,
+    each one below it a softplus step under the one above.
+
+    Anchored at the median, a zero head leaves the median on the highway's forecast, which the point forecast
+    is; anchored at the lowest quantile (`median_index` None: models saved before 2026-12-07), softplus(0) = ln 2
+    put the untrained median 0.69 scaled units above it, which early stopping could keep.
+    """
+
+    def __init__(self, median_index: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.median_index = median_index
 
     def call(self, inputs):
-        steps = ops.softplus(inputs[..., 1:])
-        return ops.concatenate([inputs[..., :1], inputs[..., :1] + ops.cumsum(steps, axis=-1)], axis=-1)
+        m = self.median_index
+        if m is None:
+            steps = ops.softplus(inputs[..., 1:])
+            return ops.concatenate([inputs[..., :1], inputs[..., :1] + ops.cumsum(steps, axis=-1)], axis=-1)
+        median = inputs[..., m : m + 1]
+        parts = [median]
+        if m + 1 < inputs.shape[-1]:
+            parts.append(median + ops.cumsum(ops.softplus(inputs[..., m + 1 :]), axis=-1))
+        if m > 0:  # the steps below, accumulated from the median outward, then put back in increasing order
+            down = ops.cumsum(ops.softplus(ops.flip(inputs[..., :m], axis=-1)), axis=-1)
+            parts.insert(0, ops.flip(median - down, axis=-1))
+        return ops.concatenate(parts, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "median_index": self.median_index}
 
 
 @keras.saving.register_keras_serializable(package="rnnforecast")
