@@ -274,6 +274,7 @@ def calibrate(
 
     loaded = runs.load(run, reads_data=True)
     wanted = config_module.parse_quantiles(quantiles) if quantiles else loaded.config.calibration.quantiles
+    config_module.check_model_quantiles(loaded.config, wanted)
     asked = {"method": method, "window": window, "gamma": gamma, "floor": floor}
     settings = config_module.calibration_settings(loaded.config.calibration, quantiles=wanted, **asked)
     result = forecasting.recalibrate(loaded, wanted, settings, asked=asked)

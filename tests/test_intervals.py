@@ -375,6 +375,8 @@ def test_a_quantile_model_with_adaptive_calibration_end_to_end(tmp_path, write_c
     assert (forecast["Temp_q0.1"] <= forecast["Temp_q0.5"]).all() and (forecast["Temp_q0.5"] <= forecast["Temp_q0.9"]).all()
     result = runner.invoke(app, ["calibrate", run, "--method", "split"])
     assert result.exit_code == 0 and "(split)" in result.stdout
+    refused = runner.invoke(app, ["calibrate", run, "--quantiles", "0.05,0.5,0.95"])  # once: "Calibrated 0.1, 0.5, 0.9"
+    assert refused.exit_code == 2 and "differ from the model's own quantiles (0.1,0.5,0.9" in refused.output
 
 
 def test_too_few_validation_windows_for_the_outer_quantiles_are_named():

@@ -37,6 +37,7 @@ from rnnforecast.config.schema import (  # noqa: F401
     TuneConfig,
     WindowConfig,
     calibration_settings,
+    check_model_quantiles,
     parse_quantiles,
 )
 from rnnforecast.config.types import (  # noqa: F401

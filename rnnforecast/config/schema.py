@@ -489,6 +489,18 @@ def parse_quantiles(text: str) -> list[float]:
         ) from None
 
 
+def check_model_quantiles(config: "Config", quantiles: list[float]) -> None:
+    """`calibrate --quantiles` on a quantile model: its intervals are its own quantiles, so another list is refused
+    (as train refuses it in the config), not silently replaced by the model's."""
+    own = config.model.output.quantiles
+    if own and list(quantiles) != list(own):
+        raise UserError(
+            f"--quantiles {','.join(f'{q:g}' for q in quantiles)} differ from the model's own quantiles "
+            f"({','.join(f'{q:g}' for q in own)}, model.output.quantiles): a quantile model's intervals are its own "
+            "quantiles, recalibrated. Leave --quantiles out, or train a model with the quantiles you want."
+        )
+
+
 def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationConfig:
     """A run's calibration section with `calibrate`'s options applied (None: keep), checked like the config."""
     values = current.model_dump()
