@@ -169,13 +169,17 @@ def deployed(model, fitted, fold_data: training.TrainingData, config: Config, ve
 def _single_mix(config: Config, prepared: training.TrainingData, groups: list, bands: list) -> dict | None:
     """model.combine's choice for one series, as `train` makes it, for every fold (each training's own check).
 
-    Under `auto`: the network averaged with AutoETS and AutoTheta for a short series, their mean where a
+    A named mix (ets, theta, ets+theta) is every fold's. Under `auto`: the network averaged with AutoETS and AutoTheta for a short series, their mean where a
     fold's honest model is still its seasonal-naive start (forecasting.combination.single_choice); None
     where every fold keeps the network.
     """
-    if config.model.combine != "auto" or config.model.output.quantiles:
+    if config.model.combine == "none" or config.model.output.quantiles:
         return None
     rows = len(prepared.series.frame)
+    if config.model.combine != "auto":  # a mix the user named: every fold's, as `train` and `predict` use it
+        folds = sum(len(group) for group in groups)
+        return {"chosen": config.model.combine, "setting": config.model.combine, "rows": rows,
+                "short_rows": forecasting.combination.SHORT_ROWS, "folds": folds, "per_fold": [config.model.combine] * folds}
     covariates = forecasting.combination.reads_covariates(config)
     per_group = [forecasting.combination.single_choice(rows, found["at_start"], covariates) or "none" for found in bands]
     if all(name == "none" for name in per_group):

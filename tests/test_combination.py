@@ -233,6 +233,12 @@ def test_a_mix_named_for_one_series_is_the_one_it_forecasts(tmp_path):
     network = forecasting.future(forecasting.prepare(run), run.load_model())["y"].to_numpy()
     theta = AutoTheta(season_length=12).fit(y).predict(12)["mean"]
     np.testing.assert_allclose(forecasting.forecast_run(run)["y"], (network + theta) / 2, rtol=1e-5)
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "t.yaml"), "--stride", "12"])  # it scored no mix
+    assert tested.exit_code == 0, tested.output
+    folder = Path(tested.stdout.strip().splitlines()[-1])
+    assert json.loads((folder / "backtest.json").read_text())["combination"]["chosen"] == "theta"
+    forecasts = pd.read_csv(folder / "forecasts.csv")
+    np.testing.assert_allclose(forecasts["combined"], (forecasts["model"] + forecasts["AutoTheta"]) / 2, rtol=1e-6)
 
 
 def test_quantiles_on_one_side_of_the_median_move_with_the_mixed_point_forecast(tmp_path):
