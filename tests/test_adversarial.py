@@ -692,6 +692,8 @@ def test_panel_series_never_seen_is_forecast_with_a_note(panel_run, tmp_path):
     assert sorted(forecast["id"].unique()) == ["a", "b", "c"]
     level = forecast.groupby("id")["Temp"].mean()
     assert level["c"] > level["a"] + 50  # forecast on its own level, not another series' scaling
+    _refused(_invoke(tmp_path, ["plot", panel_run, "--data", tmp_path / "newer.csv", "--series", "c"]),
+             "were not among the series", "`predict` forecasts them", "`plot --series` takes the trained ones")
 
 
 def test_panel_series_without_a_single_value_is_left_out_with_a_note(panel_run, tmp_path):

@@ -344,7 +344,8 @@ def prepare_panel(
     if new and not unseen and only is not None:
         raise UserError(
             f"series {', '.join(new[:5])} of {source} were not among the series {run.path.name} was trained on, so "
-            "they have no fitted scaling to score them with. `predict` forecasts them; evaluate the trained ones."
+            "they have no fitted scaling to score them with nor a test period of theirs to draw. `predict` forecasts "
+            "them (with a note); `plot --series` takes the trained ones."
         )
     if new:
         notes.append(f"{len(new)} series of {source} were never seen in training"
