@@ -838,3 +838,25 @@ def test_random_mutations_of_a_valid_config_never_crash(tmp_path, base):
         assert result.exit_code in (0, 2), (case, raw, result.output)
         codes.append(result.exit_code)
     assert codes.count(2) >= 20  # most mutations are mistakes, and each was refused in words
+
+
+def test_the_futures_spread_reads_the_values_the_file_gave_in_its_last_window(run, tmp_path):
+    """A gap in the last window, filled by a straight line, shrank the spread the future's intervals scale by."""
+    import numpy as np
+
+    from rnnforecast import forecasting, runs
+
+    loaded = runs.load(run)
+    L = loaded.config.window.input_length
+    frame = pd.read_csv(tmp_path / "temps.csv")
+    frame.drop(frame.index[-L + 2 : -2]).to_csv(tmp_path / "gap.csv", index=False)  # the window's middle missing
+    prepared = forecasting.prepare(loaded, tmp_path / "gap.csv")
+    given = prepared.truth[-L:, 0]
+    assert np.isnan(given).sum() == L - 4
+    from rnnforecast.forecasting.future import future_spread
+    from rnnforecast.forecasting.inference import spread
+
+    found = future_spread(prepared)
+    assert found.shape == (1, 1) and found[0, 0] == pytest.approx(np.nanstd(given))
+    filled = spread(prepared, np.array([len(prepared.values) - L]))[0]
+    assert found[0, 0] > filled[0, 0]  # the straight line between the ends is flatter than the values given

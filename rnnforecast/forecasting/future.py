@@ -312,8 +312,22 @@ def describe_forecast(run: Run, forecast: pd.DataFrame) -> str:
 
 
 def future_spread(prepared: Prepared) -> np.ndarray:
-    """The spread (1, targets) of the last window, which the future is forecast from."""
-    return spread(prepared, np.array([len(prepared.values) - prepared.run.config.window.input_length]))[0]
+    """The spread (1, targets) of the last window, which the future is forecast from.
+
+    Over the values the file gave: a gap filled in that window by a straight line shrank its spread, and so the
+    future's intervals, by half where data were missing (a week of daily temperatures), when the forecast is least
+    sure. With fewer than two values given, the filled window's spread.
+    """
+    L = prepared.run.config.window.input_length
+    found = spread(prepared, np.array([len(prepared.values) - L]))[0]
+    given = prepared.truth[-L:]  # data units, NaN where the file had no value
+    if given.shape[0] < L or not np.isnan(given).any():
+        return found
+    counted = (~np.isnan(given)).sum(axis=0)
+    floor = 0.01 * np.asarray(prepared.run.prep["scale"][: prepared.n_targets])
+    with np.errstate(invalid="ignore"):
+        observed = np.maximum(np.nanstd(given, axis=0), floor)
+    return np.where(counted >= 2, observed, found[0])[None]
 
 
 def future_offsets(prepared: Prepared, model, calibration: dict) -> np.ndarray:
