@@ -18,6 +18,9 @@ one-product LSTM step (section 25), the GRU's hand-written gradient (section 27)
     python benchmarks/levers.py product
         Keras's LSTM against the factory's, whose forecasts take one product of [x_t, h] per step (section 25);
         the 2x64 stack over 96 steps, prediction in calls of 1,024 windows
+    python benchmarks/levers.py gates
+        the LSTM's training: Keras's layer, the same recurrence as a bare TensorFlow loop, and that loop with the
+        gates' element-wise arithmetic cut to one tanh (not a model: the most that fusing the gates could give)
 
 Windows/s per epoch (the first a warm-up), then the median; one thread, epochs interleaved.
 """
@@ -290,9 +293,59 @@ def chunk(cell: str, windows: int) -> None:
               f"{statistics.median(found[1:]):6.0f} windows/s")
 
 
+def gates(rounds: int = 7) -> None:
+    """The LSTM's training time that is not its matrix products (section 31): Keras's layer, a bare loop with the same
+    step, and the bare loop with the step's element-wise work cut to one tanh (an upper bound, not a model)."""
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4096, 96, 1)).astype("float32")
+    y = rng.standard_normal((4096, 24)).astype("float32")
+
+    def bare(kind):
+        class Bare(keras.layers.LSTM):
+            def inner_loop(self, sequences, initial_state, mask, training=False):
+                cell, steps = self.cell, sequences.shape[1]
+                kernel, recurrent, bias = cell.kernel, cell.recurrent_kernel, cell.bias
+                inputs = tf.TensorArray(sequences.dtype, size=steps).unstack(tf.transpose(sequences, [1, 0, 2]))
+                outputs = tf.TensorArray(sequences.dtype, size=steps if self.return_sequences else 0)
+
+                def body(t, h, c, outputs):
+                    z = tf.matmul(inputs.read(t), kernel) + tf.matmul(h, recurrent) + bias
+                    if kind == "gates":
+                        i, f, g, o = tf.split(z, 4, axis=-1)
+                        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+                        h = tf.sigmoid(o) * tf.tanh(c)
+                    else:  # the products and the loop only
+                        h = tf.tanh(z[:, : h.shape[-1]])
+                    return t + 1, h, c, outputs.write(t, h) if self.return_sequences else outputs
+
+                _, h, c, outputs = tf.while_loop(lambda t, *_: t < steps, body,
+                                                 (tf.constant(0), initial_state[0], initial_state[1], outputs))
+                sequence = tf.transpose(outputs.stack(), [1, 0, 2]) if self.return_sequences else h[:, None]
+                return h, sequence, [h, c]
+
+        return Bare
+
+    def build(layer):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
+                                  keras.layers.Dense(24)])
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
+        return model
+
+    models = {"keras's layer": build(keras.layers.LSTM), "bare loop, same step": build(bare("gates")),
+              "bare loop, one tanh (bound)": build(bare("bound"))}
+    train, _ = _interleaved(models, x, y, rounds)
+    for name in models:
+        print(f"lstm {name:<28} train {' '.join(f'{r:5.0f}' for r in train[name])}  median "
+              f"{statistics.median(train[name][1:]):5.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk", "product", "gradient"])
+    parser.add_argument("lever", choices=["pipeline", "bfloat16", "unroll", "hoist", "chunk", "product", "gradient", "gates"])
     parser.add_argument("--cell", default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--input-length", type=int, default=96, help="unroll: the look-back (steps)")
@@ -312,6 +365,8 @@ def main() -> None:
         product()
     elif args.lever == "gradient":
         gradient()
+    elif args.lever == "gates":
+        gates()
     elif args.lever == "unroll":
         unroll(args.cell or "default", args.batch, args.input_length)
     else:
