@@ -223,15 +223,15 @@ def test_the_cycle_starts_as_the_training_profile_whatever_the_highway(tmp_path)
 def test_an_untrained_quantile_model_has_the_fitted_map_as_its_median():
     """The quantiles were built up from the lowest by softplus steps: with a zero head the median sat ln 2 (0.69
     scaled units) above the fitted forecast, and early stopping could keep that start."""
-    cfg = config.validate({"data": {"path": str(DATA / "daily-min-temperatures.csv"), "targets": ["Temp"]},
-                           "window": {"input_length": 14, "horizon": 7},
+    cfg = config.validate({"data": {"path": str(DATA / "airline-passengers.csv"), "targets": ["Passengers"]},
+                           "window": {"input_length": 24, "horizon": 6},
                            "model": {"type": "gru", "layers": [{"units": 4}], "output": {"quantiles": [0.1, 0.25, 0.5, 0.9]}}})
     plain = config.validate({**cfg.model_dump(mode="json"), "model": {**cfg.model.model_dump(mode="json"), "output": {}}})
     prepared = training.prepare_data(cfg)
     models = [training.build(c, 1, prepared.prep["season_length"]) for c in (cfg, plain)]
     for model, c in zip(models, (cfg, plain)):
-        linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], c, 7)
-    windows = prepared.values[prepared.starts["val"][:50, None] + np.arange(14)]
+        linear_start.start_highway(model, prepared.values, prepared.starts["train"], prepared.starts["val"], c, 12)
+    windows = prepared.values[prepared.starts["val"][:, None] + np.arange(24)]
     quantiles, point = (model.predict(windows, verbose=0) for model in models)
     np.testing.assert_allclose(quantiles[..., 2], point, atol=1e-5)
     assert (np.diff(quantiles, axis=-1) > 0).all()

@@ -55,6 +55,8 @@ def _wait_for_epoch(runs: Path, process: subprocess.Popen, epoch: int) -> Path:
 @pytest.mark.slow
 def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
     runs = tmp_path / "runs"
+    # the same training never interrupted, beside the chain (its own folder): compared at the end
+    whole = _start(str(_config(tmp_path)), "--set", f"run.dir={tmp_path / 'whole'}")
     process = _start(str(_config(tmp_path)))
     partial = _wait_for_epoch(runs, process, 1)
     final = partial.with_name(partial.name[1 : -len(".partial")])
@@ -82,11 +84,10 @@ def test_interrupted_then_killed_training_resumes_each_time(tmp_path):
     meta = json.loads((final / "metadata.json").read_text())
     assert meta["resumed"] and meta["highway_prior_windows"] is not None  # the fitted start's shrinkage, chosen again
 
-    # the same training never interrupted: every epoch's losses are the resumed run's (each epoch's batches once
-    # followed Keras's count of epochs and Python's global random state, which a resumed process does not share)
-    process = _start(str(_config(tmp_path)), "--set", "run.name=whole")
-    stdout, stderr = process.communicate(timeout=240)
-    assert process.returncode == 0, stderr
-    whole = pd.read_csv(Path(stdout.strip().splitlines()[-1]) / "history.csv")
+    # every epoch's losses are the uninterrupted run's (each epoch's batches once followed Keras's count of epochs
+    # and Python's global random state, which a resumed process does not share)
+    stdout, stderr = whole.communicate(timeout=240)
+    assert whole.returncode == 0, stderr
+    uninterrupted = pd.read_csv(Path(stdout.strip().splitlines()[-1]) / "history.csv")
     for column in ("loss", "val_loss"):
-        assert whole[column].tolist() == pytest.approx(history[column].tolist(), rel=1e-6), column
+        assert uninterrupted[column].tolist() == pytest.approx(history[column].tolist(), rel=1e-6), column
