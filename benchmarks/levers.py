@@ -127,6 +127,16 @@ def _interleaved(models: dict, x, y, rounds: int, chunk: int = 4096) -> tuple[di
     return train, predict
 
 
+def _stack(layer):
+    """The 2x64 stack over 96 steps with a 24-step head, `layer` its recurrent layer, compiled as the benchmark's."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64), keras.layers.Dense(24)])
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
+    return model
+
+
 def product(rounds: int = 6) -> None:
     """Keras's LSTM against the factory's, whose forecasts take one product of [x_t, h] per step (section 25)."""
     import keras
@@ -137,14 +147,7 @@ def product(rounds: int = 6) -> None:
     x = rng.standard_normal((10_240, 96, 1)).astype("float32")
     y = rng.standard_normal((10_240, 24)).astype("float32")
 
-    def build(layer):
-        keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
-                                  keras.layers.Dense(24)])
-        model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
-        return model
-
-    models = {"keras's step": build(keras.layers.LSTM), "one product (shipped)": build(LSTM)}
+    models = {"keras's step": _stack(keras.layers.LSTM), "one product (shipped)": _stack(LSTM)}
     models["one product (shipped)"].set_weights(models["keras's step"].get_weights())
     first, second = models.values()
     gap = np.abs(first.predict_on_batch(x[:1024]) - second.predict_on_batch(x[:1024]))
@@ -328,15 +331,8 @@ def gates(rounds: int = 7) -> None:
 
         return Bare
 
-    def build(layer):
-        keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((96, 1)), layer(64, return_sequences=True), layer(64),
-                                  keras.layers.Dense(24)])
-        model.compile(optimizer="adam", loss="mse", steps_per_execution=16)
-        return model
-
-    models = {"keras's layer": build(keras.layers.LSTM), "bare loop, same step": build(bare("gates")),
-              "bare loop, one tanh (bound)": build(bare("bound"))}
+    models = {"keras's layer": _stack(keras.layers.LSTM), "bare loop, same step": _stack(bare("gates")),
+              "bare loop, one tanh (bound)": _stack(bare("bound"))}
     train, _ = _interleaved(models, x, y, rounds)
     for name in models:
         print(f"lstm {name:<28} train {' '.join(f'{r:5.0f}' for r in train[name])}  median "
