@@ -474,8 +474,11 @@ def _one_row_per_step(index: pd.DatetimeIndex, freq: str) -> bool:
     usual = pd.Timedelta(int(np.median(np.diff(index.asi8))), unit=index.unit)
     if not 0.75 * step <= usual <= 1.25 * step:
         return False
-    return index.round(freq).nunique() > index.floor(freq).nunique()  # fewer steps made up (daily rows moved to noon:
-    # each in its own day, while noon rounds half to even, onto its neighbours)
+    try:  # fewer steps made up (daily rows moved to noon: each in its own day; noon rounds half to even, onto
+        # its neighbours)
+        return index.round(freq).nunique() > index.floor(freq).nunique()
+    except Exception:  # local times at a daylight-saving change can be ambiguous to round: the usual reading stands
+        return False
 
 
 def _refuse_a_finer_grid_than_the_rows(index: pd.DatetimeIndex, freq: str, where: str) -> None:
