@@ -90,28 +90,27 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     sep = _separator("\n".join(lines[preamble:]))
     commented_header = preamble > 0 and _header_in_comment(lines[preamble - 1], lines[preamble:preamble + 1], sep)
     preamble -= commented_header
-    def read(encoding: str) -> tuple[pd.DataFrame, pd.Series]:
+    def read(encoding: str) -> tuple[pd.DataFrame, pd.Series, str]:
         with warnings.catch_warnings(record=True) as cut:  # rows longer than the header: checked below
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
-                                compression=compression, skiprows=preamble, index_col=False,  # no index column
-                                keep_default_na=False, na_values=[""])  # missing words: below, the ids' kept
+                                compression=compression, skiprows=preamble, index_col=False)  # no index column
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in cut):
             _refuse_cells_past_the_header(path, lines[preamble:], sep, preamble)
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
                              compression=compression, header=None, nrows=1, skiprows=preamble).iloc[0]
-        return frame, header
+        return frame, header, encoding
 
     try:
         try:
-            frame, header = read(encoding)
+            frame, header, encoding = read(encoding)
         except UnicodeDecodeError:  # UTF-8 in the first 64 KiB, another encoding after it (a name sorted last)
             if not encoding.startswith("utf-8"):
                 raise
             try:
-                frame, header = read("cp1252")
+                frame, header, encoding = read("cp1252")
             except UnicodeDecodeError:
-                frame, header = read("latin-1")  # every byte is a character
+                frame, header, encoding = read("latin-1")  # every byte is a character
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
         title = _title_lines(lines[preamble:], sep)
         if title:
@@ -132,10 +131,11 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "meant cannot be told. Rename or remove the extra column(s) in the file."
         )
     frame.columns = names
-    for i, name in enumerate(names):  # pandas' own missing words, as it reads them by default, except in the ids
-        if name != ids:
-            cells = frame.iloc[:, i]
-            frame[name] = cells.mask(cells.isin(PANDAS_MISSING))
+    if ids in names and frame[ids].isna().any():  # `NA` is Namibia, `None` a name: only an empty id is missing
+        written = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, index_col=False,
+                              compression=compression, skiprows=preamble, usecols=[names.index(ids)],
+                              keep_default_na=False).iloc[:, 0]
+        frame[ids] = written.where(written.str.strip() != "").to_numpy()
     frame.index += preamble  # messages name a row by its line in the file
     # Rows with every cell empty (`,,` lines a spreadsheet export leaves at the end) hold nothing: dropped, the
     # other rows keep their index, so a message still names their line in the file.
@@ -219,11 +219,6 @@ def _read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[str,
         if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_datetime64_any_dtype(frame[column]):
             frame[column] = frame[column].astype("string")
     return frame.reset_index(drop=True)
-
-
-# The cells pandas reads as missing by default (its read_csv documentation), kept as text in a column of ids.
-PANDAS_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
-                  "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
 def _encoding(head: bytes) -> str | None:

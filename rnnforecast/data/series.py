@@ -262,11 +262,10 @@ class Panel(dict):
 def _refuse_times_as_ids(keys: np.ndarray, cfg: DataConfig, path: Path) -> None:
     """An id column of dates, nearly one per row, is the time column named as data.id_column: each 'series' would
     be one row, refused as too short, which says nothing of the cause."""
-    distinct = pd.unique(keys)
-    if len(distinct) <= len(keys) // 2 or len(distinct) < 3:
+    sample = [str(k) for k in keys[:20] if k]  # checked first: ids of stores and sensors stop here, unhashed
+    if len(sample) < 3 or not all(_looks_like_time(k) for k in sample):
         return
-    sample = [str(k) for k in distinct[:20] if k]
-    if sample and all(_looks_like_time(k) for k in sample):
+    if 2 * len(pd.unique(keys)) > len(keys):
         raise UserError(
             f"data.id_column '{cfg.id_column}' in {path.name} holds times ({', '.join(map(repr, sample[:2]))}, ...), one or "
             "two rows each: it looks like the time column. data.id_column names the series of a panel (a store, a "
