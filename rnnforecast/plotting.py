@@ -274,14 +274,16 @@ def _save(fig, output: Path, dpi: int) -> None:
 @_literal_text
 def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
     """Small multiples: for each series, the recent history, the last test forecasts (of the honest `model`)
-    and the future (of the `final` model when given)."""
+    and the future (of the `final` model when given); a run of several targets draws a row per series, a
+    column per target (the first MAX_TARGET_PANELS)."""
+    targets = run.prep["targets"][:MAX_TARGET_PANELS]
     n = len(prepared)
-    cols = min(3, n)
-    rows = -(-n // cols)
+    cols = min(3, n) if len(targets) == 1 else len(targets)
+    rows = -(-n // cols) if len(targets) == 1 else n
     fig = Figure(figsize=(5 * cols, 3 * rows + 0.6), layout="constrained")
-    target = run.prep["targets"][0]
-    H, L = run.config.window.horizon, run.config.window.input_length
-    fig.suptitle(f"{run.path.name}: {target}, {n} of {len(run.prep['series'])} series", ha="left", x=0.01)
+    shown = ", ".join(map(str, targets)) + (f" (first {len(targets)} of {len(run.prep['targets'])} targets)"
+                                            if len(targets) < len(run.prep["targets"]) else "")
+    fig.suptitle(f"{run.path.name}: {shown}, {n} of {len(run.prep['series'])} series", ha="left", x=0.01)
     calibration = forecasting.calibrated_panel(run, model)
     table = forecasting.panel_future(run, prepared, final or model, calibration)  # what `predict` writes, a mix included
     ids = table[run.prep["id_column"]].to_numpy()
@@ -289,33 +291,42 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
     pairs = intervals.central_pairs(calibration["quantiles"])
     mix = forecasting.combination.weights(run)
     for i, (key, one) in enumerate(prepared.items()):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        actual = one.series.frame[target]
-        tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
-        ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
-        if len(actual) - len(tail) <= one.test_lo < len(actual):  # where the scored part begins, when it is in view
-            ax.axvline(actual.index[one.test_lo], color="tab:blue", ls=":", lw=1, label="test period starts")
         try:
-            test = forecasting.test_path(one, model)[target]
-            test = test.loc[tail.index[0] :]
-            label = "test forecast" if mix is None else "test forecast (network alone)"
-            ax.plot(test.index, test, color="tab:blue", lw=1.1, label=label)
+            test = forecasting.test_path(one, model)
         except UserError:
-            pass  # a series without a full test window still gets its future drawn
+            test = None  # a series without a full test window still gets its future drawn
         own = table[ids == key]
-        when = pd.Index(own[time])
-        if pairs:
-            low, high = pairs[0]
-            ax.fill_between(when, own[intervals.quantile_column(target, low)], own[intervals.quantile_column(target, high)],
-                            color="tab:red", alpha=0.18, lw=0, label=f"{intervals.level_label(low, high)} interval (calibrated)")
-        ax.plot(when, own[target], color="tab:red", lw=1.6, label="forecast")
-        ax.set_title(f"{run.prep['id_column']} = {key}", loc="left", fontsize="medium")
-        ax.set_ylabel(target)
-        ax.tick_params(axis="x", labelrotation=30, labelsize="small")
-        ax.grid(alpha=0.3)
-        if i == 0:
-            ax.legend(fontsize="x-small", loc="upper left")
+        for j, target in enumerate(targets):
+            ax = fig.add_subplot(rows, cols, i * len(targets) + j + 1)
+            _draw_series(ax, one, target, None if test is None else test[target], own, time, pairs, mix)
+            ax.set_title(f"{run.prep['id_column']} = {key}" + (f": {target}" if len(targets) > 1 else ""),
+                         loc="left", fontsize="medium")
+            if i == 0 and j == 0:
+                ax.legend(fontsize="x-small", loc="upper left")
     return fig
+
+
+def _draw_series(ax, one, target: str, test, own: pd.DataFrame, time: str, pairs: list, mix) -> None:
+    """One panel series' target on one axis: its recent history, the test forecasts and the future with its band."""
+    H, L = one.run.config.window.horizon, one.run.config.window.input_length
+    actual = one.series.frame[target]
+    tail = actual.iloc[-max(L + 3 * H, 4 * H) :]
+    ax.plot(tail.index, tail, color="0.35", lw=1, label="actual")
+    if len(actual) - len(tail) <= one.test_lo < len(actual):  # where the scored part begins, when it is in view
+        ax.axvline(actual.index[one.test_lo], color="tab:blue", ls=":", lw=1, label="test period starts")
+    if test is not None:
+        test = test.loc[tail.index[0] :]
+        label = "test forecast" if mix is None else "test forecast (network alone)"
+        ax.plot(test.index, test, color="tab:blue", lw=1.1, label=label)
+    when = pd.Index(own[time])
+    if pairs:
+        low, high = pairs[0]
+        ax.fill_between(when, own[intervals.quantile_column(target, low)], own[intervals.quantile_column(target, high)],
+                        color="tab:red", alpha=0.18, lw=0, label=f"{intervals.level_label(low, high)} interval (calibrated)")
+    ax.plot(when, own[target], color="tab:red", lw=1.6, label="forecast")
+    ax.set_ylabel(target)
+    ax.tick_params(axis="x", labelrotation=30, labelsize="small")
+    ax.grid(alpha=0.3)
 
 
 def _bands(run: runs.Run, table: pd.DataFrame) -> dict:

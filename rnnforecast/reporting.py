@@ -106,7 +106,9 @@ def report_tables(report: dict) -> list[Table]:
     if "series" not in report:
         per_target = [target_table(report, target) for target in report["original"]["model"].get("per_target", {})]
         return [metrics_table(report), *per_target] + ([intervals_table(report)] if "intervals" in report else [])
-    return [panel_table(report), series_table(report)] + ([panel_intervals_table(report)] if "intervals" in report else [])
+    per_target = [panel_target_table(report, target) for target in report["aggregate"]["model"].get("per_target", {})]
+    return [panel_table(report), *per_target, series_table(report)] + \
+        ([panel_intervals_table(report)] if "intervals" in report else [])
 
 
 def panel_table(report: dict) -> Table:
@@ -129,6 +131,18 @@ def panel_table(report: dict) -> Table:
                      "left out of the MASE mean and median.")
     if notes:
         table.caption, table.caption_justify = " ".join(notes), "left"
+    return table
+
+
+def panel_target_table(report: dict, target: str) -> Table:
+    """One target's per-series scores aggregated (a panel of several targets: the table above averages them)."""
+    table = _scores_table(f"Target {_names([target])} alone: per-series scores aggregated",
+                          ("mean MASE", "median MASE", "mean sMAPE%", "median sMAPE%"))
+    found = {name: agg["per_target"][target] for name, agg in report["aggregate"].items()}
+    best = _best({name: agg["mean"]["mase"] for name, agg in found.items()})
+    for name, agg in found.items():
+        row = [agg["mean"]["mase"], agg["median"]["mase"], agg["mean"]["smape"], agg["median"]["smape"]]
+        table.add_row(NAMES.get(name, name), *(_fmt(v) for v in row), style="bold green" if name == best else None)
     return table
 
 

@@ -483,3 +483,49 @@ def test_a_horizon_no_series_can_hold_names_the_longest_that_fits(tmp_path):
                            "window": {"horizon": 400}})
     with pytest.raises(UserError, match=rf"horizon 400: the longest has {longest} rows.*at most {(longest - 1) // 3} fits"):
         training.prepare_data(cfg)
+
+
+def test_a_panel_of_two_targets_is_scored_and_drawn_per_target(tmp_path):
+    """Each target's per-series scores, aggregated in a table of its own; the plot draws every target of each series."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2021-01-01", periods=84).strftime("%Y-%m-%d")
+    t = np.arange(84)
+    frames = [pd.DataFrame({"store": f"s{i}", "day": days,
+                            "sales": 10 ** i * (2 + np.sin(2 * np.pi * t / 7)) + rng.normal(0, 0.05 * 10 ** i, 84),
+                            "visits": 50 + 5 * np.cos(2 * np.pi * t / 7) + rng.normal(0, 3, 84)})
+              for i in range(3)]
+    pd.concat(frames).to_csv(tmp_path / "two.csv", index=False)
+    cfg_path = _config(tmp_path, tmp_path / "two.csv", targets=["sales", "visits"])
+    result = runner.invoke(app, ["train", str(cfg_path), "--set", "training.epochs=1", "--set", "training.refit=false",
+                                 "--set", "model.combine=none"])
+    assert result.exit_code == 0, result.output
+    run = Path(result.stdout.strip().splitlines()[-1])
+    result = runner.invoke(app, ["evaluate", str(run), "--no-classical"])
+    assert result.exit_code == 0, result.output
+    assert "Target sales alone" in result.stdout and "Target visits alone" in result.stdout
+    report = json.loads((run / "metrics.json").read_text())
+    for name in ("model", "seasonal_naive"):
+        for target in ("sales", "visits"):
+            own = [scores[name]["per_target"][target]["mase"] for scores in report["series"].values()]
+            assert report["aggregate"][name]["per_target"][target]["mean"]["mase"] == pytest.approx(np.mean(own))
+            assert report["aggregate"][name]["per_target"][target]["median"]["mase"] == pytest.approx(np.median(own))
+        for scores in report["series"].values():  # a series' MASE weighs its two targets alike
+            per_target = [scores[name]["per_target"][t]["mase"] for t in ("sales", "visits")]
+            assert scores[name]["mase"] == pytest.approx(np.mean(per_target))
+    # MAE in each target's own units: sales grow tenfold from series to series, visits do not
+    mae = pd.DataFrame({key: {t: s["seasonal_naive"]["per_target"][t]["mae"] for t in ("sales", "visits")}
+                        for key, s in report["series"].items()}).T
+    assert (mae["sales"] / mae["sales"].shift()).dropna().between(5, 20).all()
+    assert (mae["visits"] / mae["visits"].shift()).dropna().between(0.5, 2).all()
+
+    from rnnforecast import forecasting, plotting, runs
+
+    loaded = runs.load(run)
+    honest, final = forecasting.models_for_future(loaded)
+    drawn = plotting.panel_figure(loaded, forecasting.prepare_panel(loaded, only=["s0", "s2"]), honest, final)
+    assert [ax.get_title(loc="left") for ax in drawn.axes] == [
+        "store = s0: sales", "store = s0: visits", "store = s2: sales", "store = s2: visits"]
+    forecast = pd.read_csv(io.StringIO(runner.invoke(app, ["predict", str(run)]).stdout))
+    for ax, (key, target) in zip(drawn.axes, [("s0", "sales"), ("s0", "visits"), ("s2", "sales"), ("s2", "visits")]):
+        line = next(line for line in ax.get_lines() if line.get_label() == "forecast")
+        np.testing.assert_allclose(line.get_ydata(), forecast[forecast.store == key][target].to_numpy(), rtol=1e-5)

@@ -243,18 +243,26 @@ def panel_report(run: Run, reports: dict[str, dict]) -> dict:
 def panel_summary(reports: dict[str, dict]) -> dict:
     """From one evaluate-shaped report per series: each series' MASE, sMAPE, MAE and scaled MAE, and their mean and median."""
     first = next(iter(reports.values()))
-    per_series = {
-        key: {name: {"mase": r["original"][name]["overall"]["mase"], "smape": r["original"][name]["overall"]["smape"],
-                     "mae": r["original"][name]["overall"]["mae"], "scaled_mae": r["scaled"][name]["overall"]["mae"]}
-              for name in r["original"]} | {"windows": r["windows"]}
-        for key, r in reports.items()
-    }
+    def scores(r: dict, name: str) -> dict:
+        o = r["original"][name]
+        found = {"mase": o["overall"]["mase"], "smape": o["overall"]["smape"], "mae": o["overall"]["mae"],
+                 "scaled_mae": r["scaled"][name]["overall"]["mae"]}
+        if "per_target" in o:  # several targets: each one's scores in its own units
+            found["per_target"] = {target: {k: t[k] for k in ("mase", "smape", "mae")}
+                                   for target, t in o["per_target"].items()}
+        return found
+
+    per_series = {key: {name: scores(r, name) for name in r["original"]} | {"windows": r["windows"]}
+                  for key, r in reports.items()}
     aggregate = {}
     for name in first["original"]:
-        table = pd.DataFrame({key: scores[name] for key, scores in per_series.items()}).T.astype("float64")
-        # a series' undefined score (None: a constant series' MASE) is left out of the mean and the median
-        aggregate[name] = {stat: {k: None if v != v else v for k, v in getattr(table, stat)().to_dict().items()}
-                           for stat in ("mean", "median")}
+        aggregate[name] = _mean_and_median([{k: v for k, v in s[name].items() if k != "per_target"}
+                                            for s in per_series.values()])
+        if "per_target" in first["original"][name]:
+            aggregate[name]["per_target"] = {
+                target: _mean_and_median([s[name]["per_target"][target] for s in per_series.values()])
+                for target in first["original"][name]["per_target"]
+            }
     summary = {
         "series_scored": len(reports),
         "windows": int(sum(r["windows"] for r in reports.values())),
@@ -266,6 +274,14 @@ def panel_summary(reports: dict[str, dict]) -> dict:
             per_series[key]["intervals"] = r["intervals"]
         summary["intervals"] = interval_summary([r["intervals"] for r in reports.values()])
     return summary
+
+
+def _mean_and_median(rows: list[dict]) -> dict:
+    """{"mean": {score: value}, "median": {...}} over the series; a series' undefined score (None: a constant
+    series' MASE) is left out of both."""
+    table = pd.DataFrame(rows).astype("float64")
+    return {stat: {k: None if v != v else v for k, v in getattr(table, stat)().to_dict().items()}
+            for stat in ("mean", "median")}
 
 
 def interval_summary(found: list[dict]) -> dict:
