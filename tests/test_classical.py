@@ -66,11 +66,31 @@ def test_many_series_are_fitted_in_worker_processes_in_order_with_a_note_and_a_b
     found = classical.forecasts_many(jobs, "(--no-classical skips them)")
     err = capsys.readouterr().err
     assert "fitting AutoETS and AutoTheta to 3 series in 2 processes" in err and "--no-classical skips them" in err
-    assert "3/3" in err  # the bar, finished
+    assert "6/6" in err  # the bar over the origins, finished
     for job, one in zip(jobs, found):  # each series' own fits, in the jobs' order, as one process fits them
         alone = classical.forecasts(job.values, job.origins, job.horizon, job.season, job.fitted_until)
         for name in classical.NAMES:
             np.testing.assert_allclose(one[name], alone[name])
+
+
+def test_a_long_test_period_is_run_forward_in_pieces_over_the_cores_with_a_bar(monkeypatch, capsys):
+    """One series of many origins (evaluate's 10,000 windows of 15-minute rows took a minute with no sign of life)."""
+    monkeypatch.setattr(classical, "ORIGINS_PER_PIECE", 4)
+    monkeypatch.setattr(classical, "PARALLEL_FROM", 0.0)
+    monkeypatch.setattr(classical, "PROGRESS_FROM", 0.0)
+    monkeypatch.setattr(classical, "_cores", lambda: 2)
+    values = _seasonal(160, seed=4)
+    origins = np.arange(120, 131)  # 11 origins: pieces of 4, 4 and 3
+    ends = np.where(origins < 125, 100, 110)  # a backtest that retrains: two fits, and a piece holds both
+    for fitted_until in (100, ends):
+        job = classical.Job(values, origins, 5, 7, fitted_until)
+        assert [len(piece.origins) for piece in classical._pieces(job)] == [4, 4, 3]
+        (found,) = classical.forecasts_many([job])
+        err = capsys.readouterr().err
+        assert "fitting AutoETS and AutoTheta to the 11 forecast origins in 2 processes" in err and "11/11" in err
+        alone = classical.forecasts(values, origins, 5, 7, fitted_until)
+        for name in classical.NAMES:
+            np.testing.assert_array_equal(found[name], alone[name])
 
 
 def test_workers_that_cannot_start_or_die_leave_the_fits_to_this_process(monkeypatch, capsys):

@@ -31,6 +31,8 @@ FORWARD = 1000  # rows each origin's forecast runs over: Theta's forward costs 1
 ETS_MAX_SEASON = 24  # longer seasons make ETS slow (10 s a fit at 365) and R's ets refuses them: non-seasonal above
 MAX_PANEL_SERIES = 1000  # a fit per series: above this many, only when asked for (--classical)
 SECONDS_PER_ROW = 1e-3  # both fits together, per row read (AMD EPYC, season 7: 1.8 s at 2,000 rows, 0.2 s at 300)
+SECONDS_PER_ORIGIN = 4e-3  # both models run forward to one origin over FORWARD rows (Intel Xeon, season 96)
+ORIGINS_PER_PIECE = 1000  # a long test period's origins are run forward in pieces of this many, over the cores
 SECONDS_PER_SHORT_SERIES = 0.04  # both fits with their intervals, a series under a window (AMD EPYC, 12 to 60 rows)
 PARALLEL_FROM = 20.0  # estimated seconds of fitting from which worker processes pay their start (4 s to import)
 PROGRESS_FROM = 5.0  # estimated seconds of fitting from which a progress bar is shown
@@ -162,7 +164,8 @@ def means_with_quantiles(series: list[np.ndarray], horizon: int, season: int, qu
                          skip_hint: str = "") -> list[tuple[np.ndarray, np.ndarray]]:
     """`mean_with_quantiles` for each of many short series, in order, with a progress bar when it takes a while."""
     found = []
-    with _progress(len(series), SECONDS_PER_SHORT_SERIES * len(series), 1, skip_hint) as progress:
+    with _progress(f"{len(series)} short series", "series", len(series), SECONDS_PER_SHORT_SERIES * len(series), 1,
+                   skip_hint) as progress:
         for values in series:
             found.append(mean_with_quantiles(values, horizon, season, quantiles))
             progress.advance()
@@ -185,29 +188,50 @@ def forecasts_many(jobs: list[Job], skip_hint: str = "") -> list[dict[str, np.nd
 
     A fit is single-threaded, and a panel of hundreds of long series takes minutes of them
     (300 daily series of 2,000 rows: 9 minutes on one core), so each core fits its share in
-    a worker process. `skip_hint`: how to skip the fits, shown beside the bar.
+    a worker process. A job of many origins (a long test period: 10,000 windows of 15-minute
+    rows take a minute) is cut into pieces of ORIGINS_PER_PIECE origins, each fitted again
+    (the same fit: the same rows) and run forward on its own, so that the cores share it and
+    the bar moves. `skip_hint`: how to skip the fits, shown beside the bar.
     """
-    seconds = sum(_estimate(job) for job in jobs)
-    workers = min(_cores(), len(jobs)) if seconds >= PARALLEL_FROM else 1
-    with _progress(len(jobs), seconds, workers, skip_hint) as progress:
+    pieces = [(i, piece) for i, job in enumerate(jobs) for piece in _pieces(job)]
+    seconds = sum(_estimate(piece) for _, piece in pieces)
+    workers = min(_cores(), len(pieces)) if seconds >= PARALLEL_FROM else 1
+    origins = sum(len(job.origins) for job in jobs)
+    what = f"{len(jobs)} series" if len(jobs) > 1 else f"the {origins:,} forecast origins"
+    found: list = []
+    with _progress(what, "origins", origins, seconds, workers, skip_hint) as progress:
         if workers > 1:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                return _in_workers(jobs, workers, progress.advance)
+                found = _in_workers([piece for _, piece in pieces], workers, progress.advance)
             except (OSError, BrokenProcessPool) as error:  # no worker could start (a sandbox, a limit) or one died
                 print(f"note: fitting AutoETS and AutoTheta in this process instead ({error}).", file=sys.stderr)
                 progress.restart()
-        found = []
-        for job in jobs:
-            found.append(_run(job))
-            progress.advance()
-        return found
+        if not found:
+            for _, piece in pieces:
+                found.append(_run(piece))
+                progress.advance(len(piece.origins))
+    joined: list[list] = [[] for _ in jobs]
+    for (i, _), one in zip(pieces, found):
+        joined[i].append(one)
+    return [{name: np.concatenate([one[name] for one in parts]) for name in NAMES} if len(parts) > 1 else parts[0]
+            for parts in joined]
+
+
+def _pieces(job: Job) -> list[Job]:
+    """The job cut into runs of at most ORIGINS_PER_PIECE origins (itself when it is shorter)."""
+    n = len(job.origins)
+    if n <= ORIGINS_PER_PIECE:
+        return [job]
+    ends = np.broadcast_to(np.asarray(job.fitted_until, dtype=np.int64), (n,))
+    cuts = np.array_split(np.arange(n), -(-n // ORIGINS_PER_PIECE))
+    return [Job(job.values, job.origins[rows], job.horizon, job.season, ends[rows].copy()) for rows in cuts]
 
 
 def _estimate(job: Job) -> float:
-    return SECONDS_PER_ROW * min(int(np.max(job.fitted_until)), HISTORY) * len(np.unique(job.fitted_until)) \
-        * job.values.shape[1]
+    fits = SECONDS_PER_ROW * min(int(np.max(job.fitted_until)), HISTORY) * len(np.unique(job.fitted_until))
+    return (fits + SECONDS_PER_ORIGIN * len(job.origins)) * job.values.shape[1]
 
 
 def _cores() -> int:
@@ -239,16 +263,19 @@ def _in_workers(jobs: list[Job], workers: int, advance) -> list[dict[str, np.nda
         pending = {pool.submit(_run, job): i for i, job in enumerate(jobs)}
         for done in as_completed(pending):
             found[pending[done]] = done.result()
-            advance()
+            advance(len(jobs[pending[done]].origins))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return found
 
 
 class _progress:
-    """A note and a progress bar on stderr over the series fitted, for fits estimated at PROGRESS_FROM seconds or more."""
+    """A note and a progress bar on stderr, for fits estimated at PROGRESS_FROM seconds or more.
 
-    def __init__(self, total: int, seconds: float, workers: int, skip_hint: str):
+    `what`: what is fitted, for the note ("30 series"); `unit`: what the bar counts, `total` of them.
+    """
+
+    def __init__(self, what: str, unit: str, total: int, seconds: float, workers: int, skip_hint: str):
         self.bar = None
         if seconds < PROGRESS_FROM:
             return
@@ -258,9 +285,9 @@ class _progress:
         where = f"{workers} processes" if workers > 1 else "one process"
         wall = seconds / workers
         took = f"{max(5, round(wall / 5) * 5)} seconds" if wall < 90 else f"{round(wall / 60)} minutes"
-        print(f"note: fitting AutoETS and AutoTheta to {total} series in {where}, about {took}"
+        print(f"note: fitting AutoETS and AutoTheta to {what} in {where}, about {took}"
               f"{' ' + skip_hint if skip_hint else ''}.", file=sys.stderr)
-        self.bar = Progress(TextColumn("AutoETS, AutoTheta"), BarColumn(bar_width=30), MofNCompleteColumn(),
+        self.bar = Progress(TextColumn(f"AutoETS, AutoTheta ({unit})"), BarColumn(bar_width=30), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=Console(stderr=True))
         self.task = self.bar.add_task("fits", total=total)
 
@@ -269,9 +296,9 @@ class _progress:
             self.bar.start()
         return self
 
-    def advance(self) -> None:
+    def advance(self, n: int = 1) -> None:
         if self.bar is not None:
-            self.bar.advance(self.task)
+            self.bar.advance(self.task, n)
 
     def restart(self) -> None:
         if self.bar is not None:
