@@ -86,6 +86,29 @@ def test_ids_are_missing_only_when_empty_while_values_keep_their_missing_words(t
     assert np.isnan(panel["ZA"].frame["y"].iloc[5]) and panel["ZA"].frame["y"].notna().sum() == 19
 
 
+@pytest.mark.parametrize("cell", ["(0.80)", "($1,200.50)", "0,8-", "12.5-"])
+def test_negatives_written_by_accounts_or_sap_are_named_with_the_way_out(tmp_path, cell):
+    path = tmp_path / "a.csv"
+    path.write_text("date,y\n2024-01-01,1.5\n2024-01-02,\"" + cell + "\"\n2024-01-03,2.5\n")
+    with pytest.raises(UserError, match=r"on line 3.*negative number the way accounts.*leading minus sign \(-0.8\)"):
+        _load(path)
+
+
+def test_midnight_written_as_24_00_of_the_day_before_is_the_next_days_00_00(tmp_path):
+    """ISO 8601's end of day, as loggers write it: refused as 'not a date' before."""
+    hours = pd.date_range("2024-01-01 01:00", periods=72, freq="h")
+    written = [f"{h - pd.Timedelta(days=1):%Y-%m-%d} 24:00" if h.hour == 0 else f"{h:%Y-%m-%d %H:%M}" for h in hours]
+    path = tmp_path / "h.csv"
+    path.write_text("time,y\n" + "".join(f"{w},{i}\n" for i, w in enumerate(written)))
+    series = _load(path)
+    assert series.frequency == "h" and list(series.index) == list(hours)
+    assert series.frame["y"].loc["2024-01-02 00:00"] == 23  # the row written 2024-01-01 24:00
+    assert any("writes midnight as 24:00 of the day before ('2024-01-01 24:00' on line 25)" in note for note in series.notes)
+    path.write_text("time,y\n2024-01-01 23:00,1\n2024-01-01 25:00,2\n")  # no hour 25: still refused, named
+    with pytest.raises(UserError, match="not a date: '2024-01-01 25:00' on line 3"):
+        _load(path, time_column="time")
+
+
 def test_dots_between_thousands_in_a_semicolon_file_are_asked_about_not_read_as_decimals(tmp_path):
     """German Excel writes 1383 as 1.383: read as a decimal, the series fell from 954 to 1.0 without a word."""
     values = [336, 408, 954, 1092, 1383, 1644, 870]

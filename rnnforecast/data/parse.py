@@ -223,7 +223,17 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         if what != "years":
             notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:
+        written, ends = text, _end_of_day(text)
+        if ends is not None:  # ISO 8601's 24:00 (as loggers write a day's end): 00:00 of that day, then one day on
+            text = text.mask(ends, text.astype("string").str.strip().str.replace(END_OF_DAY, r"\g<day>00:00\g<zone>",
+                                                                                   regex=True))
         times, mixed_offsets, cell_by_cell = _datetimes(text)
+        if ends is not None:
+            times = times.mask(ends, times + pd.Timedelta(days=1))
+            first = int(np.flatnonzero(ends.to_numpy())[0])
+            notes.append(f"the time column '{columns[0]}' in {where} writes midnight as 24:00 of the day before "
+                         f"({written.iloc[first]!r} on line {_line(written, first)}): read as 00:00 of the next day.")
+            text = written
         if mixed_offsets and (local := _local_dates(text, times)) is not None:
             times = local
             notes.append(
@@ -261,6 +271,17 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
     if len(columns) == 1:
         _refuse_a_century_split(text, times, columns[0], where)
     return times
+
+
+END_OF_DAY = r"(?P<day>.*\d[ T])24:00(?::00(?:\.0+)?)?(?P<zone>Z|[+-]\d\d:?\d\d)?"
+
+
+def _end_of_day(cells: pd.Series) -> pd.Series | None:
+    """Which cells write midnight as 24:00 of the day before (None: none does)."""
+    if cells.dtype != object and not pd.api.types.is_string_dtype(cells):
+        return None
+    found = cells.astype("string").str.strip().str.fullmatch(END_OF_DAY).fillna(False).astype(bool)
+    return found if found.any() else None
 
 
 def _refuse_a_century_split(text: pd.Series, times: pd.Series, column: str, where: str) -> None:
@@ -392,7 +413,11 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
         unread = [r for r in rows[:10_000] if not UNITS.match(str(cells.iloc[r]).strip())]  # $5 or 3% alone is read
         row = int(unread[0] if unread else rows[0])
         value = cells.iloc[row]
-        if _reads_as_time(value):
+        if re.match(ACCOUNTING_NEGATIVE, str(value)):
+            how = ("It writes a negative number the way accounts (0.8) or SAP exports (0.8-) do: write negative numbers "
+                   "with a leading minus sign (-0.8) in the file (in a spreadsheet, format the column as a plain number "
+                   "before saving it as CSV).")
+        elif _reads_as_time(value):
             how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
         elif not unread and any(ch in "%$€£¥" for ch in value):  # signs it reads ($5, 3%), mixed in the column
             how = ("The column writes its numbers with different signs ($ and €, or % on some): one currency, or % on "
@@ -411,6 +436,7 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
     return _checked(numbers, cells, column, where)
 
 
+ACCOUNTING_NEGATIVE = r"^\s*(\(\s*[$€£¥]?\s*[\d.,]*\d[\d.,]*\s*\)|[$€£¥]?\s*[\d.,]*\d[\d.,]*\s*-)\s*$"
 DECIMAL_COMMA = r"^\s*[+-]?\d*,\d+\s*$"  # 20,7 or -,5: a number written with a decimal comma
 
 
