@@ -40,6 +40,18 @@ def test_degenerate_series_train_and_forecast_finite_numbers(tmp_path, kind):
         assert future.to_numpy() == pytest.approx(5.0, abs=0.5)
 
 
+def test_a_launch_whose_training_rows_never_change_is_named_before_training(tmp_path):
+    """Zeros until a launch, then sales: the honest model saw only zeros (a loss of 0, intervals 30 wide on 0 to 12)."""
+    values = np.zeros(400)
+    values[320:] = 5 + np.arange(80) % 7
+    found = training.prepare_data(_series_config(tmp_path, values))
+    (note,) = [n for n in found.notes if "never changes" in n]
+    assert "'Temp' never changes over its 280 training rows (every value 0, up to 2020-10-06)" in note
+    assert "remove the rows before its start" in note
+    values[100] = 1.0  # one change in the training rows: nothing to say
+    assert not [n for n in training.prepare_data(_series_config(tmp_path, values)).notes if "never changes" in n]
+
+
 @pytest.mark.parametrize(("ensemble", "highway"), [(1, "seasonal"), (2, "seasonal"), (1, "fitted")])
 def test_saved_model_has_the_best_validation_weights(tmp_path, ensemble, highway):
     """Validation scores the forecast itself: with an ensemble, the members' mean (trained per member).

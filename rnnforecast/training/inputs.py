@@ -137,7 +137,7 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if not config.data.id_column:
         (series,) = panel.values()
         bounds, prep, values, valid, starts = _prepare_one(series, config)
-        notes = list(series.notes) + floor_notes(config, [prep])
+        notes = list(series.notes) + constant_notes(series, prep) + floor_notes(config, [prep])
         return TrainingData(series, bounds, prep, values, starts, notes, valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
@@ -212,6 +212,26 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         stacked["val_sample"], note = sample
         notes.append(note)
     return TrainingData(first[0], first[1], prep, np.concatenate(arrays), stacked, notes, np.concatenate(masks), offsets, indexes)
+
+
+def constant_notes(series: data.Series, prep: dict) -> list[str]:
+    """A note for each target of one series whose training rows never change (a launch: zeros, then sales).
+
+    The honest model learns nothing there (a loss of 0), its MASE is undefined, and its intervals are calibrated on
+    errors divided by windows with no spread: the user should hear it before reading any score.
+    """
+    notes = []
+    rows = series.frame.iloc[: prep["train_end"]]
+    for target in prep["targets"]:
+        values = rows[target].dropna()
+        if len(values) and values.min() == values.max():
+            last = str(series.index[prep["train_end"] - 1]).removesuffix(" 00:00:00")
+            notes.append(f"'{target}' never changes over its {prep['train_end']:,} training rows (every value "
+                         f"{values.iloc[0]:g}, up to {last}): the honest model learns nothing from them, its MASE "
+                         "is undefined and its intervals are calibrated on the change that follows. If the series "
+                         "starts later (a launch), remove the rows before its start from the file; else move "
+                         "data.split so that training holds its changes.")
+    return notes
 
 
 def floor_notes(config: Config, preps: list[dict]) -> list[str]:
