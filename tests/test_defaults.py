@@ -376,6 +376,24 @@ def test_a_panel_of_counts_is_forecast_at_zero_or_above(tmp_path):
                    training={"epochs": 1, "refit": False})
     prepared = training.prepare_data(cfg)
     assert any("'units' holds whole numbers >= 0 in 3 of 3 series" in note for note in prepared.notes)
-    table = forecasting.forecast_run(runs.load(training.train(cfg, verbose=0)))
+    run = runs.load(training.train(cfg, verbose=0))
+    table = forecasting.forecast_run(run)
     bounds = [c for c in table.columns if c.startswith("units")]
     assert len(bounds) == 4 and (table[bounds] >= 0).all().all() and (table["units_q0.1"] == 0).any()
+
+    # below 0: each series answers for its own rows (a note for b, which never went below 0 in training; none for a)
+    for key, never_negative in (("a", False), ("b", True), ("c", True)):
+        run.prep["series"][key].update(floor=[None], never_negative=[never_negative])
+    table = table.assign(units=np.where(table["id"].astype(str) == "a", -5.0, 1.0))
+    assert not forecasting.below_zero_notes(run, table)
+    table.loc[table["id"].astype(str) == "b", "units"] = -2.0
+    (note,) = forecasting.below_zero_notes(run, table)
+    assert "in the training rows of 1 series (b), but its forecast or interval does here (down to -2)" in note
+    assert "clip these series' forecasts at 0 yourself" in note and "1 of this panel's went below 0" in note
+    # a data.floor of 0 that one series' training rows break refuses the panel, naming it (it left the series out)
+    frame = pd.read_csv(tmp_path / "units.csv")
+    frame.loc[(frame["id"] == "c") & (frame.index % 50 == 3), "units"] = -1
+    frame.to_csv(tmp_path / "units.csv", index=False)
+    with pytest.raises(UserError, match=r"data.floor is 0, but 1 of 3 series of units.csv go below it in their "
+                                        r"training rows \(c: 'units' to -1\)"):
+        training.prepare_data(_minimal(tmp_path, tmp_path / "units.csv", "units", 7, data={"id_column": "id", "floor": 0}))

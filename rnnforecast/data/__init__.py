@@ -23,7 +23,7 @@ from rnnforecast.data.io import TIME_NAMES, detect_time_columns, is_parquet, rea
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import (  # noqa: F401
     exact_targets, fit_preprocessing, floored, known_future, lowest, prepare, scaled_floors, static_scaling,
-    target_floors, target_values, unscale,
+    FloorBroken, target_floors, target_values, unscale,
 )
 from rnnforecast.data.series import (  # noqa: F401
     Series, empty_series_note, id_examples, id_keys, load_panel, load_series, read_once, table_to_series, time_columns_of,

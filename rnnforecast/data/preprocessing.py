@@ -103,6 +103,14 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
     }
 
 
+class FloorBroken(UserError):
+    """A numeric data.floor that a target's training rows go below (a panel refuses it whole, naming the series)."""
+
+    def __init__(self, message: str, target: str, lowest: float):
+        super().__init__(message)
+        self.target, self.lowest = target, lowest
+
+
 def target_floors(train: np.ndarray, setting, names: list[str], where: str) -> list[float | None]:
     """Each target's floor (None: no floor) from data.floor and its training rows (targets, rows).
 
@@ -116,9 +124,10 @@ def target_floors(train: np.ndarray, setting, names: list[str], where: str) -> l
     if setting != "auto":
         for name, column in zip(names, train):
             if np.nanmin(column, initial=np.inf) < setting:
-                raise UserError(
+                raise FloorBroken(
                     f"data.floor is {setting:g}, but '{name}' in {where} goes below it in the training rows (to "
-                    f"{np.nanmin(column):g}). Set data.floor to the lowest value the target can take, or to none."
+                    f"{np.nanmin(column):g}). Set data.floor to the lowest value the target can take, or to none.",
+                    name, float(np.nanmin(column)),
                 )
         return [float(setting)] * len(train)
     found = []

@@ -196,18 +196,33 @@ def below_zero_notes(run: Run, table: pd.DataFrame) -> list[str]:
     """A note per target whose forecast or interval goes below 0 though its training rows never did and it has no floor.
 
     data.floor: auto floors counts only (a fractional measurement can turn negative later), so a sunspot number's 0.1
-    quantile can read -51: the user decides whether the target can go below 0, and how to say so.
+    quantile can read -51: the user decides whether the target can go below 0, and how to say so. In a panel, each
+    series answers for its own rows: one that went below 0 in training may forecast below 0 without a note.
     """
-    preps = list(run.prep["series"].values()) if run.is_panel else [run.prep]
+    if run.is_panel:
+        preps = run.prep["series"]
+        owners = [preps.get(key) for key in table[run.prep["id_column"]].astype(str)]
+    else:
+        owners = [run.prep] * len(table)
     notes = []
     for t, target in enumerate(run.prep["targets"]):
-        if not any(p.get("never_negative", [False] * (t + 1))[t] and p["floor"][t] is None for p in preps):
-            continue
+        watched = np.array([p is not None and p.get("never_negative", [False] * (t + 1))[t] and p["floor"][t] is None
+                            for p in owners], dtype=bool)
         columns = [target, *intervals.quantile_columns(table.columns, target)]
-        if (table[columns].to_numpy(dtype="float64") < 0).any():
-            notes.append(f"'{target}' never went below 0 in the training rows, but its forecast or interval does here "
-                         f"(down to {np.nanmin(table[columns].to_numpy(dtype='float64')):.4g}). If it cannot go below "
-                         "0 (rainfall, prices, sunspots), train with data.floor: 0 to keep them at 0 or above.")
+        values = table[columns].to_numpy(dtype="float64")[watched]
+        if not (values < 0).any():
+            continue
+        where = ""
+        if run.is_panel:
+            below = table[run.prep["id_column"]].to_numpy()[watched][(values < 0).any(axis=1)]
+            where = f" of {len(set(below))} series ({data.id_examples(list(dict.fromkeys(below)))})"
+        others = sum(not p.get("never_negative", [True] * (t + 1))[t] for p in preps.values()) if run.is_panel else 0
+        how = ("train with data.floor: 0 to keep them at 0 or above" if not others else
+               f"clip these series' forecasts at 0 yourself: data.floor applies to every series, and {others} of "
+               "this panel's went below 0 in training (train refuses a floor of 0 for them)")
+        notes.append(f"'{target}' never went below 0 in the training rows{where}, but its forecast or interval does "
+                     f"here (down to {np.nanmin(values):.4g}). If it cannot go below 0 (rainfall, prices, sunspots), "
+                     f"{how}.")
     return notes
 
 

@@ -141,15 +141,22 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         return TrainingData(series, bounds, prep, values, starts, notes, valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
+    below_floor: list[tuple[str, data.FloorBroken]] = []  # a data.floor the series' training rows break: refused whole
     starts: dict[str, list] = {"train": [], "val": [], "all": []}
     offset, first = 0, None
     fixed = data.static_scaling(panel, list(config.data.static_features))
     for key, series in panel.items():
         try:
             bounds, prep, values, valid, own = _prepare_one(series, config, fixed)
+        except data.FloorBroken as exc:
+            below_floor.append((key, exc))
+            continue
         except UserError:
             try:  # too short to split: still forecast, and trained on by the final model, when it holds a window
                 prep, values, valid, own = _prepare_unsplit(series, config, fixed)
+            except data.FloorBroken as exc:
+                below_floor.append((key, exc))
+                continue
             except UserError as exc:
                 skipped.append(key)
                 if len(series.frame) >= config.window.input_length:  # not too short: say what was wrong
@@ -166,6 +173,15 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
             starts[part].append(own.get(part, np.empty(0, dtype=np.int64)) + offset)
         offset += len(values)
         notes.extend(series.notes)
+    if below_floor:
+        shown = "; ".join(f"{key}: '{exc.target}' to {exc.lowest:g}" for key, exc in below_floor[:5])
+        raise UserError(
+            f"data.floor is {config.data.floor:g}, but {len(below_floor)} of {len(panel)} series of "
+            f"{Path(config.data.path).name} go below it in their training rows ({shown}"
+            f"{'; ...' if len(below_floor) > 5 else ''}). The floor applies to every series: set it to the lowest value "
+            "the targets can take, to auto (0 for the series whose training rows are counts: whole numbers, never "
+            "negative), or to none."
+        )
     if first is None:
         longest, H = max(len(series.frame) for series in panel.values()), config.window.horizon
         raise UserError(
