@@ -143,7 +143,20 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
     frame.attrs["separator"] = sep
+    frame.attrs["source"] = {"path": str(path), "sep": sep, "encoding": encoding, "compression": compression,
+                             "skiprows": preamble, "names": names}
     return frame
+
+
+def written_cells(table: pd.DataFrame, column: str) -> pd.Series | None:
+    """A CSV column's cells as the file writes them, spaces after the separator kept (the table reads past them);
+    None for a table that was not read from a CSV file. For messages only: it reads the file again."""
+    source = table.attrs.get("source")
+    if not source or column not in source["names"]:
+        return None
+    return pd.read_csv(source["path"], sep=source["sep"], encoding=source["encoding"], dtype=str, index_col=False,
+                       compression=source["compression"], skiprows=source["skiprows"],
+                       usecols=[source["names"].index(column)], keep_default_na=False).iloc[:, 0]
 
 
 def _head(path: Path, compression: str | None) -> bytes:

@@ -18,7 +18,7 @@ from rnnforecast import environment
 from rnnforecast.config import DataConfig
 from rnnforecast.data import columnar
 from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency, stamps_text
-from rnnforecast.data.io import _looks_like_time, detect_time_columns, read_table
+from rnnforecast.data.io import _looks_like_time, detect_time_columns, read_table, written_cells
 from rnnforecast.data.parse import (
     _parse_times, _to_numbers, id_order, missing_cells, with_decimal_comma, without_units,
 )
@@ -567,6 +567,8 @@ def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: Da
             apart.append(column)
     written = (table[cfg.id_column].dropna().astype(str).unique() if cfg.id_column and cfg.id_column in table
                else [])
+    if len(written) == 1 and (raw := written_cells(table, cfg.id_column)) is not None:  # ' pad' read as 'pad'
+        written = raw[raw.str.strip() == str(written[0]).strip()].unique()
     if len(written) > 1:  # "North" and "North ": one id once stripped, two series in the file
         hint = (f"Its {cfg.id_column} is written {len(written)} ways ({', '.join(repr(w) for w in written[:3])}), "
                 "which are one id once the spaces around them are stripped: if they are different series, name them "
