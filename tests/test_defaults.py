@@ -147,6 +147,12 @@ def test_a_panel_series_too_short_to_train_on_is_still_forecast(tmp_path):
     run_dir = training.train(config.load_config(path), verbose=0)
     prep = json.loads((run_dir / "preprocessing.json").read_text())
     assert prep["untrained"] == ["s2"] and prep["skipped"] == ["s3"]
+    said = [n for n in training.prepare_data(config.load_config(path)).notes if "no window in some part" in n]
+    assert len(said) == 1 and "1 of 4 series" in said[0] and "the final model trains on their windows" in said[0]
+    raw["training"]["refit"] = False  # no final model: the note does not promise one
+    path.write_text(yaml.safe_dump(raw))
+    said = [n for n in training.prepare_data(config.load_config(path)).notes if "no window in some part" in n]
+    assert "no model trains on them (training.refit is off)" in said[0]
     result = runner.invoke(app, ["predict", str(run_dir), "--output", str(tmp_path / "f.csv")])
     assert result.exit_code == 0, result.output
     assert "3 series x 6 steps" in result.output

@@ -202,9 +202,17 @@ def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
         skipped.extend(empty)
         notes.append(data.empty_series_note(empty, config.data.targets, f"{len(empty)} of {len(panel) + len(empty)} series"))
     if untrained:
-        notes.append(f"{len(untrained)} of {len(panel)} series are too short for a window in every part of the split: "
-                     f"the honest model is not trained or scored on them, the final model is, and `predict` forecasts "
-                     f"them: {_examples(untrained)}")
+        windowed = [key for key, found in zip(kept, starts["all"]) if key in untrained and len(found)]
+        if not config.training.refit:
+            final = "no model trains on them (training.refit is off)"
+        elif len(windowed) == len(untrained):
+            final = "the final model trains on their windows"
+        else:
+            final = (f"the final model trains on the windows of {len(windowed)} of them (the others hold fewer than "
+                     f"input_length + horizon = {config.window.input_length + config.window.horizon} rows)")
+        notes.append(f"{len(untrained)} of {len(panel)} series have no window in some part of the split (too short, or "
+                     f"ending before data.split's dates): the honest model is not trained or scored on them, {final}, "
+                     f"and `predict` forecasts them: {_examples(untrained)}")
     short = [key for key in skipped if key in panel and len(panel[key].frame) < config.window.input_length]
     if short:
         notes.append(f"{len(short)} of {len(panel)} series are shorter than one input window "
