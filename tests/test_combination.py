@@ -285,3 +285,6 @@ def test_a_panel_series_without_inputs_for_its_future_is_named_with_how_to_forec
     message = str(refused.value)
     assert message.startswith("1 of 4 series cannot be forecast: the last") and "id=s2" in message
     assert message.endswith("To forecast the others now, give --series s0 --series s1 --series s3.")
+    spaced = {("ETT h1" if key == "s1" else key): one for key, one in prepared.items()}  # ids to paste into a shell
+    with pytest.raises(UserError, match=r"give --series s0 --series 'ETT h1' --series s3\.$"):
+        future._panel_inputs(spaced, list(spaced))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def _panel_inputs(prepared: dict[str, Prepared], keys: list) -> list:
     if not lacking:
         return inputs
     others = [key for key in keys if key not in dict(lacking)]
-    rest = (" --series " + " --series ".join(others) if len(others) <= 8 else
+    rest = ("".join(f" --series {shlex.quote(str(key))}" for key in others) if len(others) <= 8 else
             f" and the {len(others)} other series' ids with --series (or a file without the lacking series, --data)")
     raise UserError(
         f"{len(lacking)} of {len(keys)} series cannot be forecast: {lacking[0][1]}"
