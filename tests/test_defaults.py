@@ -309,6 +309,8 @@ def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_un
     prepared = training.prepare_data(cfg)
     assert cfg.window.input_length == 30  # four seasons (48) would leave "short" without a forecast
     assert "short" in prepared.prep["series"] and not prepared.prep["skipped"]
+    (said,) = [note for note in prepared.notes if note.startswith("window.input_length: 30 (derived), not 48")]
+    assert "1 of the 10 series holds fewer than 48 rows" in said and "Set window.input_length" in said
 
 
 def _counts(path, keys=("",), n=400):

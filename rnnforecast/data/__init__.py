@@ -32,6 +32,7 @@ from rnnforecast.data.windows import (  # noqa: F401
     Bounds,
     default_input_length,
     default_segments,
+    FORECAST_SHARE,
     panel_input_cap,
     gather,
     n_batches,

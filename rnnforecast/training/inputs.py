@@ -48,8 +48,11 @@ def prepare_data(config: Config, panel: dict[str, data.Series] | None = None) ->
     found = _few_series_split(config, panel) if few else None  # the panel default, not a split the user gave
     if not config.data.id_column and "split" not in config.data.model_fields_set:
         found = _short_series_split(config, panel)
-    lookback, prepared = found or (resolve_input_length(config, panel), None)
-    prepared = prepared or _prepare(config, panel)
+    cut: list[str] = []  # a derived look-back a panel's short series cut: said
+    lookback, prepared = found or (resolve_input_length(config, panel, cut), None)
+    if prepared is None:
+        prepared = _prepare(config, panel)
+        prepared.notes.extend(cut)
     if lookback is not None:
         from rnnforecast.training.lookback import describe
 
@@ -120,10 +123,13 @@ def _with_split(config: Config, panel: dict[str, data.Series], split) -> tuple |
     """(trial config, look-back record, prepared data) under another default split; None where it does not fit."""
     trial = config.model_copy(deep=True)
     trial.data.split = split
+    cut: list[str] = []
     try:
-        return trial, resolve_input_length(trial, panel), _prepare(trial, panel)
+        lookback, prepared = resolve_input_length(trial, panel, cut), _prepare(trial, panel)
     except UserError:
         return None
+    prepared.notes.extend(cut)
+    return trial, lookback, prepared
 
 
 def _adopt(config: Config, trial: Config, lookback, prepared) -> tuple:
@@ -304,10 +310,11 @@ def _examples(keys: list[str]) -> str:
     return data.id_examples(keys, 10)
 
 
-def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict | None:
+def resolve_input_length(config: Config, panel: dict[str, data.Series], notes: list[str] | None = None) -> dict | None:
     """Set window.input_length from the season, the horizon and the typical series when the config leaves it out.
 
-    `auto` or a list of candidates is chosen by probes (training.lookback); their record is returned.
+    `auto` or a list of candidates is chosen by probes (training.lookback); their record is returned. `notes` gets
+    a line when a panel's short series cut the derived look-back (one 10-row series in nine: 28 days became 10).
     """
     window = config.window
     if window.input_length == "auto" or isinstance(window.input_length, list):
@@ -323,7 +330,15 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series]) -> dict 
     length = data.default_input_length(season, window.horizon, typical_training_rows(config, panel), span if few else 1)
     if len(panel) > 1:
         floor = min(length, span)  # never under a season or a horizon for a few short series
-        length = min(length, data.panel_input_cap([len(series.frame) for series in panel.values()], floor))
+        lengths = [len(series.frame) for series in panel.values()]
+        capped = min(length, data.panel_input_cap(lengths, floor))
+        if capped < length and notes is not None:
+            shorter = sum(n < length for n in lengths)
+            notes.append(f"window.input_length: {capped} (derived), not {length}: {shorter} of the {len(panel)} series "
+                         f"{'holds' if shorter == 1 else 'hold'} fewer than {length} rows, and a series shorter than the look-back gets no forecast from "
+                         f"the network (the derived look-back fits {data.FORECAST_SHARE:.0%} of the series). Set "
+                         "window.input_length to choose.")
+        length = capped
     window.input_length, config.model.segment_length = derived_segments(config, length)
     return None
 
