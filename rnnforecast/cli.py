@@ -58,11 +58,46 @@ class Format(str, Enum):
     json = "json"
 
 
+class _ReaderMayLeave:
+    """Standard output that a reader may close (`train ... | head`): what is written after is dropped, and the command
+    goes on, so that a training, a metrics file or a backtest is not lost to a closed pipe (Keras's progress lines and
+    rich's tables would raise, or exit, at their next write)."""
+
+    def __init__(self, stream):
+        self._stream, self._gone = stream, False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def _leave(self) -> None:
+        self._gone = True
+        try:  # the interpreter's last flush of the stream goes nowhere, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):  # a stream without a descriptor (a test's)
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _user_errors(command):
     """Print a UserError as one paragraph on stderr and exit 2; other errors are bugs."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
         try:
             return command(*args, **kwargs)
         except UserError as exc:
@@ -92,6 +127,8 @@ def _user_errors(command):
                 err=True,
             )
             raise typer.Exit(1) from None
+        finally:
+            sys.stdout = stdout
 
     return wrapper
 

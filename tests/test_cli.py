@@ -69,6 +69,29 @@ def test_evaluate_prints_the_table_and_writes_metrics(trained):
     assert report["period"][1].startswith("1990-12-31")
 
 
+def test_a_reader_that_closes_standard_output_stops_no_command_halfway(trained, monkeypatch):
+    """`evaluate | head -1`: rich's table exited 1 at its next write, before metrics.json (and Keras's progress line
+    took `train | head` down with the run it was training)."""
+    import io
+    import sys
+
+    from rnnforecast import cli
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    closed = Closed()
+    monkeypatch.setattr(sys, "stdout", closed)
+    (trained / "metrics.json").unlink(missing_ok=True)
+    cli.evaluate(trained, classical=False)
+    assert json.loads((trained / "metrics.json").read_text())["windows"] > 500
+    assert sys.stdout is closed  # given back as it was
+
+
 def test_evaluate_json_format(trained):
     result = runner.invoke(app, ["evaluate", str(trained), "--format", "json"])
     report = json.loads(result.stdout)

@@ -348,7 +348,7 @@ def prepare_panel(
             "them (with a note); `plot --series` takes the trained ones."
         )
     if new:
-        notes.append(f"{len(new)} series of {source} were never seen in training"
+        notes.append(f"{len(new)} series of {source} {'was' if len(new) == 1 else 'were'} never seen in training"
                      + (", forecast with scaling fitted on their own rows: " if unseen else ", left out: ")
                      + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
     prepared, short = {}, []
