@@ -144,6 +144,14 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
     _refused(_invoke(tmp_path, ["train", path]), "expands to more than 100,000 values")
 
 
+@pytest.mark.parametrize("text", ["data: &d\n  path: x.csv\n  targets: [y]\n  self: *d\n", "a: &a [*a]\ndata: *a\n"])
+def test_a_yaml_block_that_holds_an_alias_of_itself_is_refused(tmp_path, text):
+    """It expands without end: the counter recursed into it until Python's recursion limit (an Internal error)."""
+    path = tmp_path / "self.yaml"
+    path.write_text(text)
+    _refused(_invoke(tmp_path, ["train", path]), "uses an alias inside the block it names")
+
+
 @pytest.mark.parametrize(("content", "fact"), [
     (b"", "data"),  # an empty file: the required section is missing
     ("data:\n  path: x.csv\n".encode("utf-16"), "not a UTF-8 text file"),

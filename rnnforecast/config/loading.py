@@ -57,10 +57,15 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_CONFIG_VALUES = 100_000  # values after alias expansion: an alias bomb stops here, not at 3 GB
 
 
-def _values_within(node, budget: int) -> int:
+class _Cycle(Exception):
+    """A block that holds an alias of itself (`data: &d {self: *d}`): written out, it never ends."""
+
+
+def _values_within(node, budget: int, within: tuple = ()) -> int:
     """What is left of `budget` after counting every value under `node` as written out (aliases expanded).
 
-    Negative once the budget is spent: the walk stops there, so it never takes long.
+    Negative once the budget is spent: the walk stops there, so it never takes long. `within`: the ids of the
+    blocks above `node`; one of them met again is a cycle (_Cycle).
     """
     budget -= 1
     if isinstance(node, dict):
@@ -69,10 +74,13 @@ def _values_within(node, budget: int) -> int:
         children = node
     else:
         return budget
+    if id(node) in within:
+        raise _Cycle
+    within = (*within, id(node))
     for child in children:
         if budget < 0:
             return budget
-        budget = _values_within(child, budget)
+        budget = _values_within(child, budget, within)
     return budget
 
 
@@ -143,7 +151,14 @@ def read_yaml(path: Path) -> dict:
         raise UserError(f"{path} is not a UTF-8 text file; save the config as UTF-8 YAML.") from None
     if raw is None:
         raw = {}
-    if _values_within(raw, MAX_CONFIG_VALUES) < 0:
+    try:
+        left = _values_within(raw, MAX_CONFIG_VALUES)
+    except _Cycle:
+        raise UserError(
+            f"{path} uses an alias inside the block it names (such as `data: &d` and `*d` within data), which "
+            "would repeat without end. Use the alias only after its block ends."
+        ) from None
+    if left < 0:
         raise UserError(
             f"{path} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases such as *a repeat a block "
             "each time they are used). A config needs a few dozen; remove the repeated aliases."
