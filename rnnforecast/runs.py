@@ -600,12 +600,18 @@ def _load(path: Path) -> Run:
     config = config_module.validate(config_module.read_yaml(config_file), source=str(config_file))
     prep = json_file(path / "preprocessing.json", ("targets",))
     check_prep(path / "preprocessing.json", prep)
+    if prep["targets"] != list(config.data.targets):
+        raise damaged(path / "preprocessing.json", f"targets {_short(prep['targets'])} are not config.yaml's "
+                                                   f"data.targets {_short(list(config.data.targets))}")
     try:
         history = pd.read_csv(path / "history.csv")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise damaged(path / "history.csv", f"not a CSV table ({type(exc).__name__})") from None
     if "epoch" not in history.columns:
         raise damaged(path / "history.csv", "no epoch column")
+    text = [c for c in history.columns if not pd.api.types.is_numeric_dtype(history[c]) and history[c].notna().any()]
+    if text:
+        raise damaged(path / "history.csv", f"column {text[0]!r} holds text where numbers belong")
     return Run(path, config, prep, metadata, history)
 
 
@@ -645,15 +651,66 @@ def _prep_problem(prep: dict) -> str | None:
         return "targets is not a list of column names"
     if not (_names(columns) and len(columns) >= len(prep["targets"])):
         return "columns missing or not a list of column names"
+    problem = _settings_problem(prep)
+    if problem:
+        return problem
+    n = len(prep["targets"])
     if "series" not in prep:
-        return _scaler_problem(prep, len(columns))
+        return _scaler_problem(prep, len(columns)) or _fitted_problem(prep, n)
     if not isinstance(prep["series"], dict):
         return "series is not an object"
     for key, one in prep["series"].items():  # a panel: one fitted scaler per series, and its own season length
-        problem = _scaler_problem(one, len(columns)) if isinstance(one, dict) else "not an object"
+        problem = (_scaler_problem(one, len(columns)) or _fitted_problem(one, n)) if isinstance(one, dict) \
+            else "not an object"
         if problem:
             return f"series {key!r}: {problem}"
     return _season_problem(prep)
+
+
+def _settings_problem(prep: dict) -> str | None:
+    """The data settings training recorded: a frequency pandas knows, a missing-value policy and a scaling it has."""
+    from typing import get_args
+
+    from rnnforecast.config.types import MissingPolicy, Scaling
+
+    frequency = prep.get("frequency")
+    if frequency is not None:
+        try:
+            pd.tseries.frequencies.to_offset(frequency)
+        except (TypeError, ValueError):
+            return f"frequency {_short(frequency)} is not a pandas frequency"
+    for key, allowed in (("missing", get_args(MissingPolicy)), ("scaling", get_args(Scaling))):
+        if key in prep and prep[key] not in allowed:
+            return f"{key} {_short(prep[key])} is not one of {', '.join(allowed)}"
+    return None
+
+
+def _fitted_problem(prep: dict, n: int) -> str | None:
+    """One series' fitted values beyond its scaler (None: nothing wrong): each of the n targets' floor, MASE scale
+    and sign, the cycle, and the split's rows, where the run has them (older runs lack some)."""
+    import math
+
+    def numbers(values, least=-math.inf, none=False) -> bool:
+        return isinstance(values, list) and len(values) == n and all(
+            (none and v is None) or (isinstance(v, (int, float)) and not isinstance(v, bool) and least <= v < math.inf)
+            for v in values)
+
+    for key, ok, what in (
+        ("floor", lambda v: numbers(v, none=True), "a number or null"),
+        ("mase_scale", lambda v: numbers(v, least=0.0, none=True), "a number of 0 or more"),
+        ("never_negative", lambda v: isinstance(v, list) and len(v) == n and all(isinstance(b, bool) for b in v),
+         "true or false"),
+    ):
+        if key in prep and not ok(prep[key]):
+            return f"{key} {_short(prep[key])}: not {what} for each of the {n} target(s)"
+    cycle = prep.get("cycle")
+    if cycle is not None and (isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 0):
+        return f"cycle {_short(cycle)} is not a whole number of steps"
+    rows = [prep.get(key) for key in ("train_end", "val_end", "test_end")]
+    if any(row is not None for row in rows) and not (
+            all(isinstance(row, int) and not isinstance(row, bool) for row in rows) and 0 <= rows[0] <= rows[1] <= rows[2]):
+        return f"train_end, val_end, test_end {_short(rows)} are not rows in order"
+    return None
 
 
 def _names(value) -> bool:

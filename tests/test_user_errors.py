@@ -148,6 +148,14 @@ WRONG_CONTENT = {  # valid JSON, wrong values: each was an internal error, or Na
     "scale text": ("preprocessing.json", lambda p: p.update(scale="abc"), "scale 'abc'"),
     "scale zero": ("preprocessing.json", lambda p: p.update(scale=[0.0]), "scale [0.0]"),
     "scale infinite": ("preprocessing.json", lambda p: p.update(scale=[float("inf")]), "scale [inf]"),
+    "targets renamed": ("preprocessing.json", lambda p: p.update(targets=["Nope"]), "targets ['Nope'] are not"),
+    "floor text": ("preprocessing.json", lambda p: p.update(floor=["x"]), "floor ['x']: not a number or null"),
+    "cycle negative": ("preprocessing.json", lambda p: p.update(cycle=-3), "cycle -3 is not a whole number"),
+    "cycle text": ("preprocessing.json", lambda p: p.update(cycle="x"), "cycle 'x' is not a whole number"),
+    "frequency unknown": ("preprocessing.json", lambda p: p.update(frequency="zz"), "frequency 'zz' is not a pandas"),
+    "scaling unknown": ("preprocessing.json", lambda p: p.update(scaling="log"), "scaling 'log' is not one of"),
+    "never_negative text": ("preprocessing.json", lambda p: p.update(never_negative="yes"), "never_negative 'yes'"),
+    "split out of order": ("preprocessing.json", lambda p: p.update(val_end=10), "are not rows in order"),
     "bases deleted": ("calibration.json", lambda c: c.pop("bases"), "bases missing"),
     "window negative": ("calibration.json", lambda c: c.update(window=-3), "window -3"),
     "window text": ("calibration.json", lambda c: c.update(window="x"), "window 'x'"),
@@ -164,6 +172,12 @@ def test_a_run_file_with_wrong_values_is_refused_as_damaged(run, name):
     _edit(run / file_name, change)
     with pytest.raises(UserError, match=rf"{file_name} is damaged \(.*{re.escape(fact)}"):
         intervals.load(runs.load(run))
+
+
+def test_a_history_with_text_for_its_losses_is_refused_as_damaged(run):
+    (run / "history.csv").write_text("epoch,loss,val_loss,learning_rate\n1,abc,def,ghi\n")
+    with pytest.raises(UserError, match=r"history.csv is damaged \(column 'loss' holds text"):
+        runs.load(run)
 
 
 def test_calibration_scores_without_the_models_are_refused(run):
