@@ -274,7 +274,8 @@ def atomic_write(target: Path, write: Callable[[Path], None], example: str = "fo
             exc.filename = str(target)  # the user named the target, not our temporary file (a full disk names none)
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder refuses even this (EROFS): the first error is the one
+            tmp.unlink(missing_ok=True)
 
 
 def _write_to_stream(target: Path, write: Callable[[Path], None]) -> None:

@@ -227,3 +227,18 @@ def test_a_read_only_run_is_calibrated_in_memory(run, monkeypatch):
     assert not (run / "calibration.json").exists()
     with pytest.raises(OSError, match="Read-only"):  # `calibrate` is asked to save: it says it cannot
         calibration.recalibrate(runs.load(run), [0.1, 0.5, 0.9])
+
+
+def test_a_read_only_folder_is_named_by_the_file_asked_for_not_our_temporary_one(tmp_path, monkeypatch):
+    """On a read-only mount even removing the temporary file fails (EROFS): that second error named `.f.csv.partial.csv`."""
+    import errno
+    from pathlib import Path as P
+
+    def refuse(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(P, "write_text", refuse)
+    monkeypatch.setattr(P, "unlink", refuse)
+    with pytest.raises(OSError) as found:
+        runs.write_json(tmp_path / "metrics.json", {"a": 1})
+    assert found.value.filename == str(tmp_path / "metrics.json")
