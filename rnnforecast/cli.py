@@ -64,7 +64,11 @@ class _ReaderMayLeave:
     rich's tables would raise, or exit, at their next write)."""
 
     def __init__(self, stream):
-        self._stream, self._gone = stream, False
+        self._stream, self._gone = stream, stream is None  # None: started with it closed (`>&-`)
+
+    @property
+    def closed_at_start(self) -> bool:
+        return self._stream is None
 
     def write(self, text: str) -> int:
         if not self._gone:
@@ -226,6 +230,9 @@ def predict(
     from rnnforecast import forecasting, runs
 
     output = None if output == "-" else runs.output_path(output, "forecast.csv")  # -: standard output
+    if output is None and getattr(sys.stdout, "closed_at_start", False):
+        raise UserError("standard output is closed (`>&-`), and predict prints the forecast there. Give --output FILE "
+                        "to write it to a file, or leave standard output open.")
     loaded, data = _load_with_data(run, data)
     series = runs.series_ids(loaded, series)
     if output is not None:  # a name it cannot write, or a file it may not replace, is refused before the forecast

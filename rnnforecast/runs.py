@@ -520,7 +520,7 @@ def load(path: Path | str, data: Path | None = None, reads_data: bool = False) -
     `reads_data`: the command reads the run's data file unless `data` (--data) names another, so a
     file moved or deleted since training is refused here, in the run's terms, not deep in the reading.
     """
-    run = _load(Path(path))
+    run = _load(Path(path).expanduser())  # a quoted ~ (the shell expands only a bare one)
     source = Path(run.config.data.path)
     if reads_data and data is None and not source.exists():
         raise UserError(

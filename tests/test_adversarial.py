@@ -153,7 +153,8 @@ def test_a_yaml_block_that_holds_an_alias_of_itself_is_refused(tmp_path, text):
 
 
 @pytest.mark.parametrize(("content", "fact"), [
-    (b"", "data"),  # an empty file: the required section is missing
+    (b"", "is empty (or holds only comments)"),
+    (b"# data: {path: x.csv}\n", "is empty (or holds only comments)"),
     ("data:\n  path: x.csv\n".encode("utf-16"), "not a UTF-8 text file"),
     (bytes(range(256)) * 8, "UTF-8"),
     (b"data: [1, 2\n", "not valid YAML"),
@@ -165,6 +166,23 @@ def test_config_file_contents(tmp_path, content, fact):
     path = tmp_path / "c.yaml"
     path.write_bytes(content)
     _refused(_invoke(tmp_path, ["train", path]), fact)
+
+
+def test_a_config_that_is_not_a_regular_file_is_named_so(tmp_path):
+    _refused(_invoke(tmp_path, ["train", os.devnull]), "is not a regular file (a device or a pipe)")
+
+
+def test_set_values_yaml_would_read_as_anchors_or_tags_are_the_text_typed():
+    from rnnforecast.config.loading import apply_override
+
+    for typed in ("&a", "!!binary aGk=", "*b"):
+        raw: dict = {}
+        apply_override(raw, f"run.name={typed}")
+        assert raw == {"run": {"name": typed}}
+    for typed, value in (("null", None), ("~", None), ("3", 3), ("[a, b]", ["a", "b"])):  # YAML as before
+        raw = {}
+        apply_override(raw, f"run.name={typed}")
+        assert raw["run"]["name"] == value
 
 
 @pytest.mark.parametrize(("name", "fact"), [
@@ -868,3 +886,11 @@ def test_the_futures_spread_reads_the_values_the_file_gave_in_its_last_window(ru
     assert found.shape == (1, 1) and found[0, 0] == pytest.approx(np.nanstd(given))
     filled = spread(prepared, np.array([len(prepared.values) - L]))[0]
     assert found[0, 0] > filled[0, 0]  # the straight line between the ends is flatter than the values given
+
+
+def test_a_run_folder_given_with_a_quoted_tilde_is_found(run, monkeypatch):
+    """`predict "~/runs/r"`: the shell leaves a quoted ~ alone, data.path expanded it, the run folder did not."""
+    monkeypatch.setenv("HOME", str(Path(run).parent))
+    result = runner.invoke(app, ["predict", f"~/{Path(run).name}"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Date,Temp")

@@ -90,6 +90,13 @@ def test_a_reader_that_closes_standard_output_stops_no_command_halfway(trained, 
     cli.evaluate(trained, classical=False)
     assert json.loads((trained / "metrics.json").read_text())["windows"] > 500
     assert sys.stdout is closed  # given back as it was
+    monkeypatch.setattr(sys, "stdout", None)  # `>&-`: evaluate writes its file; predict, whose output it is, says so
+    cli.evaluate(trained, classical=False)
+    import typer
+
+    with pytest.raises(typer.Exit) as stopped:
+        cli.predict(trained)
+    assert stopped.value.exit_code == 2
 
 
 def test_evaluate_json_format(trained):

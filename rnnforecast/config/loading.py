@@ -26,10 +26,16 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
         raise UserError(f"{path} is a run folder; train and backtest read a config file. {_run_configs(path)}")
     if path.is_dir():
         raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
+    if path.exists() and not path.is_file():  # /dev/null, a pipe
+        raise UserError(f"config file {path} is not a regular file (a device or a pipe). Give the YAML file, such as "
+                        "configs/quickstart.yaml.")
     if not path.is_file():
         raise UserError(f"config file {path} does not exist. Check the path, or start from one in configs/.")
     _refuse_a_data_file(path)
     raw = read_yaml(path)
+    if not raw and not overrides:
+        raise UserError(f"config file {path} is empty (or holds only comments). A config needs data.path, data.targets "
+                        "and window.horizon at least: start from configs/quickstart.yaml.")
     for item in overrides:
         apply_override(raw, item)
     source = str(path) if not overrides else f"{path} with --set {' --set '.join(overrides)}"
@@ -221,6 +227,9 @@ def apply_override(raw: dict, item: str) -> None:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
         value = text  # not YAML (e.g. `data.thousands=,`): the text as it was typed
+    written = text.strip()
+    if (value is None and written.lower() not in ("", "null", "~")) or written.startswith("!"):
+        value = text  # YAML's anchors and tags (`run.name=&a` read as null, `!!binary aGk=` as 'hi'): the text typed
     set_path(raw, key.strip(), value, option=f"--set {key}")
 
 
