@@ -551,6 +551,11 @@ def test_a_title_above_the_header_is_named_with_the_way_to_skip_it(tmp_path):
     (tmp_path / "t.csv").write_text("Sales report\nExported 2024-02-01\n\ndate,y\n" + rows)
     with pytest.raises(UserError, match=r"has 3 line\(s\) above its header \(line 4: 'date,y'\).*start each with #"):
         _load(tmp_path / "t.csv")
+    for title in ("Sales report\n\n", "Sales report\n"):  # read as a header of one column: "more cells" was said
+        (tmp_path / "t.csv").write_text(title + "date,y\n" + rows)
+        lines = title.count("\n")
+        with pytest.raises(UserError, match=rf"has {lines} line\(s\) above its header \(line {lines + 1}: 'date,y'\)"):
+            _load(tmp_path / "t.csv")
     (tmp_path / "c.csv").write_text("# Sales report\n# Exported 2024-02-01\ndate,y\n" + rows)  # as the message says
     assert len(_load(tmp_path / "c.csv").frame) == 20
 

@@ -112,13 +112,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             except UnicodeDecodeError:
                 frame, header, encoding = read("latin-1")  # every byte is a character
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, EOFError) as exc:
-        title = _title_lines(lines[preamble:], sep)
-        if title:
-            raise UserError(
-                f"data file {path} has {title} line(s) above its header (line {preamble + title + 1}: "
-                f"{lines[preamble + title].strip()[:60]!r}), such as a report's title: delete them, or start each "
-                "with #, which marks a comment line to skip."
-            ) from None
+        _refuse_a_title(path, lines, sep, preamble)
         raise UserError(f"data file {path} could not be read as CSV: {str(exc).strip()}. Check that it is a CSV file.") from None
     # An empty header cell (pandas' `to_csv` of a date index writes one) is named as pandas names it, not "nan".
     names = [f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip() for i, c in enumerate(header)]
@@ -262,6 +256,7 @@ def _encoding(head: bytes) -> str | None:
 def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamble: int) -> None:
     """Rows with more cells than the header names: empty ones (a separator ending each row, as some exports write)
     are dropped; a value there would be lost, so the file is refused, naming its line."""
+    _refuse_a_title(path, lines, sep, 0, preamble)  # "Sales report" read as a header of one column
     names = lines[0].count(sep) + 1
     for number, line in enumerate(lines[1:], preamble + 2):
         extra = [cell for cell in line.split(sep)[names:] if cell.strip()]
@@ -271,6 +266,18 @@ def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamb
                 f"{line.strip()[:60]!r}; the header, line {preamble + 1}, names {names}). Name every column in the "
                 "header, or remove the extra cells."
             )
+
+
+def _refuse_a_title(path: Path, lines: list[str], sep: str, start: int, skipped: int = 0) -> None:
+    """Refuse lines above the header (a report's title, an export date), naming the header's line; `lines[start:]`
+    are the file's lines from line `skipped + start + 1` on."""
+    title = _title_lines(lines[start:], sep)
+    if title:
+        raise UserError(
+            f"data file {path} has {title} line(s) above its header (line {skipped + start + title + 1}: "
+            f"{lines[start + title].strip()[:60]!r}), such as a report's title: delete them, or start each "
+            "with #, which marks a comment line to skip."
+        ) from None
 
 
 def _title_lines(lines: list[str], sep: str) -> int:
