@@ -46,8 +46,8 @@ SeriesOpt = Annotated[Optional[list[str]], typer.Option(
 
 
 ClassicalOpt = Annotated[Optional[bool], typer.Option(
-    "--classical/--no-classical", help="Score statsforecast's AutoETS and AutoTheta too; default: when it is "
-    "installed (pip install 'rnnforecast\\[classical]') and the data has at most 1,000 series.")]
+    "--classical/--no-classical", help="Score statsforecast's AutoETS and AutoTheta too; default: when the data has "
+    "at most 1,000 series (and statsforecast is installed, as it is with rnnforecast).")]
 SetOpt = Annotated[
     list[str], typer.Option("--set", help="Override a config value, e.g. --set training.epochs=3 (repeatable).")
 ]
@@ -96,12 +96,29 @@ class _ReaderMayLeave:
         return getattr(self._stream, name)
 
 
+def _terminate_as_interrupt():
+    """`kill` (SIGTERM, what job schedulers and `timeout` send) handled as Ctrl-C is, so that nothing is left half-written
+    (a training stopped before its first epoch left its hidden folder behind). Returns what puts the old handler back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _user_errors(command):
     """Print a UserError as one paragraph on stderr and exit 2; other errors are bugs."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)
+        terminate = _terminate_as_interrupt()
         try:
             return command(*args, **kwargs)
         except UserError as exc:
@@ -133,6 +150,7 @@ def _user_errors(command):
             raise typer.Exit(1) from None
         finally:
             sys.stdout = stdout
+            terminate()
 
     return wrapper
 
@@ -222,7 +240,7 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet, .json, .jsonl, .tsv; .gz compresses); default or -: print.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet or .pq, .json, .jsonl, .tsv; .gz, .bz2, .xz or .zip after it compresses); default or -: print.")] = None,
     series: SeriesOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:

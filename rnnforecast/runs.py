@@ -226,6 +226,8 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
             f"{path} is a folder but not a run (it lacks {', '.join(n for n in REQUIRED if not (path / n).is_file())}); "
             "--resume takes an interrupted run's folder, as `train` printed it. Start a new run with `rnnforecast train`."
         )
+    if _never_started(tmp):
+        raise UserError(_never_trained(path))
     if not (tmp / "config.yaml").is_file():
         waiting = sorted(final_name(p).name for p in path.parent.glob(".*.partial") if (p / "config.yaml").is_file())
         listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
@@ -438,12 +440,17 @@ def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inp
     JSON is a list of records (one per row, times in ISO 8601), JSON Lines one record per line.
     """
     kind = table_format(target)
+    # a zip archive names its file after the path written, our temporary one: the name the user gave, less .zip
+    packed = {"method": "zip", "archive_name": Path(target).name[:-4]} if Path(target).suffix.lower() == ".zip" \
+        else "infer"
     writers = {
         "parquet": lambda tmp: frame.to_parquet(tmp, index=False),
-        "json": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, indent=1),
-        "jsonl": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, lines=True),
-        "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t"),
-        "csv": lambda tmp: frame.to_csv(tmp, index=False),
+        "json": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, indent=1,
+                                          compression=packed),
+        "jsonl": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, lines=True,
+                                           compression=packed),
+        "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t", compression=packed),
+        "csv": lambda tmp: frame.to_csv(tmp, index=False, compression=packed),
     }
     write_output(target, writers[kind], option, inputs, replaceable=earlier_forecast)
 
@@ -562,11 +569,7 @@ def _load(path: Path) -> Run:
         )
     path = final_name(path)
     if not path.is_dir() and _never_started(partial_path(path)):
-        raise UserError(
-            f"run {path} was never trained: {partial_path(path)} holds nothing yet, so training is starting this "
-            "moment or stopped before it began (a full disk, a kill), and there is nothing to resume. Wait for `train` "
-            f"to print \"Run saved to: {path}\", or delete {partial_path(path)} and run `rnnforecast train` again."
-        )
+        raise UserError(_never_trained(path))
     if not path.is_dir() and partial_path(path).is_dir():
         raise UserError(
             f"run {path} is not finished: its training is still going, or it was stopped (its files wait in "
@@ -614,6 +617,12 @@ def _load(path: Path) -> Run:
     if text:
         raise damaged(path / "history.csv", f"column {text[0]!r} holds text where numbers belong")
     return Run(path, config, prep, metadata, history)
+
+
+def _never_trained(path: Path) -> str:
+    return (f"run {path} was never trained: {partial_path(path)} holds nothing yet, so training is starting this "
+            "moment or stopped before it began (a full disk, a kill), and there is nothing to resume. Wait for `train` "
+            f"to print \"Run saved to: {path}\", or delete {partial_path(path)} and run `rnnforecast train` again.")
 
 
 def _never_started(partial: Path) -> bool:

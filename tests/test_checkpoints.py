@@ -189,6 +189,36 @@ def test_a_run_claimed_but_never_trained_is_not_offered_for_resume(tmp_path):
     with pytest.raises(UserError, match="was never trained.*nothing to resume") as refused:
         runs.load(path)
     assert "--resume" not in str(refused.value)
+    with pytest.raises(UserError, match="was never trained.*nothing to resume.*delete") as again:
+        runs.resumable(path)  # `train --resume` said "no interrupted run named", which hid the folder to delete
+    assert str(again.value) == str(refused.value)
+    other = tmp_path / "runs" / "r-2"
     with pytest.raises(UserError, match="no interrupted run named") as refused:
-        runs.resumable(path)
-    assert "Interrupted runs in" not in str(refused.value)  # not listed as one either
+        runs.resumable(other)
+    assert "Interrupted runs in" not in str(refused.value)  # the never-trained one is not listed as one either
+
+
+def test_a_kill_is_handled_as_ctrl_c_so_nothing_is_left_half_written(tmp_path):
+    """SIGTERM (kill, a job scheduler's stop) ended the process where it was: a training stopped before its first
+    epoch left its hidden folder behind. The commands turn it into Ctrl-C's interrupt."""
+    import os
+    import signal
+    import time
+
+    import typer
+
+    from rnnforecast import cli
+
+    path = tmp_path / "runs" / "r-1"
+
+    @cli._user_errors
+    def killed_while_writing():
+        with runs.creating(path):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal lands here
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(typer.Exit) as stopped:
+        killed_while_writing()
+    assert stopped.value.exit_code == 130
+    assert list((tmp_path / "runs").iterdir()) == [] and signal.getsignal(signal.SIGTERM) is before

@@ -33,11 +33,12 @@ def interrupts_between_batches():
             raise KeyboardInterrupt
         interrupted.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {kind: signal.signal(kind, handler) for kind in (signal.SIGINT, signal.SIGTERM)}  # kill as Ctrl-C
     try:
         yield interrupted
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for kind, handled in previous.items():
+            signal.signal(kind, handled)
 
 
 def interrupt_guard(interrupted: threading.Event):
