@@ -495,5 +495,7 @@ def test_a_finished_search_refits_alone_and_an_interrupted_refit_says_how_to_ref
     again = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
     assert again.exit_code == 0, again.output
     assert [p.name.startswith("refit-") for p in folder.iterdir() if p.is_dir()] == [True]
+    # the refit's first line names that command too, not `train --resume` of the refit (which cannot resume it)
+    assert f"(if interrupted: rnnforecast tune --resume {folder} --refit)" in again.stderr
     done = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
     assert done.exit_code == 2 and "its refit is already there too" in done.output

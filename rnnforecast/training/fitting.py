@@ -147,7 +147,9 @@ def train(
             model = build(config, len(prepared.series.columns), prepared.prep["season_length"],
                           train_windows=len(prepared.starts["train"]))
             (tmp / "config.yaml").write_text(config_module.dump(config))
-            print(f"Training {final} (if interrupted: rnnforecast train --resume {final}).", file=sys.stderr)
+            again = (f"rnnforecast tune --resume {final.parent} --refit" if train_on_validation  # tune's refit
+                     else f"rnnforecast train --resume {final}")
+            print(f"Training {final} (if interrupted: {again}).", file=sys.stderr)
         fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state, epochs=epochs)
         environment.release_freed_memory()  # 400 MB of a long file's training: the refit and calibration start lower
         history = fitted.history
