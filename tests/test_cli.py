@@ -116,7 +116,8 @@ def test_predict_writes_the_next_week_with_real_dates(trained, tmp_path):
 
 
 def test_predict_writes_the_format_its_file_name_says(trained, tmp_path):
-    names = ("forecast.parquet", "forecast.csv.gz", "forecast.json", "forecast.jsonl.gz", "forecast.tsv")
+    names = ("forecast.parquet", "forecast.csv.gz", "forecast.json", "forecast.jsonl.gz", "forecast.tsv",
+             "forecast.csv.zip")
     for name in names:
         result = runner.invoke(app, ["predict", str(trained), "--output", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
@@ -124,7 +125,12 @@ def test_predict_writes_the_format_its_file_name_says(trained, tmp_path):
     others = [pd.read_csv(tmp_path / "forecast.csv.gz"),  # pandas reads the gzip it wrote
               pd.read_json(tmp_path / "forecast.json", orient="records"),
               pd.read_json(tmp_path / "forecast.jsonl.gz", lines=True),
-              pd.read_csv(tmp_path / "forecast.tsv", sep="\t")]
+              pd.read_csv(tmp_path / "forecast.tsv", sep="\t"),
+              pd.read_csv(tmp_path / "forecast.csv.zip")]
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "forecast.csv.zip") as archive:  # the file inside named as given, not .partial
+        assert archive.namelist() == ["forecast.csv"]
     for other in others:
         assert list(table.columns) == list(other.columns) and len(table) == len(other) == 7
         np.testing.assert_allclose(table["Temp"].to_numpy(), other["Temp"].to_numpy(), rtol=1e-12)
@@ -197,10 +203,10 @@ def test_version():
     assert result.exit_code == 0 and result.stdout == f"rnnforecast {version('rnnforecast')}\n"
 
 
-def test_help_shows_the_install_extra_in_brackets():
-    """Rich reads `[classical]` as markup unless escaped: the help said `pip install 'rnnforecast'`."""
+def test_help_says_when_the_classical_models_are_scored_without_an_install_to_do():
+    """statsforecast is a dependency (the forecast mixes its models in): the help asked for an extra already there."""
     result = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
-    assert "'rnnforecast[classical]'" in result.stdout
+    assert "at most 1,000 series" in result.stdout and "pip install" not in result.stdout
 
 
 def test_config_error_is_one_message_and_exit_2(write_config, data_dir):
