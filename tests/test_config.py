@@ -158,6 +158,8 @@ def test_override_indexes_into_a_default_list_the_config_leaves_out():
     assert [layer.units for layer in cfg.model.layers] == [8]  # the default single layer, narrowed
     with pytest.raises(UserError, match=r"index 1 is out of range; that list has 1 item\(s\)\. To add items"):
         config.apply_override(_raw(), "model.layers[1].units=8")
+    with pytest.raises(UserError, match=r"e\.g\. --set 'data\.targets=\[y, \.\.\.\]'\.$"):  # its own list, not layers'
+        config.apply_override(_raw(), "data.targets[3]=x")
 
 
 def test_an_override_inside_a_shorthand_keeps_what_the_shorthand_says():

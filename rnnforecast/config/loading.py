@@ -250,10 +250,11 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
                 unknown = _unknown_key(tokens[:i])
                 if unknown:  # `model.layrs[0].units`: the typo, not the index, is what to fix
                     raise UserError(f"{option}: {unknown}")
+                example = ("'model.layers=[{units: 64}, {units: 32}]'" if listed == "model.layers" else
+                           f"'{listed}=[{', '.join(map(str, node + ['...'])) if isinstance(node, list) else '...'}]'")
                 raise UserError(
                     f"{option}: index {here} is out of range; that list has {size} item(s). To add items, give the "
-                    f"whole list, e.g. --set '{listed}=[...]' (model.layers: --set 'model.layers=[{{units: 64}}, "
-                    f"{{units: 32}}]')."
+                    f"whole list, e.g. --set {example}."
                 )
         elif not isinstance(node, dict):
             parent = _key_text(tokens[:i])
