@@ -64,6 +64,9 @@ def test_unknown_type_names_the_allowed_values():
 def test_typo_key_suggests_the_closest_valid_key():
     message = _error(_raw(training={"epoch": 3}))
     assert "training.epoch" in message and "did you mean 'epochs'" in message
+    # `--set training.lr_decay={after:3}`: YAML reads a key named 'after:3' without the space
+    message = _error(_raw(training={"lr_decay": {"after:3": None}}))
+    assert "YAML needs a space after the colon: write `after: 3`" in message
 
 
 @pytest.mark.parametrize(("raw", "fact"), [

@@ -145,6 +145,10 @@ def describe_error(err: dict) -> str:
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
         elsewhere = "" if close else _elsewhere(loc)
         hint = f"; did you mean '{close[0]}'?" if close else (f"{elsewhere}." if elsewhere else ".")
+        key = str(loc[-1])
+        if ":" in key and key.split(":", 1)[0].strip() in valid:  # `{after:3}`: YAML's key 'after:3', a value of null
+            name, value = (part.strip() for part in key.split(":", 1))
+            hint = f"; YAML needs a space after the colon: write `{name}: {value}`."
         return f"{where}: unknown key{hint} Valid keys here: {', '.join(valid)}."
     if kind == "literal_error":
         allowed = err["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
