@@ -159,6 +159,10 @@ def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained
     result = runner.invoke(app, ["predict", str(trained), "--data", str(path)])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].startswith("2001-01-01")
+    assert "before the end of the data" not in result.stderr
+    full.head(100).to_csv(tmp_path / "cut.csv", index=False)  # an old copy, or a file cut short: said
+    result = runner.invoke(app, ["predict", str(trained), "--data", str(tmp_path / "cut.csv")])
+    assert "cut.csv ends at 1981-04-10, before the end of the data" in result.stderr and "(1990-12-31)" in result.stderr
     result = runner.invoke(app, ["evaluate", str(trained), "--data", str(path), "--format", "json"])
     report = json.loads(result.stdout)
     assert report["windows"] > 3000  # a whole new period: every window is scored

@@ -100,6 +100,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "val_end": bounds.val_end,
         "test_end": bounds.test_end,
         "last_seen": str(series.index[bounds.val_end - 1]),
+        "data_end": str(series.index[bounds.test_end - 1]),  # the last row of the file trained on: newer data's start
     }
 
 

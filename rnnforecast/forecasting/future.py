@@ -184,7 +184,8 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         honest, final = models_for_future(run)
         prepared = prepare(run, data_path)
         table = single_future(prepared, honest, final).reset_index()
-        table.attrs["notes"] = reading_notes([prepared.series], data_path) + notes + below_zero_notes(run, table)
+        table.attrs["notes"] = (reading_notes([prepared.series], data_path) + notes + below_zero_notes(run, table)
+                                + earlier_data_notes(run, prepared, data_path))
         return table
     table = panel_table(run, data_path, only, run.load_model(final=True), notes)
     if table.empty:
@@ -225,6 +226,28 @@ def below_zero_notes(run: Run, table: pd.DataFrame) -> list[str]:
                      f"here (down to {np.nanmin(values):.4g}). If it cannot go below 0 (rainfall, prices, sunspots), "
                      f"{how}.")
     return notes
+
+
+def earlier_data_notes(run: Run, prepared: Prepared, data_path: Path | None) -> list[str]:
+    """A note when the data read (--data, or the training file changed since) ends before the file trained on did:
+    the forecast then starts inside the period the model saw (a file cut short by mistake, or an old copy)."""
+    end = run.prep.get("data_end")  # runs trained before it was recorded have none
+    index = prepared.series.index
+    if data_path is None or not isinstance(end, str) or not isinstance(index, pd.DatetimeIndex):
+        return []
+    try:
+        trained_to = pd.Timestamp(end)
+    except ValueError:  # a hand-edited run file: nothing to compare with
+        return []
+    observed = prepared.series.frame[run.prep["targets"]].notna().any(axis=1).to_numpy()
+    if not observed.any():
+        return []
+    last = index[observed][-1]  # not the future features' rows after it
+    if (last.tzinfo is None) != (trained_to.tzinfo is None) or last >= trained_to:
+        return []
+    return [f"{Path(data_path).name} ends at {str(last).removesuffix(' 00:00:00')}, before the end of the data "
+            f"{run.path.name} was trained on ({end.removesuffix(' 00:00:00')}): the forecast starts there, inside "
+            "the period the model saw. Give the full (or a newer) file to forecast what follows."]
 
 
 def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
