@@ -236,12 +236,27 @@ def test_windowing_does_not_copy_the_series_per_window():
 
 @pytest.mark.parametrize(
     ("freq", "season"),
-    [("15min", 96), ("h", 24), ("D", 7), ("B", 5), ("W-SUN", 52), ("MS", 12), ("QS-JAN", 4), ("YS", 1)],
+    [("15min", 96), ("h", 24), ("D", 7), ("B", 5), ("W-SUN", 52), ("MS", 12), ("QS-JAN", 4), ("YS", 1),
+     # pandas' month-end and business spellings, and multiples of a step (they had a season of 1, 52 or 12)
+     ("ME", 12), ("BME", 12), ("BMS", 12), ("SMS", 24), ("SME", 24), ("BQE-DEC", 4), ("2W-SUN", 26), ("2MS", 6), ("2QS-JAN", 2)],
 )
 def test_season_length_of_each_common_frequency(tmp_path, freq, season):
     path = _write(tmp_path, np.arange(60.0), freq=freq)
     series = data.load_series(_cfg(path).data)
     assert data.season_length(series.frequency) == season
+
+
+@pytest.mark.parametrize(("freq", "after"), [("SMS", ["2026-04-01", "2026-04-15"]), ("SME", ["2026-04-15", "2026-04-30"])])
+def test_semi_monthly_rows_are_read_as_such_and_forecast_on_their_days(tmp_path, freq, after):
+    """pandas infers neither: the rows were refused, with a suggestion of 14D or 15D that drifted off the days."""
+    dates = pd.date_range("2020-01-01", periods=150, freq=freq).delete([40, 41, 90])  # a few missing
+    series = data.load_series(_cfg(_write(tmp_path, np.arange(147.0), dates=dates)).data)
+    assert series.frequency == freq and len(series.frame) == 150
+    assert list(data.future_index(series.index, series.frequency, 2).strftime("%Y-%m-%d")) == after
+
+
+def test_season_length_of_spellings_the_grid_reads_from_the_gaps():
+    assert [data.season_length(f) for f in ("SME", "14D", "7D", "2D", "5ME", "2h")] == [24, 26, 52, 1, 1, 12]
 
 
 def test_weekly_data_with_missing_weeks_keeps_its_yearly_season(tmp_path):

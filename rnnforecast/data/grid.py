@@ -58,6 +58,9 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     whole = pd.infer_freq(index)
     if whole:
         return whole
+    semi = _semi_monthly(index)
+    if semi:
+        return semi
     steps = np.diff(index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8)
     steps = steps[steps > 0]
     if len(steps):
@@ -78,6 +81,19 @@ def infer_frequency(index: pd.DatetimeIndex) -> str | None:
     return max(found, key=found.get) if found else None
 
 
+def _semi_monthly(index: pd.DatetimeIndex) -> str | None:
+    """SMS (the 1st and the 15th) or SME (the 15th and the month's end), which pandas does not infer: read as steps
+    of about 15 days, the grid drifted off those days."""
+    if len(index) < 6 or not (index == index.normalize()).all():
+        return None
+    day, month_end = index.day, index.is_month_end
+    if set(day) == {1, 15}:
+        return "SMS"
+    if (day == 15).any() and month_end.any() and ((day == 15) | month_end).all():
+        return "SME"
+    return None
+
+
 def _alias(step: pd.Timedelta) -> str:
     """A fixed step as a pandas alias; whole days as days ('D', '2D'), not as 24-hour multiples."""
     days = step / pd.Timedelta(days=1)
@@ -86,9 +102,19 @@ def _alias(step: pd.Timedelta) -> str:
     return to_offset(step).freqstr
 
 
+SEASONS = {"B": 5, "C": 5, "W": 52, "M": 12, "SM": 24, "Q": 4}  # by the offset's kind: days of a week, ... of a year
+# pandas' rule codes (less an anchor such as -SUN) by kind: ME, MS, BME, BMS, CBME, SME, SMS, QE, QS, BQE, BQS ...
+KINDS = {"B": "B", "C": "C", "W": "W", "ME": "M", "MS": "M", "BME": "M", "BMS": "M", "CBME": "M", "CBMS": "M",
+         "M": "M", "BM": "M", "SME": "SM", "SMS": "SM", "SM": "SM", "QE": "Q", "QS": "Q", "BQE": "Q", "BQS": "Q",
+         "Q": "Q", "BQ": "Q"}
+
+
 @functools.lru_cache(maxsize=64)  # asked once per series of a panel: the alias is parsed once
 def season_length(frequency: str | None) -> int:
-    """The conventional season: a day of sub-daily steps, a week of days, a year of months or quarters."""
+    """The conventional season: a day of sub-daily steps, a week of days, a year of weeks, months or quarters.
+
+    A multiple of a step divides it (two-weekly: 26, two-monthly: 6); one that does not divide it gives 1.
+    """
     if frequency is None:
         return 1
     offset = pd.tseries.frequencies.to_offset(frequency)
@@ -96,13 +122,21 @@ def season_length(frequency: str | None) -> int:
         step = pd.Timedelta(offset)
     except (ValueError, TypeError):
         step = None
+    day = pd.Timedelta(days=1)
     if step is not None:
-        day = pd.Timedelta(days=1)
-        if step == 7 * day:  # weeks read from the gaps between dates ("7D", a file with missing weeks): a year
-            return 52
-        return max(1, int(round(day / step))) if step < day else (7 if step == day else 1)
-    code = offset.rule_code.split("-")[0].upper()
-    return {"B": 5, "W": 52, "M": 12, "ME": 12, "MS": 12, "SM": 24, "SMS": 24, "Q": 4, "QE": 4, "QS": 4}.get(code, 1)
+        if step < day:
+            return max(1, int(round(day / step)))
+        if step == day:
+            return 7
+        if step % (7 * day) == pd.Timedelta(0):  # weeks, or weeks read from the gaps between dates ("7D", "14D")
+            return _divided(52, step // (7 * day))
+        return 1
+    kind = KINDS.get(offset.rule_code.split("-")[0].upper())
+    return _divided(SEASONS[kind], abs(offset.n)) if kind else 1
+
+
+def _divided(season: int, n: int) -> int:
+    return season // n if n and season % n == 0 else 1
 
 
 def stamps_text(index: pd.Index) -> list[str]:
