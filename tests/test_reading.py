@@ -125,6 +125,17 @@ def test_dots_between_thousands_in_a_semicolon_file_are_asked_about_not_read_as_
     assert _load(path, targets=["x"]).frame["x"].iloc[1] == 2.375  # 1.25 is no thousands' grouping: decimals
 
 
+@pytest.mark.parametrize("written", ["%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%d/%m/%y %H:%M"])
+def test_day_first_dates_with_two_digit_years_are_read_day_first_throughout(tmp_path, written):
+    """pandas guesses no format for 01/06/99 and read each cell alone: days 1 to 12 month first, the rest day first,
+    so a year of days became 700 rows, a third of them made up, without a word."""
+    days = pd.date_range("1999-06-01", "2000-06-01", freq="D")
+    path = tmp_path / "d.csv"
+    path.write_text("date,y\n" + "".join(f"{d.strftime(written)},{i}\n" for i, d in enumerate(days)))
+    series = _load(path)
+    assert list(series.index) == list(days) and series.frame["y"].tolist() == list(range(len(days)))
+
+
 def test_two_digit_years_read_a_century_apart_are_refused(tmp_path):
     """1/1/55 ... 12/1/82 once read 1955 as 2055: the notes then called 72% of the series made up."""
     months = pd.date_range("1955-01-01", "1982-12-01", freq="MS")

@@ -46,7 +46,7 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
         weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
         if weeks[0].notna().sum() == text.notna().sum():
             return pd.to_datetime(weeks[0] + "-W" + weeks[1] + "-1", format="%G-W%V-%u", errors="coerce"), False, False
-    for dayfirst in (False, True):
+    for dayfirst in ((True, False) if _day_first_somewhere(text) else (False, True)):
         try:
             with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
                 warnings.simplefilter("ignore", UserWarning)
@@ -66,6 +66,20 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     except ValueError:
         pass
     return pd.to_datetime(text, errors="coerce", format="mixed", utc=True), True, True
+
+
+NUMERIC_DATE = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}(?:[ T]|$)"
+
+
+def _day_first_somewhere(text: pd.Series) -> bool:
+    """Whether numeric dates (31/12/99, 31.12.1999) put the day first: a first field above 12 in some cell, a second
+    one in none. pandas guesses no format for two-digit years and then reads each cell alone, month first where it
+    can (01/06/99 as January 6th) and day first where it must (13/06/99): asked day first, it reads them all alike."""
+    parts = text.dropna().astype(str).str.extract(NUMERIC_DATE)
+    if parts[0].isna().all():
+        return False
+    fields = parts.dropna().astype(int)
+    return bool((fields[0] > 12).any() and not (fields[1] > 12).any())
 
 
 # Months and quarters as statistics offices write them, which pandas does not read (2000M01, Q1 1990) or misreads
