@@ -13,7 +13,7 @@ def metrics_table(report: dict) -> Table:
     """Model against baselines on the test windows: data units first, then scaled units."""
     season = report["season_length"]
     table = _scores_table(
-        f"Test period {_when(report['period'][0])} to {_when(report['period'][1])}: "
+        f"Test period {' to '.join(_when(report['period']))}: "
         f"{report['windows']} windows, horizon {report['horizon']}, target {_names(report['targets'])}",
         ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"),
     )
@@ -83,9 +83,11 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 
-def _when(label: str) -> str:
-    """A midnight timestamp reads as a date."""
-    return label.removesuffix(" 00:00:00")
+def _when(labels: list[str]) -> list[str]:
+    """Midnight timestamps read as dates, where both ends fall at midnight (hourly data's first row at 00:00 keeps it)."""
+    if all(label.endswith(" 00:00:00") for label in labels):
+        return [label.removesuffix(" 00:00:00") for label in labels]
+    return labels
 
 
 def print_tables(tables: list[Table], stderr: bool = False) -> None:

@@ -113,3 +113,14 @@ def test_the_intervals_caption_says_gamma_adapts_only_a_central_interval():
         return str(reporting.intervals_table(report).caption)
     assert "adapted to its misses (gamma 0.005" in caption([0.1, 0.5, 0.9], {"80%": 0.8})
     assert "adapted" not in caption([0.25, 0.9], {})
+
+
+@pytest.mark.parametrize(("period", "shown"), [
+    (["2022-04-07 00:00:00", "2022-04-15 00:00:00"], "Test period 2022-04-07 to 2022-04-15:"),  # daily: dates
+    (["2022-04-07 00:00:00", "2022-04-15 02:00:00"], "Test period 2022-04-07 00:00:00 to 2022-04-15 02:00:00:"),
+])
+def test_the_test_period_reads_as_dates_only_where_both_ends_fall_at_midnight(period, shown):
+    """Hourly data starting at 00:00 read 'from 2022-04-07 to 2022-04-15 02:00:00', as if from a whole day."""
+    report = {"season_length": 24, "period": period, "windows": 3, "horizon": 6, "targets": ["y"],
+              "original": {"model": _scores(1.0)}, "scaled": {"model": {"overall": {"mae": 0.5}}}}
+    assert shown in _render(reporting.metrics_table(report))
