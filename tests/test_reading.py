@@ -698,6 +698,8 @@ def test_a_semicolon_file_with_decimal_commas_is_read_without_settings(tmp_path)
     ([f"{2000 + i // 12}-M{i % 12 + 1:02d}" for i in range(30)], "MS", "2000-01-01"),  # pandas: 00:00:01
     ([f"Q{i % 4 + 1} {1990 + i // 4}" for i in range(30)], "QS", "1990-01-01"),
     ([f"{1990 + i // 4} Q{i % 4 + 1}" for i in range(30)], "QS", "1990-01-01"),
+    ([str(44927 + i) for i in range(30)], "D", "2023-01-01"),  # Excel's serial dates, pasted as numbers
+    ([str(44927 + i / 24) for i in range(48)], "h", "2023-01-01"),  # with the time of day as a fraction
 ])
 def test_dates_as_statistics_offices_and_exchanges_write_them(tmp_path, cells, frequency, first):
     path = tmp_path / "p.csv"

@@ -171,17 +171,27 @@ def _mixed_formats(text: pd.Series) -> tuple[int, int] | None:
     return text.index.get_loc(cells.index[0]), text.index.get_loc(cells.index[int(np.flatnonzero(other)[0])])
 
 
-def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
-    """Whole numbers that can only be times, as (times, what they were read as), else None.
+EXCEL_DAYS = (20_000, 80_000)  # Excel's serial dates of 1954-10-03 to 2119-01-08: five-digit day counts
 
-    Years (1000 to 2999, as in `year,value` tables) and Unix time in seconds or
-    milliseconds (a sensor's export: 1577836800 is 2020-01-01 00:00 UTC). Anything else
+
+def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
+    """Numbers that can only be times, as (times, what they were read as), else None.
+
+    Years (1000 to 2999, as in `year,value` tables), Unix time in seconds or milliseconds
+    (a sensor's export: 1577836800 is 2020-01-01 00:00 UTC) and Excel's serial dates (days
+    since 1899-12-30, a fraction for the time of day: 44927 is 2023-01-01). Anything else
     (step numbers, day counts) is left to the caller.
     """
     numbers = pd.to_numeric(cells, errors="coerce")
-    if numbers.empty or numbers.isna().any() or (numbers % 1 != 0).any():
+    if numbers.empty or numbers.isna().any():
         return None
-    low, high, whole = numbers.min(), numbers.max(), numbers.astype("int64")
+    low, high = numbers.min(), numbers.max()
+    if EXCEL_DAYS[0] <= low and high <= EXCEL_DAYS[1]:  # a spreadsheet's dates pasted as numbers (44927.5: noon)
+        return (pd.to_datetime(numbers.astype("float64"), unit="D", origin="1899-12-30").dt.round("s"),
+                "Excel serial dates (days since 1899-12-30)")
+    if (numbers % 1 != 0).any():
+        return None
+    whole = numbers.astype("int64")
     try:
         if 1000 <= low and high <= 2999:
             return pd.to_datetime(whole.astype(str), format="%Y"), "years"
