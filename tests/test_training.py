@@ -50,6 +50,8 @@ def test_a_launch_whose_training_rows_never_change_is_named_before_training(tmp_
     assert "remove the rows before its start" in note
     values[100] = 1.0  # one change in the training rows: nothing to say
     assert not [n for n in training.prepare_data(_series_config(tmp_path, values)).notes if "never changes" in n]
+    constant = np.full(400, 5.0)  # constant throughout: forecast as that value, nothing to warn of
+    assert not [n for n in training.prepare_data(_series_config(tmp_path, constant)).notes if "never changes" in n]
 
 
 @pytest.mark.parametrize(("ensemble", "highway"), [(1, "seasonal"), (2, "seasonal"), (1, "fitted")])

@@ -253,8 +253,9 @@ def constant_notes(series: data.Series, prep: dict) -> list[str]:
     notes = []
     rows = series.frame.iloc[: prep["train_end"]]
     for target in prep["targets"]:
-        values = rows[target].dropna()
-        if len(values) and values.min() == values.max():
+        values, later = rows[target].dropna(), series.frame[target].iloc[prep["train_end"] :].dropna()
+        # a series constant throughout is forecast as that value: nothing to say; one that changes later is a launch
+        if len(values) and values.min() == values.max() and (later != values.iloc[0]).any():
             last = str(series.index[prep["train_end"] - 1]).removesuffix(" 00:00:00")
             notes.append(f"'{target}' never changes over its {prep['train_end']:,} training rows (every value "
                          f"{values.iloc[0]:g}, up to {last}): the honest model learns nothing from them, its MASE "
