@@ -82,15 +82,16 @@ def test_a_long_test_period_is_run_forward_in_pieces_over_the_cores_with_a_bar(m
     values = _seasonal(160, seed=4)
     origins = np.arange(120, 131)  # 11 origins: pieces of 4, 4 and 3
     ends = np.where(origins < 125, 100, 110)  # a backtest that retrains: two fits, and a piece holds both
-    for fitted_until in (100, ends):
-        job = classical.Job(values, origins, 5, 7, fitted_until)
-        assert [len(piece.origins) for piece in classical._pieces(job)] == [4, 4, 3]
-        (found,) = classical.forecasts_many([job])
-        err = capsys.readouterr().err
-        assert "fitting AutoETS and AutoTheta to the 11 forecast origins in 2 processes" in err and "11/11" in err
-        alone = classical.forecasts(values, origins, 5, 7, fitted_until)
-        for name in classical.NAMES:
-            np.testing.assert_array_equal(found[name], alone[name])
+    one_fit = classical._pieces(classical.Job(values, origins, 5, 7, 100))
+    assert [len(piece.origins) for piece in one_fit] == [4, 4, 3] and all((p.fitted_until == 100).all() for p in one_fit)
+    job = classical.Job(values, origins, 5, 7, ends)
+    assert [list(piece.fitted_until) for piece in classical._pieces(job)] == [[100] * 4, [100, 110, 110, 110], [110] * 3]
+    (found,) = classical.forecasts_many([job])
+    err = capsys.readouterr().err
+    assert "fitting AutoETS and AutoTheta to the 11 forecast origins in 2 processes" in err and "11/11" in err
+    alone = classical.forecasts(values, origins, 5, 7, ends)
+    for name in classical.NAMES:
+        np.testing.assert_array_equal(found[name], alone[name])
 
 
 def test_workers_that_cannot_start_or_die_leave_the_fits_to_this_process(monkeypatch, capsys):
