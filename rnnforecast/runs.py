@@ -698,20 +698,12 @@ def _settings_problem(prep: dict) -> str | None:
 def _fitted_problem(prep: dict, n: int) -> str | None:
     """One series' fitted values beyond its scaler (None: nothing wrong): each of the n targets' floor, MASE scale
     and sign, the cycle, and the split's rows, where the run has them (older runs lack some)."""
-    import math
-
-    def numbers(values, least=-math.inf, none=False) -> bool:
-        return isinstance(values, list) and len(values) == n and all(
-            (none and v is None) or (isinstance(v, (int, float)) and not isinstance(v, bool) and least <= v < math.inf)
-            for v in values)
-
     for key, ok, what in (
-        ("floor", lambda v: numbers(v, none=True), "a number or null"),
-        ("mase_scale", lambda v: numbers(v, least=0.0, none=True), "a number of 0 or more"),
-        ("never_negative", lambda v: isinstance(v, list) and len(v) == n and all(isinstance(b, bool) for b in v),
-         "true or false"),
+        ("floor", lambda v: v is None or _finite(v), "a number or null"),
+        ("mase_scale", lambda v: v is None or (_finite(v) and v >= 0), "a number of 0 or more"),
+        ("never_negative", lambda v: isinstance(v, bool), "true or false"),
     ):
-        if key in prep and not ok(prep[key]):
+        if key in prep and not _each(prep[key], n, ok):
             return f"{key} {_short(prep[key])}: not {what} for each of the {n} target(s)"
     cycle = prep.get("cycle")
     if cycle is not None and (isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 0):
@@ -738,18 +730,27 @@ def _season_problem(prep: dict) -> str | None:
 
 def _scaler_problem(prep: dict, n: int) -> str | None:
     """What is wrong with one series' fitted values (None: nothing): its season length, n centers and n scales."""
-    import math
-
     problem = _season_problem(prep)
-    for key, least in (("center", -math.inf), ("scale", 0.0)):
+    for key, ok in (("center", _finite), ("scale", lambda v: _finite(v) and v > 0)):
         if problem or key not in prep:
             return problem or f"{key} missing"
         values = prep[key]
-        if not (isinstance(values, list) and len(values) == n and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and least < v < math.inf for v in values)):
+        if not _each(values, n, ok):
             kind = "positive finite number" if key == "scale" else "finite number"
             return f"{key} {_short(values)}: not one {kind} for each of the {n} column(s)"
     return None
+
+
+def _each(values, n: int, ok) -> bool:
+    """Whether `values` is a list of n values that each pass `ok`."""
+    return isinstance(values, list) and len(values) == n and all(ok(v) for v in values)
+
+
+def _finite(value) -> bool:
+    """A finite number, not a bool (JSON's true is no scale)."""
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _short(value) -> str:

@@ -125,10 +125,10 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
             "meant cannot be told. Rename or remove the extra column(s) in the file."
         )
     frame.columns = names
+    source = {"path": str(path), "sep": sep, "encoding": encoding, "compression": compression, "skiprows": preamble,
+              "names": names}
     if ids in names and frame[ids].isna().any():  # `NA` is Namibia, `None` a name: only an empty id is missing
-        written = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True, index_col=False,
-                              compression=compression, skiprows=preamble, usecols=[names.index(ids)],
-                              keep_default_na=False).iloc[:, 0]
+        written = _column_as_written(source, ids, skip_spaces=True)
         frame[ids] = written.where(written.str.strip() != "").to_numpy()
     frame.index += preamble  # messages name a row by its line in the file
     # Rows with every cell empty (`,,` lines a spreadsheet export leaves at the end) hold nothing: dropped, the
@@ -137,8 +137,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     if frame.empty:
         raise UserError(f"data file {path} has a header but no rows. Point data.path at a file with data.")
     frame.attrs["separator"] = sep
-    frame.attrs["source"] = {"path": str(path), "sep": sep, "encoding": encoding, "compression": compression,
-                             "skiprows": preamble, "names": names}
+    frame.attrs["source"] = source
     return frame
 
 
@@ -148,8 +147,13 @@ def written_cells(table: pd.DataFrame, column: str) -> pd.Series | None:
     source = table.attrs.get("source")
     if not source or column not in source["names"]:
         return None
+    return _column_as_written(source, column, skip_spaces=False)
+
+
+def _column_as_written(source: dict, column: str, skip_spaces: bool) -> pd.Series:
+    """One column of a CSV file read again alone, every cell as text (`NA` too); `source`: how read_table read it."""
     return pd.read_csv(source["path"], sep=source["sep"], encoding=source["encoding"], dtype=str, index_col=False,
-                       compression=source["compression"], skiprows=source["skiprows"],
+                       compression=source["compression"], skiprows=source["skiprows"], skipinitialspace=skip_spaces,
                        usecols=[source["names"].index(column)], keep_default_na=False).iloc[:, 0]
 
 

@@ -75,7 +75,14 @@ def _day_first_somewhere(text: pd.Series) -> bool:
     """Whether numeric dates (31/12/99, 31.12.1999) put the day first: a first field above 12 in some cell, a second
     one in none. pandas guesses no format for two-digit years and then reads each cell alone, month first where it
     can (01/06/99 as January 6th) and day first where it must (13/06/99): asked day first, it reads them all alike."""
-    parts = text.dropna().astype(str).str.extract(NUMERIC_DATE)
+    from pandas.tseries.api import guess_datetime_format
+
+    cells = text.dropna().astype(str)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not len(cells) or guess_datetime_format(cells.iloc[0].strip()) is not None:
+            return False  # one format for the column: pandas reads every cell alike (and a day above 12 fails it)
+    parts = cells.str.extract(NUMERIC_DATE)
     if parts[0].isna().all():
         return False
     fields = parts.dropna().astype(int)
@@ -304,7 +311,12 @@ def _end_of_day(cells: pd.Series) -> pd.Series | None:
     """Which cells write midnight as 24:00 of the day before (None: none does)."""
     if cells.dtype != object and not pd.api.types.is_string_dtype(cells):
         return None
-    found = cells.astype("string").str.strip().str.fullmatch(END_OF_DAY).fillna(False).astype(bool)
+    marked = cells.str.contains("24:00", regex=False, na=False)  # the common case: no cell has it, one quick pass
+    if not marked.any():
+        return None
+    found = marked & cells[marked].astype("string").str.strip().str.fullmatch(END_OF_DAY).reindex(cells.index,
+                                                                                                 fill_value=False)
+    found = found.fillna(False).astype(bool)
     return found if found.any() else None
 
 
