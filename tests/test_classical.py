@@ -51,6 +51,21 @@ def test_forecasts_follow_the_data_up_to_each_origin_with_the_parameters_fitted_
         assert np.ptp(a[name][0, :, 0]) > 2.0, name
 
 
+@pytest.mark.parametrize("n, fitted_until", [(1500, 1500), (3003, 1000)])
+def test_a_long_series_is_run_forward_with_its_season_in_phase(n, fitted_until):
+    # ETS runs forward from the seasonal states of the fit's first row: a start FORWARD rows back from the origin
+    # (500 rows after that first row at 1,500, not whole weeks) put its weekly peak on the wrong day
+    from statsforecast.models import AutoETS
+
+    values = 20 + 5 * np.sin(2 * np.pi * np.arange(n + 14) / 7)
+    values = (values + np.random.default_rng(1).normal(0, 0.3, n + 14))[:, None]
+    found = classical.forecasts(values[:n], np.array([n]), 14, 7, fitted_until=fitted_until)["AutoETS"][0, :, 0]
+    first = max(0, fitted_until - classical.HISTORY)
+    everything = AutoETS(season_length=7).fit(values[first:fitted_until, 0]).forward(values[first:n, 0], 14)["mean"]
+    np.testing.assert_allclose(found, everything, atol=0.05)  # what running over every row since the fit gives
+    assert np.abs(found - values[n:, 0]).mean() < 0.6  # the season's 10-unit swing followed, not shifted
+    assert classical.forward_start(n, first, 7) >= n - classical.FORWARD - 6  # still about FORWARD rows, not all
+
 def test_a_history_too_short_for_any_fit_gets_the_naive_forecast():
     values = np.array([[1.0], [2.0], [4.0], [3.0], [5.0], [6.0]])
     found = classical.forecasts(values, np.array([5]), 2, 4, fitted_until=3)

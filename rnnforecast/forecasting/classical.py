@@ -94,13 +94,27 @@ def forecasts(values: np.ndarray, origins: np.ndarray, horizon: int, season: int
             y = pd.Series(values[:, j], dtype="float64").interpolate(limit_direction="both").to_numpy()
             for end in np.unique(ends):
                 chosen = ends == end
-                history = y[max(0, int(end) - HISTORY) : int(end)]
+                first = max(0, int(end) - HISTORY)
+                history = y[first : int(end)]
                 for name in NAMES:
                     model = _fitted(name, history, season)
                     out[name][chosen, :, j] = [
-                        model.forward(y[max(0, o - FORWARD) : o], horizon)["mean"] for o in origins[chosen]
+                        model.forward(y[forward_start(o, first, season) : o], horizon)["mean"] for o in origins[chosen]
                     ]
     return out
+
+
+def forward_start(origin: int, first: int, season: int) -> int:
+    """The row a forecast from `origin` runs forward from: about FORWARD rows back, in phase with the fit's first row.
+
+    ETS runs forward from its fitted initial states, and its seasonal ones belong to the season's
+    positions counted from the first row it was fitted on (`first`): started a number of rows
+    from there that is not a whole number of seasons, its season is out of phase (a weekly peak
+    forecast on the wrong day). A start a whole number of seasons from `first` keeps it in phase.
+    """
+    start = max(0, int(origin) - FORWARD)
+    start -= (start - first) % max(season, 1)
+    return start if start >= 0 else start + max(season, 1)
 
 
 def _fitted(name: str, history: np.ndarray, season: int):
