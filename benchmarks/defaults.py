@@ -1181,9 +1181,57 @@ def refit_map(out: Path, only) -> None:
     print(f"geometric mean refit / frozen: {float(np.exp(np.mean(np.log(ratios)))):.4f}")
 
 
+def naive_choice(out: Path, data_dir: Path | None, only) -> None:
+    """Round 31 in closed form: the fitted start's choice on each item's validation windows without and with NAIVE.
+
+    An item whose choice does not change trains as it did (the same start, seed and data). One JSON line per item in
+    OUT/naive-choice.jsonl: the choice each way and the validation error of NAIVE relative to the reference's choice.
+    """
+    import math
+
+    from rnnforecast import config as config_module, training
+    from rnnforecast.models.layers import seasonal_naive_map
+    from rnnforecast.training import linear_start
+
+    log = out / "naive-choice.jsonl"
+    log.unlink(missing_ok=True)
+    changed = []
+    for item in items(out, data_dir):
+        if only and item["name"] not in only:
+            continue
+        config = config_module.validate(minimal_config(item["path"], item["target"], item["horizon"], item["panel"],
+                                                       out / "runs"))
+        prepared = training.prepare_data(config)  # sets the derived look-back in the config
+        season, starts = int(prepared.prep["season_length"]), prepared.starts
+        found = {}
+        for with_naive in (False, True):
+            linear_start.CHOOSE_NAIVE = with_naive
+            try:
+                found[with_naive] = linear_start.fitted_map(prepared.values, starts["train"], starts["val"], config,
+                                                            season)
+            finally:
+                linear_start.CHOOSE_NAIVE = True
+        L, H = config.window.input_length, config.window.horizon
+        naive = np.vstack([seasonal_naive_map(L, H, 1), np.zeros((1, H))])
+        errors = {"reference": 0.0, "naive": 0.0}
+        for x, y in linear_start._design(prepared.values, starts["val"], config, linear_start.MAX_WINDOWS // 5):
+            errors["reference"] += float(np.abs(x @ found[False][0] - y).sum())
+            errors["naive"] += float(np.abs(x @ naive - y).sum())
+        name = lambda w: w if isinstance(w, str) else ("inf" if math.isinf(w) else w)  # noqa: E731
+        result = {"item": item["name"], "season": season, "input_length": L, "reference_choice": name(found[False][1]),
+                  "candidate_choice": name(found[True][1]),
+                  "naive_over_reference": round(errors["naive"] / max(errors["reference"], 1e-12), 4)}
+        if result["reference_choice"] != result["candidate_choice"]:
+            changed.append(item["name"])
+        print(json.dumps(result), flush=True)
+        with log.open("a") as handle:
+            handle.write(json.dumps(result) + "\n")
+    print(f"choice changed on: {', '.join(changed) or 'no item'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "recent-choice", "refit-map", "short-single", "mid-single", "median", "short-panel", "short-intervals",
+    steps = ("select", "report", "holdout", "holdout-single", "mixes-single", "recent-choice", "refit-map", "naive-choice", "short-single", "mid-single", "median", "short-panel", "short-intervals",
              "combine", "neuralforecast", "summary")
     parser.add_argument("step", choices=steps)
     parser.add_argument("--every", type=int, default=20, help="short-single: every N-th series of each panel")
@@ -1219,6 +1267,8 @@ def main() -> None:
         recent_choice(args.out)
     elif args.step == "refit-map":
         refit_map(args.out, args.only)
+    elif args.step == "naive-choice":
+        naive_choice(args.out, args.data_dir, args.only)
     elif args.step == "short-single":
         short_single(args.out, args.every, args.overrides, args.offset)
     elif args.step == "mid-single":

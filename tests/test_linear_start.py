@@ -64,6 +64,44 @@ def test_the_shrinkage_is_the_one_with_the_lowest_validation_error(tmp_path):
     assert errors[chosen] < 0.9 * errors[linear_start.PRIOR_WINDOWS[0]]  # shrinking helps this short series
 
 
+def _business_days(tmp_path, values):
+    path = tmp_path / "prices.csv"
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=len(values)), "close": values}).to_csv(path, index=False)
+    return path
+
+
+def test_a_random_walk_on_business_days_starts_as_the_naive_forecast_not_last_week(tmp_path):
+    # a price read as business days has season 5: every shrinkage ends at repeating the last week, whose step-1
+    # error is twice the naive forecast's on a random walk (round 31); the naive map is the last choice
+    walk = 100 + np.cumsum(np.random.default_rng(3).normal(0, 1, 1000))
+    cfg = _config(_business_days(tmp_path, walk), "close", 14, 56, tmp_path)
+    prepared = training.prepare_data(cfg)
+    assert prepared.prep["season_length"] == 5
+    train, val = prepared.starts["train"], prepared.starts["val"]
+    solution, chosen = linear_start.fitted_map(prepared.values, train, val, cfg, 5)
+    x, y = _windows(prepared.values, val, 56, 14)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    errors = {w: np.abs(design @ linear_start.fitted_map(prepared.values, train, [], cfg, 5, prior_windows=w)[0] - y)
+              .mean() for w in linear_start.PRIOR_WINDOWS}
+    assert chosen == linear_start.NAIVE  # the window's last value, every step
+    np.testing.assert_array_equal(solution[:-1], seasonal_naive_map(56, 14, 1))
+    assert not solution[-1].any() and (solution[-2] == 1).all()
+    assert np.abs(y).mean() < min(errors.values())  # strictly better there than every shrinkage
+    # the final model reuses the choice
+    again, kept = linear_start.fitted_map(prepared.values, prepared.starts["all"], [], cfg, 5, prior_windows=chosen)
+    assert kept == linear_start.NAIVE
+    np.testing.assert_array_equal(again, solution)
+
+
+def test_a_seasonal_series_on_business_days_keeps_a_seasonal_start(tmp_path):
+    t = np.arange(1000)
+    values = 100 + 5 * np.sin(2 * np.pi * t / 5) + np.random.default_rng(3).normal(0, 0.5, len(t))
+    cfg = _config(_business_days(tmp_path, values), "close", 14, 56, tmp_path)
+    prepared = training.prepare_data(cfg)
+    _, chosen = linear_start.fitted_map(prepared.values, prepared.starts["train"], prepared.starts["val"], cfg, 5)
+    assert chosen != linear_start.NAIVE
+
+
 def test_the_untrained_model_forecasts_the_fitted_map(tmp_path):
     t = np.arange(3000)
     values = 10 + 0.001 * t + np.sin(2 * np.pi * t / 24) + 0.05 * np.random.default_rng(0).normal(size=len(t))
@@ -89,10 +127,10 @@ def test_train_records_the_shrinkage_and_fits_the_final_model_on_every_window(tm
     cfg = _config(DATA / "daily-min-temperatures.csv", "Temp", 7, 14, tmp_path, refit=True)
     run = runs.load(training.train(cfg, verbose=0))
     meta = json.loads((run.path / "metadata.json").read_text())
-    assert meta["highway_prior_windows"] in [w if math.isfinite(w) else "inf" for w in linear_start.PRIOR_WINDOWS]
+    assert meta["highway_prior_windows"] in [w if math.isfinite(w) else "inf" for w in linear_start.PRIOR_WINDOWS] + ["naive"]
     honest = run.load_model().get_layer("highway").linear.kernel.numpy()
     final = run.load_model(final=True).get_layer("highway").linear.kernel.numpy()
-    if meta["highway_prior_windows"] != "inf":
+    if meta["highway_prior_windows"] not in ("inf", "naive"):
         assert not np.allclose(honest, final)  # refitted on the validation and test windows too
 
 

@@ -201,12 +201,12 @@ def _least(values: list) -> float | None:
 
 
 def _number(value: float | None):
-    """A float as JSON takes it: infinity as the string "inf"."""
-    return value if value is None or math.isfinite(value) else "inf"
+    """A float as JSON takes it: infinity as the string "inf" (a name, linear_start.NAIVE, as it is)."""
+    return value if value is None or isinstance(value, str) or math.isfinite(value) else "inf"
 
 
 def refit(config: Config, prepared: TrainingData, history: dict, epochs: int, verbose: int | None = None,
-          prior_windows: float | None = None):
+          prior_windows: float | str | None = None):
     """The final model: a fresh one trained on every window for the honest fit's best epoch count.
 
     The learning rate of each epoch is the one the honest fit used in that epoch, so

@@ -23,6 +23,10 @@ from rnnforecast.data import cycle_length
 MAX_WINDOWS = 50_000  # a sample this large fixes a map of at most a few hundred inputs well
 # The shrinkage toward seasonal naive, in windows' worth of evidence: the prior weighs as much as this many windows.
 PRIOR_WINDOWS = (0.01, 0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, math.inf)
+# The last choice, taken only where it beats every shrinkage on validation (round 31): the naive forecast, for a series
+# whose persistence outweighs its season (a price on business days: seasonal naive repeats the last week).
+NAIVE = "naive"
+CHOOSE_NAIVE = True
 
 
 def highways(model) -> list:
@@ -139,12 +143,13 @@ def _solve(gram, cross, prior, weight):
 
 
 def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: Config, season: int,
-               prior_windows: float | None = None) -> tuple[np.ndarray, float]:
-    """The highway's (input_length + 1, horizon) map, kernel rows then the bias row, and its prior weight.
+               prior_windows: float | str | None = None) -> tuple[np.ndarray, float | str]:
+    """The highway's (input_length + 1, horizon) map, kernel rows then the bias row, and its prior weight (or NAIVE).
 
     Args:
         values: the prepared (scaled) array; train: the window starts to fit on.
-        val: the window starts that choose the shrinkage from PRIOR_WINDOWS (ignored with `prior_windows`).
+        val: the window starts that choose the shrinkage from PRIOR_WINDOWS, or NAIVE, the naive forecast, where it
+            is strictly better there than all of them (ignored with `prior_windows`).
         config: the run's config (window, targets, model.normalization, training.loss); season: the data's.
         prior_windows: a shrinkage already chosen (the final model reuses the honest fit's).
 
@@ -159,10 +164,12 @@ def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: C
     prior = np.vstack([seasonal_naive_map(L, H, season), np.zeros((1, H))]).astype("float64")
     gram, cross, rows = _normal_equations(values, train, config, pattern=pattern)
     energy = max(np.trace(gram[:L, :L]) / max(rows, 1) / L, 1e-12)  # one window's mean square input
-    candidates = PRIOR_WINDOWS if prior_windows is None else (prior_windows,)
-    solutions = {w: _solve(gram, cross, prior, w * energy) for w in candidates}
+    candidates = PRIOR_WINDOWS + ((NAIVE,) if CHOOSE_NAIVE else ()) if prior_windows is None else (prior_windows,)
+    naive = np.vstack([seasonal_naive_map(L, H, 1), np.zeros((1, H))]).astype("float64")
+    solutions = {w: naive if w == NAIVE else _solve(gram, cross, prior, w * energy) for w in candidates}
     if config.model.highway_fit == "absolute":
-        solutions = {w: s if math.isinf(w) else _robust(values, train, config, prior, w * energy, s, pattern)
+        solutions = {w: s if w == NAIVE or math.isinf(w) else _robust(values, train, config, prior, w * energy, s,
+                                                                       pattern)
                      for w, s in solutions.items()}
     if len(solutions) == 1 or len(val) == 0:
         chosen = candidates[0] if len(solutions) == 1 else math.inf
@@ -173,12 +180,12 @@ def fitted_map(values: np.ndarray, train: np.ndarray, val: np.ndarray, config: C
         for w, solution in solutions.items():
             residual = x @ solution - y
             errors[w] += float((residual**2).sum() if squared else np.abs(residual).sum())
-    chosen = min(errors, key=errors.get)
+    chosen = min(errors, key=errors.get)  # a tie goes to the earlier choice: NAIVE only where strictly better
     return solutions[chosen], chosen
 
 
 def start_highway(model, values: np.ndarray, train: np.ndarray, val: np.ndarray, config: Config, season: int,
-                  prior_windows: float | None = None) -> float | None:
+                  prior_windows: float | str | None = None) -> float | str | None:
     """Set every Highway of the model to the fitted map (highway: fitted only); return the shrinkage used.
 
     With model.cycle, the cycle's pattern starts as the training rows' profile (cycle_profile), whatever
