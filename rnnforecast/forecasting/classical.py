@@ -39,7 +39,8 @@ PROGRESS_FROM = 5.0  # estimated seconds of fitting from which a progress bar is
 INSTALL = "pip install 'rnnforecast[classical]'"
 DESCRIPTION = (
     "AutoETS and AutoTheta (statsforecast) fitted once on the rows before the test period (at most the last "
-    f"{HISTORY}), then run forward to each origin over its last {FORWARD} rows with those parameters"
+    f"{HISTORY}), then run forward to each origin over about its last {FORWARD} rows (whole seasons from the fit's "
+    "first row) with those parameters"
 )
 
 
