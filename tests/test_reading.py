@@ -1,5 +1,7 @@
 """Files as users bring them: other encodings, separators, orders, number formats and time columns."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +93,36 @@ def test_negatives_written_by_accounts_or_sap_are_named_with_the_way_out(tmp_pat
     path = tmp_path / "a.csv"
     path.write_text("date,y\n2024-01-01,1.5\n2024-01-02,\"" + cell + "\"\n2024-01-03,2.5\n")
     with pytest.raises(UserError, match=r"on line 3.*negative number the way accounts.*leading minus sign \(-0.8\)"):
+        _load(path)
+
+
+@pytest.mark.parametrize("code", ["-999", "9999", "-9999.0"])
+def test_a_missing_value_code_read_as_a_number_is_named_with_the_setting_that_drops_it(tmp_path, code):
+    values = [f"{10 + (d % 7) * 0.5}" for d in range(60)]
+    for row in (5, 6, 40):
+        values[row] = code
+    path = tmp_path / "logger.csv"
+    path.write_text("date,y\n" + "".join(f"{day:%Y-%m-%d},{v}\n" for day, v in
+                                         zip(pd.date_range("2024-01-01", periods=60), values)))
+    series = _load(path)
+    shown = f"{float(code):g}"
+    assert [n for n in series.notes if f"holds {shown} in 3 cell(s) (line 7, 8, 42)" in n
+            and f"data.missing_values: [{shown}]" in n]
+    cleaned = _load(path, missing_values=[float(code)])
+    assert not [n for n in cleaned.notes if "missing-value code" in n] and cleaned.frame["y"].isna().sum() == 3
+    # a value of nines inside the series' own range is a value
+    inside = tmp_path / "inside.csv"
+    inside.write_text("date,y\n" + "".join(f"{day:%Y-%m-%d},{9990 + d % 13}\n"
+                                           for d, day in enumerate(pd.date_range("2024-01-01", periods=60))))
+    assert not [n for n in _load(inside).notes if "missing-value code" in n]
+
+
+@pytest.mark.parametrize("cell, says", [("y", "repeats the header"), ("#VALUE!", "spreadsheet's error value"),
+                                        ("#DIV/0!", "formula that failed")])
+def test_a_repeated_header_or_a_spreadsheet_error_is_named_as_such(tmp_path, cell, says):
+    path = tmp_path / "joined.csv"
+    path.write_text("date,y\n2024-01-01,1.5\n2024-01-02,2.5\ndate," + cell + "\n2024-01-03,2.5\n")
+    with pytest.raises(UserError, match=rf"{re.escape(repr(cell))} on line 4.*{re.escape(says)}"):
         _load(path)
 
 

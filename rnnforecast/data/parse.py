@@ -371,6 +371,32 @@ def _whole_hours(cells: pd.Series) -> pd.Series | None:
     return hours if len(ok) and ((ok % 1 == 0) & (ok >= 0) & (ok <= 24)).all() else None
 
 
+def sentinel_note(numbers: pd.Series, column: str, where: str) -> str | None:
+    """A note where a column holds a missing-value code read as a number (-999, 9999): a value of nines only, far
+    outside every other value. A logger's or a database's code for "no reading" would otherwise be trained on and
+    scored as a real value (and MASE, scaled by the training rows' changes, read as nine times better)."""
+    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    if len(finite) < 10:
+        return None
+    for code in np.unique(finite[(np.abs(finite) >= 99) & (finite % 1 == 0)]):
+        if set(str(int(abs(code)))) != {"9"}:
+            continue
+        others = finite[finite != code]
+        if len(others) < 5 or (finite == code).sum() > len(finite) // 10:
+            continue
+        low, high = np.percentile(others, [25, 75])
+        spread = max(high - low, np.abs(others).max() * 1e-3, 1e-9)
+        if code < others.min() - 10 * spread or code > others.max() + 10 * spread:
+            rows = np.flatnonzero(values == code)
+            lines = ", ".join(str(_line(numbers, int(r))) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            shown = f"{code:g}"
+            return (f"column '{column}' in {where} holds {shown} in {len(rows)} cell(s) (line {lines}), far outside its "
+                    f"other values ({others.min():g} to {others.max():g}): a missing-value code? It is read as a "
+                    f"number. If it marks a missing reading, set data.missing_values: [{shown}].")
+    return None
+
+
 def _line(cells: pd.Series, row: int) -> int:
     """The file's line number of a cell: the header is line 1."""
     return int(cells.index[row]) + 2
@@ -453,6 +479,12 @@ def _to_numbers(cells: pd.Series, column: str, where: str, cfg: DataConfig) -> p
             how = ("It writes a negative number the way accounts (0.8) or SAP exports (0.8-) do: write negative numbers "
                    "with a leading minus sign (-0.8) in the file (in a spreadsheet, format the column as a plain number "
                    "before saving it as CSV).")
+        elif str(value).strip() == str(column).strip():
+            how = ("That line repeats the header: two files joined, or one pasted below the other? Delete the line (and "
+                   "check the rows after it are not a second copy of rows above).")
+        elif re.fullmatch(r"#(VALUE!|DIV/0!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)", str(value).strip()):
+            how = ("It is a spreadsheet's error value (a formula that failed): fix the formula in the spreadsheet, or "
+                   "clear the cell to mark the value missing, then save the file again.")
         elif _reads_as_time(value):
             how = "It reads as a date or time: is this the time column (data.time_column), not a value to forecast?"
         elif not unread and any(ch in "%$€£¥" for ch in value):  # signs it reads ($5, 3%), mixed in the column

@@ -20,7 +20,7 @@ from rnnforecast.data import columnar
 from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency, stamps_text
 from rnnforecast.data.io import _looks_like_time, detect_time_columns, read_table, written_cells
 from rnnforecast.data.parse import (
-    _parse_times, _to_numbers, id_order, missing_cells, with_decimal_comma, without_units,
+    _parse_times, _to_numbers, id_order, missing_cells, sentinel_note, with_decimal_comma, without_units,
 )
 from rnnforecast.errors import UserError
 
@@ -370,6 +370,8 @@ def table_to_series(
     columns = list(cfg.targets) + list(cfg.features) + list(onehot) + list(cfg.static_features) + list(cfg.future_features)
     values = values[columns]
     notes: list[str] = []
+    if not label:  # one series (a panel's series would each repeat it)
+        notes += [n for c in [*cfg.targets, *cfg.features] if (n := sentinel_note(numeric[c], c, where))]
     if not time_columns and len(time_columns := detect_time_columns(table)) > 1 and not cfg.id_column:
         notes.append(f"the time in {path.name} is assembled from its columns {', '.join(time_columns)} "
                      "(set data.time_column to read it otherwise).")
