@@ -934,3 +934,14 @@ def test_numbers_are_read_as_the_nearest_float_to_what_the_file_wrote(tmp_path):
     path = tmp_path / "exact.csv"
     path.write_text("date,y\n" + "".join(f"{d},{w}\n" for d, w in zip(days, written)))
     assert _load(path).frame["y"].tolist() == [float(w) for w in written]
+
+
+@pytest.mark.parametrize("written, typed", [("Tempe\u0301rature", "Température"), ("Min\u00a0Temp", "Min Temp"),
+                                            ("Min Temp", "Min\u00a0Temp")])
+def test_column_names_that_differ_only_in_invisible_unicode_match(tmp_path, written, typed):
+    # a name decomposed (e + combining accent, as macOS writes) or with a spreadsheet's non-breaking space looks the
+    # same in every message: "Did you mean 'Température'?" named the very name the config had
+    path = tmp_path / "t.csv"
+    path.write_text("date," + written + "\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21)), encoding="utf-8")
+    series = _load(path, targets=[typed])
+    assert series.frame.iloc[:, 0].tolist() == list(range(1, 21))

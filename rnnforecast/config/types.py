@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -49,9 +51,22 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def plain_name(name: str) -> str:
+    """A column name as it is compared: Unicode's composed form (NFC), non-breaking spaces as spaces, ends stripped.
+
+    `Température` typed on one machine and written decomposed (e + a combining accent, as macOS
+    file names are) by another, or `Min\u00a0Temp` from a spreadsheet, look alike in every message
+    and would never match; the file's header and the config's names are both read this way.
+    """
+    return unicodedata.normalize("NFC", re.sub(r"[\u00a0\u2007\u202f]", " ", name)).strip()
+
+
 def _column_name(value: Any) -> Any:
-    """A header like `0` is read by YAML as a number; a column name is always text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _not_bool(value)
+    """A header like `0` is read by YAML as a number; a column name is always text (plain_name)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    value = _not_bool(value)
+    return plain_name(value) if isinstance(value, str) and value.strip() else value
 
 
 Float = Annotated[float, BeforeValidator(_not_bool)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnforecast.config.types import plain_name
 from rnnforecast.data.parse import DATE_PARTS, _datetimes, _numbers_as_times, _whole_hours
 from rnnforecast.errors import UserError
 
@@ -115,7 +116,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         _refuse_a_title(path, lines, sep, preamble)
         raise UserError(f"data file {path} could not be read as CSV: {str(exc).strip()}. Check that it is a CSV file.") from None
     # An empty header cell (pandas' `to_csv` of a date index writes one) is named as pandas names it, not "nan".
-    names = [f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else str(c).strip() for i, c in enumerate(header)]
+    names = [f"Unnamed: {i}" if pd.isna(c) or not str(c).strip() else plain_name(str(c)) for i, c in enumerate(header)]
     if commented_header:
         names[0] = names[0].lstrip("#").strip()
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -223,7 +224,7 @@ def _read_parquet(path: Path, columns: list[str] | None = None, rows: tuple[str,
             frame = pd.read_parquet(path, columns=columns or None)
     except (OSError, ValueError, ImportError) as exc:
         raise UserError(f"data file {path} could not be read as Parquet: {exc}.") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [plain_name(str(c)) for c in frame.columns]
     if frame.empty:
         raise UserError(f"data file {path} has no rows. Point data.path at a file with data.")
     for column in frame.columns:
