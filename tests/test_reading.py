@@ -945,3 +945,29 @@ def test_column_names_that_differ_only_in_invisible_unicode_match(tmp_path, writ
     path.write_text("date," + written + "\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21)), encoding="utf-8")
     series = _load(path, targets=[typed])
     assert series.frame.iloc[:, 0].tolist() == list(range(1, 21))
+
+
+@pytest.mark.parametrize("written, step", [("{y}-W{w:02d}-1", "W-MON"), ("{y}-W{w}", "W-MON"), ("{y}W{w:02d}", "W-MON")])
+def test_iso_week_dates_with_a_weekday_or_an_unpadded_week_are_read(tmp_path, written, step):
+    # 2021-W02-1 (ISO 8601's full week date) and 2021-W2 became step numbers, and the season 1
+    weeks = pd.date_range("2021-01-04", periods=60, freq="W-MON")
+    path = tmp_path / "w.csv"
+    path.write_text("week,y\n" + "".join(written.format(y=d.isocalendar()[0], w=d.isocalendar()[1]) + f",{i}\n"
+                                         for i, d in enumerate(weeks)))
+    series = _load(path)
+    assert series.frequency == step and list(series.index) == list(weeks)
+
+
+def test_unix_seconds_with_fractions_are_read_as_times(tmp_path):
+    path = tmp_path / "ts.csv"
+    path.write_text("ts,y\n" + "".join(f"{1577836800 + 3600 * i}.5,{i}\n" for i in range(30)))
+    series = _load(path)
+    assert series.frequency == "h" and series.index[0] == pd.Timestamp("2020-01-01 00:00:00.500")
+
+
+def test_a_time_column_written_in_a_form_not_read_says_which_forms_are(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("when,y\n" + "".join(f"day {i} of 2024,{i}\n" for i in range(1, 21)))
+    with pytest.raises(UserError, match=r"is written in a form that is not read as dates \('day 1 of 2024' on line 2.*"
+                                        r"ISO weeks \(2024-W05, 2024-W05-3\)"):
+        _load(path, time_column="when")

@@ -37,15 +37,17 @@ def _datetimes(text: pd.Series) -> tuple[pd.Series, bool, bool]:
     One format is inferred for the whole column, month-first and then day-first, so that
     01.02.2014 and 31.12.2014 in one file are both read day-first; a cell-by-cell guess
     would read the first as January 2nd and silently swap days and months. ISO weeks
-    (2015-W02, 2015W02), which pandas does not read, are their Mondays.
+    (2015-W02, 2015W02, 2015-W2), which pandas does not read, are their Mondays; a week date
+    with its weekday (2015-W02-3) is that day.
     """
     first = text.dropna().head(1).astype(str)
     if len(first) and (found := _periods(text, first.iloc[0])) is not None:
         return found, False, False
     if len(first) and "W" in first.iloc[0]:  # the test first: a million dates are not searched for weeks
-        weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{2})$")
-        if weeks[0].notna().sum() == text.notna().sum():
-            return pd.to_datetime(weeks[0] + "-W" + weeks[1] + "-1", format="%G-W%V-%u", errors="coerce"), False, False
+        weeks = text.astype("string").str.strip().str.extract(r"^(\d{4})-?W(\d{1,2})(?:-?([1-7]))?$")
+        if weeks[0].notna().sum() == text.notna().sum():  # ISO 8601's week dates: 2015-W02, 2015-W2, 2015-W02-3
+            return pd.to_datetime(weeks[0] + "-W" + weeks[1].str.zfill(2) + "-" + weeks[2].fillna("1"),
+                                  format="%G-W%V-%u", errors="coerce"), False, False
     for dayfirst in ((True, False) if _day_first_somewhere(text) else (False, True)):
         try:
             with warnings.catch_warnings():  # pandas notes which way it read the day; the choice is ours
@@ -197,6 +199,9 @@ def _numbers_as_times(cells: pd.Series) -> tuple[pd.Series, str] | None:
         return (pd.to_datetime(numbers.astype("float64"), unit="D", origin="1899-12-30").dt.round("s"),
                 "Excel serial dates (days since 1899-12-30)")
     if (numbers % 1 != 0).any():
+        if 1e8 <= low and high < 1e10:  # Unix time with fractions of a second (1577836800.25)
+            return (pd.to_datetime(numbers.astype("float64"), unit="s").dt.round("ms"),
+                    "Unix time in seconds (UTC)")
         return None
     whole = numbers.astype("int64")
     try:
@@ -295,6 +300,15 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         row = int(np.flatnonzero(bad.to_numpy())[0])
         cell = text.iloc[row]
         what = "an empty cell" if pd.isna(cell) or not str(cell).strip() else f"a cell that is not a date: {cell!r}"
+        if bad.all() and text.notna().all():  # not a bad row: a way of writing times that is not read
+            raise UserError(
+                f"time column {', '.join(columns)} in {where} is written in a form that is not read as dates "
+                f"({cell!r} on line {_line(text, row)}, and so on for every row). Dates and times are read as ISO 8601 "
+                "(2024-01-31, 2024-01-31 13:00, with an offset or Z), as day-first or month-first dates "
+                "(31/01/2024, 01/31/2024, 31.01.2024), months and quarters (Jan 2024, 2024-01, 2024Q1), ISO weeks "
+                "(2024-W05, 2024-W05-3), years, Unix time and Excel's serial dates. Rewrite the column in one of them "
+                "(in a spreadsheet, format it as a date before saving as CSV)."
+            )
         raise UserError(
             f"time column {', '.join(columns)} in {where} has {what} on line {_line(text, row)}. Fix or remove that "
             "row, or set data.time_column."
