@@ -971,3 +971,17 @@ def test_a_time_column_written_in_a_form_not_read_says_which_forms_are(tmp_path)
     with pytest.raises(UserError, match=r"is written in a form that is not read as dates \('day 1 of 2024' on line 2.*"
                                         r"ISO weeks \(2024-W05, 2024-W05-3\)"):
         _load(path, time_column="when")
+
+
+def test_a_percent_column_with_a_cell_without_its_sign_is_refused_naming_it(tmp_path):
+    # 0.15 beside 20.7%: 0.15 percent, or a fraction for 15% (a cell a spreadsheet left unformatted)? read silently before
+    cells = [f"{10 + d}.5%" for d in range(20)]
+    cells[7] = "0.15"
+    cells[9] = "0"  # zero is zero either way
+    path = tmp_path / "p.csv"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d + 1:02d},{c}\n" for d, c in enumerate(cells)))
+    with pytest.raises(UserError, match=r"as percentages \('10.5%'\) but line 9 holds '0.15' without the sign"):
+        _load(path)
+    cells[7] = "17.5%"
+    path.write_text("date,y\n" + "".join(f"2024-01-{d + 1:02d},{c}\n" for d, c in enumerate(cells)))
+    assert _load(path).frame["y"].iloc[[7, 9]].tolist() == [17.5, 0.0]

@@ -595,6 +595,15 @@ def without_units(table: pd.DataFrame, cfg: DataConfig, columns: list[str],
         signs = set(parts["currency"]) | set(parts["percent"])
         if len(signs - {""}) > 1 or (parts["sign"].ne("") & parts["sign2"].ne("")).any():
             continue  # two kinds of sign, or two minus signs: not one column's way of writing numbers
+        bare = parts["percent"].eq("") & pd.to_numeric(parts["number"].str.replace(",", ""), errors="coerce").ne(0)
+        if "%" in signs and bare.any():  # 0.15 beside 20.7%: 0.15 percent, or a spreadsheet's fraction for 15%?
+            row = int(np.flatnonzero(given.to_numpy())[np.flatnonzero(bare.to_numpy())[0]])
+            raise UserError(
+                f"column '{column}' in {where} writes its numbers as percentages ({text[given][~bare].iloc[0]!r}) but "
+                f"line {_line(text, row)} holds {text.iloc[row]!r} without the sign: {text.iloc[row]} percent, or a "
+                "fraction (as a spreadsheet writes a cell not formatted as a percentage)? Write every cell of the "
+                "column one way, with its % sign or as plain numbers."
+            )
         grouped = parts["number"].str.contains(",", regex=False)
         if grouped.any() and not (signs - {""} or parts["number"].str.contains(r",\d{3}[,.]", regex=True).any()):
             continue  # only 1,234 (no sign, no 1,234.5 or 1,234,567): 1.234 with a decimal comma? asked of the user
