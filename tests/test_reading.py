@@ -985,3 +985,12 @@ def test_a_percent_column_with_a_cell_without_its_sign_is_refused_naming_it(tmp_
     cells[7] = "17.5%"
     path.write_text("date,y\n" + "".join(f"2024-01-{d + 1:02d},{c}\n" for d, c in enumerate(cells)))
     assert _load(path).frame["y"].iloc[[7, 9]].tolist() == [17.5, 0.0]
+
+
+def test_excels_separator_line_is_read_as_the_separator(tmp_path):
+    # Excel writes `sep=;` as the first line of a CSV for locales whose lists use ';': it was read as the header
+    path = tmp_path / "excel.csv"
+    rows = "".join(f"2024-01-{d:02d};{d},5\r\n" for d in range(1, 21))
+    path.write_bytes(("\ufeffsep=;\r\nDate;y\r\n" + rows).encode("utf-8"))
+    series = _load(path)
+    assert series.frame["y"].iloc[:2].tolist() == [1.5, 2.5] and series.frequency == "D"

@@ -88,8 +88,12 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         raise UserError(f"data file {path} is empty. Point data.path at a CSV file with a header row.")
     lines = sample.splitlines()
     preamble = _comment_lines(sample)
-    sep = _separator("\n".join(lines[preamble:]))
-    commented_header = preamble > 0 and _header_in_comment(lines[preamble - 1], lines[preamble:preamble + 1], sep)
+    hint = re.fullmatch(r'\s*"?sep=(.)"?[,;\t|]*\s*', lines[preamble], re.IGNORECASE) if preamble < len(lines) else None
+    if hint:  # Excel's first line naming the separator (sep=;), as its CSV exports for other locales write it
+        preamble += 1
+    sep = hint.group(1) if hint else _separator("\n".join(lines[preamble:]))
+    commented_header = preamble > 0 and not hint and _header_in_comment(lines[preamble - 1],
+                                                                         lines[preamble:preamble + 1], sep)
     preamble -= commented_header
     def read(encoding: str) -> tuple[pd.DataFrame, pd.Series, str]:
         with warnings.catch_warnings(record=True) as cut:  # rows longer than the header: checked below
