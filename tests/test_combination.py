@@ -288,3 +288,29 @@ def test_a_panel_series_without_inputs_for_its_future_is_named_with_how_to_forec
     spaced = {("ETT h1" if key == "s1" else key): one for key, one in prepared.items()}  # ids to paste into a shell
     with pytest.raises(UserError, match=r"give --series s0 --series 'ETT h1' --series s3\.$"):
         future._panel_inputs(spaced, list(spaced))
+
+
+def test_a_quantile_at_the_floor_of_intermittent_counts_stays_there_when_the_mix_moves_the_interval(tmp_path):
+    """Sales on 30% of days: the mix (a mean) sits above the network's median of 0, and moved with it the 80%
+    interval's lower end rose to about 0.5 on every day, excluding the zeros of most days."""
+    rng = np.random.default_rng(4)
+    sales = np.where(rng.random(300) < 0.3, rng.integers(1, 6, 300), 0)
+    dates = pd.date_range("2023-01-01", periods=300).strftime("%Y-%m-%d")
+    pd.DataFrame({"date": dates, "units": sales}).to_csv(tmp_path / "c.csv", index=False)
+    raw = {"data": {"path": str(tmp_path / "c.csv"), "targets": ["units"]}, "window": {"horizon": 14},
+           "model": {"layers": [{"units": 4}]}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["train", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 0, result.output
+    run = runs.load(result.stdout.strip().splitlines()[-1])
+    assert run.prep["floor"] == [0.0] and json.loads((run.path / combination.FILE).read_text())["chosen"] == "ets+theta"
+    prepared = forecasting.prepare(run)
+    honest, final = forecasting.models_for_future(run)
+    network = forecasting.future(prepared, final)
+    alone = forecasting.with_quantiles(prepared, network, honest, final)
+    mixed = forecasting.forecast_run(run).set_index(network.index.name or "index")
+    moved = mixed["units"].to_numpy() - alone["units_q0.5"].to_numpy()  # the median moved onto the mix
+    low = alone["units_q0.1"].to_numpy()
+    assert ((low <= 0) & (moved > 0.1)).any()  # a day the interval's low end was moved off the floor before
+    np.testing.assert_allclose(mixed["units_q0.1"].to_numpy(), np.maximum(np.where(low <= 0, 0.0, low + moved), 0), atol=1e-6)
+    np.testing.assert_allclose(mixed["units_q0.9"].to_numpy(), alone["units_q0.9"].to_numpy() + moved, rtol=1e-6)

@@ -257,7 +257,9 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
     AutoETS and AutoTheta when it is short, those two alone where the network added nothing to its
     seasonal-naive start; forecasting.combination) forecasts the mix, and its
     interval keeps the shape calibrated on the network's errors, centred on the mix: the network's
-    median (or the middle of its outermost quantiles) moved onto the mix's forecast. Seasonal naive's
+    median (or the middle of its outermost quantiles) moved onto the mix's forecast. A quantile at a target's
+    floor (data.floor) stays at it: on intermittent counts the mix, a mean, sits above the network's median
+    of 0, and moved with it an 80% interval excluded the zeros of most days. Seasonal naive's
     errors on a trending series are one-sided, so moved by the forecasts' difference alone the interval
     could leave the mix outside it.
     """
@@ -282,8 +284,12 @@ def single_future(prepared: Prepared, honest, final) -> pd.DataFrame:
         else:  # quantiles on one side of the median (0.1 and 0.3): moved as the point forecast moved
             centre = network[target].to_numpy()
         shift = forecast[:, t] - centre
+        floor = (prepared.run.prep.get("floor") or [None] * len(network.columns))[t]
         for column in columns:
-            table[column] = table[column].to_numpy() + shift
+            moved = table[column].to_numpy() + shift
+            if floor is not None:  # a quantile at the floor (a day of no sales) stays there: the mix moves the rest
+                moved = np.where(table[column].to_numpy() <= floor, floor, moved)
+            table[column] = moved
     return _floored_table(table, prepared.run.prep)
 
 
