@@ -54,7 +54,8 @@ def too_few_windows(calibration: dict) -> str | None:
     if pooled and n * pooled >= needed:
         return (f"the intervals are calibrated on {n} validation window(s), fewer than the {needed} that the "
                 f"{min(levels)} and {max(levels)} quantiles need per horizon step: every step's interval comes from "
-                f"the errors of all {pooled} steps together, so it does not widen with the step. Give the validation "
+                f"the errors of all {pooled} steps together, so it does not widen with the step as later steps' errors "
+                "would make it (a step's width still moves with its own misses). Give the validation "
                 "part more rows (data.split) or the file more history.")
     return (f"the intervals are calibrated on {n} validation window(s), and the {min(levels)} and {max(levels)} "
             f"quantiles need at least {needed} to hold their level: they come out too narrow. Give the validation "
