@@ -495,10 +495,10 @@ def _single_scores(run: Path, target: str, H: int, peers, earlier: dict | None =
     series = data.load_series(config.data)
     y = series.frame[target].to_numpy(dtype=float)
     origins = _origin_rows(series.index, forecasts.drop_duplicates("fold")["origin"])
-    actual = forecasts["actual"].to_numpy().reshape(len(origins), H)
+    actual = forecasts["actual"].to_numpy().reshape(len(origins), H)  # empty where the file gave no value (filled)
     scores = {}
     for name in ("model", "seasonal_naive"):
-        scores[name] = float(np.abs(forecasts[name].to_numpy().reshape(len(origins), H) - actual).mean())
+        scores[name] = float(np.nanmean(np.abs(forecasts[name].to_numpy().reshape(len(origins), H) - actual)))
     base = scores["seasonal_naive"]
     relative = {name: round(v / base, 4) for name, v in scores.items()}
     origins_sha = _origins_sha(forecasts)
@@ -513,11 +513,11 @@ def _single_scores(run: Path, target: str, H: int, peers, earlier: dict | None =
         if floor is not None:
             found = {name: np.maximum(values, floor) for name, values in found.items()}
         for name, values in found.items():
-            relative[name] = round(float(np.abs(values - actual).mean()) / base, 4)
+            relative[name] = round(float(np.nanmean(np.abs(values - actual))) / base, 4)
         model = forecasts["model"].to_numpy().reshape(len(origins), H)
         for name, (a, b, c) in SINGLE_MIXES.items():
             mixed = a * model + b * found["AutoETS"] + c * found["AutoTheta"]
-            relative[name] = round(float(np.abs(mixed - actual).mean()) / base, 4)
+            relative[name] = round(float(np.nanmean(np.abs(mixed - actual))) / base, 4)
     return {"folds": int(len(origins)), "horizon": H, "season": season, "input_length": config.window.input_length,
             "segment_length": config.model.segment_length, "relative_mae": relative, "run": str(run),
             "origins_sha256": origins_sha}

@@ -21,7 +21,9 @@ def interrupts_between_batches():
 
     A KeyboardInterrupt raised wherever the signal lands can be swallowed inside the
     backend's data pipeline, and training then runs on; a flag checked between batches
-    always stops it, after the last checkpoint. A second Ctrl-C interrupts at once.
+    always stops it, after the last checkpoint. A second Ctrl-C interrupts at once; one that
+    comes after the last batch (the last epoch's checkpoint being written) stops the run when
+    the block ends, before the next stage (the final model) starts.
     """
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
@@ -39,6 +41,8 @@ def interrupts_between_batches():
     finally:
         for kind, handled in previous.items():
             signal.signal(kind, handled)
+    if interrupted.is_set():  # pressed after the last batch (while the last epoch's checkpoint was saved): not lost
+        raise KeyboardInterrupt
 
 
 def interrupt_guard(interrupted: threading.Event):
