@@ -22,7 +22,16 @@ STATE_FILE = runs.RESUMABLE_MARK
 def load_state(folder: Path) -> dict | None:
     """The last completed epoch's state, or None when no epoch has finished yet."""
     path = folder / STATE_FILE
-    return runs.json_file(path, ("epoch", "model_file", "model_sha256")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    state = runs.json_file(path, ("epoch", "model_file", "model_sha256"))
+    if state.get("early_stopping") and not (folder / "best.npz").is_file():
+        raise UserError(
+            f"{folder / 'best.npz'} is missing: it holds the weights of the best epoch so far, which early stopping "
+            "ends the run with. Resumed without it, the run would keep its last epoch's weights instead. Copy the file "
+            "back if you moved it, or start a new run (rnnforecast train CONFIG); nothing was deleted."
+        )
+    return state
 
 
 def load_model(folder: Path, state: dict):

@@ -222,3 +222,25 @@ def test_a_kill_is_handled_as_ctrl_c_so_nothing_is_left_half_written(tmp_path):
         killed_while_writing()
     assert stopped.value.exit_code == 130
     assert list((tmp_path / "runs").iterdir()) == [] and signal.getsignal(signal.SIGTERM) is before
+
+
+def test_resume_without_the_best_epochs_weights_is_refused_and_deletes_nothing(tmp_path, monkeypatch):
+    # without best.npz the resumed run ended with its last epoch's weights (and a final model of as many epochs)
+    partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    (partial / "best.npz").unlink()
+    before = sorted(p.name for p in partial.iterdir())
+    with pytest.raises(UserError, match=r"best.npz is missing: it holds the weights of the best epoch.*nothing was "
+                                        r"deleted"):
+        training.train(None, resume=partial)
+    assert sorted(p.name for p in partial.iterdir()) == before
+
+
+def test_a_run_that_early_stopping_had_ended_resumes_without_another_epoch(tmp_path, monkeypatch):
+    # stopped by early stopping, then interrupted while its final model trained: the resumed run trained one epoch more
+    partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    record = json.loads((partial / checkpoints.STATE_FILE).read_text())
+    record["early_stopping"]["wait"] = 50.0  # the patience reached at the last epoch: the fit had ended there
+    (partial / checkpoints.STATE_FILE).write_text(json.dumps(record))
+    final = training.train(None, resume=partial)
+    assert runs.load(final).history["epoch"].tolist() == [1, 2, 3]
+    assert json.loads((Path(final) / "metadata.json").read_text())["epochs_run"] == 3

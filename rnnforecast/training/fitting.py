@@ -64,6 +64,9 @@ def fit(
         initial = float(model.evaluate(val_batches, verbose=0))
         early.initial = (initial, model.get_weights()) if math.isfinite(initial) else None
     epochs = config.training.epochs if epochs is None else epochs
+    waited = ((resume_state or {}).get("early_stopping") or {}).get("wait")
+    if early is not None and waited is not None and float(waited) >= early.patience:
+        epochs = first_epoch  # early stopping had ended the fit before the interruption: no epoch is left to run
     history = keras.callbacks.History()  # what no epoch leaves (tune's refit of a trial that kept its start)
     history.history = {"loss": [], "val_loss": []}
     try:
