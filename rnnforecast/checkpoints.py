@@ -34,6 +34,21 @@ def load_state(folder: Path) -> dict | None:
     return state
 
 
+def check_config(folder: Path) -> None:
+    """Refuse a resume whose config.yaml changed since the checkpoint: the epochs trained so far followed the old one
+    (a horizon changed failed deep in Keras; a learning rate changed was certified in the finished run's config)."""
+    path = folder / STATE_FILE
+    if not path.is_file():
+        return
+    recorded = runs.json_file(path, ("epoch", "model_file", "model_sha256")).get("config_sha256")
+    if recorded and (folder / "config.yaml").is_file() and runs.sha256(folder / "config.yaml") != recorded:
+        raise UserError(
+            f"{folder / 'config.yaml'} has changed since training started: a resumed run continues with the config it "
+            "started with, and its epochs so far were trained with that one. Put the file back as it was, or start a "
+            "new run with the changed config (rnnforecast train CONFIG); nothing was deleted."
+        )
+
+
 def load_model(folder: Path, state: dict):
     """The checkpointed model, with its optimizer state, loaded in safe mode."""
     from rnnforecast import environment
@@ -76,6 +91,7 @@ def callback(folder: Path, data_sha256: str, state: dict | None, early_stopping,
                 "model_file": model_file,
                 "model_sha256": runs.sha256(folder / model_file),
                 "data_sha256": data_sha256,
+                "config_sha256": runs.sha256(folder / "config.yaml") if (folder / "config.yaml").is_file() else None,
                 "xla": self.model.jit_compile is True,  # a resumed run compiles the same way (training.xla_on_cpu)
                 "history": self.history,
                 "early_stopping": _snapshot(early_stopping, ("wait", "best", "best_epoch")),

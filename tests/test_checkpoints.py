@@ -244,3 +244,18 @@ def test_a_run_that_early_stopping_had_ended_resumes_without_another_epoch(tmp_p
     final = training.train(None, resume=partial)
     assert runs.load(final).history["epoch"].tolist() == [1, 2, 3]
     assert json.loads((Path(final) / "metadata.json").read_text())["epochs_run"] == 3
+
+
+def test_resume_after_the_runs_config_was_edited_is_refused_and_deletes_nothing(tmp_path, monkeypatch):
+    # a horizon changed failed deep in Keras; a learning rate changed was accepted, and the finished run's config.yaml
+    # then certified a rate its first epochs never used
+    partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    written = (partial / "config.yaml").read_text()
+    (partial / "config.yaml").write_text(written.replace("learning_rate: 1.0e-09", "learning_rate: 0.05"))
+    assert (partial / "config.yaml").read_text() != written
+    before = sorted(p.name for p in partial.iterdir())
+    with pytest.raises(UserError, match=r"config.yaml has changed since training started.*nothing was deleted"):
+        training.train(None, resume=partial)
+    assert sorted(p.name for p in partial.iterdir()) == before
+    (partial / "config.yaml").write_text(written)  # put back: it resumes
+    assert runs.load(training.train(None, resume=partial)).history["epoch"].tolist() == list(range(1, EPOCHS + 1))

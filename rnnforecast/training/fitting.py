@@ -117,6 +117,7 @@ def train(
     started = datetime.now(timezone.utc)
     if resume is not None:
         final, tmp = runs.resumable(resume)
+        checkpoints.check_config(tmp)
         config = config_module.validate(config_module.read_yaml(tmp / "config.yaml"), source=str(tmp / "config.yaml"))
     else:
         final = None
