@@ -37,16 +37,29 @@ def from_environment(exc: BaseException) -> UserError | None:
             "the machine ran out of memory. Lower training.batch_size, the layers' units or window.input_length, "
             "or keep fewer rows (data.keep_last), then run the command again."
         )
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop"):  # pathlib's resolve() names the path
+        return UserError(f"{str(exc).removeprefix('Symlink loop from ')} is a symbolic link that leads back to itself. "
+                         "Replace it with the file it should point at, then run the command again.")
     if not isinstance(exc, OSError):
         return None
     where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ELOOP:
+        return UserError(f"{where.strip() or 'a path'} is a symbolic link that leads back to itself (too many levels of "
+                         "links). Replace it with the file it should point at, then run the command again.")
+    if exc.errno == errno.EFBIG:
+        return UserError(
+            f"a file grew past this system's limit on file size while writing{where} (the shell's `ulimit -f`, or the "
+            "file system's own largest file). Raise the limit or point run.dir or --output at another file system, "
+            "and run the command again."
+        )
     if disk_full(exc):
         return UserError(
             f"no space left on the device while writing{where}. Free some disk space (or point run.dir or "
             "--output at a disk with room) and run the command again."
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return UserError(f"permission denied on{where or ' a file'}: {exc.strerror}. Choose a folder you can write to.")
+        return UserError(f"permission denied on{where or ' a file'}: {exc.strerror}. Check that you may read it and "
+                         "write to its folder (ls -l), or choose a folder you can write to.")
     if exc.errno == errno.ENAMETOOLONG:
         return UserError(f"a file name is too long for this file system:{where}. Choose a shorter name.")
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):

@@ -638,6 +638,8 @@ def json_file(path: Path, required: tuple[str, ...] = ()) -> dict:
         raise damaged(path, "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise damaged(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:  # [[[[... thousands deep: valid JSON that no run file is
+        raise damaged(path, "nested too deep to be a run file") from None
     if not isinstance(found, dict):
         raise damaged(path, "not a JSON object")
     missing = [key for key in required if not found.get(key)]

@@ -823,6 +823,25 @@ def test_evaluate_shows_its_scores_when_the_run_folder_cannot_be_written(run, mo
     assert "metrics.json" in result.stderr and "Written:" not in result.stderr
 
 
+def test_a_symlink_loop_a_file_size_limit_and_a_deep_json_are_the_users_to_fix(tmp_path):
+    # each was an Internal error (exit 1): a link looping in place of a run file, `ulimit -f` during train, a
+    # metadata.json of 100,000 '['
+    from rnnforecast import runs
+
+    loop = tmp_path / "calibration-scores.npz"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError) as failed:
+        loop.read_bytes()
+    assert "leads back to itself" in str(errors.from_environment(failed.value))
+    assert str(loop) in str(errors.from_environment(RuntimeError(f"Symlink loop from {str(loop)!r}")))
+    big = errors.from_environment(OSError(errno.EFBIG, "File too large", str(tmp_path / "checkpoint-3.keras")))
+    assert "limit on file size" in str(big) and "checkpoint-3.keras" in str(big)
+    deep = tmp_path / "metadata.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(errors.UserError, match="nested too deep to be a run file"):
+        runs.json_file(deep)
+
+
 def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
     from rnnforecast import forecasting
 
