@@ -1,6 +1,7 @@
 """End to end through the command line, as a user runs it, on a small real series."""
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -265,3 +266,19 @@ def test_same_seed_same_losses(write_config, data_dir, tmp_path):
     assert runs[0] != runs[1]  # a second run never overwrites the first
     losses = [pd.read_csv(f"{run}/history.csv")["loss"].tolist() for run in runs]
     assert losses[0] == losses[1]
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(monkeypatch):
+    # pressed in the first tenth of a second, it printed a traceback ending in `from rnnforecast.cli import app`
+    import types
+
+    import rnnforecast
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "rnnforecast.cli", Loading("rnnforecast.cli"))
+    with pytest.raises(SystemExit) as stopped:
+        rnnforecast.main()
+    assert stopped.value.code == 130
