@@ -489,6 +489,7 @@ def write_run_files(folder: Path, config, prep: dict, model, history: dict, meta
         **meta,
         "model_sha256": sha256(folder / MODEL_FILE),
         "config_sha256": sha256(folder / "config.yaml"),
+        "preprocessing_sha256": sha256(folder / "preprocessing.json"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -607,6 +608,13 @@ def _load(path: Path) -> Run:
     if prep["targets"] != list(config.data.targets):
         raise damaged(path / "preprocessing.json", f"targets {_short(prep['targets'])} are not config.yaml's "
                                                    f"data.targets {_short(list(config.data.targets))}")
+    fitted = metadata.get("preprocessing_sha256")  # a plausible edit (a scale doubled) passes every check above
+    if fitted is not None and sha256(path / "preprocessing.json") != fitted:
+        raise UserError(
+            f"{path / 'preprocessing.json'} has been edited since training (its SHA-256 differs from metadata.json): "
+            "it holds the scaling and split the model was trained with, and every forecast and score is unscaled with "
+            "it. Restore the original file (copy the run again), or train a new run."
+        )
     try:
         history = pd.read_csv(path / "history.csv")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -364,6 +364,11 @@ DAMAGE = {
         lambda r: (r / "config.yaml").write_text((r / "config.yaml").read_text().replace("units: 4", "units: 8")),
         ["edited since training"]),
     "config deleted": (lambda r: (r / "config.yaml").unlink(), ["missing config.yaml"]),
+    # plausible values, so no check of the values refused it: forecasts and 127 scores changed without a word
+    "preprocessing scale doubled": (
+        lambda r: (r / "preprocessing.json").write_text(json.dumps(
+            {**(p := json.loads((r / "preprocessing.json").read_text())), "scale": [2 * v for v in p["scale"]]})),
+        ["preprocessing.json has been edited since training"]),
     "model truncated": (lambda r: _truncate(r / "model.keras"), ["has changed since training"]),
     "model deleted": (lambda r: (r / "model.keras").unlink(), ["missing model.keras"]),
     "final model truncated": (lambda r: _truncate(r / "final.keras"), ["final.keras has changed since training"]),
