@@ -224,17 +224,6 @@ def test_a_kill_is_handled_as_ctrl_c_so_nothing_is_left_half_written(tmp_path):
     assert list((tmp_path / "runs").iterdir()) == [] and signal.getsignal(signal.SIGTERM) is before
 
 
-def test_resume_without_the_best_epochs_weights_is_refused_and_deletes_nothing(tmp_path, monkeypatch):
-    # without best.npz the resumed run ended with its last epoch's weights (and a final model of as many epochs)
-    partial, _ = _interrupted_run(tmp_path, monkeypatch)
-    (partial / "best.npz").unlink()
-    before = sorted(p.name for p in partial.iterdir())
-    with pytest.raises(UserError, match=r"best.npz is missing: it holds the weights of the best epoch.*nothing was "
-                                        r"deleted"):
-        training.train(None, resume=partial)
-    assert sorted(p.name for p in partial.iterdir()) == before
-
-
 def test_a_run_that_early_stopping_had_ended_resumes_without_another_epoch(tmp_path, monkeypatch):
     # stopped by early stopping, then interrupted while its final model trained: the resumed run trained one epoch more
     partial, _ = _interrupted_run(tmp_path, monkeypatch)
@@ -246,16 +235,24 @@ def test_a_run_that_early_stopping_had_ended_resumes_without_another_epoch(tmp_p
     assert json.loads((Path(final) / "metadata.json").read_text())["epochs_run"] == 3
 
 
-def test_resume_after_the_runs_config_was_edited_is_refused_and_deletes_nothing(tmp_path, monkeypatch):
-    # a horizon changed failed deep in Keras; a learning rate changed was accepted, and the finished run's config.yaml
-    # then certified a rate its first epochs never used
+def test_resume_refuses_a_missing_best_epoch_or_an_edited_config_and_deletes_nothing(tmp_path, monkeypatch):
+    # without best.npz the resumed run ended with its last epoch's weights (and a final model of as many epochs); with
+    # config.yaml edited, a changed horizon failed deep in Keras and a changed learning rate was accepted, the
+    # finished run's config then certifying a rate its first epochs never used
     partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    before = sorted(p.name for p in partial.iterdir())
+    best = (partial / "best.npz").read_bytes()
+    (partial / "best.npz").unlink()
+    with pytest.raises(UserError, match=r"best.npz is missing: it holds the weights of the best epoch.*nothing was "
+                                        r"deleted"):
+        training.train(None, resume=partial)
+    assert sorted(p.name for p in partial.iterdir()) == sorted(set(before) - {"best.npz"})
+    (partial / "best.npz").write_bytes(best)
     written = (partial / "config.yaml").read_text()
     (partial / "config.yaml").write_text(written.replace("learning_rate: 1.0e-09", "learning_rate: 0.05"))
     assert (partial / "config.yaml").read_text() != written
-    before = sorted(p.name for p in partial.iterdir())
     with pytest.raises(UserError, match=r"config.yaml has changed since training started.*nothing was deleted"):
         training.train(None, resume=partial)
     assert sorted(p.name for p in partial.iterdir()) == before
-    (partial / "config.yaml").write_text(written)  # put back: it resumes
+    (partial / "config.yaml").write_text(written)  # both put back: it resumes
     assert runs.load(training.train(None, resume=partial)).history["epoch"].tolist() == list(range(1, EPOCHS + 1))

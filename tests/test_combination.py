@@ -298,7 +298,8 @@ def test_a_quantile_at_the_floor_of_intermittent_counts_stays_there_when_the_mix
     dates = pd.date_range("2023-01-01", periods=300).strftime("%Y-%m-%d")
     pd.DataFrame({"date": dates, "units": sales}).to_csv(tmp_path / "c.csv", index=False)
     raw = {"data": {"path": str(tmp_path / "c.csv"), "targets": ["units"]}, "window": {"horizon": 14},
-           "model": {"layers": [{"units": 4}]}, "training": {"epochs": 1}, "run": {"dir": str(tmp_path)}}
+           "model": {"layers": [{"units": 4}]}, "training": {"epochs": 1, "refit": False},
+           "run": {"dir": str(tmp_path)}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
     result = runner.invoke(app, ["train", str(tmp_path / "c.yaml")])
     assert result.exit_code == 0, result.output
