@@ -458,6 +458,9 @@ def save(run_path, calibration: dict) -> None:
 def load(run) -> dict | None:
     """A run's calibration, or None for a run that has none (a panel, or one calibrated by an older version)."""
     path, scores_path = run.path / CALIBRATION_FILE, run.path / SCORES_FILE
+    for found in (path, scores_path):
+        if found.exists() and not found.is_file():  # computed again, save() would first delete the good file beside it
+            raise runs.damaged(found, "a folder or another kind of file where the run keeps a file")
     if not (path.is_file() and scores_path.is_file()):
         return None
     found = runs.json_file(path, ("method", "quantiles", "bases"))

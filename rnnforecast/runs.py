@@ -256,6 +256,9 @@ def atomic_write(target: Path, write: Callable[[Path], None], example: str = "fo
     the file name a message suggests inside a folder given as the target.
     """
     target = Path(target)
+    if target.is_dir() and target.name in PROTECTED and (target.parent / "metadata.json").is_file():
+        raise UserError(f"{target} is a folder where the run keeps a file of that name: the run folder is damaged. "
+                        "Remove that folder (the command writes the file again), or copy the run again.")
     if target.is_dir():
         raise UserError(f"{target} is a folder; give a file name to write (for example {target / example}).")
     if target.exists() and not target.is_file():

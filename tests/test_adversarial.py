@@ -378,6 +378,10 @@ DAMAGE = {
                                       ["combination.json is damaged", "unknown mix 'magic'"]),
     "calibration not an object": (lambda r: (r / "calibration.json").write_text("[1, 2]"),
                                   ["calibration.json is damaged", "not a JSON object"]),
+    # it was "is a folder; give a file name to write", an output the user never named
+    "calibration scores a folder": (lambda r: ((r / "calibration-scores.npz").unlink(),
+                                               (r / "calibration-scores.npz").mkdir()),
+                                    ["calibration-scores.npz is damaged", "a folder or another kind of file"]),
     "calibration scores truncated": (lambda r: _truncate(r / "calibration-scores.npz"),
                                      ["calibration-scores.npz is damaged"]),
 }
@@ -845,6 +849,19 @@ def test_a_symlink_loop_a_file_size_limit_and_a_deep_json_are_the_users_to_fix(t
     deep.write_text("[" * 100_000)
     with pytest.raises(errors.UserError, match="nested too deep to be a run file"):
         runs.json_file(deep)
+
+
+def test_a_runs_own_file_replaced_by_a_folder_is_named_as_damage_not_as_an_output(tmp_path):
+    # "metrics.json is a folder; give a file name to write (for example metrics.json/forecast.csv)": no such name given
+    from rnnforecast import runs
+
+    (tmp_path / "metadata.json").write_text("{}")
+    (tmp_path / "metrics.json").mkdir()
+    with pytest.raises(errors.UserError, match=r"metrics.json is a folder where the run keeps a file of that name: "
+                                               r"the run folder is damaged"):
+        runs.write_json(tmp_path / "metrics.json", {"mae": 1.0})
+    with pytest.raises(errors.UserError, match=r"give a file name to write"):  # a folder the user named stays so
+        runs.atomic_write(tmp_path / "metrics.json" / "..", lambda path: path.write_text(""))
 
 
 def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
