@@ -499,3 +499,23 @@ def test_a_finished_search_refits_alone_and_an_interrupted_refit_says_how_to_ref
     assert f"(if interrupted: rnnforecast tune --resume {folder} --refit)" in again.stderr
     done = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
     assert done.exit_code == 2 and "its refit is already there too" in done.output
+
+
+def test_an_interrupt_while_the_results_are_written_names_the_resume(tmp_path, monkeypatch):
+    """Every trial finished, the outputs not yet written: it said "nothing was left half-written" and left the hidden
+    search folder without a word of how to finish it."""
+    from rnnforecast.tuning import search
+
+    original = search.write_outputs
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search, "write_outputs", interrupted)
+    stopped = runner.invoke(app, ["tune", str(write(tmp_path, search_config(tmp_path, trials=1)))])
+    assert stopped.exit_code == 130 and "while writing its results" in stopped.stderr
+    command = stopped.stderr.split("Resume with: ")[1].split()
+    monkeypatch.setattr(search, "write_outputs", original)
+    again = runner.invoke(app, command[1:])
+    assert again.exit_code == 0, again.output
+    assert (Path(again.stdout.strip().splitlines()[-1]) / "best.yaml").is_file()

@@ -88,8 +88,16 @@ def tune(
         if resume is None and (not embedded or not finished(tmp / STUDY_FILE, study_name)):
             shutil.rmtree(tmp, ignore_errors=True)
         raise
-    best = write_outputs(study, tmp, config.tune, final.name)
-    kept_start = all_kept_their_start(study)  # read while the study's journal is still in the partial folder
+    try:
+        best = write_outputs(study, tmp, config.tune, final.name)
+        kept_start = all_kept_their_start(study)  # read while the study's journal is still in the partial folder
+    except KeyboardInterrupt:  # every trial done, the outputs not yet written: the hidden folder is the search
+        if not embedded:
+            shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
+            raise Interrupted(f"the search was interrupted; the study {study_name} keeps every finished trial. Run "
+                              "the same command again to go on.") from None
+        raise Interrupted(f"the search was interrupted while writing its results; every finished trial is kept. "
+                          f"Resume with: rnnforecast tune --resume {final}") from None
     tmp.rename(final)
     if best is None:
         raise UserError(
