@@ -289,8 +289,13 @@ def _write_to_stream(target: Path, write: Callable[[Path], None]) -> None:
     Formats that seek while writing (PNG through Pillow, PDF, Parquet) fail on a pipe; a CSV does
     not, but one path for all keeps the behaviour the same whatever the format.
     """
-    with open(target, "wb") as sink:
-        write_to_stream(sink, write, "".join(target.suffixes[-2:]))
+    try:
+        with open(target, "wb") as sink:
+            write_to_stream(sink, write, "".join(target.suffixes[-2:]))
+    except OSError as exc:
+        if not exc.filename:  # a device's write (/dev/full) names no file: the message names the one the user gave
+            exc.filename = str(target)
+        raise
 
 
 def write_to_stream(sink, write: Callable[[Path], None], suffix: str) -> None:

@@ -935,3 +935,18 @@ def test_a_run_folder_given_with_a_quoted_tilde_is_found(run, monkeypatch):
     result = runner.invoke(app, ["predict", f"~/{Path(run).name}"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Date,Temp")
+
+
+def test_a_full_device_given_as_the_output_is_named_in_the_message(tmp_path):
+    # `-o /dev/full` (or a link to it) said "no space left on the device while writing." and named no file
+    from rnnforecast import runs
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    link = tmp_path / "full.csv"
+    link.symlink_to("/dev/full")
+    for target in (Path("/dev/full"), link):
+        with pytest.raises(OSError) as failed:
+            runs.atomic_write(target, lambda path: path.write_text("a,b\n1,2\n"))
+        message = str(errors.from_environment(failed.value))
+        assert "no space left on the device while writing" in message and str(target) in message  # the name given
