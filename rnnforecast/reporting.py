@@ -93,12 +93,15 @@ def _when(labels: list[str]) -> list[str]:
 def print_tables(tables: list[Table], stderr: bool = False) -> None:
     """Print tables whole: rich fits a table to the terminal (80 columns when piped) by cutting cells to '3.942e+…'.
 
-    A number is never cut: a table wider than the terminal is printed at its own width (the lines wrap).
+    A number is never cut: a table wider than the terminal is printed at its own width (the lines wrap). Into a
+    file or a pipe the title is kept on one line too (it wrapped at 80 columns, splitting a target's name).
     """
     from rich.console import Console
 
     console = Console(stderr=stderr)
     for table in tables:
+        if not console.is_terminal and isinstance(table.title, str):  # a file or a pipe: the title on one line
+            table.min_width = max(table.min_width or 0, len(table.title) + 2)
         whole = console.measure(table, options=console.options.update(max_width=10_000)).maximum
         (console if whole <= console.width else Console(stderr=stderr, width=whole)).print(table)
 

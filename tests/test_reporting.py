@@ -61,6 +61,20 @@ def test_printed_tables_never_cut_a_number_on_a_narrow_or_piped_output(monkeypat
     assert "3.942e+05" in out and "0.0003034" in out and "…" not in out
 
 
+def test_a_long_title_stays_on_one_line_in_a_file_or_a_pipe(monkeypatch, capsys):
+    # "... horizon 14, target" then "readings" on the next line: the title wrapped at the table's width
+    monkeypatch.setenv("COLUMNS", "80")
+    name = "daily_minimum_temperature_in_melbourne_degrees"
+    report = {
+        "season_length": 7, "period": ["2024-01-01", "2024-02-01"], "windows": 3, "horizon": 7, "targets": [name],
+        "original": {n: _scores(1.5) for n in ("model", "naive", "seasonal_naive")},
+        "scaled": {n: {"overall": {"mae": 0.5}} for n in ("model", "naive", "seasonal_naive")},
+    }
+    reporting.print_tables([reporting.metrics_table(report)])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.strip().startswith("Test period") and first.rstrip().endswith(f"target {name}")
+
+
 def test_two_targets_are_scored_each_in_its_own_units():
     """MAE over degrees and megawatts together says little: each target gets its scores, and its own MAPE."""
     import numpy as np
