@@ -256,3 +256,13 @@ def test_resume_refuses_a_missing_best_epoch_or_an_edited_config_and_deletes_not
     assert sorted(p.name for p in partial.iterdir()) == before
     (partial / "config.yaml").write_text(written)  # both put back: it resumes
     assert runs.load(training.train(None, resume=partial)).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+
+
+def test_a_checkpoint_model_without_its_record_starts_again_and_says_so(tmp_path, monkeypatch, capsys):
+    # checkpoint.json deleted (or a kill between the model's write and the record's): it restarted in silence
+    partial, _ = _interrupted_run(tmp_path, monkeypatch)
+    (partial / checkpoints.STATE_FILE).unlink()
+    capsys.readouterr()
+    final = training.train(None, resume=partial)
+    assert "holds a checkpoint model but no checkpoint.json" in capsys.readouterr().err
+    assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))

@@ -148,6 +148,10 @@ def train(
                 model.jit_compile = False
             print(f"Resuming {final} after epoch {state['epoch']}.", file=sys.stderr)
         else:
+            if resume is not None and any(tmp.glob("checkpoint-*.keras")):  # a model without its record (deleted, or
+                # a kill between the two writes): which epoch it holds, and the schedules' state, cannot be known
+                print(f"note: {tmp} holds a checkpoint model but no {checkpoints.STATE_FILE} to say which epoch it "
+                      "is: training starts again from epoch 1.", file=sys.stderr)
             model = build(config, len(prepared.series.columns), prepared.prep["season_length"],
                           train_windows=len(prepared.starts["train"]))
             (tmp / "config.yaml").write_text(config_module.dump(config))
