@@ -235,7 +235,7 @@ def test_a_run_that_early_stopping_had_ended_resumes_without_another_epoch(tmp_p
     assert json.loads((Path(final) / "metadata.json").read_text())["epochs_run"] == 3
 
 
-def test_resume_refuses_a_missing_best_epoch_or_an_edited_config_and_deletes_nothing(tmp_path, monkeypatch):
+def test_resume_refuses_a_missing_best_epoch_or_an_edited_config_and_deletes_nothing(tmp_path, monkeypatch, capsys):
     # without best.npz the resumed run ended with its last epoch's weights (and a final model of as many epochs); with
     # config.yaml edited, a changed horizon failed deep in Keras and a changed learning rate was accepted, the
     # finished run's config then certifying a rate its first epochs never used
@@ -254,15 +254,9 @@ def test_resume_refuses_a_missing_best_epoch_or_an_edited_config_and_deletes_not
     with pytest.raises(UserError, match=r"config.yaml has changed since training started.*nothing was deleted"):
         training.train(None, resume=partial)
     assert sorted(p.name for p in partial.iterdir()) == before
-    (partial / "config.yaml").write_text(written)  # both put back: it resumes
-    assert runs.load(training.train(None, resume=partial)).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
-
-
-def test_a_checkpoint_model_without_its_record_starts_again_and_says_so(tmp_path, monkeypatch, capsys):
-    # checkpoint.json deleted (or a kill between the model's write and the record's): it restarted in silence
-    partial, _ = _interrupted_run(tmp_path, monkeypatch)
-    (partial / checkpoints.STATE_FILE).unlink()
+    (partial / "config.yaml").write_text(written)  # both put back, the record deleted: it starts again, and says so
+    (partial / checkpoints.STATE_FILE).unlink()  # (a kill between the model's write and the record's): it was silent
     capsys.readouterr()
-    final = training.train(None, resume=partial)
+    assert runs.load(training.train(None, resume=partial)).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
     assert "holds a checkpoint model but no checkpoint.json" in capsys.readouterr().err
-    assert runs.load(final).history["epoch"].tolist() == list(range(1, EPOCHS + 1))
+
