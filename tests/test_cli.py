@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
@@ -282,3 +283,17 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(monkeypatc
     with pytest.raises(SystemExit) as stopped:
         rnnforecast.main()
     assert stopped.value.code == 130
+
+
+def test_a_series_dated_by_plain_years_is_forecast_in_years(tmp_path):
+    # `year,flow` in gave `1990-01-01,...` out
+    years = np.arange(1900, 1960)
+    pd.DataFrame({"year": years, "flow": 1000 + 10 * np.sin(years / 3.0)}).to_csv(tmp_path / "y.csv", index=False)
+    raw = tiny_config(tmp_path / "y.csv", data={"targets": ["flow"]}, window={"input_length": 10, "horizon": 3},
+                      run={"dir": str(tmp_path / "runs")})
+    (tmp_path / "y.yaml").write_text(yaml.safe_dump(raw))
+    trained = runner.invoke(app, ["train", str(tmp_path / "y.yaml")])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(app, ["predict", trained.stdout.strip().splitlines()[-1]])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in result.stdout.strip().splitlines()] == ["year", "1960", "1961", "1962"]

@@ -256,6 +256,7 @@ def _parse_times(table: pd.DataFrame, columns: list[str], where: str, notes: lis
         times = _datetimes(table[columns[0]])[0] + pd.to_timedelta(_whole_hours(table[columns[1]]), unit="h")
     elif len(columns) == 1 and text.notna().all() and (numeric := _numbers_as_times(text)) is not None:
         times, what = numeric
+        times.attrs["written_as"] = what  # plain years (1990) are written back as years (Series.years)
         if what != "years":
             notes.append(f"the time column '{columns[0]}' in {where} holds numbers: read as {what}.")
     else:

@@ -39,6 +39,7 @@ class Series:
     known: list[str] = field(default_factory=list)  # known-future inputs: future_features, calendar
     future: pd.DataFrame | None = None  # future_features given for the steps after the last target
     name: str = ""  # the file, and the series' id in a panel, for messages
+    years: bool = False  # its time column holds plain years (1990, as `year,value` tables write them)
 
     @property
     def label(self) -> str:
@@ -458,7 +459,9 @@ def table_to_series(
     if empty.any():
         notes.append(f"{int(empty.sum())} missing time step(s) in {where} were added and filled ({cfg.missing}).")
         notes.extend(_long_gap_note(regular.index, empty, where, cfg.missing))
-    return _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+    found = _finish(regular, cfg, onehot, freq, path, where, notes, categories)
+    found.years = times.attrs.get("written_as") == "years"
+    return found
 
 
 def _one_row_per_step(index: pd.DatetimeIndex, freq: str) -> bool:

@@ -184,6 +184,8 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         honest, final = models_for_future(run)
         prepared = prepare(run, data_path)
         table = single_future(prepared, honest, final).reset_index()
+        if prepared.series.years:  # `year,value` in, `year,value` out (not 2021-01-01)
+            table[table.columns[0]] = table[table.columns[0]].dt.year
         table.attrs["notes"] = (reading_notes([prepared.series], data_path) + notes + below_zero_notes(run, table)
                                 + earlier_data_notes(run, prepared, data_path))
         return table
