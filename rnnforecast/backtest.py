@@ -133,7 +133,11 @@ def backtest(
     per_step = {n: report[units][n]["per_step"] for n in folds.forecasts}
     summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
                "model_scored": report["model_scored"]}
-    return _write_run(config, config_path, prepared, model, history, report, tables, summary, started, per_step,
+    # the folder keeps the last model trained: its split is that model's (evaluate and calibrate on the folder then
+    # score and calibrate it on rows it was not fitted on), not the first fold's
+    held = replace(prepared, prep={**prepared.prep, "train_end": int(fold_data.bounds.train_end),
+                                   "val_end": int(fold_data.bounds.val_end)})
+    return _write_run(config, config_path, held, model, history, report, tables, summary, started, per_step,
                       units="data units" if n_targets == 1 else "scaled units: each target in its training std")
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from rnnforecast import backtest, config, data
+from rnnforecast import backtest, config, data, runs
 from rnnforecast.cli import app
 from rnnforecast.errors import UserError
 from tests.conftest import tiny_config
@@ -64,6 +64,14 @@ def test_retraining_moves_the_training_up_to_the_fold_and_never_past_it(retraine
     first_of_second = folds.iloc[40]
     assert first_of_second["trained_until"] == first_of_second["origin"] - pd.Timedelta(days=1)
     assert (folds["trained_until"].iloc[:40] == folds["trained_until"].iloc[0]).all()
+    # the folder holds the last model: its split is that model's, so evaluate on the folder scores only rows after its
+    # validation (it kept the first fold's split, and scored the model on its own training and validation rows)
+    prep = json.loads((path / "preprocessing.json").read_text())
+    series = data.load_series(runs.load(path).config.data)
+    assert series.index[prep["val_end"] - 1] == first_of_second["trained_until"]
+    evaluated = runner.invoke(app, ["evaluate", str(path), "--no-classical"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert f"Test period {first_of_second['origin']:%Y-%m-%d} to" in evaluated.stdout
 
 
 def test_naive_fold_errors_match_a_hand_computation(retrained):
