@@ -283,7 +283,8 @@ def plot(
 
     output = runs.output_path(output, "forecast.png") or run / "forecast.png"  # -: standard output, as for predict (a PNG's bytes, for a pipe)
     loaded, data = _load_with_data(run, data)
-    plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None)
+    for note in plotting.save_run_plot(loaded, data, output, runs.series_ids(loaded, series) or None):
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"Written: {'standard output' if str(output) == '-' else output}", err=True)
 
 

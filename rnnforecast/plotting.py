@@ -205,10 +205,11 @@ def image_format(output: Path) -> str:
     return suffix
 
 
-def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: list[str] | None = None) -> None:
-    """Forecast the test period and the future with a run's model, draw them, save a PNG atomically.
+def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: list[str] | None = None) -> list[str]:
+    """Forecast the test period and the future with a run's model, draw them, save a PNG atomically; return notes.
 
-    A panel run draws small multiples of a few series (the first ones, or `only`).
+    A panel run draws small multiples of a few series (the first ones, or `only`); of the first ones, a series
+    shorter than one input window (no network forecast to draw) is left out with a note.
     """
     _check(output)  # an output that is no image, or an image it may not replace, is refused before any work
     model, final = forecasting.models_for_future(run)
@@ -216,15 +217,16 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
         short: dict = {}
         prepared = forecasting.prepare_panel(run, data_path, chosen, too_short=short)
-        if short:
-            raise UserError(
-                f"series {', '.join(map(str, list(short)[:5]))} hold fewer rows than one input window "
-                f"({run.config.window.input_length} steps): the network does not forecast them, so there is no "
-                "model forecast to draw (`predict` forecasts them by AutoETS and AutoTheta). Plot other series."
-            )
+        named = ", ".join(map(str, list(short)[:5])) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        why = (f"fewer rows than one input window ({run.config.window.input_length} steps): the network does not "
+               "forecast {them}, so there is no model forecast to draw (`predict` forecasts {them} by AutoETS and "
+               "AutoTheta)").format(them="it" if len(short) == 1 else "them")
+        if short and (only or not prepared):
+            raise UserError(f"series {named} {'holds' if len(short) == 1 else 'hold'} {why}. Plot other series.")
         fig = panel_figure(run, prepared, model, final)
         _save(fig, output, dpi=100)
-        return
+        return [f"series {named} left out of the plot: {'it holds' if len(short) == 1 else 'they hold'} {why}."] \
+            if short else []
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
     prepared = forecasting.prepare(run, data_path)
@@ -242,6 +244,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     _save(fig, output, dpi=110)
+    return []
 
 
 def _check(output: Path) -> None:

@@ -180,7 +180,16 @@ def test_panel_trains_evaluates_predicts_and_plots(tmp_path, monkeypatch):
     assert runner.invoke(app, ["plot", str(run), "--output", str(png), "--series", "s000", "--series", "s005"]).exit_code == 0
     assert png.stat().st_size > 20_000
     result = runner.invoke(app, ["plot", str(run), "--output", str(tmp_path / "short.png"), "--series", "s003"])
-    assert result.exit_code == 2 and "fewer rows than one input window" in result.stderr
+    assert result.exit_code == 2 and "s003 holds fewer rows than one input window" in result.stderr
+    # newer data in which s001, one of the first series the default plot draws, is too short: the plot was refused
+    # whole (predict forecasts it); it leaves s001 out and says so
+    newer = pd.read_csv(tmp_path / "p.csv")
+    newer = newer[(newer.store != "s001") | newer.index.isin(newer[newer.store == "s001"].sort_values("day").index[-10:])]
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    result = runner.invoke(app, ["plot", str(run), "--data", str(tmp_path / "newer.csv"),
+                                 "--output", str(tmp_path / "first.png")])
+    assert result.exit_code == 0, result.output
+    assert "series s001 left out of the plot: it holds fewer rows than one input window" in result.stderr
     # each small multiple draws what `predict` wrote: the forecast line and its 80% band
     from rnnforecast import plotting
 
