@@ -70,8 +70,9 @@ CHILD = textwrap.dedent(
             "epochs": run.history["epoch"].tolist(),
             "shape": list(forecast.shape),
             "finite": bool(np.isfinite(forecast.select_dtypes("number").to_numpy()).all()),
-            "mae": forecasting.evaluate_run(run, with_classical=False)["original"]["model"]["overall"]["mae"],
         }
+    # the two-device run scored (the one-device run, a reference for the shapes, is not)
+    out["two"]["mae"] = forecasting.evaluate_run(runs.load(two), with_classical=False)["original"]["model"]["overall"]["mae"]
 
     # Prediction from a model that lives under the strategy (as backtest does): one row per window.
     prepared = training.prepare_data(cfg)

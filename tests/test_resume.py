@@ -18,7 +18,7 @@ import yaml
 
 from tests.conftest import DATA, tiny_config
 
-EPOCHS = 4
+EPOCHS = 3  # a signal after epoch 1, a kill after epoch 2: one epoch still to run after each
 
 
 def _config(tmp_path: Path) -> Path:
