@@ -210,6 +210,21 @@ def test_rolling_calibration_needs_the_origins_and_split_takes_no_window():
     assert config.validate(__import__("yaml").safe_load(config.dump(split))) == split
 
 
+def test_calibrate_with_rolling_options_for_split_names_them_in_its_own_words():
+    # it said "calibrate options rejected (calibration: Value error, window, gamma: window, gamma and floor apply to
+    # method: rolling ...)": the schema library's wording, the keys twice
+    from rnnforecast.config.schema import CalibrationConfig, calibration_settings
+    from rnnforecast.errors import UserError
+
+    rolling = CalibrationConfig(method="rolling")
+    with pytest.raises(UserError, match=r"^--window and --gamma apply to --method rolling only \(split uses every"):
+        calibration_settings(rolling, method="split", window=20, gamma=0.1)
+    split = calibration_settings(rolling, method="split")
+    with pytest.raises(UserError, match=r"^--floor applies to --method rolling only"):
+        calibration_settings(split, floor=0.5)
+    assert calibration_settings(split, method="rolling", window=30).window == 30
+
+
 @pytest.mark.slow
 def test_adaptive_conformal_keeps_the_coverage_while_the_noise_keeps_growing():
     rng = np.random.default_rng(7)
