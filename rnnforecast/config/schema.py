@@ -509,9 +509,10 @@ def calibration_settings(current: CalibrationConfig, **changes) -> CalibrationCo
     values.update({key: value for key, value in changes.items() if value is not None})
     rolling_only = [f"--{key}" for key in ("window", "gamma", "floor") if changes.get(key) is not None]
     if values["method"] == "split" and rolling_only:
-        raise UserError(f"{' and '.join(rolling_only)} {'applies' if len(rolling_only) == 1 else 'apply'} to --method "
-                        "rolling only (split uses every validation "
-                        "window, as it is): remove them, or use --method rolling.")
+        one = len(rolling_only) == 1
+        raise UserError(f"{' and '.join(rolling_only)} {'applies' if one else 'apply'} to --method rolling only (split "
+                        f"uses every validation window, as it is): remove {'it' if one else 'them'}, or use --method "
+                        "rolling.")
     problem = window_too_small(values["window"], values["quantiles"]) if values["method"] == "rolling" else None
     if problem:
         raise UserError(f"--{problem.replace('give a window of', 'give --window')}.")
