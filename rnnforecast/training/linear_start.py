@@ -26,7 +26,7 @@ PRIOR_WINDOWS = (0.01, 0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, math.inf)
 # The last choice, taken only where it beats every shrinkage on validation (round 31): the naive forecast, for a series
 # whose persistence outweighs its season (a price on business days: seasonal naive repeats the last week).
 NAIVE = "naive"
-CHOOSE_NAIVE = True
+CHOOSE_NAIVE = True  # benchmarks/defaults.py naive-choice turns it off to score the choice without it
 
 
 def highways(model) -> list:
