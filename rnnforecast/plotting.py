@@ -218,9 +218,10 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
         short: dict = {}
         prepared = forecasting.prepare_panel(run, data_path, chosen, too_short=short)
         named = ", ".join(map(str, list(short)[:5])) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        them = "it" if len(short) == 1 else "them"
         why = (f"fewer rows than one input window ({run.config.window.input_length} steps): the network does not "
-               "forecast {them}, so there is no model forecast to draw (`predict` forecasts {them} by AutoETS and "
-               "AutoTheta)").format(them="it" if len(short) == 1 else "them")
+               f"forecast {them}, so there is no model forecast to draw (`predict` forecasts {them} by AutoETS and "
+               "AutoTheta)")
         if short and (only or not prepared):
             raise UserError(f"series {named} {'holds' if len(short) == 1 else 'hold'} {why}. Plot other series.")
         fig = panel_figure(run, prepared, model, final)
