@@ -779,6 +779,8 @@ def test_a_rolling_window_too_small_for_the_quantiles_is_refused(run, args, fact
 
 def test_panel_series_not_in_the_file(panel_run, tmp_path):
     _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series 'zzz' not found", "'a', 'b'")
+    # `--series ot` for 'OT' listed the file's first ids; the same letters in another case come first
+    _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "B"]), "series 'B' not found", "Did you mean 'b'?")
 
 
 # --------------------------------------------------------------------------------- the machine's failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -319,9 +320,11 @@ def prepare_panel(
     notes.extend(reading_notes([panel[key] for key in wanted if key in panel], data_path))
     absent = [key for key in wanted if key not in panel]
     if absent:
+        close = _close_ids(absent[0], list(panel))
+        hint = (f"Did you mean {' or '.join(map(repr, close))}?" if close else
+                f"Use ids from that column, such as {', '.join(map(repr, list(panel)[:3]))}.")
         raise UserError(
-            f"series {', '.join(map(repr, absent[:5]))} not found in {source} (column '{run.prep['id_column']}'). "
-            f"Use ids from that column, such as {', '.join(map(repr, list(panel)[:3]))}."
+            f"series {', '.join(map(repr, absent[:5]))} not found in {source} (column '{run.prep['id_column']}'). {hint}"
         )
     if too_short is not None:
         L = run.config.window.input_length
@@ -394,3 +397,12 @@ def _own_preprocessing(run: Run, series: data.Series) -> dict:
         for column in run.config.data.static_features
     }
     return data.fit_preprocessing(series, data.Bounds(n, n, n), run.config.data, fixed, run.config.model.cycle)
+
+
+def _close_ids(asked: str, ids: list) -> list:
+    """The ids a mistyped --series value most likely meant: the same letters in another case first, then near spellings."""
+    folded = [key for key in ids if str(key).casefold() == asked.casefold()]
+    if folded:
+        return folded[:2]
+    by_text = {str(key): key for key in ids}
+    return [by_text[text] for text in difflib.get_close_matches(asked, list(by_text), n=2, cutoff=0.7)]
