@@ -777,6 +777,16 @@ def test_a_rolling_window_too_small_for_the_quantiles_is_refused(run, args, fact
                             "calibration": {"window": 3, "quantiles": [0.25, 0.5, 0.75]}}).calibration.window == 3
 
 
+def test_a_panel_series_in_other_units_is_named(panel_run, tmp_path):
+    frame = pd.read_csv(panel_run.parent.parent / "p.csv")
+    frame.loc[frame["id"] == "b", "Temp"] *= 1000  # b's file in thousandths: forecast in silence before
+    frame.to_csv(tmp_path / "newer.csv", index=False)
+    result = _invoke(tmp_path, ["predict", panel_run, "--data", tmp_path / "newer.csv"])
+    assert result.exit_code == 0, result.output
+    assert "1 series of newer.csv is far outside the values the model was trained on" in result.stderr
+    assert "training range, their median beyond it by over half its width): b. If the file" in result.stderr
+
+
 def test_panel_series_not_in_the_file(panel_run, tmp_path):
     _refused(_invoke(tmp_path, ["predict", panel_run, "--series", "zzz"]), "series 'zzz' not found", "'a', 'b'")
     # `--series ot` for 'OT' listed the file's first ids; the same letters in another case come first

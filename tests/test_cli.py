@@ -162,6 +162,14 @@ def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].startswith("2001-01-01")
     assert "before the end of the data" not in result.stderr
+    assert "far outside" not in result.stderr  # the same temperatures, ten years on
+    fahrenheit = newer.assign(Temp=newer["Temp"] * 9 / 5 + 32)  # read and forecast in silence before
+    fahrenheit.to_csv(tmp_path / "f.csv", index=False)
+    for command in ("predict", "evaluate"):
+        result = runner.invoke(app, [command, str(trained), "--data", str(tmp_path / "f.csv")])
+        assert result.exit_code == 0, result.output
+        assert "the values in f.csv are far outside those the model was trained on (Temp: median 51.8 there" in result.stderr, result.stderr
+        assert "other units" in result.stderr
     full.head(100).to_csv(tmp_path / "cut.csv", index=False)  # an old copy, or a file cut short: said
     result = runner.invoke(app, ["predict", str(trained), "--data", str(tmp_path / "cut.csv")])
     assert "cut.csv ends at 1981-04-10, before the end of the data" in result.stderr and "(1990-12-31)" in result.stderr

@@ -93,6 +93,7 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "center": [float(v) for v in center],
         "scale": [float(v) for v in scale],
         "season_length": season,
+        "target_range": [[float(np.nanmin(column)), float(np.nanmax(column))] for column in train[: len(series.targets)]],
         "floor": target_floors(train[: len(series.targets)], cfg.floor, series.targets, series.label),
         "never_negative": [bool(np.nanmin(column, initial=np.inf) >= 0) for column in train[: len(series.targets)]],
         "cycle": cycle_length(cycle, season),
@@ -102,6 +103,38 @@ def fit_preprocessing(series: Series, bounds: Bounds, cfg: DataConfig, fixed: di
         "last_seen": str(series.index[bounds.val_end - 1]),
         "data_end": str(series.index[bounds.test_end - 1]),  # the last row of the file trained on: newer data's start
     }
+
+
+def far_from_training(series: Series, prep: dict) -> list[tuple[str, float, float, float]]:
+    """Targets whose values in newer data lie far outside their training range: (name, median, low, high).
+
+    A file in other units (degrees Fahrenheit for a run trained in Celsius, thousands for units) is
+    read without complaint and forecast from inputs many training spreads away: an extrapolation
+    that looks like a forecast. Far means under 5% of the values inside the training range and
+    their median beyond it by more than half its width; newer data that repeats the history, or a
+    level that drifted a little past it, is not far. Runs written before the range was recorded: none.
+    """
+    found = []
+    for name, (low, high) in zip(prep.get("targets", []), prep.get("target_range", [])):
+        values = series.frame[name].to_numpy(dtype="float64")
+        values = values[np.isfinite(values)]
+        width = high - low
+        if not len(values) or not width > 0:
+            continue
+        median = float(np.median(values))
+        inside = np.mean((values >= low) & (values <= high))
+        if inside < 0.05 and max(low - median, median - high) > width / 2:
+            found.append((name, median, low, high))
+    return found
+
+
+def far_note(found: list[tuple[str, float, float, float]], source: str) -> str:
+    """The note for `far_from_training`'s targets of one file."""
+    what = "; ".join(f"{name}: median {median:.4g} there, {low:.4g} to {high:.4g} in training"
+                     for name, median, low, high in found)
+    return (f"the values in {source} are far outside those the model was trained on ({what}). If the file is in "
+            "other units (°F for °C, thousands for units), convert it: a forecast from values this far out is an "
+            "extrapolation.")
 
 
 class FloorBroken(UserError):

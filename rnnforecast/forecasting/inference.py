@@ -92,7 +92,11 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
         run.config.data, path=data_path, frequency=run.prep["frequency"], categories=run.prep.get("categories"),
         strict_frequency=data_path is not None,
     )
-    return _prepared(run, series, data_path)
+    prepared = _prepared(run, series, data_path)
+    far = data.far_from_training(series, run.prep) if data_path is not None else []
+    if far:  # said where --data's reading notes are (predict, evaluate)
+        series.notes.append(data.far_note(far, Path(data_path).name))
+    return prepared
 
 
 def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared:
@@ -354,7 +358,7 @@ def prepare_panel(
         notes.append(f"{len(new)} series of {source} {'was' if len(new) == 1 else 'were'} never seen in training"
                      + (", forecast with scaling fitted on their own rows: " if unseen else ", left out: ")
                      + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
-    prepared, short = {}, []
+    prepared, short, far = {}, [], []
     for key in wanted:
         if key in new and not unseen:
             continue
@@ -363,6 +367,14 @@ def prepare_panel(
             prepared[key] = _prepared(replace(run, prep=own), panel[key], data_path)
         except UserError as exc:
             short.append(f"{key} ({exc})" if len(short) < 3 else key)
+            continue
+        if data_path is not None and key in run.prep["series"] and data.far_from_training(panel[key], own):
+            far.append(key)
+    if far:
+        notes.append(f"{len(far)} series of {source} {'is' if len(far) == 1 else 'are'} far outside the values the model was trained on (under 5% "
+                     "of their values inside their training range, their median beyond it by over half its width): "
+                     + data.id_examples(far) + ". If the file is in other units (°F for °C, thousands for units), "
+                     "convert it: a forecast from values this far out is an extrapolation.")
     if short:
         notes.append(f"{len(short)} series of {source} could not be prepared and are left out: " + "; ".join(short[:5])
                      + (" ..." if len(short) > 5 else ""))
