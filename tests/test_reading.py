@@ -117,6 +117,20 @@ def test_a_missing_value_code_read_as_a_number_is_named_with_the_setting_that_dr
     assert not [n for n in _load(inside).notes if "missing-value code" in n]
 
 
+def test_a_panels_missing_value_code_is_named_once_for_the_file(tmp_path):
+    days = pd.date_range("2024-01-01", periods=60)
+    frame = pd.concat([pd.DataFrame({"id": key, "date": days, "y": 10 + np.arange(60) % 7 * level})
+                       for key, level in (("a", 0.5), ("b", 1.0))], ignore_index=True)
+    frame.loc[[70, 71], "y"] = -999  # two readings of b's logger
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    cfg = config.validate({"data": {"path": str(tmp_path / "p.csv"), "targets": ["y"], "id_column": "id"}}).data
+    notes = [n for series in data.load_panel(cfg).values() for n in series.notes if "missing-value code" in n]
+    assert notes == [notes[0]] and "holds -999 in 2 cell(s) (line 72, 73)" in notes[0]
+    assert "data.missing_values: [-999]" in notes[0]
+    cfg = cfg.model_copy(update={"missing_values": ["n.d.", "-999"]})
+    assert not [n for series in data.load_panel(cfg).values() for n in series.notes if "missing-value code" in n]
+
+
 @pytest.mark.parametrize("cell, says", [("y", "repeats the header"), ("#VALUE!", "spreadsheet's error value"),
                                         ("#DIV/0!", "formula that failed")])
 def test_a_repeated_header_or_a_spreadsheet_error_is_named_as_such(tmp_path, cell, says):

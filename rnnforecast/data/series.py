@@ -20,7 +20,7 @@ from rnnforecast.data import columnar
 from rnnforecast.data.grid import _alias, _resolve_duplicates, calendar_features, infer_frequency, stamps_text
 from rnnforecast.data.io import _looks_like_time, detect_time_columns, read_table, written_cells
 from rnnforecast.data.parse import (
-    _parse_times, _to_numbers, id_order, missing_cells, sentinel_note, with_decimal_comma, without_units,
+    _parse_times, _sentinels, _to_numbers, id_order, missing_cells, sentinel_note, with_decimal_comma, without_units,
 )
 from rnnforecast.errors import UserError
 
@@ -196,6 +196,7 @@ def load_panel(
     _refuse_times_as_ids(keys, cfg, path)
     ids = pd.Series(keys, index=table.index)
     unit_notes += unseen_categories(table, cfg, categories, path.name)
+    unit_notes += _panel_sentinel_notes(table, cfg, path.name)
     if categories is None:
         categories = _categories(table, cfg)
     if time_columns_of(cfg, table) and (strict_frequency and frequency is not None
@@ -234,6 +235,31 @@ def load_panel(
     panel.blank_rows = int(np.count_nonzero(keys == ""))  # as in the file, before the grid adds missing steps
     next(iter(panel.values())).notes.extend(unit_notes)  # said once for the file, not once per series
     return panel
+
+
+NINES = [sign * (10**k - 1) for k in range(3, 10) for sign in (1, -1)]  # 999 ... 999999999 (99: a common value)
+NINES_WRITTEN = {f"{v}{end}" for v in NINES for end in ("", ".0", ".00")}
+
+
+def _panel_sentinel_notes(table: pd.DataFrame, cfg: DataConfig, name: str) -> list[str]:
+    """sentinel_note for a panel's number columns, over the whole file (a note per series would repeat it).
+
+    A column is read as numbers only where a cell holds a value of nines as written: one hashed
+    pass over its text, so that a large clean panel pays next to nothing for it (0.4 s for 5 million cells).
+    """
+    notes = []
+    for column in [*cfg.targets, *cfg.features]:
+        if column not in table.columns:
+            continue
+        cells = table[column]
+        numeric = pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells)
+        if not cells.isin(NINES if numeric else NINES_WRITTEN).any():
+            continue
+        numbers = cells if numeric else pd.to_numeric(cells.astype("string").str.strip(), errors="coerce")
+        numbers = numbers.mask(numbers.isin(_sentinels(cfg.missing_values)))  # dropped when the series are read
+        if note := sentinel_note(numbers, column, name):
+            notes.append(note)
+    return notes
 
 
 def _no_target_value(rows: pd.DataFrame, cfg: DataConfig) -> bool:
