@@ -14,7 +14,8 @@ The run folder holds what `train` writes (of the last model trained) and:
                         when statsforecast is installed: forecasting.classical), data and scaled units; for a
                         panel, also model.combine's mix (`combined`, chosen as `train` chooses it)
     folds.csv           one row per fold: origin, the model used, MAE and RMSE of each forecaster
-    forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value
+    forecasts.csv       every forecast of every fold: origin, step, time, target, actual and each forecaster's value,
+                        then the calibrated quantiles of the model and both baselines (a panel: the model's)
     error_by_step.png   MAE by horizon step, model against the baselines (a panel: MASE, the mean over its series)
 """
 
@@ -128,7 +129,9 @@ def backtest(
     report.update(stride=stride, retrain_every=retrain_every, trainings=len(groups), model_scored=_scored(config))
     if with_classical:
         report["classical"] = forecasting.classical.DESCRIPTION.replace("the test period", "each fold's training end")
-    tables = {"folds.csv": fold_table(folds, prepared), "forecasts.csv": forecast_table(folds, prepared)}
+    quantile_bands = {name: np.concatenate([group["bands"][name] for group in bands]) for name in FORECASTERS}
+    tables = {"folds.csv": fold_table(folds, prepared),
+              "forecasts.csv": forecast_table(folds, prepared, bands[0]["quantiles"], quantile_bands)}
     units = "original" if n_targets == 1 else "scaled"  # several targets: their units differ, the scaler's do not
     per_step = {n: report[units][n]["per_step"] for n in folds.forecasts}
     summary = {"folds": int(len(starts)), "stride": stride, "retrain_every": retrain_every,
@@ -338,8 +341,13 @@ def _fold_means(values: np.ndarray) -> np.ndarray:
     return np.divide(total, count, out=np.full(len(values), np.nan), where=count > 0)
 
 
-def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
-    """Every fold's forecasts in the data's units, one row per (fold, step, target), so any metric can be computed."""
+def forecast_table(folds: Folds, prepared: training.TrainingData, quantiles: list[float] | None = None,
+                   bands: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Every fold's forecasts in the data's units, one row per (fold, step, target), so any metric can be computed.
+
+    `bands`: {forecaster: (folds, horizon, targets, quantiles)} calibrated quantiles in the data's units, written
+    as `<forecaster>_q<level>` columns (as `predict` names its own), so interval scores can be computed too.
+    """
     prep, index = prepared.prep, prepared.series.index
     n_folds, H, n_targets = folds.actual.shape
     rows = folds.origins[:, None] + np.arange(H)
@@ -353,6 +361,9 @@ def forecast_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFram
     })
     for name in folds.forecasts:
         table[name] = data.floored(folds.forecasts[name], prep).ravel()
+    for name, band in (bands or {}).items():
+        for k, level in enumerate(quantiles):
+            table[f"{name}_q{level:g}"] = data.floored(band[..., k], prep).ravel()
     return table
 
 
@@ -411,11 +422,17 @@ def backtest_panel(config: Config, config_path: Path | None, stride: int, verbos
         frame = pd.DataFrame(index=prepared.indexes[key][: own["test_end"]])
         series_view = replace(view, series=replace(prepared.series, frame=frame, name=str(key)))
         reports[key] = score(folds, series_view, config)
+        quantile_bands = {}
         if calibration is not None:
             start = point if own_quantiles is None else own_quantiles
-            reports[key]["intervals"] = _scaled_band_scores(calibration, start, view, starts, folds, L)
-        for table, make in ((folds_tables, fold_table), (forecast_tables, forecast_table)):
-            found = make(folds, series_view)
+            scaled, scores = _scaled_band_scores(calibration, start, view, starts, folds, L)
+            reports[key]["intervals"] = scores
+            n = folds.actual.shape[-1]
+            unit, center = np.asarray(own["scale"][:n])[:, None], np.asarray(own["center"][:n])[:, None]
+            quantile_bands["model"] = scaled * unit + center
+        for table, found in ((folds_tables, fold_table(folds, series_view)),
+                             (forecast_tables, forecast_table(folds, series_view, calibration and calibration["quantiles"],
+                                                              quantile_bands))):
             found.insert(0, config.data.id_column, key)
             table.append(found)
     if not reports:
@@ -454,8 +471,10 @@ def _mean_over_series(per_step: list[list]) -> list:
     return [float(m) if c else None for m, c in zip(means, counts)]
 
 
-def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: np.ndarray, folds: Folds, L: int) -> dict:
-    """One panel series' folds: the model's calibrated intervals (split conformal, pooled), scored in scaled units."""
+def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: np.ndarray, folds: Folds,
+                        L: int) -> tuple[np.ndarray, dict]:
+    """One panel series' folds: the model's calibrated intervals (split conformal, pooled) in scaled units, and their
+    scores."""
     n, prep = folds.actual.shape[-1], view.prep
     center, unit = np.asarray(prep["center"][:n]), np.asarray(prep["scale"][:n])
     rows = view.values[starts[:, None] + np.arange(L)][:, :, :n]
@@ -463,8 +482,8 @@ def _scaled_band_scores(calibration: dict, forecast: np.ndarray, view, starts: n
     base = calibration["bases"]["model"]
     bands = intervals.apply(forecast, intervals.offsets_at(calibration, "model", folds.origins, folds.actual.shape[1]),
                             base, spread)
-    return intervals.band_scores((folds.actual - center) / unit, bands, calibration["quantiles"],
-                                 data.scaled_floors(prep, n))
+    return bands, intervals.band_scores((folds.actual - center) / unit, bands, calibration["quantiles"],
+                                        data.scaled_floors(prep, n))
 
 
 def _panel_mix(config: Config, n_series: int, with_classical: bool) -> dict | None:

@@ -95,6 +95,19 @@ def test_overall_scores_cover_the_model_and_both_baselines(retrained):
     assert report["original"]["naive"]["overall"]["mae"] == pytest.approx(folds["naive_mae"].mean(), rel=1e-5)
 
 
+def test_forecasts_csv_holds_the_calibrated_quantiles_the_interval_scores_come_from(retrained):
+    """forecasts.csv had point forecasts only: no interval score could be computed from it."""
+    _, path = retrained
+    report = json.loads((path / "backtest.json").read_text())
+    forecasts = pd.read_csv(path / "forecasts.csv")
+    for name in ("model", "naive", "seasonal_naive"):
+        assert [f"{name}_q{q:g}" for q in report["quantiles"]] == [c for c in forecasts if c.startswith(f"{name}_q")]
+        low, high = forecasts[f"{name}_q0.1"], forecasts[f"{name}_q0.9"]
+        inside = ((forecasts["actual"] >= low) & (forecasts["actual"] <= high))[forecasts["actual"].notna()]
+        assert inside.mean() == pytest.approx(report["intervals"][name]["coverage"]["80%"], abs=1e-6)
+        assert (high - low).mean() == pytest.approx(report["intervals"][name]["width"]["80%"], rel=1e-4)
+
+
 def test_backtest_command_prints_the_table_and_the_folder(tmp_path, write_config):
     path = write_config(tiny_config(TEMPS, run={"dir": str(tmp_path / "runs")}))
     result = runner.invoke(app, ["backtest", str(path), "--stride", "30"])

@@ -186,6 +186,8 @@ def test_backtest_of_a_panel_scores_every_series_and_writes_every_forecast(tmp_p
     np.testing.assert_allclose(s0["seasonal_naive"], (100 + 10 * np.sin(2 * np.pi * t / 12) + t)[-18:-12], rtol=1e-6)
     mae = np.abs(s0["model"] - s0["actual"]).mean()
     assert report["series"]["s0"]["model"]["mae"] == pytest.approx(mae, rel=1e-6)
+    inside = (s0["actual"] >= s0["model_q0.1"]) & (s0["actual"] <= s0["model_q0.9"])  # the intervals, in data units
+    assert inside.mean() == pytest.approx(report["series"]["s0"]["intervals"]["coverage"]["80%"])
     # the model's calibrated intervals per series (its 6 test values) and over the series; MASE by step drawn
     covered = [report["series"][key]["intervals"]["coverage"]["80%"] for key in ("s0", "s1")]
     assert all(6 * c == pytest.approx(round(6 * c)) for c in covered) and report["quantiles"] == [0.1, 0.5, 0.9]
