@@ -212,6 +212,16 @@ def test_a_final_model_without_its_checksum_is_refused(run):
         runs.load(run)
 
 
+def test_a_recalibration_whose_scores_file_is_gone_is_redone_with_a_note(run):
+    """calibrate's quantiles were replaced by the config's without a word when calibration-scores.npz was deleted."""
+    assert runner.invoke(app, ["calibrate", str(run), "--quantiles", "0.05,0.5,0.95"]).exit_code == 0
+    (run / "calibration-scores.npz").unlink()
+    result = runner.invoke(app, ["predict", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "calibration-scores.npz is missing from" in result.stderr and "run it again" in result.stderr
+    assert "Temp_q0.9" in result.stdout.splitlines()[0]  # the config's quantiles, as the note says
+
+
 def test_a_read_only_run_is_calibrated_in_memory(run, monkeypatch):
     """A run without calibration.json (a backtest's, an older version's) in a folder that cannot be written."""
     (run / "calibration.json").unlink()
@@ -224,6 +234,7 @@ def test_a_read_only_run_is_calibrated_in_memory(run, monkeypatch):
     result = runner.invoke(app, ["predict", str(run)])
     assert result.exit_code == 0, result.output
     assert "Temp_q0.9" in result.stdout.splitlines()[0] and len(result.stdout.splitlines()) == 8  # 7 steps
+    assert "is missing from" not in result.stderr  # neither file: an older version's run, calibrated in silence
     assert not (run / "calibration.json").exists()
     with pytest.raises(OSError, match="Read-only"):  # `calibrate` is asked to save: it says it cannot
         calibration.recalibrate(runs.load(run), [0.1, 0.5, 0.9])

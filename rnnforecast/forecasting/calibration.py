@@ -23,6 +23,8 @@ def calibrated(
     saved = None if refresh else intervals.load(run)
     if saved is not None:
         return saved
+    if not refresh:
+        _say_half_missing(run)
     if validation is None:
         validation = validation_forecasts(prepare(run), model)  # always the training file's validation part
     own = run.config.model.output.quantiles  # a quantile model is calibrated at its own quantiles
@@ -34,6 +36,19 @@ def calibrated(
     )
     _keep(run, result, refresh)
     return result
+
+
+def _say_half_missing(run: Run) -> None:
+    """A note when one of the calibration's two files is gone: it is computed again with the config's settings,
+    which are not those of a `calibrate` run since (its quantiles, method) unless it is run again."""
+    import sys
+
+    files = (run.path / intervals.CALIBRATION_FILE, run.path / intervals.SCORES_FILE)
+    gone = [path.name for path in files if not path.exists()]
+    if len(gone) == 1:
+        print(f"note: {gone[0]} is missing from {run.path.name}: its intervals are calibrated again from the "
+              "validation windows with the config's calibration settings. If you had recalibrated them with "
+              f"`rnnforecast calibrate`, run it again.", file=sys.stderr)
 
 
 def _keep(run: Run, result: dict, refresh: bool) -> None:
