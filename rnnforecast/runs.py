@@ -600,6 +600,10 @@ def _load(path: Path) -> Run:
                 if inside else "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000")
         raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
     metadata = json_file(path / "metadata.json", ("model_sha256",))
+    for key, value in metadata.items():  # a checksum edited into a number blamed the file it checks
+        if key.endswith("_sha256") and value is not None and not (
+                isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)):
+            raise damaged(path / "metadata.json", f"{key} is {_short(value)}, not a SHA-256 (64 hexadecimal digits)")
     if not metadata.get("final_model_sha256") and ((path / FINAL_MODEL_FILE).is_file() or "final_windows" in metadata):
         raise damaged(path / "metadata.json", "final_model_sha256 missing: the run was trained with a final model, "
                       "final.keras, which predict forecasts with")

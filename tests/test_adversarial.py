@@ -371,6 +371,11 @@ DAMAGE = {
         ["preprocessing.json has been edited since training"]),
     "model truncated": (lambda r: _truncate(r / "model.keras"), ["has changed since training"]),
     "model deleted": (lambda r: (r / "model.keras").unlink(), ["missing model.keras"]),
+    # a checksum edited into a number blamed model.keras ("has changed since training")
+    "model checksum a number": (
+        lambda r: (r / "metadata.json").write_text(json.dumps(
+            {**json.loads((r / "metadata.json").read_text()), "model_sha256": 123})),
+        ["metadata.json is damaged (model_sha256 is 123, not a SHA-256"]),
     "final model truncated": (lambda r: _truncate(r / "final.keras"), ["final.keras has changed since training"]),
     # these three were internal errors (JSONDecodeError, TypeError, BadZipFile)
     "combination truncated": (lambda r: _truncate(r / "combination.json"), ["combination.json is damaged"]),
