@@ -31,6 +31,7 @@ def from_environment(exc: BaseException) -> UserError | None:
         None when `exc` is not such a failure (then it is a bug).
     """
     import errno
+    import os
 
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         return UserError(
@@ -62,6 +63,10 @@ def from_environment(exc: BaseException) -> UserError | None:
                          "write to its folder (ls -l), or choose a folder you can write to.")
     if exc.errno == errno.ENAMETOOLONG:
         return UserError(f"a file name is too long for this file system:{where}. Choose a shorter name.")
+    if exc.errno == errno.ENOENT and exc.filename and os.path.isfile(exc.filename):
+        # the file is there: what failed is the temporary file written beside it (/proc, /sys take no new files)
+        return UserError(f"cannot write{where}: its folder takes no new files (a special file system such as /proc or "
+                         "/sys?). Write to a file in a folder of your own.")
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
         return UserError(f"{exc.strerror}:{where}. Check the path.")
     return None

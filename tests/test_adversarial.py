@@ -806,6 +806,9 @@ def test_panel_series_not_in_the_file(panel_run, tmp_path):
     (OSError(errno.EACCES, "Permission denied", "/data/run"), "permission denied"),
     (OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300), "too long"),
     (MemoryError(), "ran out of memory"),
+    # `--output /proc/version`: "No such file or directory: /proc/version", a file that is there
+    (OSError(errno.ENOENT, "No such file or directory", __file__), "its folder takes no new files"),
+    (OSError(errno.ENOENT, "No such file or directory", "/nowhere/f.csv"), "No such file or directory: /nowhere"),
 ])
 def test_failures_of_the_machine_are_user_errors(run, monkeypatch, exc, fact):
     from rnnforecast import forecasting
