@@ -189,6 +189,35 @@ def test_malformed_or_out_of_range_override_is_refused(bad):
         config.apply_override(_raw(model={"layers": [{"units": 8}]}), bad)
 
 
+@pytest.mark.parametrize(("item", "fact"), [
+    ("window.input_length=010", "YAML reads 010 as the octal number 8. Write it without the leading zero (10)"),
+    ("window.input_length=-007", "YAML reads -007 as the octal number -7. Write it without the leading zero (-7)"),
+    ("run.name=12:00", "YAML reads 12:00 as the base-60 number 720. For a time or a name write it in quotes"),
+])
+def test_a_number_yaml_reads_as_another_is_refused(item, fact, tmp_path):
+    """`--set window.input_length=010` trained with 8 steps, in silence."""
+    with pytest.raises(UserError, match=re.escape(fact)):
+        config.apply_override(_raw(), item)
+    key, _, text = item.partition("=")
+    section, name = key.split(".")
+    (tmp_path / "c.yaml").write_text(f"data: {{path: x.csv, targets: [y]}}\n{section}:\n  {name}: {text}\n")
+    with pytest.raises(UserError, match=r"c.yaml, line 3: " + re.escape(fact)):
+        config.read_yaml(tmp_path / "c.yaml")
+    (tmp_path / "c.yaml").write_text(f"data: {{path: x.csv, targets: [y]}}\n{section}:\n  {name}: '{text}'\n")
+    assert config.read_yaml(tmp_path / "c.yaml")[section][name] == text  # quoted: the text as written
+
+
+@pytest.mark.parametrize("key, value, fact", [
+    ("training.seed", 2**32, "less than 4294967296"),  # an internal error from NumPy after the data was read
+    ("training.optimizer.clipnorm", float("inf"), "finite number"),  # trained into a NaN loss blamed on the rate
+    ("training.optimizer.learning_rate", float("inf"), "finite number"),
+])
+def test_a_seed_past_32_bits_or_an_infinite_setting_is_refused(key, value, fact):
+    raw = _raw()
+    config.set_path(raw, key, value)
+    assert fact in _error(raw)
+
+
 @pytest.mark.parametrize("value", [-3, 2.5, "weekly"])
 def test_a_value_no_branch_of_a_true_false_or_number_key_takes_is_one_plain_line(value):
     message = _error(_raw(model={"cycle": value}))

@@ -117,6 +117,35 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+# YAML 1.1 reads `010` as octal (8) and `12:00` as base 60 (720): a number that silently is not the one written
+_NOT_DECIMAL = re.compile(r"[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+)")
+
+
+def _ambiguous_number(text: str) -> str | None:
+    """Why YAML would read `text` as another number than the one written, or None."""
+    if not _NOT_DECIMAL.fullmatch(text.strip()):
+        return None
+    written, value = text.strip(), yaml.safe_load(text)
+    if ":" in written:
+        return (f"YAML reads {written} as the base-60 number {value}. For a time or a name write it in quotes "
+                f"('{written}'), for a number as {value}")
+    return (f"YAML reads {written} as the octal number {value}. Write it without the leading zero "
+            f"({written[0] if written[0] in '+-' else ''}{written.lstrip('+-').lstrip('0_') or 0}), or in quotes ('{written}') for text such as a name")
+
+
+class _AmbiguousError(yaml.constructor.ConstructorError):
+    """A plain number that YAML reads as octal or base 60."""
+
+
+def _construct_int(loader, node):
+    if node.style is None and (why := _ambiguous_number(node.value)):
+        raise _AmbiguousError(None, None, why, node.start_mark)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".xlsx", ".xls", ".json", ".jsonl")
 
 
@@ -146,6 +175,8 @@ def read_yaml(path: Path) -> dict:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506  (a SafeLoader)
     except _TwiceError as exc:
         raise UserError(f"{path}: {exc.problem}. Merge the two into one, or remove the one you do not mean.") from None
+    except _AmbiguousError as exc:
+        raise UserError(f"{path}, line {exc.problem_mark.line + 1}: {exc.problem}.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -223,6 +254,9 @@ def apply_override(raw: dict, item: str) -> None:
             f"--set {item!r} is not of the form key.path=value (e.g. --set training.epochs=3 or "
             f"--set model.layers[0].units=64).{hint}"
         )
+    why = _ambiguous_number(text)
+    if why:
+        raise UserError(f"--set {item!r}: {why} (--set \"{key.strip()}='{text.strip()}'\").")
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:

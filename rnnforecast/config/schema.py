@@ -291,7 +291,7 @@ class LRDecayConfig(Section):
 class TrainingConfig(Section):
     epochs: PosInt = 20
     batch_size: PosInt = 32
-    seed: Annotated[Int, Field(ge=0)] = 0
+    seed: Annotated[Int, Field(ge=0, lt=2**32)] = 0  # what NumPy and TensorFlow take
     loss: LossName = "mae"  # chosen on the development collection: benchmarks/DEFAULTS.md (round 2)
     optimizer: OptimizerConfig = OptimizerConfig()
     early_stopping: Optional[EarlyStoppingConfig] = EarlyStoppingConfig()
@@ -417,7 +417,7 @@ class TuneConfig(Section):
     trials: PosInt = 20
     timeout_minutes: Optional[Annotated[Float, Field(gt=0)]] = None
     pruner: PrunerName = "median"
-    seed: Annotated[Int, Field(ge=0)] = 0
+    seed: Annotated[Int, Field(ge=0, lt=2**32)] = 0  # what NumPy and TensorFlow take
 
 
 class Config(Section):

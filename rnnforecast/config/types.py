@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field
 
 CellType = Literal["simple_rnn", "lstm", "gru"]
 
@@ -69,7 +69,7 @@ def _column_name(value: Any) -> Any:
     return plain_name(value) if isinstance(value, str) and value.strip() else value
 
 
-Float = Annotated[float, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool), AllowInfNan(False)]  # .inf passed every "> 0"
 
 
 Column = Annotated[str, BeforeValidator(_column_name)]

@@ -73,11 +73,14 @@ def make_callbacks(config: Config) -> list:
             loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(float(loss)):
                 opt = config.training.optimizer
+                scaled = config.data.scaling == "standard"
                 raise NaNLoss(
                     f"the training loss became {float(loss)} in epoch {self.epoch + 1}, batch {batch + 1}. "
                     f"The usual causes are a learning rate that is too high (training.optimizer.learning_rate "
-                    f"is {opt.learning_rate:g}) or unscaled data (data.scaling is {config.data.scaling}). "
-                    "Lower the learning rate, set training.optimizer.clipnorm: 1.0, or use data.scaling: standard."
+                    f"is {opt.learning_rate:g})" + ("" if scaled else f" or unscaled data (data.scaling is "
+                                                                       f"{config.data.scaling})") + ". "
+                    "Lower the learning rate" + ("" if opt.clipnorm else ", set training.optimizer.clipnorm: 1.0")
+                    + ("." if scaled else ", or use data.scaling: standard.")
                 )
 
     found = [NaNGuard()]
