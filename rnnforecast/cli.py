@@ -23,9 +23,16 @@ app = typer.Typer(
 )
 _state = {"debug": False}
 
-RunArg = Annotated[Path, typer.Argument(help="A run folder written by `rnnforecast train`.")]
+def _home(value):
+    """`~/runs/x` as the home folder's: the shell expands only a bare ~ (not after `--output=`, nor in quotes), and
+    a path taken as written made a folder named `~` in the working directory."""
+    return type(value)(os.path.expanduser(value)) if value else value
+
+
+RunArg = Annotated[Path, typer.Argument(help="A run folder written by `rnnforecast train`.", callback=_home)]
 DataOpt = Annotated[
-    Optional[Path], typer.Option("--data", help="Newer data with the same columns; default: the training file.")
+    Optional[Path], typer.Option("--data", help="Newer data with the same columns; default: the training file.",
+                                 callback=_home)
 ]
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="A panel's series spread over a Dask cluster: local, local:N (worker processes here) "
@@ -175,10 +182,10 @@ def main(
 @app.command()
 @_user_errors
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="The YAML config file.")] = None,
+    config: Annotated[Optional[Path], typer.Argument(help="The YAML config file.", callback=_home)] = None,
     set_: SetOpt = [],
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Finish an interrupted run from its last completed epoch.")
+        Optional[Path], typer.Option("--resume", help="Finish an interrupted run from its last completed epoch.", callback=_home)
     ] = None,
 ) -> None:
     """Train the model a config describes; print the run folder it wrote."""
@@ -240,7 +247,7 @@ def evaluate(
 def predict(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet or .pq, .json, .jsonl, .tsv; .gz, .bz2, .xz or .zip after it compresses); default or -: print.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write: CSV, or Parquet, JSON, JSON Lines or TSV by its suffix (.parquet or .pq, .json, .jsonl, .tsv; .gz, .bz2, .xz or .zip after it compresses); default or -: print.", callback=_home)] = None,
     series: SeriesOpt = None,
     cluster: ClusterOpt = None,
 ) -> None:
@@ -275,7 +282,7 @@ def predict(
 def plot(
     run: RunArg,
     data: DataOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="image file (PNG, or PDF, SVG, ... by its suffix); -: standard output; default: <run>/forecast.png.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="image file (PNG, or PDF, SVG, ... by its suffix); -: standard output; default: <run>/forecast.png.", callback=_home)] = None,
     series: SeriesOpt = None,
 ) -> None:
     """Draw the history, the test-period forecast against the actual values, the future and the loss curves."""
@@ -291,7 +298,7 @@ def plot(
 @app.command()
 @_user_errors
 def backtest(
-    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    config: Annotated[Path, typer.Argument(help="The YAML config file.", callback=_home)],
     stride: Annotated[
         Optional[int], typer.Option("--stride", min=1, help="Steps between forecast origins; default: the horizon.")
     ] = None,
@@ -355,10 +362,10 @@ def calibrate(
 @app.command()
 @_user_errors
 def tune(
-    config: Annotated[Optional[Path], typer.Argument(help="A YAML config with a `tune` section.")] = None,
+    config: Annotated[Optional[Path], typer.Argument(help="A YAML config with a `tune` section.", callback=_home)] = None,
     set_: SetOpt = [],
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Go on with an interrupted search (its run folder).")
+        Optional[Path], typer.Option("--resume", help="Go on with an interrupted search (its run folder).", callback=_home)
     ] = None,
     refit: Annotated[
         bool, typer.Option("--refit", help="Retrain the best config on train+validation, into the search's folder.")

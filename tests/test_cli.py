@@ -1,6 +1,7 @@
 """End to end through the command line, as a user runs it, on a small real series."""
 
 import json
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -178,6 +179,17 @@ def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained
     assert report["windows"] > 3000  # a whole new period: every window is scored
     prep = json.loads((trained / "preprocessing.json").read_text())
     assert prep["center"][0] == pytest.approx(full["Temp"].iloc[:2556].mean(), abs=0.05)
+
+
+def test_a_quoted_home_folder_is_the_home_folder(trained, tmp_path):
+    """`--output=~/f.csv` (no shell expands ~ after `=`) made a folder named ~ here and left a .partial file at home."""
+    home = tmp_path / "home"
+    home.mkdir()
+    result = runner.invoke(app, ["predict", str(trained), "--output=~/f.csv"], env={"HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    assert (home / "f.csv").is_file() and sorted(p.name for p in home.iterdir()) == ["f.csv"]
+    assert runner.invoke(app, ["plot", str(trained), "-o", "~/p.png"], env={"HOME": str(home)}).exit_code == 0
+    assert (home / "p.png").is_file() and not Path("~").exists()
 
 
 def test_plot_writes_a_png(trained, tmp_path):

@@ -218,6 +218,16 @@ def test_a_seed_past_32_bits_or_an_infinite_setting_is_refused(key, value, fact)
     assert fact in _error(raw)
 
 
+def test_run_dir_under_home_and_a_name_yaml_reads_as_a_number_or_a_date(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    raw = _raw(run={"dir": "~/runs", "name": 2024})  # a folder named ~ in the working directory; "not a string"
+    cfg = config.validate(raw)
+    assert cfg.run.dir == str(tmp_path / "runs") and cfg.run.name == "2024"
+    import datetime
+
+    assert config.validate(_raw(run={"name": datetime.date(2024, 1, 1)})).run.name == "2024-01-01"
+
+
 @pytest.mark.parametrize("value", [-3, 2.5, "weekly"])
 def test_a_value_no_branch_of_a_true_false_or_number_key_takes_is_one_plain_line(value):
     message = _error(_raw(model={"cycle": value}))

@@ -8,7 +8,9 @@ out-of-range values are refused here, before any data is read.
 
 from __future__ import annotations
 
+import datetime
 import math
+import os
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -324,6 +326,18 @@ class RunConfig(Section):
 
     dir: Str = "runs"
     name: Optional[Str] = None
+
+    @field_validator("dir")
+    @classmethod
+    def _home_expanded(cls, folder):  # `~/runs`: pandas expanded it, os.makedirs did not (a folder named ~ here)
+        return os.path.expanduser(folder)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_as_written(cls, name):  # `name: 2024` or `2024-01-01`: YAML's number or date, the text the user wrote
+        if isinstance(name, (int, datetime.date)) and not isinstance(name, bool):
+            return str(name)
+        return name
 
     @field_validator("name")
     @classmethod
