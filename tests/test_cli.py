@@ -164,6 +164,11 @@ def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained
     assert result.stdout.splitlines()[1].startswith("2001-01-01")
     assert "before the end of the data" not in result.stderr
     assert "far outside" not in result.stderr  # the same temperatures, ten years on
+    stacked = pd.concat([newer, newer.assign(Temp=newer["Temp"] + 30)])  # two stations, no id column: averaged before
+    stacked.to_csv(tmp_path / "two.csv", index=False)
+    for command in ("predict", "evaluate"):
+        result = runner.invoke(app, [command, str(trained), "--data", str(tmp_path / "two.csv")])
+        assert result.exit_code == 2 and "looks like several series in one file" in result.stderr, result.output
     fahrenheit = newer.assign(Temp=newer["Temp"] * 9 / 5 + 32)  # read and forecast in silence before
     fahrenheit.to_csv(tmp_path / "f.csv", index=False)
     for command in ("predict", "evaluate"):

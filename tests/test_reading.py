@@ -783,6 +783,17 @@ def test_several_series_in_one_file_without_an_id_column_are_refused_not_average
                                                   "id_column": "store"}}).data)
 
 
+def test_two_series_sharing_an_id_in_a_panel_are_named_as_such(tmp_path):
+    """It said "set data.id_column", which the config had set."""
+    days = [f"2024-01-{d:02d}" for d in range(1, 29)]
+    rows = [f"{key},{day},{level + d}" for key, level in (("1", 10), ("1", 1000), ("2", 50)) for d, day in enumerate(days)]
+    (tmp_path / "p.csv").write_text("id,date,y\n" + "\n".join(rows) + "\n")  # 001 and 01, saved by a spreadsheet
+    cfg = config.validate({"data": {"path": str(tmp_path / "p.csv"), "targets": ["y"], "id_column": "id"}}).data
+    with pytest.raises(UserError, match=r"\(id=1\) has 28 of 56 rows whose timestamp repeats.*Two series may share "
+                                        r"this id in the file.*001 and 1"):
+        data.load_panel(cfg)
+
+
 def test_a_time_of_day_column_without_its_date_is_refused_with_the_way_to_give_both(tmp_path):
     path = tmp_path / "clock.csv"
     path.write_text("time,y\n" + "".join(f"{h % 24:02d}:00,{h}\n" for h in range(72)))

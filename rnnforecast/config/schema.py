@@ -123,7 +123,7 @@ class DataConfig(Section):
     thousands: Optional[Annotated[Str, Field(min_length=1, max_length=1)]] = None
     missing_values: MissingMarkers = []  # cells that mean "no value" besides the usual markers (a sentinel: -999)
     missing: MissingPolicy = "interpolate"
-    duplicates: DuplicatePolicy = "mean"
+    duplicates: DuplicatePolicy = "auto"  # mean, but many repeats (several series in one file) refused
     scaling: Scaling = "standard"
     season_length: Optional[PosInt] = None
     split: SplitConfig = SplitConfig()

@@ -14,7 +14,7 @@ CellType = Literal["simple_rnn", "lstm", "gru"]
 MissingPolicy = Literal["interpolate", "ffill", "mean", "drop", "error"]
 
 
-DuplicatePolicy = Literal["mean", "last", "first", "error"]
+DuplicatePolicy = Literal["auto", "mean", "last", "first", "error"]
 
 
 Scaling = Literal["standard", "minmax", "mase", "none"]

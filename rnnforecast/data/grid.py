@@ -38,6 +38,7 @@ def _resolve_duplicates(frame: pd.DataFrame, policy: str, where: str, notes: lis
             f"{where} has {int(dup.sum())} duplicated timestamp(s), the first at {frame.index[dup][0]}. "
             "Remove them, or set data.duplicates to mean, first or last."
         )
+    policy = "mean" if policy == "auto" else policy  # auto: the rows that repeat few enough to merge
     notes.append(f"{int(dup.sum())} duplicated timestamp(s) in {where} were merged ({policy}).")
     grouped = frame.groupby(level=0, sort=True)
     return {"mean": grouped.mean, "first": grouped.first, "last": grouped.last}[policy]()

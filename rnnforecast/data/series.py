@@ -578,7 +578,9 @@ STACKED = 0.2  # rows repeating an earlier row's timestamp, as a share of all: a
 
 def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: DataConfig, time_columns: list[str],
                            where: str) -> None:
-    """Refuse many repeated timestamps when data.duplicates was left unset: most likely several series in one file.
+    """Refuse many repeated timestamps under data.duplicates: auto (the default): most likely several series in one
+    file. A run's config.yaml keeps `auto`, so newer data (--data) is refused as the training file would be (it
+    recorded `mean`, and a file of two stores was averaged into one forecast).
 
     A long table of stores (or a time-of-day column without its date) read as one series would
     have its rows averaged into one series with a note only; a newcomer's forecast would then
@@ -586,7 +588,7 @@ def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: Da
     as the data.id_column to set. Setting data.duplicates (mean, first, last) keeps the merge.
     """
     repeated = int(index.duplicated().sum())
-    if repeated <= STACKED * len(index) or "duplicates" in cfg.model_fields_set:
+    if repeated <= STACKED * len(index) or cfg.duplicates != "auto":
         return
     used = set(time_columns) | set(_numeric_columns(cfg)) | set(cfg.categorical) | {cfg.id_column}
     apart = []
@@ -613,6 +615,11 @@ def _refuse_stacked_series(table: pd.DataFrame, index: pd.DatetimeIndex, cfg: Da
     elif apart:
         hint = (f"Column '{apart[0]}' tells them apart: set data.id_column: {apart[0]} to forecast each series (one "
                 "model for all). ")
+    elif cfg.id_column and "empty" in where:
+        hint = f"These rows have no {cfg.id_column}: fill it in, each row with its own series' id. "
+    elif cfg.id_column:
+        hint = (f"Two series may share this {cfg.id_column} in the file (ids told apart only by leading zeros, such "
+                "as 001 and 1, lose them in a spreadsheet): give each series its own id. ")
     else:
         hint = ("If a column names the series, set data.id_column to it; if the time column holds times of day "
                 "without a date, give the date column too (data.time_column: [date, time]). ")
