@@ -300,6 +300,9 @@ def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_un
     assert data.panel_input_cap([30] + [120] * 9) == 30
     assert data.panel_input_cap([5] + [120] * 19) == 120  # one series in twenty may be too short
     assert data.panel_input_cap([1, 400, 400], floor=7) == 7  # a few series: one short one cannot cut it below a season
+    # series under the floor are out whatever the look-back: two stray ones cut ten series' 28 steps to 7 for nothing
+    assert data.panel_input_cap([1, 3] + [365] * 10, floor=7) == 365
+    assert data.panel_input_cap([1, 3], floor=7) == 7
     rows = []
     for key, n in [("short", 30)] + [(f"s{i}", 120) for i in range(9)]:
         t = np.arange(n)

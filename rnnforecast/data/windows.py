@@ -57,8 +57,11 @@ def panel_input_cap(lengths: list[int], floor: int = 1) -> int:
     out at four seasons. In a panel of a few series one short series is the whole
     tenth: `floor` (a season or a horizon) keeps it from cutting everyone's look-back to
     its own length (a one-row series would leave every series a look-back of one step).
+    Series shorter than `floor` are left out of the count: no look-back the floor allows
+    would take them in, so cutting the others' for them gained nothing.
     """
-    return max(1, floor, int(np.quantile(lengths, 1 - FORECAST_SHARE, method="lower")))
+    held = [n for n in lengths if n >= floor]
+    return max(1, floor, int(np.quantile(held, 1 - FORECAST_SHARE, method="lower")) if held else floor)
 
 
 # A derived look-back of at least this many steps is read in DERIVED_SEGMENTS segments (None: never).

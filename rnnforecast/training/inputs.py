@@ -337,7 +337,7 @@ def resolve_input_length(config: Config, panel: dict[str, data.Series], notes: l
             shorter = sum(n < length for n in lengths)
             notes.append(f"window.input_length: {capped} (derived), not {length}: {shorter} of the {len(panel)} series "
                          f"{'holds' if shorter == 1 else 'hold'} fewer than {length} rows, and a series shorter than the look-back gets no forecast from "
-                         f"the network (the derived look-back fits {data.FORECAST_SHARE:.0%} of the series). Set "
+                         f"the network (the derived look-back fits {data.FORECAST_SHARE:.0%} of the series that hold {floor} rows). Set "
                          "window.input_length to choose.")
         length = capped
     window.input_length, config.model.segment_length = derived_segments(config, length)
