@@ -299,8 +299,9 @@ def test_the_untrained_seasonal_start_is_kept_when_no_epoch_beats_it(tmp_path):
 def test_a_panels_derived_look_back_leaves_no_more_than_a_tenth_of_its_series_unforecast(tmp_path):
     assert data.panel_input_cap([30] + [120] * 9) == 30
     assert data.panel_input_cap([5] + [120] * 19) == 120  # one series in twenty may be too short
-    assert data.panel_input_cap([1, 400, 400], floor=7) == 7  # a few series: one short one cannot cut it below a season
-    # series under the floor are out whatever the look-back: two stray ones cut ten series' 28 steps to 7 for nothing
+    assert data.panel_input_cap([10, 400, 400], floor=7) == 10  # a few series: a short one cuts it,
+    assert data.panel_input_cap([5, 400, 400], floor=7) == 400  # but not for a series under a season, out at any length
+    # (two stray series of 1 and 3 rows cut ten series' 28 steps to 7 for nothing)
     assert data.panel_input_cap([1, 3] + [365] * 10, floor=7) == 365
     assert data.panel_input_cap([1, 3], floor=7) == 7
     rows = []
