@@ -115,6 +115,11 @@ def test_a_missing_value_code_read_as_a_number_is_named_with_the_setting_that_dr
     inside.write_text("date,y\n" + "".join(f"{day:%Y-%m-%d},{9990 + d % 13}\n"
                                            for d, day in enumerate(pd.date_range("2024-01-01", periods=60))))
     assert not [n for n in _load(inside).notes if "missing-value code" in n]
+    # a negative code in a column that is never negative, however wide its spread (airline passengers, 104 to 622)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("date,y\n" + "".join(f"{day:%Y-%m-%d},{-999 if d in (3, 9) else 104 + (d * 37) % 519}\n"
+                                           for d, day in enumerate(pd.date_range("2024-01-01", periods=60))))
+    assert [n for n in _load(counts).notes if "holds -999 in 2 cell(s) (line 5, 11)" in n]
 
 
 def test_a_panels_missing_value_code_is_named_once_for_the_file(tmp_path):

@@ -402,7 +402,8 @@ def sentinel_note(numbers: pd.Series, column: str, where: str) -> str | None:
             continue
         low, high = np.percentile(others, [25, 75])
         spread = max(high - low, np.abs(others).max() * 1e-3, 1e-9)
-        if code < others.min() - 10 * spread or code > others.max() + 10 * spread:
+        below_zero = code < 0 <= others.min()  # -999 among passenger counts: 1,100 under them, not 10 spreads
+        if below_zero or code < others.min() - 10 * spread or code > others.max() + 10 * spread:
             rows = np.flatnonzero(values == code)
             lines = ", ".join(str(_line(numbers, int(r))) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
             shown = f"{code:g}"
