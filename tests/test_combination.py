@@ -288,6 +288,9 @@ def test_a_panel_series_without_inputs_for_its_future_is_named_with_how_to_forec
     spaced = {("ETT h1" if key == "s1" else key): one for key, one in prepared.items()}  # ids to paste into a shell
     with pytest.raises(UserError, match=r"give --series s0 --series 'ETT h1' --series s3\.$"):
         future._panel_inputs(spaced, list(spaced))
+    many = {f"k{i}": prepared["s0"] for i in range(9)} | {"s2": prepared["s2"]}  # "give and the 9 other..." before
+    with pytest.raises(UserError, match=r"To forecast the others now, give the 9 other series' ids with --series"):
+        future._panel_inputs(many, list(many))
 
 
 def test_a_quantile_at_the_floor_of_intermittent_counts_stays_there_when_the_mix_moves_the_interval(tmp_path):

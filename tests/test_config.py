@@ -302,6 +302,12 @@ def test_a_web_address_as_the_data_path_is_named_as_one(tmp_path):
     path.write_text("data: {path: 'https://example.com/y.csv', targets: [y]}\nwindow: {horizon: 2}\n")
     with pytest.raises(UserError, match="web or cloud address.*Download it first"):
         config.load_config(path)
+    from pathlib import Path as P
+
+    from rnnforecast import data
+
+    with pytest.raises(UserError, match="data file https://x.org/y.csv is a web"):  # --data: a Path keeps one slash
+        data.read_table(P("https://x.org/y.csv"))
 
 
 def test_dump_round_trips(tmp_path):

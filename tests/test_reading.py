@@ -632,6 +632,21 @@ def test_rows_longer_than_the_header_are_read_when_the_extra_cells_are_empty(tmp
     (tmp_path / "v.csv").write_text("date,y\n" + "".join(f"{day},{i},{i * 2}\n" for i, day in enumerate(days)))
     with pytest.raises(UserError, match=r"more cells than its header has names \(line 2: '2024-01-01,0,0'"):
         _load(tmp_path / "v.csv")  # a value past the header would be lost: refused
+    # the same past the first row: pandas raised ("Expected 2 fields in line 5, saw 3"), its words were the message
+    lines = [f"{day},{i}" for i, day in enumerate(days)]
+    for name, row, compress in (("w.csv", f"{days[3]},3,", None), ("x.csv.gz", f"{days[3]},3,7", "gzip")):
+        text = "date,y\n" + "\n".join(lines[:3] + [row] + lines[4:]) + "\n"
+        if compress:
+            import gzip
+
+            (tmp_path / name).write_bytes(gzip.compress(text.encode()))
+        else:
+            (tmp_path / name).write_text(text)
+        if row.endswith(","):
+            assert _load(tmp_path / name).frame["y"].tolist() == list(range(20))
+        else:
+            with pytest.raises(UserError, match=r"more cells than its header has names \(line 5: '2024-01-04,3,7'"):
+                _load(tmp_path / name)
 
 
 def test_dates_regular_both_ways_keep_the_month_first_reading(tmp_path):

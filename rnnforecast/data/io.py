@@ -57,8 +57,9 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
         )
     if not path.is_file():
         if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", str(path)):  # https://, s3:// (a Path keeps one slash)
+            typed = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))  # a Path keeps one slash of two
             raise UserError(
-                f"data file {path} is a web or cloud address; rnnforecast reads files on this machine. Download it "
+                f"data file {typed} is a web or cloud address; rnnforecast reads files on this machine. Download it "
                 "first (for example `curl -o data.csv URL`) and give the file's path."
             )
         if path.exists():  # a device, a pipe, a socket: nothing a table can be read from twice
@@ -98,8 +99,19 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
     def read(encoding: str) -> tuple[pd.DataFrame, pd.Series, str]:
         with warnings.catch_warnings(record=True) as cut:  # rows longer than the header: checked below
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
-                                compression=compression, skiprows=preamble, index_col=False)  # no index column
+            try:
+                frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
+                                    compression=compression, skiprows=preamble, index_col=False)  # no index column
+            except pd.errors.ParserError as exc:
+                # a later row longer than the first ("Expected 2 fields in line 5, saw 3"): pandas raises, not warns
+                if not re.search(r"Expected \d+ fields in line \d+", str(exc)):
+                    raise
+                every = _text_lines(path, encoding, compression)
+                _refuse_cells_past_the_header(path, every[preamble:], sep, preamble)
+                names = every[preamble].count(sep) + 1  # the extra cells are empty: dropped, as in the first row
+                frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
+                                    compression=compression, skiprows=preamble, index_col=False, engine="python",
+                                    on_bad_lines=lambda cells: cells[:names])
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in cut):
             _refuse_cells_past_the_header(path, lines[preamble:], sep, preamble)
         header = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
@@ -260,6 +272,23 @@ def _encoding(head: bytes) -> str | None:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+def _text_lines(path: Path, encoding: str, compression: str | None) -> list[str]:
+    """Every line of a text file, decompressed (a rare path: a row longer than the header past the first)."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    if compression == "zip":
+        with zipfile.ZipFile(path) as archive:
+            raw = archive.read(archive.namelist()[0])
+    else:
+        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    return raw.decode(encoding, errors="replace").splitlines()
 
 
 def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamble: int) -> None:

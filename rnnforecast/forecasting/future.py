@@ -87,7 +87,7 @@ def _panel_inputs(prepared: dict[str, Prepared], keys: list) -> list:
         return inputs
     others = [key for key in keys if key not in dict(lacking)]
     rest = ("".join(f" --series {shlex.quote(str(key))}" for key in others) if len(others) <= 8 else
-            f" and the {len(others)} other series' ids with --series (or a file without the lacking series, --data)")
+            f" the {len(others)} other series' ids with --series (or a file without the lacking series, --data)")
     raise UserError(
         f"{len(lacking)} of {len(keys)} series cannot be forecast: {lacking[0][1]}"
         + (f" Also: {', '.join(str(key) for key, _ in lacking[1:6])}{' ...' if len(lacking) > 6 else ''}."
