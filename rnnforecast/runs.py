@@ -175,7 +175,7 @@ def _locked(folder: Path, path: Path, remove_on_refusal: bool) -> Iterator[None]
     disk before anything was trained leaves no folder that predict calls unfinished and --resume does not know).
     """
     try:
-        handle = _lock(folder, path)
+        handle = lock_folder(folder, path)
     except (UserError, OSError):
         if remove_on_refusal:
             shutil.rmtree(folder, ignore_errors=True)
@@ -186,7 +186,7 @@ def _locked(folder: Path, path: Path, remove_on_refusal: bool) -> Iterator[None]
         handle.close()
 
 
-def _lock(folder: Path, path: Path):
+def lock_folder(folder: Path, path: Path, what: str = "run", doing: str = "trained"):
     """The open lock file of `folder`, locked and holding this process's id; refused while another process holds it."""
     import fcntl
 
@@ -199,8 +199,8 @@ def _lock(folder: Path, path: Path):
         owner = handle.read().strip() or "another process"
         handle.close()
         raise UserError(
-            f"run {path} is being trained by {owner} right now; wait for it to finish (or stop it) before "
-            "resuming it. Two processes writing one run would corrupt it."
+            f"{what} {path} is being {doing} by {owner} right now; wait for it to finish (or stop it) before "
+            f"resuming it. Two processes writing one {what} would corrupt it."
         ) from None
     try:
         handle.seek(0)

@@ -305,6 +305,9 @@ def test_a_killed_search_resumes_without_losing_a_finished_trial(tmp_path):
             study = _load_study(found[0]) if found else None
             if study is not None and any(t.state.is_finished() for t in study.get_trials()):
                 journal = found[0]
+                # a second process on the running search marked its trial failed and crashed one of the two
+                with pytest.raises(UserError, match=r"search .* is being run by process \d+ right now"):
+                    tuning.tune(None, resume=journal.parent)
                 break
             assert process.poll() is None, process.communicate()
             time.sleep(0.2)
@@ -482,6 +485,8 @@ def test_a_finished_search_refits_alone_and_an_interrupted_refit_says_how_to_ref
     result = runner.invoke(app, ["tune", str(write(tmp_path, search_config(tmp_path, trials=1)))])
     assert result.exit_code == 0, result.output
     folder = Path(result.stdout.strip().splitlines()[-1])
+    plain = runner.invoke(app, ["tune", "--resume", str(folder)])  # it said "its refit is already there too"
+    assert plain.exit_code == 2 and f"rnnforecast tune --resume {folder} --refit" in plain.output
 
     def interrupted(best, final):
         (final / ".refit-20261207-000000.partial").mkdir()  # what a refit stopped in its first epoch leaves
@@ -498,7 +503,7 @@ def test_a_finished_search_refits_alone_and_an_interrupted_refit_says_how_to_ref
     # the refit's first line names that command too, not `train --resume` of the refit (which cannot resume it)
     assert f"(if interrupted: rnnforecast tune --resume {folder} --refit)" in again.stderr
     done = runner.invoke(app, ["tune", "--resume", str(folder), "--refit"])
-    assert done.exit_code == 2 and "its refit is already there too" in done.output
+    assert done.exit_code == 2 and "its refit is there too (refit-" in done.output
 
 
 def test_an_interrupt_while_the_results_are_written_names_the_resume(tmp_path, monkeypatch):

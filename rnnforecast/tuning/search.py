@@ -57,53 +57,59 @@ def tune(
         except OSError:  # a full disk: nothing half-made is left behind to resume
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    embedded = storage is None
-    storage = storage or str(tmp / STUDY_FILE)
-    study_name = study_name or final.name
-    seed = config.tune.seed if embedded else (config.tune.seed + os.getpid()) % 2**31
+    lock = runs.lock_folder(tmp, final, "search", "run")  # a second `--resume` of it: refused (it failed trials)
     try:
-        study = open_study(storage, study_name, config.tune, seed)
-        if resume is not None:
-            again = recover_interrupted(study)
-            cut = f"; {again} cut short will run again" if again else ""
-            print(f"Resuming {final}: {len(counted(study))} of {config.tune.trials} trials finished{cut}.", file=sys.stderr)
-        else:
-            print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
-        with progress_bar(config.tune, study) as progress:
-            if workers > 1:
-                run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
+        embedded = storage is None
+        storage = storage or str(tmp / STUDY_FILE)
+        study_name = study_name or final.name
+        seed = config.tune.seed if embedded else (config.tune.seed + os.getpid()) % 2**31
+        try:
+            study = open_study(storage, study_name, config.tune, seed)
+            if resume is not None:
+                again = recover_interrupted(study)
+                cut = f"; {again} cut short will run again" if again else ""
+                print(f"Resuming {final}: {len(counted(study))} of {config.tune.trials} trials finished{cut}.",
+                      file=sys.stderr)
             else:
-                work(study, base, dims, config.tune, progress)
-    except KeyboardInterrupt:
-        if not embedded or (resume is None and not finished(tmp / STUDY_FILE, study_name)):
-            shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
-            if embedded:
-                raise
-        raise Interrupted(
-            f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {final}"
-            if embedded else f"the search was interrupted; the study {study_name} keeps every finished trial. "
-            "Run the same command again to go on."
-        ) from None
-    except BaseException:
-        if resume is None and (not embedded or not finished(tmp / STUDY_FILE, study_name)):
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
-        best = write_outputs(study, tmp, config.tune, final.name)
-        kept_start = all_kept_their_start(study)  # read while the study's journal is still in the partial folder
-    except KeyboardInterrupt:  # every trial done, the outputs not yet written: the hidden folder is the search
-        if not embedded:
-            shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
-            raise Interrupted(f"the search was interrupted; the study {study_name} keeps every finished trial. Run "
-                              "the same command again to go on.") from None
-        raise Interrupted(f"the search was interrupted while writing its results; every finished trial is kept. "
-                          f"Resume with: rnnforecast tune --resume {final}") from None
-    tmp.rename(final)
-    if best is None:
-        raise UserError(
-            f"no trial of the search finished; {final / 'trials.csv'} gives each one's reason. Fix the config or "
-            "narrow tune.space, then search again."
-        )
+                print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
+            with progress_bar(config.tune, study) as progress:
+                if workers > 1:
+                    run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
+                else:
+                    work(study, base, dims, config.tune, progress)
+        except KeyboardInterrupt:
+            if not embedded or (resume is None and not finished(tmp / STUDY_FILE, study_name)):
+                shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
+                if embedded:
+                    raise
+            raise Interrupted(
+                f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {final}"
+                if embedded else f"the search was interrupted; the study {study_name} keeps every finished trial. "
+                "Run the same command again to go on."
+            ) from None
+        except BaseException:
+            if resume is None and (not embedded or not finished(tmp / STUDY_FILE, study_name)):
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            best = write_outputs(study, tmp, config.tune, final.name)
+            kept_start = all_kept_their_start(study)  # read while the study's journal is still in the partial folder
+        except KeyboardInterrupt:  # every trial done, the outputs not yet written: the hidden folder is the search
+            if not embedded:
+                shutil.rmtree(tmp, ignore_errors=True)  # the study itself is in the database
+                raise Interrupted(f"the search was interrupted; the study {study_name} keeps every finished trial. Run "
+                                  "the same command again to go on.") from None
+            raise Interrupted(f"the search was interrupted while writing its results; every finished trial is kept. "
+                              f"Resume with: rnnforecast tune --resume {final}") from None
+        (tmp / runs.LOCK_FILE).unlink(missing_ok=True)
+        tmp.rename(final)
+        if best is None:
+            raise UserError(
+                f"no trial of the search finished; {final / 'trials.csv'} gives each one's reason. Fix the config or "
+                "narrow tune.space, then search again."
+            )
+    finally:
+        lock.close()  # interrupted in a process that goes on (a test, a notebook): released
     if kept_start:
         print("note: every trial kept its untrained start (best_epoch 0 in trials.csv): no epoch of training beat "
               "the model's starting forecast on validation (with model.highway: fitted, a linear forecast fitted to "
@@ -153,8 +159,14 @@ def _resumable(path: Path) -> tuple[Path, Path]:
     path = runs.final_name(path)
     tmp = runs.partial_path(path)
     if path.is_dir() and (path / TUNE_FILE).is_file():
-        raise UserError(f"search {path} is already complete; there is nothing to resume (with --refit, its refit "
-                        "is already there too).")
+        refits = sorted(found.name for found in path.glob("refit-*") if (found / "metadata.json").is_file())
+        if refits:
+            what = f"its refit is there too ({refits[-1]})"
+        elif (path / "best.yaml").is_file():
+            what = f"to train its best config on train+validation: rnnforecast tune --resume {path} --refit"
+        else:
+            what = f"no trial of it finished, so there is no best config to refit ({path / 'trials.csv'} says why)"
+        raise UserError(f"search {path} is already complete; there is nothing to resume: {what}.")
     if path.is_dir():
         kind = "a training run's folder" if (path / "metadata.json").is_file() else "a folder that no search wrote"
         raise UserError(f"{path} is {kind}, not a search's; `tune --resume` takes the folder an interrupted "
