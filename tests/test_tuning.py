@@ -235,6 +235,11 @@ def test_bounds_written_1e_4_are_numbers():
         ({"model.units": {"integer": [1, 3]}}, ["{int: [low, high]}"]),
         # whole ends, fractions drawn between them: every trial failed, after training (sweep 5)
         ({"model.layers[0].units": {"float": [4, 8]}}, ["draws fractions such as 5.528", "{int: [4, 8]}"]),
+        # every trial failed on Optuna's ValueError, or a step wider than the range searched one value in silence
+        ({"model.layers[0].units": {"int": [2, 8], "step": 0}}, ["step must be a positive whole number (got 0)"]),
+        ({"model.layers[0].units": {"int": [2, 8], "step": -2}}, ["step must be a positive whole number (got -2)"]),
+        ({"training.optimizer.learning_rate": {"float": [0.001, 0.01], "step": 1}},
+         ["a step of 1 is wider than the range 0.001 to 0.01"]),
     ],
 )
 def test_a_bad_search_space_is_refused_before_any_trial(tmp_path, space, words):
@@ -524,3 +529,15 @@ def test_an_interrupt_while_the_results_are_written_names_the_resume(tmp_path, m
     again = runner.invoke(app, command[1:])
     assert again.exit_code == 0, again.output
     assert (Path(again.stdout.strip().splitlines()[-1]) / "best.yaml").is_file()
+
+
+def test_workers_are_at_most_one_per_trial_left_and_more_than_the_cores_is_said(capsys, monkeypatch):
+    """--workers 1000 started 1,000 processes each importing TensorFlow (a 2-core machine stalled)."""
+    from rnnforecast.tuning import search
+
+    monkeypatch.setattr(search.os, "cpu_count", lambda: 2)
+    assert search._worker_count(1000, 3) == 3
+    said = capsys.readouterr().err
+    assert "3 worker(s), not 1000: the search has 3 trial(s) left" in said and "3 workers on 2 CPU core(s)" in said
+    assert search._worker_count(2, 10) == 2 and capsys.readouterr().err == ""
+    assert search._worker_count(4, 0) == 1  # nothing left: the search's own process finishes it

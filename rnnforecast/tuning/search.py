@@ -72,6 +72,7 @@ def tune(
                       file=sys.stderr)
             else:
                 print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
+            workers = _worker_count(workers, config.tune.trials - len(counted(study)))
             with progress_bar(config.tune, study) as progress:
                 if workers > 1:
                     run_workers(workers, tmp / TUNE_FILE, storage, study_name, seed, progress, study)
@@ -118,6 +119,19 @@ def tune(
     if refit:
         print(f"Refitting the best config on train+validation: {_refit(best, final)}", file=sys.stderr)
     return final
+
+
+def _worker_count(asked: int, left: int) -> int:
+    """--workers, at most one per trial left (each worker imports TensorFlow: 1,000 of them stalled the machine),
+    with a note where it was cut or exceeds the cores."""
+    cores = os.cpu_count() or 1
+    count = max(1, min(asked, left))
+    if count < asked:
+        print(f"note: {count} worker(s), not {asked}: the search has {left} trial(s) left to run.", file=sys.stderr)
+    if count > cores:
+        print(f"note: {count} workers on {cores} CPU core(s): they share the cores, and each trial runs slower; "
+              f"--workers {cores} runs as many trials at once as the machine has cores.", file=sys.stderr)
+    return count
 
 
 def _refit(best: dict, final: Path) -> Path:

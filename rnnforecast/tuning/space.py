@@ -82,6 +82,15 @@ def parse_space(space: dict[str, Any], source: str) -> list[Dimension]:
             raise UserError(f"{where}: log: true needs a positive low bound (got {low}).")
         if log and step is not None:
             raise UserError(f"{where}: give log: true or a step, not both (Optuna samples one or the other).")
+        if step is not None:  # 0 failed every trial; a step wider than the range searched one value in silence
+            step = number_text(step)
+            whole = kind == "float" or (isinstance(step, (int, float)) and float(step).is_integer())
+            if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or not whole:
+                raise UserError(f"{where}: step must be a positive {'whole number' if kind == 'int' else 'number'} "
+                                f"(got {spec['step']!r}).")
+            if high > low and step > high - low:
+                raise UserError(f"{where}: a step of {step} is wider than the range {low} to {high}, which would "
+                                "search its low bound alone. Give a smaller step, or leave step out.")
         dims.append(Dimension(key, None, kind, low, high, bool(log), step))
     layers = [d for d in dims if d.key == N_LAYERS]
     if layers and not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in layers[0].corners()):
