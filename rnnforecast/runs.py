@@ -595,7 +595,8 @@ def _load(path: Path) -> Run:
         raise UserError(f"{path} is a search's folder (`rnnforecast tune`), not a run: its best config is "
                         f"{path / 'best.yaml'}, to train with `rnnforecast train`{refit}.")
     if missing:
-        inside = sorted((p for p in path.iterdir() if (p / "metadata.json").is_file()), key=lambda p: p.stat().st_mtime)
+        inside = sorted((p for p in path.iterdir() if (p / "metadata.json").is_file()),  # written when a run ends:
+                        key=lambda p: (p / "metadata.json").stat().st_mtime)  # evaluate's metrics.json touches the folder
         hint = (f"{path} holds {len(inside)} run(s), the newest {inside[-1]}: pass one of them"
                 if inside else "Pass a folder that `rnnforecast train` wrote, such as runs/quickstart-20260101-120000")
         raise UserError(f"{path} is not a complete run folder (missing {', '.join(missing)}). {hint}.")
