@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -145,7 +146,7 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
                 ) from None
             raise Interrupted(
                 f"training was interrupted; the last completed epoch is kept. Resume with: "
-                f"rnnforecast train --resume {path}"
+                f"rnnforecast train --resume {shlex.quote(str(path))}"
             ) from None
         except OSError as exc:
             if disk_full(exc) and (tmp / RESUMABLE_MARK).is_file():
@@ -154,7 +155,7 @@ def creating(path: Path, resume: bool = False, claimed: bool = False) -> Iterato
                     f"no space left on the device while writing {exc.filename or tmp}. The last complete epoch is "
                     f"kept in {tmp} ({size / 1e6:.1f} MB); finishing needs about that much free space again (a "
                     f"checkpoint is written beside the last, then the models). Free some space, then: "
-                    f"rnnforecast train --resume {path}"
+                    f"rnnforecast train --resume {shlex.quote(str(path))}"
                 ) from None
             if not resume:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -583,7 +584,7 @@ def _load(path: Path) -> Run:
         raise UserError(
             f"run {path} is not finished: its training is still going, or it was stopped (its files wait in "
             f"{partial_path(path)}). Wait for `train` to print \"Run saved to: {path}\", or go on with a stopped one: "
-            f"`rnnforecast train --resume {path}`."
+            f"`rnnforecast train --resume {shlex.quote(str(path))}`."
         )
     if not path.is_dir():
         raise UserError(f"run folder {path} does not exist. `rnnforecast train` prints the folder it wrote.")

@@ -315,10 +315,12 @@ def test_a_series_dated_by_plain_years_is_forecast_in_years(tmp_path):
     years = np.arange(1900, 1960)
     pd.DataFrame({"year": years, "flow": 1000 + 10 * np.sin(years / 3.0)}).to_csv(tmp_path / "y.csv", index=False)
     raw = tiny_config(tmp_path / "y.csv", data={"targets": ["flow"]}, window={"input_length": 10, "horizon": 3},
-                      run={"dir": str(tmp_path / "runs")})
+                      run={"dir": str(tmp_path / "my runs")})
     (tmp_path / "y.yaml").write_text(yaml.safe_dump(raw))
     trained = runner.invoke(app, ["train", str(tmp_path / "y.yaml")])
     assert trained.exit_code == 0, trained.output
+    # a folder with a space: the command printed to paste into a shell is quoted
+    assert f"(if interrupted: rnnforecast train --resume '{tmp_path / 'my runs'}/y-" in trained.stderr
     result = runner.invoke(app, ["predict", trained.stdout.strip().splitlines()[-1]])
     assert result.exit_code == 0, result.output
     assert [line.split(",")[0] for line in result.stdout.strip().splitlines()] == ["year", "1960", "1961", "1962"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,8 +156,8 @@ def train(
             model = build(config, len(prepared.series.columns), prepared.prep["season_length"],
                           train_windows=len(prepared.starts["train"]))
             (tmp / "config.yaml").write_text(config_module.dump(config))
-            again = (f"rnnforecast tune --resume {final.parent} --refit" if train_on_validation  # tune's refit
-                     else f"rnnforecast train --resume {final}")
+            again = (f"rnnforecast tune --resume {shlex.quote(str(final.parent))} --refit" if train_on_validation  # tune's refit
+                     else f"rnnforecast train --resume {shlex.quote(str(final))}")
             print(f"Training {final} (if interrupted: {again}).", file=sys.stderr)
         fitted = fit(model, prepared, config, verbose, checkpoint_dir=tmp, resume_state=state, epochs=epochs)
         environment.release_freed_memory()  # 400 MB of a long file's training: the refit and calibration start lower

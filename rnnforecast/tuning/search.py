@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -71,7 +72,7 @@ def tune(
                 print(f"Resuming {final}: {len(counted(study))} of {config.tune.trials} trials finished{cut}.",
                       file=sys.stderr)
             else:
-                print(f"Searching {final} (if interrupted: rnnforecast tune --resume {final}).", file=sys.stderr)
+                print(f"Searching {final} (if interrupted: rnnforecast tune --resume {shlex.quote(str(final))}).", file=sys.stderr)
             workers = _worker_count(workers, config.tune.trials - len(counted(study)))
             with progress_bar(config.tune, study) as progress:
                 if workers > 1:
@@ -84,7 +85,7 @@ def tune(
                 if embedded:
                     raise
             raise Interrupted(
-                f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {final}"
+                f"the search was interrupted; every finished trial is kept. Resume with: rnnforecast tune --resume {shlex.quote(str(final))}"
                 if embedded else f"the search was interrupted; the study {study_name} keeps every finished trial. "
                 "Run the same command again to go on."
             ) from None
@@ -101,7 +102,7 @@ def tune(
                 raise Interrupted(f"the search was interrupted; the study {study_name} keeps every finished trial. Run "
                                   "the same command again to go on.") from None
             raise Interrupted(f"the search was interrupted while writing its results; every finished trial is kept. "
-                              f"Resume with: rnnforecast tune --resume {final}") from None
+                              f"Resume with: rnnforecast tune --resume {shlex.quote(str(final))}") from None
         (tmp / runs.LOCK_FILE).unlink(missing_ok=True)
         tmp.rename(final)
         if best is None:
@@ -143,7 +144,7 @@ def _refit(best: dict, final: Path) -> Path:
         for partial in final.glob(".refit-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         raise Interrupted(f"the refit was interrupted; the search itself is complete in {final}. Refit again with: "
-                          f"rnnforecast tune --resume {final} --refit") from None
+                          f"rnnforecast tune --resume {shlex.quote(str(final))} --refit") from None
 
 
 def all_kept_their_start(study) -> bool:
@@ -177,7 +178,7 @@ def _resumable(path: Path) -> tuple[Path, Path]:
         if refits:
             what = f"its refit is there too ({refits[-1]})"
         elif (path / "best.yaml").is_file():
-            what = f"to train its best config on train+validation: rnnforecast tune --resume {path} --refit"
+            what = f"to train its best config on train+validation: rnnforecast tune --resume {shlex.quote(str(path))} --refit"
         else:
             what = f"no trial of it finished, so there is no best config to refit ({path / 'trials.csv'} says why)"
         raise UserError(f"search {path} is already complete; there is nothing to resume: {what}.")
