@@ -241,6 +241,10 @@ def test_a_single_series_too_short_for_the_fractions_is_split_by_its_last_horizo
     too_short = config.validate({**raw, "data": {**raw["data"], "path": str(tmp_path / "s50.csv")}})
     with pytest.raises(UserError, match=r"50 rows.*training keeps 14.*at most 16 here"):
         training.prepare_data(too_short)
+    read_20 = config.validate({**raw, "data": {**raw["data"], "path": str(tmp_path / "s50.csv")},
+                               "window": {"horizon": 18, "input_length": 20}})
+    with pytest.raises(UserError, match=r"needs at least 38 \(20 steps to read and 18 to forecast\).*at most 10 here"):
+        training.prepare_data(read_20)  # it said 16, for a look-back of 1, and 16 failed again
 
 
 def test_rows_without_an_id_are_one_series_and_a_note_says_so(tmp_path):

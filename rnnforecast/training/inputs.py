@@ -100,13 +100,15 @@ def _short_series_split(config: Config, panel: dict[str, data.Series]) -> tuple 
     if val_end - train_end >= H and n - val_end >= H:
         return None
     found = _with_split(config, panel, type(config.data.split)(test_length=H))
-    if found is None and n - 2 * H < H + 1:
+    L = config.window.input_length if isinstance(config.window.input_length, int) else 1  # set, or the least
+    if found is None and n - 2 * H < H + L:
+        reads = f"{L} step{'s' * (L != 1)} to read" if isinstance(config.window.input_length, int) else "one step to read"
         raise UserError(
             f"{series.label} has {n} rows, too few for a training, a validation and a test window of horizon {H}: "
             f"split 70/15/15, validation gets {val_end - train_end} row{'s' * (val_end - train_end != 1)}; split by "
             f"its last horizons (test and validation {H} rows each), training keeps {max(n - 2 * H, 0)}, and a window "
-            f"needs at least {H + 1} (one step to read and {H} to forecast). Shorten window.horizon (at most "
-            f"{max((n - 1) // 3, 0)} here) or give the file more history."
+            f"needs at least {H + L} ({reads} and {H} to forecast). Shorten window.horizon (at most "
+            f"{max((n - L) // 3, 0)} here) or give the file more history."
         )
     if found is None:
         return None
