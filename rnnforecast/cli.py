@@ -151,7 +151,8 @@ def _user_errors(command):
                 raise typer.Exit(2) from None
             typer.echo(
                 f"Internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in rnnforecast. Run the command again with --debug for the traceback and report it.",
+                "This is a bug in rnnforecast. Run the command again with --debug before it (rnnforecast --debug "
+                f"{command.__name__.replace('_', '-')} ...) for the traceback and report it.",
                 err=True,
             )
             raise typer.Exit(1) from None

@@ -889,6 +889,7 @@ def test_a_real_bug_is_still_an_internal_error(run, monkeypatch):
     monkeypatch.setattr(forecasting, "forecast_run", lambda *a, **k: {}["missing"])
     result = runner.invoke(app, ["predict", str(run)])
     assert result.exit_code == 1 and "Internal error: KeyError" in result.stderr
+    assert "(rnnforecast --debug predict ...)" in result.stderr  # `predict RUN --debug` is refused as an option
     assert errors.from_environment(KeyError("x")) is None
 
 
