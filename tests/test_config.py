@@ -278,6 +278,17 @@ def test_a_data_file_given_as_the_config_gets_a_config_to_save(tmp_path, name):
     assert f"as {saved}" in str(refused.value) and "  path: " + name in str(refused.value)
 
 
+def test_a_config_written_as_json_is_read_as_one(tmp_path):
+    """JSON is YAML: `train cfg.json` was told it had given a data file."""
+    (tmp_path / "cfg.json").write_text(json.dumps(_raw()))
+    (tmp_path / "x.csv").write_text("date,y\n2024-01-01,3\n")
+    assert config.read_yaml(tmp_path / "cfg.json")["data"]["targets"] == ["y"]
+    config.load_config(tmp_path / "cfg.json")  # not refused as a data file
+    (tmp_path / "records.json").write_text('[{"date": "2024-01-01", "y": 3}]')  # a table of records is data
+    with pytest.raises(UserError, match="is a data file"):
+        config.load_config(tmp_path / "records.json")
+
+
 def test_yaml_syntax_error_gives_the_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("data:\n  path: x.csv\n  targets: [y\nwindow: {}\n")

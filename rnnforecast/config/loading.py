@@ -154,6 +154,8 @@ def _refuse_a_data_file(path: Path) -> None:
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2", ".xz", ".zip")]
     if not suffixes or suffixes[-1] not in DATA_SUFFIXES:
         return
+    if suffixes[-1] == ".json" and len(path.suffixes) == 1 and _a_json_config(path):
+        return  # a config written as JSON (which YAML reads): read as one
     stem = path.name[: -len("".join(path.suffixes))] or "config"
     raise UserError(
         f"{path} is a data file; train and backtest read a YAML config that names it. Save these lines as "
@@ -161,6 +163,19 @@ def _refuse_a_data_file(path: Path) -> None:
         f"`rnnforecast train {path.with_name(stem + '.yaml')}`:\n"
         f"data:\n  path: {path.name}\n  targets: [COLUMN_TO_FORECAST]\nwindow:\n  horizon: STEPS_TO_FORECAST"
     )
+
+
+def _a_json_config(path: Path) -> bool:
+    """Whether a .json file is a config (an object with a `data` section), not a table of records."""
+    import json
+
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return False
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and isinstance(found.get("data"), dict)
 
 
 def read_yaml(path: Path) -> dict:
