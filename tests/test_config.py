@@ -148,6 +148,16 @@ def test_override_sets_nested_and_indexed_keys():
     assert cfg.training.optimizer.learning_rate == pytest.approx(0.01)
 
 
+def test_a_section_set_whole_is_merged_into_the_configs(tmp_path):
+    """`--set 'training={batch_size: 64}'` trained 20 epochs: the file's `epochs: 1` was dropped with the section."""
+    raw = _raw(training={"epochs": 1, "optimizer": {"name": "adam", "learning_rate": 0.1}})
+    config.apply_override(raw, "training={batch_size: 64, optimizer: {clipnorm: 1.0}}")
+    assert raw["training"] == {"epochs": 1, "batch_size": 64,
+                               "optimizer": {"name": "adam", "learning_rate": 0.1, "clipnorm": 1.0}}
+    config.apply_override(raw, "training.optimizer=sgd")  # a section's shorthand still replaces it (at its defaults)
+    assert raw["training"]["optimizer"] == "sgd"
+
+
 def test_set_inside_a_section_the_file_wrote_as_a_list_blames_the_file():
     """`training:` written as a list (`- epochs: 2`) made `--set training.epochs=1` the culprit."""
     with pytest.raises(UserError, match=r"'training' in the config is a list .*Write `training:` in the config"):

@@ -282,6 +282,14 @@ def apply_override(raw: dict, item: str) -> None:
     set_path(raw, key.strip(), value, option=f"--set {key}")
 
 
+def _merged(earlier: dict, given: dict) -> dict:
+    """A section given whole (`--set 'training={epochs: 3}'`) over the one the config has: key by key, at every depth."""
+    out = dict(earlier)
+    for key, value in given.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
 def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None:
     """Set `model.layers[0].units` (a key path as --set writes it) in the raw config to `value`."""
     option = option or key
@@ -316,7 +324,9 @@ def set_path(raw: dict, key: str, value: Any, option: str | None = None) -> None
                 )
             raise UserError(f"{option}: '{name}' is not inside a section.")
         if last:
-            node[here] = value
+            earlier = node.get(here) if isinstance(node, dict) else None
+            # `--set 'training={batch_size: 64}'` replaced the section: the file's epochs and earlier --sets were lost
+            node[here] = _merged(earlier, value) if isinstance(earlier, dict) and isinstance(value, dict) else value
         else:
             nxt_is_index = tokens[i + 1][1] != ""
             if isinstance(node, dict) and not isinstance(node.get(here), (dict, list)):
