@@ -232,6 +232,10 @@ def resumable(path: Path | str) -> tuple[Path, Path]:
     if not (tmp / "config.yaml").is_file():
         waiting = sorted(final_name(p).name for p in path.parent.glob(".*.partial") if (p / "config.yaml").is_file())
         listed = f" Interrupted runs in {path.parent}: {', '.join(waiting)}." if waiting else ""
+        if path.is_file():  # `train --resume config.yaml`: the config, where the run folder goes
+            raise UserError(f"{path} is a file; --resume takes the folder of an interrupted run, as `train` printed it "
+                            f"(runs/NAME-DATE-TIME).{listed} To start a new run from it: rnnforecast train "
+                            f"{shlex.quote(str(path))}")
         raise UserError(f"there is no interrupted run named {path}.{listed} Start a new run with `rnnforecast train`.")
     return path, tmp
 

@@ -196,6 +196,10 @@ def test_a_run_claimed_but_never_trained_is_not_offered_for_resume(tmp_path):
     with pytest.raises(UserError, match="no interrupted run named") as refused:
         runs.resumable(other)
     assert "Interrupted runs in" not in str(refused.value)  # the never-trained one is not listed as one either
+    (tmp_path / "c.yaml").write_text("data: {}\n")  # `train --resume c.yaml`: the config where the run goes
+    with pytest.raises(UserError, match=r"c.yaml is a file; --resume takes the folder of an interrupted run.*"
+                                        r"To start a new run from it: rnnforecast train .*c.yaml"):
+        runs.resumable(tmp_path / "c.yaml")
 
 
 def test_a_kill_is_handled_as_ctrl_c_so_nothing_is_left_half_written(tmp_path):

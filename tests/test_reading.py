@@ -567,6 +567,8 @@ def test_a_panel_series_at_another_frequency_is_refused_not_interpolated(tmp_pat
 def test_column_typo_suggests_the_closest(data_dir):
     with pytest.raises(UserError, match="Did you mean 'Passengers'"):
         _load(data_dir / "airline-passengers.csv", targets=["Pasengers"])
+    with pytest.raises(UserError, match=r"To name 2 columns, write a list: \[Passengers, Month\]"):
+        _load(data_dir / "airline-passengers.csv", targets=["Passengers,Month"])  # `--set data.targets=Passengers,Month`
 
 
 @pytest.mark.parametrize("first", ["01.02.2014", "31.12.2013"])

@@ -23,7 +23,7 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
     """
     path = Path(path)
     if path.is_dir() and (path / "metadata.json").is_file() and (path / "config.yaml").is_file():
-        raise UserError(f"{path} is a run folder; train and backtest read a config file. {_run_configs(path)}")
+        raise UserError(f"{path} is a run folder; train, backtest and tune read a config file. {_run_configs(path)}")
     if path.is_dir():
         raise UserError(f"config file {path} is a folder, not a file. Give the YAML file, such as configs/quickstart.yaml.")
     if path.exists() and not path.is_file():  # /dev/null, a pipe
@@ -158,7 +158,7 @@ def _refuse_a_data_file(path: Path) -> None:
         return  # a config written as JSON (which YAML reads): read as one
     stem = path.name[: -len("".join(path.suffixes))] or "config"
     raise UserError(
-        f"{path} is a data file; train and backtest read a YAML config that names it. Save these lines as "
+        f"{path} is a data file; train, backtest and tune read a YAML config that names it. Save these lines as "
         f"{path.with_name(stem + '.yaml')} (your target column and the number of steps to forecast filled in), then run "
         f"`rnnforecast train {path.with_name(stem + '.yaml')}`:\n"
         f"data:\n  path: {path.name}\n  targets: [COLUMN_TO_FORECAST]\nwindow:\n  horizon: STEPS_TO_FORECAST"

@@ -771,6 +771,9 @@ def _check_columns(table: pd.DataFrame, cfg: DataConfig, time_columns: list[str]
         if column not in table.columns:
             close = difflib.get_close_matches(column, list(table.columns), n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
+            parts = [part.strip() for part in column.split(",")]
+            if len(parts) > 1 and all(part in table.columns for part in parts):  # `--set data.targets=Temp,Date`
+                hint = f" To name {len(parts)} columns, write a list: [{', '.join(parts)}]."
             trained_on = Path(cfg.path).name
             fix = ("Fix the name in the config (names are case-sensitive)." if _same_file(path, cfg.path) else
                    f"The run was trained on {trained_on} with this column: give a file that has it under the same name "
