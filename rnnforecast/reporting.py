@@ -14,7 +14,8 @@ def metrics_table(report: dict) -> Table:
     season = report["season_length"]
     table = _scores_table(
         f"Test period {' to '.join(_when(report['period']))}: "
-        f"{report['windows']} windows, horizon {report['horizon']}, target {_names(report['targets'])}",
+        f"{report['windows']} window{'s' * (report['windows'] != 1)}, horizon {report['horizon']}, "
+        f"target {_names(report['targets'])}",
         ("MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "scaled MAE"),
     )
     best = _best({name: scores["overall"]["mae"] for name, scores in report["original"].items()})

@@ -216,7 +216,8 @@ def read_yaml(path: Path) -> dict:
             "each time they are used). A config needs a few dozen; remove the repeated aliases."
         )
     if not isinstance(raw, dict):
-        raise UserError(f"{path} must hold a mapping with the sections data, window, model, training.")
+        raise UserError(f"{path} must hold a mapping of sections (data, window, model, training, calibration, run, "
+                        "tune), as configs/quickstart.yaml does.")
     return raw
 
 

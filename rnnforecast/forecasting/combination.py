@@ -132,7 +132,7 @@ def no_interval_note(keys: list) -> str:
     examples = data.id_examples(keys)
     holds, their = ("holds", "its") if len(keys) == 1 else ("hold", "their")
     return (f"{len(keys)} of them {holds} a single value, which gives no spread to draw an interval from: {their} "
-            f"quantile columns are left empty rather than an interval of zero width: {examples}")
+            f"quantile columns other than the median are left empty rather than an interval of zero width: {examples}")
 
 
 def panel_choice(setting: str, n_series: int) -> dict:
