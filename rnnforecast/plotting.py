@@ -216,7 +216,8 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     if run.is_panel:
         chosen = only or list(run.prep["series"])[:PANEL_SERIES]
         short: dict = {}
-        prepared = forecasting.prepare_panel(run, data_path, chosen, too_short=short)
+        notes: list[str] = []  # what reading --data noticed, as predict says it
+        prepared = forecasting.prepare_panel(run, data_path, chosen, too_short=short, notes=notes)
         named = ", ".join(map(str, list(short)[:5])) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
         them = "it" if len(short) == 1 else "them"
         why = (f"fewer rows than one input window ({run.config.window.input_length} steps): the network does not "
@@ -226,8 +227,8 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
             raise UserError(f"series {named} {'holds' if len(short) == 1 else 'hold'} {why}. Plot other series.")
         fig = panel_figure(run, prepared, model, final)
         _save(fig, output, dpi=100)
-        return [f"series {named} left out of the plot: {'it holds' if len(short) == 1 else 'they hold'} {why}."] \
-            if short else []
+        return notes + ([f"series {named} left out of the plot: {'it holds' if len(short) == 1 else 'they hold'} "
+                         f"{why}."] if short else [])
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
     prepared = forecasting.prepare(run, data_path)
@@ -245,7 +246,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     bands = _bands(run, table)
     fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
     _save(fig, output, dpi=110)
-    return []
+    return forecasting.reading_notes([prepared.series], data_path)  # --data's filled gaps, other units: as predict
 
 
 def _check(output: Path) -> None:

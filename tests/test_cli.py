@@ -171,8 +171,9 @@ def test_predict_and_evaluate_on_newer_data_use_the_fitted_preprocessing(trained
         assert result.exit_code == 2 and "looks like several series in one file" in result.stderr, result.output
     fahrenheit = newer.assign(Temp=newer["Temp"] * 9 / 5 + 32)  # read and forecast in silence before
     fahrenheit.to_csv(tmp_path / "f.csv", index=False)
-    for command in ("predict", "evaluate"):
-        result = runner.invoke(app, [command, str(trained), "--data", str(tmp_path / "f.csv")])
+    for command in ("predict", "evaluate", "plot"):  # plot said none of --data's notes
+        result = runner.invoke(app, [command, str(trained), "--data", str(tmp_path / "f.csv")]
+                               + (["-o", str(tmp_path / "f.png")] if command == "plot" else []))
         assert result.exit_code == 0, result.output
         assert "the values in f.csv are far outside those the model was trained on (Temp: median 51.8 there" in result.stderr, result.stderr
         assert "other units" in result.stderr

@@ -55,6 +55,7 @@ from rnnforecast.forecasting.inference import (  # noqa: F401
     predict_stacked,
     prepare,
     prepare_panel,
+    reading_notes,
     spread,
     test_forecasts,
     unscale_quantiles,
