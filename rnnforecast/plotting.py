@@ -19,6 +19,9 @@ from rnnforecast import forecasting, intervals, runs
 from rnnforecast.errors import UserError
 
 MAX_TARGET_PANELS = 6
+# The interval's shade: tab:red at 20% on white, opaque. EPS and PS have no transparency, and an alpha band there was
+# solid red over the forecast line of the same red; drawn under the lines (zorder 1) it looks the same in every format.
+BAND = (0.967, 0.830, 0.831)
 PANEL_SERIES = 6  # series drawn by default for a panel run
 # Titles and labels carry the user's column, series and file names: `$` in one is text, not TeX (`cost $_$`
 # would make matplotlib raise at save time). Text objects take the setting when created, so the builders run in it.
@@ -34,6 +37,8 @@ def forecast_figure(
     history: pd.DataFrame,
     history_start,
     bands: dict | None = None,
+    test_label: str = "forecast (test period)",
+    kept: tuple[int, float | None] | None = None,
 ) -> Figure:
     """One panel per target (history tail, test forecast vs actual, future), then the loss curves.
 
@@ -44,10 +49,15 @@ def forecast_figure(
         history: per-epoch `loss` and `val_loss` (history.csv).
         history_start: first index label of `actual` to draw.
         bands: per target, (lower, upper, label) of the future's calibrated interval.
+        test_label: the test-period line's name (the network alone, where the future is a mix).
+        kept: (the epoch early stopping kept, 0 for the untrained start; the start's validation loss), from
+            metadata.json, marked on the loss curves.
+
+    One legend for the figure, above the panels: in a panel it hid the data (a summer peak, a spike).
     """
     targets = list(future.columns)[:MAX_TARGET_PANELS]
     n = len(targets)
-    fig = Figure(figsize=(13, 3.2 * n + 2.8), layout="constrained")
+    fig = Figure(figsize=(13, 3.2 * n + 3.2), layout="constrained")  # 0.4 in. for the legend above the panels
     grid = fig.add_gridspec(n + 1, 2, height_ratios=[3] * n + [2], width_ratios=[3, 1])
     time_label = actual.index.name or "step"
     shown = actual.loc[history_start:]
@@ -55,7 +65,7 @@ def forecast_figure(
     for i, target in enumerate(targets):
         ax = fig.add_subplot(grid[i, 0])
         ax.plot(shown.index, shown[target], color="0.35", lw=1, label="actual")
-        ax.plot(test_forecast.index, test_forecast[target], color="tab:blue", lw=1.2, label="forecast (test period)")
+        ax.plot(test_forecast.index, test_forecast[target], color="tab:blue", lw=1.2, label=test_label)
         ax.plot(future.index, future[target], color="tab:red", lw=1.8, label=f"forecast ({len(future)} steps ahead)")
         ax.axvline(test_forecast.index[0], color="tab:blue", ls=":", lw=1, label="test period starts")
         ax.set_ylabel(target)
@@ -67,15 +77,13 @@ def forecast_figure(
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small", ncols=2)
         zoom = fig.add_subplot(grid[i, 1])
         zoom.plot(recent.index, recent[target], color="0.35", lw=1, marker=".", ms=3, label="actual")
         zoom.plot(future.index, future[target], color="tab:red", lw=1.8, marker=".", ms=4, label="forecast")
         if bands and target in bands:
             lower, upper, label = bands[target]
             for axis in (ax, zoom):
-                axis.fill_between(future.index, lower, upper, color="tab:red", alpha=0.2, lw=0, label=label)
-            ax.legend(loc="best", fontsize="small", ncols=2)
+                axis.fill_between(future.index, lower, upper, color=BAND, lw=0, zorder=1, label=label)
         zoom.set_title(f"{target}: the next {len(future)} steps", loc="left")
         zoom.set_xlabel(time_label)
         zoom.tick_params(axis="x", labelrotation=30)
@@ -86,17 +94,25 @@ def forecast_figure(
         else:
             zoom.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         zoom.grid(alpha=0.3)
-        zoom.legend(loc="best", fontsize="small")  # a few dozen points: placed where it hides none
+    entries = fig.axes[0].get_legend_handles_labels()
     ax = fig.add_subplot(grid[n, :])
     if "loss" not in history or history.empty:  # tune's refit of a best trial whose untrained start won
         ax.text(0.5, 0.5, "no epoch trained: the model is its fitted start", ha="center", va="center",
                 transform=ax.transAxes)
         ax.set_axis_off()
+        fig.legend(*entries, loc="outside upper center", ncols=5, fontsize="small")
         return fig
     epochs = history["epoch"] if "epoch" in history else range(1, len(history) + 1)
     ax.plot(epochs, history["loss"], marker="o", ms=3, label="training loss")
     if "val_loss" in history:
         ax.plot(epochs, history["val_loss"], marker="o", ms=3, label="validation loss")
+    if kept is not None:  # which epoch the model is: early stopping may keep an earlier one, or the untrained start
+        best, start = kept
+        if start is not None:
+            ax.plot([0], [start], marker="s", ms=5, color="tab:orange", ls="", label="validation loss, untrained start")
+        ax.axvline(best, color="0.3", ls="--", lw=1,
+                   label="kept: the untrained start" if best == 0 else f"kept: epoch {best}")
+        epochs = [0, *epochs] if start is not None or best == 0 else epochs
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (scaled units)")
     losses = history[[c for c in ("loss", "val_loss") if c in history]].to_numpy().ravel()
@@ -108,6 +124,7 @@ def forecast_figure(
     ax.set_title("Training curves", loc="left")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    fig.legend(*entries, loc="outside upper center", ncols=5, fontsize="small")  # added last: constrained layout
     return fig
 
 
@@ -227,7 +244,7 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
             raise UserError(f"series {named} {'holds' if len(short) == 1 else 'hold'} {why}. Plot other series.")
         fig = panel_figure(run, prepared, model, final)
         _save(fig, output, dpi=100)
-        return notes + ([f"series {named} left out of the plot: {'it holds' if len(short) == 1 else 'they hold'} "
+        return notes + forecasting.backtest_notes(run) + ([f"series {named} left out of the plot: {'it holds' if len(short) == 1 else 'they hold'} "
                          f"{why}."] if short else [])
     if only:
         raise UserError("--series is for runs trained on many series (data.id_column); this run has one.")
@@ -239,14 +256,25 @@ def save_run_plot(run: runs.Run, data_path: Path | None, output: Path, only: lis
     context = max(4 * run.config.window.input_length, 2 * run.config.window.horizon)
     first = actual.index[max(prepared.test_lo - context, 0)]
     title = f"{run.path.name}: {run.config.model.type} on {prepared.series.path.name}"
+    targets = run.prep["targets"]
+    notes = forecasting.reading_notes([prepared.series], data_path) + forecasting.backtest_notes(run)
+    if len(targets) > MAX_TARGET_PANELS:  # the seventh target was left out without a word
+        title += f" (first {MAX_TARGET_PANELS} of {len(targets)} targets)"
+        notes.append(f"the plot draws the first {MAX_TARGET_PANELS} of the {len(targets)} targets; "
+                     f"{', '.join(targets[MAX_TARGET_PANELS:])} {'is' if len(targets) == MAX_TARGET_PANELS + 1 else 'are'} "
+                     "in `predict`'s table and `evaluate`'s scores.")
     mix = forecasting.combination.weights(run)
+    test_label = "forecast (test period)"
     if mix is not None:  # the future line is what `predict` forecasts; the test-period line is the network's
         what = "AutoETS and AutoTheta" if mix[0] == 0 else "the network with AutoETS and AutoTheta"
         title += f" (forecast: {what}; test period: the network)"
+        test_label = "test forecast (network alone)"
     bands = _bands(run, table)
-    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands)
+    best = run.metadata.get("best_epoch")
+    kept = (int(best), run.metadata.get("initial_val_loss")) if isinstance(best, int) else None
+    fig = forecast_figure(title, actual, test_forecast, future, run.history, first, bands, test_label, kept)
     _save(fig, output, dpi=110)
-    return forecasting.reading_notes([prepared.series], data_path)  # --data's filled gaps, other units: as predict
+    return notes  # --data's filled gaps or other units, a backtest's folder: as predict says them
 
 
 def _check(output: Path) -> None:
@@ -306,8 +334,11 @@ def panel_figure(run: runs.Run, prepared: dict, model, final=None) -> Figure:
             _draw_series(ax, one, target, None if test is None else test[target], own, time, pairs, mix)
             ax.set_title(f"{run.prep['id_column']} = {key}" + (f": {target}" if len(targets) > 1 else ""),
                          loc="left", fontsize="medium")
-            if i == 0 and j == 0:
-                ax.legend(fontsize="x-small", loc="upper left")
+    handles = {}  # one legend for the figure: over the first series it hid data; some entries only some series have
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=len(handles), fontsize="small")
     return fig
 
 
@@ -327,7 +358,7 @@ def _draw_series(ax, one, target: str, test, own: pd.DataFrame, time: str, pairs
     if pairs:
         low, high = pairs[0]
         ax.fill_between(when, own[intervals.quantile_column(target, low)], own[intervals.quantile_column(target, high)],
-                        color="tab:red", alpha=0.18, lw=0, label=f"{intervals.level_label(low, high)} interval (calibrated)")
+                        color=BAND, lw=0, zorder=1, label=f"{intervals.level_label(low, high)} interval (calibrated)")
     ax.plot(when, own[target], color="tab:red", lw=1.6, label="forecast")
     ax.set_ylabel(target)
     ax.tick_params(axis="x", labelrotation=30, labelsize="small")

@@ -57,3 +57,25 @@ def test_dates_on_the_main_axis_are_concise():
     fig.canvas.draw()
     labels = [label.get_text() for label in fig.axes[0].get_xticklabels() if label.get_text()]
     assert labels and all(len(label) <= 5 for label in labels)  # "29", "Oct", "05": never a whole date each
+
+
+def test_the_band_is_opaque_under_the_lines_and_the_legend_is_above_the_panels():
+    """EPS has no transparency: the 20% red band became solid red over the red forecast line. And a legend inside a
+    panel hid the data (a summer peak just before the forecast)."""
+    index = pd.date_range("2024-01-01", periods=40, freq="D")
+    actual = pd.DataFrame({"y": np.arange(40.0)}, index=index)
+    future = pd.DataFrame({"y": np.arange(5.0)}, index=pd.date_range("2024-02-10", periods=5, freq="D"))
+    bands = {"y": (future["y"] - 1, future["y"] + 1, "80% interval (calibrated)")}
+    history = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.9], "val_loss": [1.1, 1.2]})
+    fig = plotting.forecast_figure("run", actual, actual.iloc[-10:], future, history, index[0], bands,
+                                   "test forecast (network alone)", kept=(0, 1.0))
+    fig.savefig(io.BytesIO(), format="eps")
+    band = next(c for c in fig.axes[1].collections if c.get_label().startswith("80%"))
+    line = next(line for line in fig.axes[1].get_lines() if line.get_label() == "forecast")
+    assert band.get_alpha() is None and band.get_zorder() < line.get_zorder()
+    assert tuple(band.get_facecolor()[0][:3]) == plotting.BAND
+    assert [ax.get_legend() for ax in fig.axes[:2]] == [None, None] and len(fig.legends) == 1
+    assert "test forecast (network alone)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    curves = fig.axes[2]  # which epoch the model is: here its untrained start, drawn at epoch 0
+    assert "kept: the untrained start" in [line.get_label() for line in curves.get_lines()]
+    assert curves.get_xlim()[0] < 0 and curves.get_xlabel() == "epoch"

@@ -31,6 +31,7 @@ from rnnforecast.forecasting.evaluation import (  # noqa: F401
     test_path,
 )
 from rnnforecast.forecasting.future import (  # noqa: F401
+    backtest_notes,
     below_zero_notes,
     describe_forecast,
     forecast_run,
