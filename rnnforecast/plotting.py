@@ -172,10 +172,9 @@ def search_figure(trials: pd.DataFrame, score: str, importances: dict[str, float
         ax.step(done.sort_values("trial")["trial"], best, where="post", color="tab:red", label="best so far")
         for state, marker in (("pruned", "x"), ("fail", "v")):
             count = int((trials["state"] == state).sum())
-            if count:
-                low = ax.get_ylim()[0]
-                ax.scatter(trials.loc[trials["state"] == state, "trial"], [low] * count, marker=marker,
-                           color="0.45", label=f"{state} ({count})")
+            if count:  # on the axis' bottom edge, not at a score: below the best line they read as better ones
+                ax.scatter(trials.loc[trials["state"] == state, "trial"], [0.0] * count, marker=marker, color="0.45",
+                           label=f"{state} ({count}, no score)", transform=ax.get_xaxis_transform(), clip_on=False)
         ax.set_yscale("log" if done[score].min() > 0 and done[score].max() / done[score].min() > 20 else "linear")
     else:
         ax.text(0.5, 0.5, "no trial completed (trials.csv gives each reason)", ha="center", transform=ax.transAxes)

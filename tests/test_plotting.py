@@ -79,3 +79,15 @@ def test_the_band_is_opaque_under_the_lines_and_the_legend_is_above_the_panels()
     curves = fig.axes[2]  # which epoch the model is: here its untrained start, drawn at epoch 0
     assert "kept: the untrained start" in [line.get_label() for line in curves.get_lines()]
     assert curves.get_xlim()[0] < 0 and curves.get_xlabel() == "epoch"
+
+
+def test_failed_trials_sit_on_the_axis_edge_not_at_a_score():
+    """Drawn at the axis' lowest value, a failed trial read as a better score than the best line."""
+    trials = pd.DataFrame({"trial": [0, 1, 2, 3], "state": ["complete", "fail", "fail", "complete"],
+                           "val_mae": [2.99, np.nan, np.nan, 2.98]})
+    fig = plotting.search_figure(trials, "val_mae", {}, "t")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    failed = next(c for c in ax.collections if c.get_label().startswith("fail"))
+    assert failed.get_label() == "fail (2, no score)" and failed.get_transform() != ax.transData
+    assert ax.get_ylim()[0] > 2.9  # the score axis is the scores' alone
