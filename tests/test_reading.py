@@ -199,6 +199,11 @@ def test_two_digit_years_read_a_century_apart_are_refused(tmp_path):
     recent.write_text("Month,y\n" + "".join(f"{m.month}/1/{m:%y},{i}\n" for i, m in
                                              enumerate(pd.date_range("2001-01-01", periods=40, freq="MS"))))
     assert _load(recent).index[0] == pd.Timestamp("2001-01-01")
+    airline = tmp_path / "airline.csv"  # Jan-49 ... Dec-60 read as 2049 ... 2060 and forecast in 2061, in silence
+    airline.write_text("Month,y\n" + "".join(f"{m:%b-%y},{i}\n" for i, m in
+                                              enumerate(pd.date_range("1949-01-01", "1960-12-01", freq="MS"))))
+    with pytest.raises(UserError, match=r"'Jan-49' on line 2 reads as 2049-01-01, and every row lies in the future"):
+        _load(airline)
 
 
 def test_real_weather_slice_reads_its_header_and_merges_the_duplicate(data_dir):

@@ -341,9 +341,17 @@ def _refuse_a_century_split(text: pd.Series, times: pd.Series, column: str, wher
     1/1/55 ... 12/1/82 read 55 as 2055 and 82 as 1982 (a two-digit year is taken within 50 years of today),
     which sorts the file's first rows after its last and makes the series mostly a made-up gap.
     """
+    future = times.dt.year.gt(pd.Timestamp.now().year + 1)
+    if times.dt.tz is None and future.all() and len(times):  # Jan-49 ... Dec-60 all read as 2049 ... 2060
+        cell = str(text.iloc[0]).strip()
+        if not re.search(r"\d{4}", re.split(r"[ T]", cell)[0]):
+            raise UserError(
+                f"time column '{column}' in {where} writes its years with two digits: {text.iloc[0]!r} on line "
+                f"{_line(text, 0)} reads as {times.iloc[0]:%Y-%m-%d}, and every row lies in the future that way (a "
+                "two-digit year is taken within 50 years of today). Write four-digit years in the file."
+            )
     if times.dt.tz is not None or not times.dt.year.lt(2000).any():
         return
-    future = times.dt.year.gt(pd.Timestamp.now().year + 1)
     if not future.any():
         return
     cell = str(text.iloc[int(np.flatnonzero(future.to_numpy())[0])]).strip()
