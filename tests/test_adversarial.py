@@ -17,6 +17,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -970,3 +971,33 @@ def test_a_full_device_given_as_the_output_is_named_in_the_message(tmp_path):
             runs.atomic_write(target, lambda path: path.write_text("a,b\n1,2\n"))
         message = str(errors.from_environment(failed.value))
         assert "no space left on the device while writing" in message and str(target) in message  # the name given
+
+
+def test_newer_data_in_another_offset_is_read_in_the_runs_zone_with_its_calendar(tmp_path):
+    """Trained on Berlin times across a DST change (held in UTC), winter-only newer data (+01:00) was read in +01:00:
+    its hour-of-day features were an hour off the training's, and the forecast changed with what the file held."""
+    from rnnforecast import forecasting, runs
+
+    times = pd.date_range("2021-10-25", periods=400, freq="h", tz="Europe/Berlin")
+    frame = pd.DataFrame({"time": [t.isoformat() for t in times], "y": np.sin(np.arange(400) * 2 * np.pi / 24) + 5})
+    frame.to_csv(tmp_path / "berlin.csv", index=False)
+    raw = tiny_config(tmp_path / "berlin.csv", data={"targets": ["y"], "calendar": ["hour_of_day"]},
+                      window={"input_length": 24, "horizon": 6}, run={"dir": str(tmp_path / "runs"), "name": "b"})
+    trained = runner.invoke(app, ["train", str(_config(tmp_path, raw))])
+    assert trained.exit_code == 0, trained.output
+    run = runs.load(Path(trained.stdout.strip().splitlines()[-1]))
+    winter = frame.tail(200)
+    assert all(t.endswith("+01:00") for t in winter["time"])
+    winter.to_csv(tmp_path / "winter.csv", index=False)
+    series = forecasting.prepare(run, tmp_path / "winter.csv").series
+    assert str(series.frame.index.tz) == "UTC"
+    hours = series.frame.index.hour.to_numpy()
+    np.testing.assert_allclose(series.frame["hour_of_day_sin"], np.sin(2 * np.pi * hours / 24), atol=1e-9)
+    # a run trained on local times without a zone cannot place a zoned file's hours: refused, not shifted
+    naive = frame.assign(time=times.tz_localize(None).astype(str))
+    naive.to_csv(tmp_path / "naive.csv", index=False)
+    raw = {**raw, "data": {**raw["data"], "path": str(tmp_path / "naive.csv")}, "run": {**raw["run"], "name": "n"}}
+    trained = runner.invoke(app, ["train", str(_config(tmp_path, raw))])
+    assert trained.exit_code == 0, trained.output
+    _refused(_invoke(tmp_path, ["predict", Path(trained.stdout.strip().splitlines()[-1]), "--data",
+                                tmp_path / "winter.csv"]), "carry a time zone", "calendar features (hour_of_day)")

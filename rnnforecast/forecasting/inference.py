@@ -99,7 +99,46 @@ def prepare(run: Run, data_path: Path | None = None) -> Prepared:
     return prepared
 
 
+def _in_the_runs_zone(run: Run, series: data.Series) -> data.Series:
+    """Newer data's times in the zone the run was trained in, its calendar features computed there again.
+
+    A run trained on times with changing offsets (summer and winter) holds them in UTC; newer data of winter
+    alone (+01:00) was read in +01:00, so its hour-of-day features were an hour off the training's and the
+    forecast changed with what the file held. A run trained on times without a zone cannot say which zone a
+    zoned file's hours belong in: with calendar features that is refused.
+    """
+    index, seen = series.frame.index, pd.Timestamp(run.prep["last_seen"]) if run.prep.get("last_seen") else None
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or seen is None:
+        return series
+    calendar = list(run.config.data.calendar)
+    if seen.tz is None:
+        if calendar:
+            raise UserError(
+                f"the times in {series.label} carry a time zone ({index.tz}), but the run was trained on times without "
+                f"one, and its calendar features ({', '.join(calendar)}) read the hour and day in that local time. "
+                "Write the file's times as the training file wrote them (local times, without offsets)."
+            )
+        return series
+    if str(index.tz) == str(seen.tz):
+        return series
+
+    def moved(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        frame = frame.copy()
+        frame.index = frame.index.tz_convert(seen.tz)
+        if calendar:
+            features = data.calendar_features(frame.index, calendar)
+            for column in features.columns.intersection(frame.columns):
+                frame[column] = features[column].to_numpy()
+        return frame
+
+    return replace(series, frame=moved(series.frame), future=moved(series.future))
+
+
 def _prepared(run: Run, series: data.Series, data_path: Path | None) -> Prepared:
+    if data_path is not None:
+        series = _in_the_runs_zone(run, series)
     values, valid = data.prepare(series, run.prep)
     L = run.config.window.input_length
     if len(values) < L:
