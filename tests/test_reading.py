@@ -1046,3 +1046,17 @@ def test_excels_separator_line_is_read_as_the_separator(tmp_path):
     path.write_bytes(("\ufeffsep=;\r\nDate;y\r\n" + rows).encode("utf-8"))
     series = _load(path)
     assert series.frame["y"].iloc[:2].tolist() == [1.5, 2.5] and series.frequency == "D"
+
+
+def test_newer_weekly_data_with_a_missing_week_is_on_the_runs_weekly_grid(tmp_path):
+    """Sundays with one week missing infer as 7D; `--data` of them for a W-SUN run was refused as another frequency."""
+    sundays = pd.date_range("2020-01-05", periods=60, freq="W-SUN").delete(30)
+    (tmp_path / "w.csv").write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(sundays)))
+    cfg = config.validate({"data": {"path": str(tmp_path / "w.csv"), "targets": ["y"]}}).data
+    series = data.load_series(cfg, frequency="W-SUN", strict_frequency=True)
+    assert len(series.frame) == 60 and any("1 missing time step" in n for n in series.notes)  # a gap, filled
+    daily = pd.date_range("2020-01-05", periods=60, freq="D")  # a finer or coarser grid is still refused
+    (tmp_path / "d.csv").write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(daily)))
+    with pytest.raises(UserError, match="has time steps of D, but the run was trained on steps of W-SUN"):
+        data.load_series(cfg.model_copy(update={"path": str(tmp_path / "d.csv")}), frequency="W-SUN",
+                         strict_frequency=True)

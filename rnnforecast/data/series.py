@@ -679,7 +679,13 @@ def _drop_unobserved_tail(frame: pd.DataFrame, cfg: DataConfig, where: str, note
 def _other_frequency(index: pd.DatetimeIndex, frequency: str) -> str | None:
     """The rows' own regular step where it is not `frequency`, else None (no regular step of their own: None)."""
     own = infer_frequency(index) if len(index) >= 3 else None
-    return None if own is None or to_offset(own) == to_offset(frequency) else own
+    if own is None or to_offset(own) == to_offset(frequency):
+        return None
+    # weekly Sundays with a week missing infer as 7D, a run of them trained as W-SUN: the same grid, with a gap
+    grid = pd.date_range(index[0], index[-1], freq=frequency)
+    step = np.median(np.diff(grid.asi8)) if len(grid) > 1 else None
+    same_step = step is not None and np.median(np.diff(index.asi8)) == step
+    return None if same_step and index.isin(grid).all() else own
 
 
 def _check_same_frequency(index: pd.DatetimeIndex, frequency: str, where: str) -> None:
