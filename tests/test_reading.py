@@ -1060,3 +1060,16 @@ def test_newer_weekly_data_with_a_missing_week_is_on_the_runs_weekly_grid(tmp_pa
     with pytest.raises(UserError, match="has time steps of D, but the run was trained on steps of W-SUN"):
         data.load_series(cfg.model_copy(update={"path": str(tmp_path / "d.csv")}), frequency="W-SUN",
                          strict_frequency=True)
+
+
+def test_rows_off_an_inferred_grid_name_the_first_and_the_setting_that_keeps_them(tmp_path):
+    """Month ends with leap Februaries written as the 28th: the value was dropped and interpolated over, said only
+    as "6 row(s) off the ME grid were dropped"."""
+    ends = pd.date_range("2000-01-31", periods=60, freq="ME")
+    written = [d - pd.Timedelta(days=1) if d.month == 2 and d.day == 29 else d for d in ends]
+    (tmp_path / "m.csv").write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(written)))
+    notes = _load(tmp_path / "m.csv").notes
+    assert [n for n in notes if "row(s) off the ME grid in m.csv were dropped (the first: 2000-02-28" in n
+            and "Set data.frequency: ME to keep each in its step" in n]
+    kept = _load(tmp_path / "m.csv", frequency="ME")
+    assert kept.frame["y"].notna().all()  # the setting named keeps the leap Februaries' values

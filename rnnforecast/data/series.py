@@ -480,8 +480,11 @@ def table_to_series(
         )
     else:
         empty = ~regular.index.isin(frame.index)
-        if off_grid:
-            notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped.")
+        if off_grid:  # 2020-02-28 in month ends: a month's value, dropped and interpolated over
+            first = frame.index[int(np.flatnonzero(off)[0])]
+            keep = (f" Set data.frequency: {freq} to keep each in its step (the mean of the rows in it)."
+                    if cfg.frequency is None and freq != "B" else "")
+            notes.append(f"{off_grid} row(s) off the {freq} grid in {where} were dropped (the first: {first}).{keep}")
     if empty.any():
         notes.append(f"{int(empty.sum())} missing time step(s) in {where} were added and filled ({cfg.missing}).")
         notes.extend(_long_gap_note(regular.index, empty, where, cfg.missing))
