@@ -1073,3 +1073,11 @@ def test_rows_off_an_inferred_grid_name_the_first_and_the_setting_that_keeps_the
             and "Set data.frequency: ME to keep each in its step" in n]
     kept = _load(tmp_path / "m.csv", frequency="ME")
     assert kept.frame["y"].notna().all()  # the setting named keeps the leap Februaries' values
+
+
+def test_monthly_rows_on_the_15th_are_told_the_frequency_that_reads_them(tmp_path):
+    days = pd.date_range("2000-01-01", periods=48, freq="MS") + pd.Timedelta(days=14)
+    (tmp_path / "m.csv").write_text("date,y\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(days)))
+    with pytest.raises(UserError, match=r"no regular frequency.*one a month .*data.frequency: MS puts each on its month"):
+        _load(tmp_path / "m.csv")
+    assert len(_load(tmp_path / "m.csv", frequency="MS").frame) == 48

@@ -440,6 +440,11 @@ def table_to_series(
             rounded = median.round("min") if median >= pd.Timedelta(minutes=1) else median.round("s")
             usual = f" Its rows are mostly about {_span(rounded)} apart: data.frequency: {_alias(rounded)} puts each on " \
                     "that grid." if pd.Timedelta(0) < rounded < pd.Timedelta(days=28) else ""  # months: calendar steps
+            local = frame.index.tz_localize(None) if frame.index.tz is not None else frame.index
+            months = local.to_period("M")
+            if not usual and len(months.unique()) == len(months) and (np.diff(months.asi8) == 1).mean() > 0.9:
+                usual = (" Its rows are one a month (the 15th, or a month's last weekday): data.frequency: MS puts "
+                         "each on its month, labelled by the month's first day.")
         raise UserError(
             f"the time steps in {where} ('{name}') have no regular frequency. "
             f"Set data.frequency (a pandas alias such as D, h, 15min, MS) in the config.{usual}"
