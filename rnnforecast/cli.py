@@ -272,7 +272,7 @@ def predict(
     for note in forecast.attrs.get("notes", []):
         typer.echo(f"note: {note}", err=True)
     if output is None:
-        forecast.to_csv(sys.stdout, index=False)
+        forecast.to_csv(sys.stdout, index=False, **runs.csv_options(forecast))
     else:
         runs.write_table(output, forecast, inputs=(loaded.config.data.path, data))
         typer.echo(f"Written: {output} ({forecasting.describe_forecast(loaded, forecast)})", err=True)

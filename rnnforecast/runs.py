@@ -462,10 +462,20 @@ def write_table(target: Path, frame: pd.DataFrame, option: str = "--output", inp
                                           compression=packed),
         "jsonl": lambda tmp: frame.to_json(tmp, orient="records", date_format="iso", double_precision=15, lines=True,
                                            compression=packed),
-        "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t", compression=packed),
-        "csv": lambda tmp: frame.to_csv(tmp, index=False, compression=packed),
+        "tsv": lambda tmp: frame.to_csv(tmp, index=False, sep="\t", compression=packed, **csv_options(frame)),
+        "csv": lambda tmp: frame.to_csv(tmp, index=False, compression=packed, **csv_options(frame)),
     }
     write_output(target, writers[kind], option, inputs, replaceable=earlier_forecast)
+
+
+def csv_options(frame: pd.DataFrame) -> dict:
+    """to_csv's options for a forecast table: an hourly forecast whose steps all fall at midnight kept its times.
+
+    pandas writes a time column of midnights as dates alone (`2021-02-20`), which reads as a daily forecast; a
+    table of sub-daily steps (attrs["sub_daily"]) writes its times whole. Zoned times are always written whole.
+    """
+    naive = all(getattr(frame[c].dtype, "tz", None) is None for c in frame.select_dtypes(include=["datetime"]))
+    return {"date_format": "%Y-%m-%d %H:%M:%S"} if frame.attrs.get("sub_daily") and naive else {}
 
 
 def write_json(target: Path, payload: dict) -> None:

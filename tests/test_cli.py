@@ -311,6 +311,22 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(monkeypatc
     assert stopped.value.code == 130
 
 
+def test_an_hourly_forecast_at_midnight_keeps_its_time(tmp_path):
+    """pandas wrote a time column of midnights as dates (`2021-02-20`), which reads as a daily forecast."""
+    times = pd.date_range("2021-02-01 00:00", "2021-02-19 23:00", freq="h")
+    pd.DataFrame({"time": times, "y": np.sin(np.arange(len(times)) / 4)}).to_csv(tmp_path / "h.csv", index=False)
+    raw = tiny_config(tmp_path / "h.csv", data={"targets": ["y"]}, window={"input_length": 12, "horizon": 1},
+                      run={"dir": str(tmp_path / "runs")})
+    (tmp_path / "h.yaml").write_text(yaml.safe_dump(raw))
+    trained = runner.invoke(app, ["train", str(tmp_path / "h.yaml")])
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    result = runner.invoke(app, ["predict", run])
+    assert result.stdout.splitlines()[1].startswith("2021-02-20 00:00:00,"), result.stdout
+    assert runner.invoke(app, ["predict", run, "-o", str(tmp_path / "f.csv")]).exit_code == 0
+    assert (tmp_path / "f.csv").read_text().splitlines()[1].startswith("2021-02-20 00:00:00,")
+
+
 def test_a_series_dated_by_plain_years_is_forecast_in_years(tmp_path):
     # `year,flow` in gave `1990-01-01,...` out
     years = np.arange(1900, 1960)

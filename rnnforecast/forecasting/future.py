@@ -186,6 +186,7 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
         table = single_future(prepared, honest, final).reset_index()
         if prepared.series.years:  # `year,value` in, `year,value` out (not 2021-01-01)
             table[table.columns[0]] = table[table.columns[0]].dt.year
+        table.attrs["sub_daily"] = _sub_daily(run.prep.get("frequency"))
         table.attrs["notes"] = (reading_notes([prepared.series], data_path) + notes + below_zero_notes(run, table)
                                 + earlier_data_notes(run, prepared, data_path))
         return table
@@ -193,7 +194,19 @@ def forecast_run(run: Run, data_path: Path | None = None, only: list[str] | None
     if table.empty:
         raise UserError(f"no series of {run.path.name}'s data holds one input window to forecast from. " + " ".join(notes))
     table.attrs["notes"] = notes + below_zero_notes(run, table)  # left out or treated apart, for `predict` to print
+    table.attrs["sub_daily"] = _sub_daily(run.prep.get("frequency"))
     return table
+
+
+def _sub_daily(frequency: str | None) -> bool:
+    """Whether the run's steps are shorter than a day (its forecast's times are written with the time of day)."""
+    if not frequency:
+        return False
+    start = pd.Timestamp("2001-01-01")
+    try:
+        return start + pd.tseries.frequencies.to_offset(frequency) - start < pd.Timedelta(days=1)
+    except ValueError:
+        return False
 
 
 def below_zero_notes(run: Run, table: pd.DataFrame) -> list[str]:
