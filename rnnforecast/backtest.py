@@ -324,8 +324,9 @@ def fold_table(folds: Folds, prepared: training.TrainingData) -> pd.DataFrame:
     """One row per fold: its first forecast step, the last row the model had seen, each forecaster's MAE and RMSE."""
     prep, index = prepared.prep, prepared.series.index
     table = pd.DataFrame({"fold": np.arange(1, len(folds.origins) + 1)})
-    table["origin"] = [str(index[row]) for row in folds.origins]
-    table["trained_until"] = [str(index[row - 1]) for row in folds.trained_on]
+    years = prepared.series.years  # `year,value` in: years out, to join back on the user's column
+    table["origin"] = [data.time_text(index[row], years) for row in folds.origins]
+    table["trained_until"] = [data.time_text(index[row - 1], years) for row in folds.trained_on]
     for name in folds.forecasts:
         err = data.floored(folds.forecasts[name], prep) - folds.actual
         table[f"{name}_mae"] = _fold_means(np.abs(err))
@@ -353,9 +354,9 @@ def forecast_table(folds: Folds, prepared: training.TrainingData, quantiles: lis
     rows = folds.origins[:, None] + np.arange(H)
     table = pd.DataFrame({
         "fold": np.repeat(np.arange(1, n_folds + 1), H * n_targets),
-        "origin": np.repeat([str(index[row]) for row in folds.origins], H * n_targets),
+        "origin": np.repeat([data.time_text(index[row], prepared.series.years) for row in folds.origins], H * n_targets),
         "step": np.tile(np.repeat(np.arange(1, H + 1), n_targets), n_folds),
-        "time": np.repeat([str(t) for t in index[rows.ravel()]], n_targets),
+        "time": np.repeat([data.time_text(t, prepared.series.years) for t in index[rows.ravel()]], n_targets),
         "target": np.tile(prep["targets"], n_folds * H),
         "actual": folds.actual.ravel(),
     })

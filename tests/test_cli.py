@@ -341,3 +341,9 @@ def test_a_series_dated_by_plain_years_is_forecast_in_years(tmp_path):
     result = runner.invoke(app, ["predict", trained.stdout.strip().splitlines()[-1]])
     assert result.exit_code == 0, result.output
     assert [line.split(",")[0] for line in result.stdout.strip().splitlines()] == ["year", "1960", "1961", "1962"]
+    evaluated = runner.invoke(app, ["evaluate", trained.stdout.strip().splitlines()[-1], "--no-classical"])
+    assert "Test period 19" in evaluated.stdout and "-01-01" not in evaluated.stdout  # it said 1951-01-01 to ...
+    tested = runner.invoke(app, ["backtest", str(tmp_path / "y.yaml"), "--no-classical"])
+    assert tested.exit_code == 0, tested.output
+    folds = pd.read_csv(Path(tested.stdout.strip().splitlines()[-1]) / "forecasts.csv")
+    assert folds["time"].between(1900, 1959).all() and folds["origin"].between(1900, 1959).all()  # joins on `year`

@@ -27,6 +27,7 @@ from rnnforecast.data.preprocessing import (  # noqa: F401
 )
 from rnnforecast.data.series import (  # noqa: F401
     Series, empty_series_note, id_examples, id_keys, load_panel, load_series, read_once, table_to_series, time_columns_of,
+    time_text,
 )
 from rnnforecast.data.windows import (  # noqa: F401
     Bounds,

@@ -25,6 +25,11 @@ from rnnforecast.data.parse import (
 from rnnforecast.errors import UserError
 
 
+def time_text(stamp, years: bool = False) -> str:
+    """A time as the tables write it: the year alone for a series dated by plain years (`year,value` files)."""
+    return str(stamp.year) if years and hasattr(stamp, "year") else str(stamp)
+
+
 @dataclass
 class Series:
     """A table on a regular time grid; missing values are still NaN here."""

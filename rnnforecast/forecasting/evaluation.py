@@ -86,7 +86,8 @@ def evaluate(prepared: Prepared, model=None, with_classical: bool = False, fitte
         "windows": int(len(result.origins)),
         "horizon": run.config.window.horizon,
         "season_length": int(run.prep["season_length"]),
-        "period": [str(index[result.origins[0]]), str(index[result.origins[-1] + run.config.window.horizon - 1])],
+        "period": [data.time_text(index[result.origins[0]], prepared.series.years),  # `year,value`: 2002, as written
+                   data.time_text(index[result.origins[-1] + run.config.window.horizon - 1], prepared.series.years)],
         **score_forecasts(result.scored, point, run.prep),
     }
     if with_classical:
