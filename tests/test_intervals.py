@@ -80,7 +80,7 @@ def test_plot_legend_names_the_interval():
     bands = {"y": (future["y"] - 2, future["y"] + 2, "80% interval (calibrated)")}
     history = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, 0.5], "val_loss": [1.1, 0.6]})
     fig = plotting.forecast_figure("t", actual, actual.iloc[30:], future, history, index[0], bands)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend, above the panels
     assert "80% interval (calibrated)" in labels and "forecast (3 steps ahead)" in labels
 
 
