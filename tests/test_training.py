@@ -192,3 +192,17 @@ def test_a_signal_after_the_last_batch_stops_the_run_when_the_block_ends(kind):
                 time.sleep(0.01)
             assert interrupted.is_set()
     assert signal.getsignal(kind) is before
+
+
+def test_future_features_missing_on_a_step_to_forecast_are_said_at_train_time(tmp_path):
+    """train said only that a gap was filled; predict then refused, naming the step."""
+    days = pd.date_range("2021-01-01", periods=80, freq="D")
+    frame = pd.DataFrame({"date": days, "y": np.sin(np.arange(80) / 3) + 5, "promo": np.arange(80) % 2})
+    frame.loc[73:, "y"] = np.nan  # the last 7 rows give the future's promo
+    frame = frame.drop(index=75)  # one of those rows left out
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    cfg = config.validate({"data": {"path": str(tmp_path / "f.csv"), "targets": ["y"], "future_features": ["promo"]},
+                           "window": {"input_length": 7, "horizon": 7}, "model": {"type": "gru", "layers": [{"units": 4}]}})
+    notes = training.prepare_data(cfg).notes
+    assert [n for n in notes if "does not give the future features (promo)" in n and "2021-03-17" in n
+            and "`predict` refuses" in n]

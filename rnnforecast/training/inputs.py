@@ -141,11 +141,24 @@ def _adopt(config: Config, trial: Config, lookback, prepared) -> tuple:
     return lookback, prepared
 
 
+def _future_rows_note(series: data.Series, prep: dict, horizon: int) -> list[str]:
+    """Say at train time what `predict` will refuse: future features missing on a step to forecast (a row left out
+    after the last target); the training itself does not need them, and said only that a gap was filled."""
+    if not prep.get("future_features"):
+        return []
+    try:
+        data.known_future(series, prep, horizon)
+    except UserError as exc:
+        return [f"{exc} Until then `predict` refuses to forecast; training, evaluate and backtest do not need them."]
+    return []
+
+
 def _prepare(config: Config, panel: dict[str, data.Series]) -> TrainingData:
     if not config.data.id_column:
         (series,) = panel.values()
         bounds, prep, values, valid, starts = _prepare_one(series, config)
         notes = list(series.notes) + constant_notes(series, prep) + floor_notes(config, [prep])
+        notes += _future_rows_note(series, prep, config.window.horizon)
         return TrainingData(series, bounds, prep, values, starts, notes, valid)
     kept, arrays, masks, offsets, indexes, skipped, untrained, notes = {}, [], [], {}, {}, [], [], []
     refused: list[str] = []  # series left out for another reason than their length, with that reason
