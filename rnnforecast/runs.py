@@ -247,6 +247,8 @@ def output_path(text: str | None, example: str) -> Path | None:
     """
     if text is None:
         return None
+    if not text.strip():  # `-o ''` (an unset shell variable) read as the folder `.`
+        raise UserError(f"--output is empty; give a file name to write (for example {example}), or - to print.")
     if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
         folder = Path(text)
         raise UserError(f"--output {text} names a folder; give a file name to write (for example {folder / example}).")

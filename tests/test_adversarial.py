@@ -491,6 +491,8 @@ def test_output_ending_in_a_slash_is_a_folder_not_a_file(run, tmp_path, command,
     _refused(_invoke(tmp_path, [command, run, "--output", f"{tmp_path / 'newdir'}/"]), "names a folder",
              str(tmp_path / "newdir" / example))
     assert not (tmp_path / "newdir").exists()
+    # `-o "$OUT"` with OUT unset: it said ". is a folder"
+    _refused(_invoke(tmp_path, [command, run, "--output", ""]), "--output is empty", f"(for example {example})")
 
 
 def test_output_through_a_symlink_keeps_the_link(run, tmp_path):
