@@ -541,3 +541,12 @@ def test_workers_are_at_most_one_per_trial_left_and_more_than_the_cores_is_said(
     assert "3 worker(s), not 1000: the search has 3 trial(s) left" in said and "3 workers on 2 CPU core(s)" in said
     assert search._worker_count(2, 10) == 2 and capsys.readouterr().err == ""
     assert search._worker_count(4, 0) == 1  # nothing left: the search's own process finishes it
+
+
+def test_a_space_of_one_value_per_key_says_the_trials_are_one_config(tmp_path):
+    """`[4]` or {int: [4, 4]} ran N identical trials without a word."""
+    raw = search_config(tmp_path, trials=1)
+    raw["tune"]["space"] = {"model.layers[0].units": [4], "training.batch_size": {"int": [32, 32]}}
+    result = runner.invoke(app, ["tune", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output
+    assert "every key of tune.space takes one value, so every trial trains the same config" in result.stderr

@@ -49,6 +49,9 @@ def tune(
     base = config_module.search_base(config)
     dims = parse_space(config.tune.space, source)
     check_space(base, dims, source)
+    if resume is None and dims and all(len(set(map(str, dim.corners()))) == 1 for dim in dims):
+        print("note: every key of tune.space takes one value, so every trial trains the same "
+              "config (they differ only by chance). Give a key two or more values to search it.", file=sys.stderr)
     if resume is None:
         final = runs.new_run_path(Path(config.run.dir), name, claim=True)  # two workers may start in one second
         tmp = runs.partial_path(final)
