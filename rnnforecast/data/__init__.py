@@ -22,7 +22,7 @@ from rnnforecast.data.grid import (  # noqa: F401
 from rnnforecast.data.io import TIME_NAMES, detect_time_columns, is_parquet, read_table  # noqa: F401
 from rnnforecast.data.parse import DATE_PARTS  # noqa: F401
 from rnnforecast.data.preprocessing import (  # noqa: F401
-    exact_targets, far_from_training, far_note, fit_preprocessing, floored, known_future, lowest, prepare, scaled_floors, static_scaling,
+    exact_targets, FAR_ADVICE, far_from_training, far_note, fit_preprocessing, floored, known_future, lowest, prepare, scaled_floors, static_scaling,
     FloorBroken, target_floors, target_values, unscale,
 )
 from rnnforecast.data.series import (  # noqa: F401

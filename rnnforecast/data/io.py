@@ -106,7 +106,7 @@ def read_table(path: Path, columns: list[str] | None = None, rows: tuple[str, li
                 # a later row longer than the first ("Expected 2 fields in line 5, saw 3"): pandas raises, not warns
                 if not re.search(r"Expected \d+ fields in line \d+", str(exc)):
                     raise
-                every = _text_lines(path, encoding, compression)
+                every = _head(path, compression, -1).decode(encoding, errors="replace").splitlines()  # a rare path
                 _refuse_cells_past_the_header(path, every[preamble:], sep, preamble)
                 names = every[preamble].count(sep) + 1  # the extra cells are empty: dropped, as in the first row
                 frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, skipinitialspace=True,
@@ -174,8 +174,8 @@ def _column_as_written(source: dict, column: str, skip_spaces: bool) -> pd.Serie
                        usecols=[source["names"].index(column)], keep_default_na=False).iloc[:, 0]
 
 
-def _head(path: Path, compression: str | None) -> bytes:
-    """The first 64 KiB of the file's text, decompressed."""
+def _head(path: Path, compression: str | None, size: int = 64 * 1024) -> bytes:
+    """The first 64 KiB of the file's text (`size` bytes; -1: all of it), decompressed."""
     import bz2
     import gzip
     import lzma
@@ -190,10 +190,10 @@ def _head(path: Path, compression: str | None) -> bytes:
                         f"data file {path} is a zip archive of {len(members)} files; it must hold exactly one CSV file."
                     )
                 with archive.open(members[0]) as handle:
-                    return handle.read(64 * 1024)
+                    return handle.read(size)
         opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
         with opener(path, "rb") as handle:
-            return handle.read(64 * 1024)
+            return handle.read(size)
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         what = f"a valid {compression} file" if compression else "readable"
         raise UserError(f"data file {path} is not {what} ({exc}). Check the file, or its name's ending.") from None
@@ -272,23 +272,6 @@ def _encoding(head: bytes) -> str | None:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
-
-
-def _text_lines(path: Path, encoding: str, compression: str | None) -> list[str]:
-    """Every line of a text file, decompressed (a rare path: a row longer than the header past the first)."""
-    import bz2
-    import gzip
-    import lzma
-    import zipfile
-
-    if compression == "zip":
-        with zipfile.ZipFile(path) as archive:
-            raw = archive.read(archive.namelist()[0])
-    else:
-        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    return raw.decode(encoding, errors="replace").splitlines()
 
 
 def _refuse_cells_past_the_header(path: Path, lines: list[str], sep: str, preamble: int) -> None:

@@ -128,13 +128,15 @@ def far_from_training(series: Series, prep: dict) -> list[tuple[str, float, floa
     return found
 
 
+FAR_ADVICE = ("If the file is in other units (°F for °C, thousands for units), convert it: a forecast from values this "
+              "far out is an extrapolation.")
+
+
 def far_note(found: list[tuple[str, float, float, float]], source: str) -> str:
     """The note for `far_from_training`'s targets of one file."""
     what = "; ".join(f"{name}: median {median:.4g} there, {low:.4g} to {high:.4g} in training"
                      for name, median, low, high in found)
-    return (f"the values in {source} are far outside those the model was trained on ({what}). If the file is in "
-            "other units (°F for °C, thousands for units), convert it: a forecast from values this far out is an "
-            "extrapolation.")
+    return f"the values in {source} are far outside those the model was trained on ({what}). {FAR_ADVICE}"
 
 
 class FloorBroken(UserError):

@@ -412,8 +412,7 @@ def prepare_panel(
     if far:
         notes.append(f"{len(far)} series of {source} {'is' if len(far) == 1 else 'are'} far outside the values the model was trained on (under 5% "
                      "of their values inside their training range, their median beyond it by over half its width): "
-                     + data.id_examples(far) + ". If the file is in other units (°F for °C, thousands for units), "
-                     "convert it: a forecast from values this far out is an extrapolation.")
+                     + data.id_examples(far) + ". " + data.FAR_ADVICE)
     if short:
         notes.append(f"{len(short)} series of {source} could not be prepared and are left out: " + "; ".join(short[:5])
                      + (" ..." if len(short) > 5 else ""))
